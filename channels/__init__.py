@@ -1,0 +1,3 @@
+"""Channel adapters: provider input in, replies out."""
+
+__all__: list[str] = []

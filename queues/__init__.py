@@ -1,0 +1,72 @@
+"""Where contacts wait and are kept: the contact record and the store backends."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from queues.base import (
+    Clock,
+    ContactNotFound,
+    InvalidTransition,
+    NotHolder,
+    QueueError,
+    Store,
+    StoreUnavailable,
+)
+from queues.models import (
+    Channel,
+    Claim,
+    Contact,
+    ContactState,
+    Direction,
+    Event,
+    Intake,
+    Message,
+    Position,
+    QueueStats,
+    new_id,
+    now_s,
+)
+
+__all__ = [
+    "Channel",
+    "Claim",
+    "Clock",
+    "Contact",
+    "ContactNotFound",
+    "ContactState",
+    "Direction",
+    "Event",
+    "Intake",
+    "InvalidTransition",
+    "Message",
+    "NotHolder",
+    "Position",
+    "QueueError",
+    "QueueStats",
+    "Store",
+    "StoreUnavailable",
+    "new_id",
+    "now_s",
+    "open_store",
+]
+
+
+async def open_store(url: str, *, clock: Clock | None = None) -> Store:
+    """Open the store a URL names: ``memory://``, ``sqlite:///path.db``, ``redis://host:port/db``."""
+    scheme = urlsplit(url).scheme
+    if scheme == "memory":
+        from queues.memory import MemoryStore
+
+        return MemoryStore(clock=clock)
+    if scheme == "sqlite":
+        from queues.sqlite import SqliteStore
+
+        return await SqliteStore.open(url, clock=clock)
+    if scheme in ("redis", "rediss", "unix"):
+        from queues.redis import RedisStore
+
+        return await RedisStore.open(url, clock=clock)
+    raise ValueError(
+        f"store URL {url!r} has an unknown scheme; use memory://, sqlite:///path or redis://host:port/db"
+    )

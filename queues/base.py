@@ -1,0 +1,197 @@
+"""The store Protocol every backend implements, and the one exception tree of ``queues``.
+
+    QueueError
+    ├── StoreUnavailable     the backend cannot be reached; callers answer 503/451 and retry
+    ├── ContactNotFound      no contact with that id
+    ├── InvalidTransition    the contact is not in a state the operation applies to
+    └── NotHolder            the agent does not hold the contact's lease (never had it, or
+                             the lease expired and the contact went back to its queue)
+
+Queue semantics (ARCHITECTURE.md): score = queued_at - priority delay; the lowest score is
+served first, FIFO on ties; one claim across several teams takes the lowest score among them.
+A contact is always in exactly one state, and every transition is atomic and recorded as an
+event in the same step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol, runtime_checkable
+
+from queues.models import Claim, Contact, ContactState, Event, Intake, Message, Position, QueueStats
+
+__all__ = [
+    "EVENT_KINDS",
+    "UPDATABLE_FIELDS",
+    "Clock",
+    "ContactNotFound",
+    "InvalidTransition",
+    "NotHolder",
+    "QueueError",
+    "Store",
+    "StoreUnavailable",
+]
+
+Clock = Callable[[], float]
+
+#: Contact fields the flow may change with ``update_contact``; queue fields change only
+#: through queue operations.
+UPDATABLE_FIELDS = frozenset(
+    {"language", "verified", "verify_method", "account", "subject", "sla_due", "meta"}
+)
+
+#: Events every store records by itself, in the same step as the transition.
+EVENT_KINDS = frozenset(
+    {
+        "contact_created",
+        "message_received",
+        "message_sent",
+        "contact_enqueued",
+        "contact_claimed",
+        "contact_released",
+        "contact_transferred",
+        "contact_resolved",
+        "contact_abandoned",
+        "lease_expired",
+    }
+)
+
+
+class QueueError(Exception):
+    """Base of every error raised by ``queues``."""
+
+
+class StoreUnavailable(QueueError):
+    """The backend could not be reached or did not answer; nothing was changed."""
+
+
+class ContactNotFound(QueueError):
+    def __init__(self, contact_id: str) -> None:
+        super().__init__(f"contact {contact_id!r} does not exist; check the id")
+        self.contact_id = contact_id
+
+
+class InvalidTransition(QueueError):
+    def __init__(self, contact_id: str, state: ContactState | str, operation: str) -> None:
+        super().__init__(
+            f"contact {contact_id!r} is {state}; {operation} does not apply to a contact "
+            "in that state"
+        )
+        self.contact_id = contact_id
+        self.state = ContactState(state)
+        self.operation = operation
+
+
+class NotHolder(QueueError):
+    def __init__(self, contact_id: str, agent: str) -> None:
+        super().__init__(
+            f"agent {agent!r} does not hold contact {contact_id!r}; claim it first "
+            "(a lease that expired went back to the queue)"
+        )
+        self.contact_id = contact_id
+        self.agent = agent
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Where contacts wait and are kept. Implementations: memory, sqlite, redis.
+
+    Every method may raise ``StoreUnavailable``. Times come from the store's clock.
+    """
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def aclose(self) -> None: ...
+    async def ping(self) -> None:
+        """Raise ``StoreUnavailable`` unless the backend answers."""
+
+    # -- contacts and history ----------------------------------------------------------
+    async def intake(self, contact: Contact, message: Message, *, key: str | None = None) -> Intake:
+        """Store an inbound ``message``, idempotently under ``key``.
+
+        A ``key`` already seen returns the contact and message stored under it with
+        ``duplicate=True`` and changes nothing. Otherwise the message is appended to the
+        contact with ``contact.id`` when it exists, or the contact is created with it
+        (only ``contact.id`` is read for an existing contact).
+        """
+
+    async def append_message(self, contact_id: str, message: Message) -> None:
+        """Record an outbound (or flow) message on the contact's history."""
+
+    async def get_contact(self, contact_id: str, *, messages: bool = True) -> Contact: ...
+
+    async def update_contact(self, contact_id: str, **changes: Any) -> Contact:
+        """Change the fields in ``UPDATABLE_FIELDS``; anything else raises ValueError."""
+
+    async def close(self, contact_id: str, state: ContactState, *, reason: str = "") -> Contact:
+        """End an ``in_flow`` contact without queueing it (resolved or abandoned)."""
+
+    async def list_contacts(
+        self,
+        *,
+        channel: str | None = None,
+        state: str | None = None,
+        team: str | None = None,
+        address: str | None = None,
+        limit: int = 50,
+    ) -> list[Contact]:
+        """Contacts matching every given filter, newest first, without messages."""
+
+    async def add_event(self, event: Event) -> None: ...
+    async def events(self, contact_id: str) -> list[Event]:
+        """One contact's history, oldest first."""
+
+    async def list_events(
+        self, *, since: float | None = None, kinds: Iterable[str] | None = None
+    ) -> list[Event]:
+        """Every contact's events at or after ``since``, oldest first."""
+
+    # -- queues ------------------------------------------------------------------------
+    async def enqueue(self, contact_id: str, team: str, *, delay_s: int = 0) -> Contact:
+        """Put an ``in_flow`` contact in ``team``'s queue with score now - ``delay_s``."""
+
+    async def claim(self, teams: Sequence[str], agent: str, *, lease_s: float) -> Claim | None:
+        """Lease the lowest-score waiting contact across ``teams``, or None when empty."""
+
+    async def heartbeat(self, contact_id: str, agent: str, *, lease_s: float) -> Claim:
+        """Extend the agent's lease to now + ``lease_s``."""
+
+    async def ack(self, contact_id: str, agent: str, *, disposition: str | None = None) -> None:
+        """Resolve a contact the agent holds."""
+
+    async def release(self, contact_id: str, agent: str) -> None:
+        """Put a held contact back in its queue with its original score."""
+
+    async def transfer(
+        self,
+        contact_id: str,
+        team: str,
+        *,
+        agent: str | None = None,
+        delay_s: int | None = None,
+    ) -> None:
+        """Move a waiting contact, or one ``agent`` holds, to ``team``'s queue.
+
+        It keeps its original arrival time, so it does not lose its place; ``delay_s``
+        replaces its priority delay when given.
+        """
+
+    async def remove(self, contact_id: str) -> None:
+        """The customer gave up: an ``in_flow`` or waiting contact becomes abandoned."""
+
+    async def requeue_expired(self) -> list[str]:
+        """Put every contact whose lease has expired back with its original score."""
+
+    async def position(self, contact_id: str) -> Position | None:
+        """Where a waiting contact stands in its team's queue; None when not waiting."""
+
+    async def queue_stats(self, teams: Sequence[str]) -> list[QueueStats]: ...
+
+    # -- conversation sessions (flow state per channel address) -------------------------
+    async def get_session(self, key: str) -> dict[str, Any] | None: ...
+    async def put_session(self, key: str, data: dict[str, Any], *, ttl_s: float) -> None: ...
+    async def delete_session(self, key: str) -> None: ...
+
+    # -- pub/sub (agent replies reach the process holding a chat websocket) ---------------
+    async def publish(self, channel: str, payload: str) -> None: ...
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[str]]: ...

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from queues import Store, open_store
+from tests.redis_server import env_redis_url, redis_server
+
+BACKENDS = ["memory", "sqlite", "redis"]
+
+
+class FakeClock:
+    """A clock the test moves by hand; starts at a fixed Monday 12:00 UTC."""
+
+    def __init__(self, start: float = 1_795_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return round(self.now, 6)
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = env_redis_url()
+    if url is not None:
+        yield url
+        return
+    with redis_server(tmp_path_factory.mktemp("redis")) as started:
+        yield started
+
+
+async def flush_redis(url: str) -> None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(url)
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[object]:
+    """Open stores of the test's backend (param), all closed at teardown."""
+    opened: list[Store] = []
+    backend: str = request.param
+
+    async def make(clock: FakeClock | None = None, *, fresh: bool = True) -> Store:
+        if backend == "memory":
+            url = "memory://"
+        elif backend == "sqlite":
+            url = f"sqlite:///{tmp_path / 'store.db'}"
+        else:
+            url = request.getfixturevalue("redis_url")
+            if fresh and not opened:
+                await flush_redis(url)
+        store = await open_store(url, clock=clock)
+        opened.append(store)
+        return store
+
+    make.backend = backend  # type: ignore[attr-defined]
+    yield make
+    for store in opened:
+        await store.aclose()
+
+
+@pytest.fixture
+async def store(make_store, clock: FakeClock) -> Store:  # type: ignore[no-untyped-def]
+    return await make_store(clock)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "make_store" in metafunc.fixturenames and "backend" not in metafunc.fixturenames:
+        metafunc.parametrize("make_store", BACKENDS, indirect=True)
