@@ -24,8 +24,10 @@ from queues.models import (
     Message,
     Position,
     QueueStats,
+    from_iso,
     new_id,
     now_s,
+    to_iso,
 )
 
 __all__ = [
@@ -46,9 +48,11 @@ __all__ = [
     "QueueStats",
     "Store",
     "StoreUnavailable",
+    "from_iso",
     "new_id",
     "now_s",
     "open_store",
+    "to_iso",
 ]
 
 

@@ -33,7 +33,7 @@ __all__ = [
     "StoreUnavailable",
 ]
 
-Clock = Callable[[], float]
+Clock = Callable[[], float]  # stores may call it from a worker thread: keep it thread-safe
 
 #: Contact fields the flow may change with ``update_contact``; queue fields change only
 #: through queue operations.
@@ -112,7 +112,8 @@ class Store(Protocol):
         A ``key`` already seen returns the contact and message stored under it with
         ``duplicate=True`` and changes nothing. Otherwise the message is appended to the
         contact with ``contact.id`` when it exists, or the contact is created with it
-        (only ``contact.id`` is read for an existing contact).
+        (only ``contact.id`` is read for an existing contact). The returned contact carries
+        no messages; ``get_contact`` gives them.
         """
 
     async def append_message(self, contact_id: str, message: Message) -> None:

@@ -1,38 +1,110 @@
-"""The `switchboard` command line."""
+"""The `switchboard` command line (ARCHITECTURE.md, "External contract")."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import sys
 from collections.abc import Sequence
+
+from router.config import Config, ConfigError, load_config
 
 __all__ = ["main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="switchboard", description="Multichannel contact-centre router with an IVR simulator."
+        prog="switchboard",
+        description="Multichannel contact-centre router with an IVR simulator.",
     )
-    parser.add_argument(
+    config_opt = argparse.ArgumentParser(add_help=False)
+    config_opt.add_argument(
         "-c", "--config", default="config.yaml", help="config file (default: %(default)s)"
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="start the router")
-    run.add_argument("--http", default="127.0.0.1:8080")
-    run.add_argument("--smtp", default="127.0.0.1:8025")
-    run.add_argument(
-        "--store", default=None, help="memory://, sqlite:///path.db or redis://host:port/db"
-    )
-    run.add_argument("--demo", action="store_true", help="load demo accounts and agents")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", parents=[config_opt], help="start the router")
+    run.add_argument("--http", help="HOST:PORT for HTTP (default: http.listen, 127.0.0.1:8080)")
+    run.add_argument("--smtp", help="HOST:PORT for SMTP (default: channels.email.listen)")
+    run.add_argument("--store", help="memory://, sqlite:///path.db or redis://host:port/db")
+
+    accounts = sub.add_parser("accounts", parents=[config_opt], help="the account directory")
+    acc = accounts.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = acc.add_parser("add", parents=[config_opt], help="add one account")
+    add.add_argument("login")
+    add.add_argument("--number", required=True, help="customer number (digits)")
+    add.add_argument("--code", required=True, help="auth code (4-8 digits); stored only as HMAC")
+    add.add_argument("--name", default="")
+    add.add_argument("--tier", default="residential")
+    add.add_argument("--balance", default="0.00")
+    add.add_argument("--services", default="", help="comma-separated")
+    imp = acc.add_parser("import", parents=[config_opt], help="import accounts from CSV")
+    imp.add_argument("file", help="CSV: login,number,code,name,tier,balance,services")
+
+    agents = sub.add_parser("agents", parents=[config_opt], help="agents and their tokens")
+    ag = agents.add_subparsers(dest="action", required=True, metavar="ACTION")
+    agadd = ag.add_parser("add", parents=[config_opt], help="add an agent; prints its token")
+    agadd.add_argument("name")
+    agadd.add_argument("--teams", required=True, help="comma-separated teams")
+    agadd.add_argument("--phone", default=None, help="number the voice channel dials")
+    agadd.add_argument("--client", default=None, help="Twilio Client identity to dial")
+
+    agent = sub.add_parser("agent", parents=[config_opt], help="terminal agent client")
+    agent.add_argument("--teams", default=None, help="comma-separated (default: all yours)")
+    agent.add_argument("--url", default="http://127.0.0.1:8080")
+    agent.add_argument("--token", default=None, help="agent token (or SWITCHBOARD_TOKEN)")
+
+    ivr = sub.add_parser("ivr", parents=[config_opt], help="lint and draw the flows")
+    iv = ivr.add_subparsers(dest="action", required=True, metavar="ACTION")
+    iv.add_parser("check", parents=[config_opt], help="lint the flows")
+    graph = iv.add_parser("graph", parents=[config_opt], help="draw a flow")
+    graph.add_argument("--format", choices=["svg", "dot"], default="svg")
+    graph.add_argument("--flow", default="voice")
+    graph.add_argument("-o", "--output", default="-", help="file (default: stdout)")
     return parser
+
+
+def _config(path: str) -> Config:
+    return load_config(path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "run":
-        print("switchboard run: the router core is not built yet (issue 3)", file=sys.stderr)
+    try:
+        config = _config(args.config)
+    except ConfigError as exc:
+        print(f"switchboard: {args.config} is not valid:\n{exc}", file=sys.stderr)
         return 2
-    return 0
+    try:
+        return _dispatch(args, config)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, config: Config) -> int:
+    from router import commands
+
+    if args.command == "run":
+        if args.store:
+            config = config.with_store(args.store)
+        return asyncio.run(commands.run(config, http=args.http, smtp=args.smtp))
+    if args.command == "accounts":
+        return commands.accounts(config, args)
+    if args.command == "agents":
+        return commands.add_agent(config, args)
+    if args.command == "agent":
+        token = args.token or os.environ.get("SWITCHBOARD_TOKEN")
+        if not token:
+            print("switchboard agent: give --token or set SWITCHBOARD_TOKEN", file=sys.stderr)
+            return 2
+        teams = args.teams.split(",") if args.teams else None
+        from router.terminal import run_agent
+
+        return asyncio.run(run_agent(args.url, token, teams))
+    if args.command == "ivr":
+        return commands.ivr(config, args)
+    return 2
 
 
 if __name__ == "__main__":

@@ -81,4 +81,6 @@ async def store(make_store, clock: FakeClock) -> Store:  # type: ignore[no-untyp
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "make_store" in metafunc.fixturenames and "backend" not in metafunc.fixturenames:
-        metafunc.parametrize("make_store", BACKENDS, indirect=True)
+        # A test module may narrow the backends with STORE_BACKENDS = [...].
+        backends = getattr(metafunc.module, "STORE_BACKENDS", BACKENDS)
+        metafunc.parametrize("make_store", backends, indirect=True)

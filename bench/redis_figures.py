@@ -1,0 +1,197 @@
+"""Redis-only measurements: commands per cycle, claim time against queue depth, memory.
+
+Each takes the URL of a redis-server the bench started and owns (it FLUSHALLs and
+CONFIG RESETSTATs it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from bench.fill import fill_parallel
+from bench.workload import (
+    AGENT,
+    LEASE_S,
+    TEAM,
+    BenchError,
+    create_contacts,
+    fill_queue,
+    phase,
+    run_cycles,
+)
+from queues import Store, open_store
+
+__all__ = ["CommandCount", "DepthAndMemory", "count_commands", "depth_and_memory"]
+
+_SENTINEL = "bench:end-of-count"
+_NOT_COUNTED = frozenset({"info", "config", "echo"})  # the measurement's own commands
+
+
+@asynccontextmanager
+async def _admin(url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(url, decode_responses=True)
+    try:
+        await client.ping()  # connect now, so its handshake is never counted
+        yield client
+    finally:
+        await client.aclose()
+
+
+@dataclass(frozen=True, slots=True)
+class CommandCount:
+    """Commands per cycle: those clients sent (round trips when not pipelined) and all the
+    server ran, which adds the ones Lua scripts run inside a call."""
+
+    sent_per_cycle: float
+    executed_per_cycle: float
+
+
+async def count_commands(store: Store, url: str, *, cycles: int, warmup: int) -> CommandCount:
+    """Count the commands of ``cycles`` enqueue + claim + ack cycles.
+
+    INFO commandstats (after CONFIG RESETSTAT) counts every command the server ran,
+    including those a script runs with redis.call. MONITOR shows the same commands and
+    marks the scripted ones ``lua``, which tells the two apart.
+    """
+    ids = await create_contacts(store, warmup + cycles)
+    await run_cycles(store, ids[:warmup])  # scripts loaded, connection open
+    async with _admin(url) as admin, _admin(url) as watcher, watcher.monitor() as monitor:
+        await admin.config_resetstat()
+        await run_cycles(store, ids[warmup:])
+        stats = await admin.info("commandstats")
+        await admin.echo(_SENTINEL)
+        sent = scripted = 0
+        while True:
+            seen = await asyncio.wait_for(monitor.next_command(), timeout=30)
+            name = seen["command"].split(" ", 1)[0].lower()
+            if name == "echo" and _SENTINEL in seen["command"]:
+                break
+            if name in _NOT_COUNTED:
+                continue
+            if seen["client_type"] == "lua":
+                scripted += 1
+            else:
+                sent += 1
+    executed = sum(
+        int(entry["calls"])
+        for key, entry in stats.items()
+        if key.removeprefix("cmdstat_").split("|")[0] not in _NOT_COUNTED
+    )
+    if executed != sent + scripted:
+        raise BenchError(
+            f"INFO commandstats counted {executed} commands but MONITOR saw {sent} sent and "
+            f"{scripted} scripted; another client used the bench's redis-server"
+        )
+    return CommandCount(sent / cycles, executed / cycles)
+
+
+@dataclass(frozen=True, slots=True)
+class DepthAndMemory:
+    """Mean seconds of one claim with ``low`` and with ``high`` contacts waiting, and the
+    memory each waiting contact takes."""
+
+    low: int
+    high: int
+    low_claim_s: float
+    high_claim_s: float
+    bytes_per_waiting: float
+
+    @property
+    def claim_ratio(self) -> float:
+        return self.high_claim_s / self.low_claim_s
+
+
+async def _mean_claim_s(store: Store, *, claims: int, round_size: int, batch: int) -> float:
+    # Each round times its claims one by one, then acks them and queues as many new
+    # contacts (not timed), so the depth stays within round_size of where it started.
+    timings: list[float] = []
+    while len(timings) < claims:
+        held: list[str] = []
+        for _ in range(min(round_size, claims - len(timings))):
+            start = time.perf_counter()
+            claim = await store.claim((TEAM,), AGENT, lease_s=LEASE_S)
+            timings.append(time.perf_counter() - start)
+            if claim is None:
+                raise BenchError("claim found the benchmark queue empty; it should be full")
+            held.append(claim.contact_id)
+        await asyncio.gather(*(store.ack(contact_id, AGENT) for contact_id in held))
+        await fill_queue(store, len(held), batch=batch)
+    return statistics.fmean(timings)
+
+
+async def _waiting(url: str) -> int:
+    store = await open_store(url)
+    try:
+        return (await store.queue_stats([TEAM]))[0].waiting
+    finally:
+        await store.aclose()
+
+
+async def _used_memory_alone(admin: aioredis.Redis) -> int:
+    # A client's buffers count in used_memory: wait until every other connection is gone.
+    deadline = time.monotonic() + 10
+    while int((await admin.info("clients"))["connected_clients"]) > 1:
+        if time.monotonic() > deadline:
+            raise BenchError("connections to the bench's redis-server stayed open for 10 s")
+        await asyncio.sleep(0.05)
+    return int((await admin.info("memory"))["used_memory"])
+
+
+async def depth_and_memory(
+    url: str,
+    *,
+    low: int,
+    high: int,
+    claims: int,
+    contacts: int,
+    batch: int,
+    workers: int | None = None,
+) -> DepthAndMemory:
+    """Claim times at depth ``low`` then ``high``; memory of ``contacts`` added between.
+
+    On a FLUSHALLed server: fill to ``low`` and time claims; measure used_memory with no
+    client connected, add ``contacts`` waiting contacts and measure again; fill to
+    ``high`` and time claims. The contacts of the memory step count towards ``high``.
+    """
+    if high < low + contacts:
+        raise ValueError(f"depth {high} leaves no room for {low} + {contacts} contacts")
+    round_size = min(100, claims)
+    async with _admin(url) as admin:
+        await admin.flushall(asynchronous=False)
+        store = await open_store(url)
+        try:
+            with phase(f"claims at depth {low:,}"):
+                await fill_queue(store, low, batch=batch)
+                await _mean_claim_s(store, claims=round_size, round_size=round_size, batch=batch)
+                low_s = await _mean_claim_s(
+                    store, claims=claims, round_size=round_size, batch=batch
+                )
+        finally:
+            await store.aclose()
+
+        with phase(f"memory of {contacts:,} waiting contacts"):
+            before = await _used_memory_alone(admin)
+            await fill_parallel(url, contacts, batch=batch, workers=workers)
+            after = await _used_memory_alone(admin)
+        with phase(f"fill to depth {high:,}"):
+            await fill_parallel(url, high - low - contacts, batch=batch, workers=workers)
+        if (waiting := await _waiting(url)) != high:
+            raise BenchError(f"{waiting:,} contacts are waiting after the fill, not {high:,}")
+
+        store = await open_store(url)
+        try:
+            with phase(f"claims at depth {high:,}"):
+                await _mean_claim_s(store, claims=round_size, round_size=round_size, batch=batch)
+                high_s = await _mean_claim_s(
+                    store, claims=claims, round_size=round_size, batch=batch
+                )
+        finally:
+            await store.aclose()
+    return DepthAndMemory(low, high, low_s, high_s, (after - before) / contacts)

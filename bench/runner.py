@@ -1,0 +1,250 @@
+"""Runs each backend's measurements and turns them into figures."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from bench.baselines import RedisRaw, SqliteRaw, heapq_cycles
+from bench.redis_figures import count_commands, depth_and_memory
+from bench.report import Figure
+from bench.workload import MESSAGE_CHARS, BenchError, compare_rates, phase
+from queues import Store, new_id, open_store
+from tests.redis_server import redis_server
+
+__all__ = ["BACKENDS", "FULL", "QUICK", "Results", "Sizes", "run"]
+
+BACKENDS = ("memory", "sqlite", "redis")
+CYCLE_UNIT = "cycles/s"
+_SYNCHRONOUS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}  # PRAGMA synchronous values
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    """How much work each measurement does."""
+
+    memory_cycles: int
+    sqlite_cycles: int
+    redis_cycles: int
+    repeats: int  # timed rounds of store and baseline; the figures are their medians
+    warmup: int
+    round_trip_cycles: int
+    depth_low: int
+    depth_high: int
+    depth_claims: int
+    memory_contacts: int
+    batch: int = 256  # intakes + enqueues run concurrently when filling a queue
+    fill_workers: int | None = None  # processes filling the deep queue; None: one per core
+
+
+FULL = Sizes(
+    memory_cycles=10_000,
+    sqlite_cycles=1_000,
+    redis_cycles=3_000,
+    repeats=3,
+    warmup=300,
+    round_trip_cycles=1_000,
+    depth_low=1_000,
+    depth_high=100_000,
+    depth_claims=3_000,
+    memory_contacts=20_000,
+)
+QUICK = Sizes(
+    memory_cycles=200,
+    sqlite_cycles=200,
+    redis_cycles=200,
+    repeats=1,
+    warmup=20,
+    round_trip_cycles=50,
+    depth_low=100,
+    depth_high=1_000,
+    depth_claims=200,
+    memory_contacts=500,
+    batch=50,
+    fill_workers=1,
+)
+
+
+async def run_memory(sizes: Sizes) -> list[Figure]:
+    store = await open_store("memory://")
+    try:
+        rates = await compare_rates(
+            store,
+            heapq_cycles,
+            cycles=sizes.memory_cycles,
+            repeats=sizes.repeats,
+            warmup=sizes.warmup,
+        )
+    finally:
+        await store.aclose()
+    return [
+        Figure(
+            "queue.memory.cycle_per_s",
+            rates.store,
+            CYCLE_UNIT,
+            rates.baseline,
+            note="heapq push + pop",
+        )
+    ]
+
+
+async def _store_pragma(store: Store, name: str) -> Any:
+    # The setting is per connection, and the store's connection lives on its worker thread,
+    # so the PRAGMA has to run there; SqliteStore has no public way to do that.
+    database = getattr(store, "_db", None)
+    run = getattr(database, "run", None)
+    if run is None:
+        raise BenchError(
+            f"cannot reach the connection of {type(store).__name__} to read PRAGMA {name}; "
+            "bench/runner.py expects SqliteStore._db.run(fn, write=...)"
+        )
+    return await run(lambda conn: conn.execute(f"PRAGMA {name}").fetchone()[0], write=False)
+
+
+async def run_sqlite(sizes: Sizes, workdir: Path) -> list[Figure]:
+    store = await open_store(f"sqlite:///{workdir / 'store.db'}")
+    try:
+        journal_mode = await _store_pragma(store, "journal_mode")
+        synchronous = int(await _store_pragma(store, "synchronous"))
+        if journal_mode != "wal":
+            raise BenchError(f"the sqlite store runs journal_mode={journal_mode}, not wal")
+        raw = SqliteRaw(workdir / "raw.db", synchronous=synchronous)
+        try:
+            rates = await compare_rates(
+                store,
+                raw,
+                cycles=sizes.sqlite_cycles,
+                repeats=sizes.repeats,
+                warmup=sizes.warmup,
+            )
+        finally:
+            raw.close()
+    except sqlite3.Error as exc:
+        raise BenchError(f"raw sqlite3 baseline failed in {workdir}: {exc}") from exc
+    finally:
+        await store.aclose()
+    return [
+        Figure(
+            "queue.sqlite.cycle_per_s",
+            rates.store,
+            CYCLE_UNIT,
+            rates.baseline,
+            note=f"raw sqlite3, WAL, synchronous={_SYNCHRONOUS[synchronous]}, 3 txns/cycle",
+        )
+    ]
+
+
+async def run_redis(sizes: Sizes, url: str) -> list[Figure]:
+    client = aioredis.Redis.from_url(url)
+    store = await open_store(url)
+    try:
+        await client.flushall()
+        with phase("cycles, store and raw"):
+            rates = await compare_rates(
+                store,
+                await RedisRaw.load(client),
+                cycles=sizes.redis_cycles,
+                repeats=sizes.repeats,
+                warmup=sizes.warmup,
+                batch=sizes.batch,
+            )
+        with phase("command count"):
+            commands = await count_commands(
+                store, url, cycles=sizes.round_trip_cycles, warmup=sizes.warmup
+            )
+    finally:
+        await store.aclose()
+        await client.aclose()
+    measured = await depth_and_memory(
+        url,
+        low=sizes.depth_low,
+        high=sizes.depth_high,
+        claims=sizes.depth_claims,
+        contacts=sizes.memory_contacts,
+        batch=sizes.batch,
+        workers=sizes.fill_workers,
+    )
+    raw_bytes = MESSAGE_CHARS + len(new_id())
+    return [
+        Figure(
+            "queue.redis.cycle_per_s",
+            rates.store,
+            CYCLE_UNIT,
+            rates.baseline,
+            note="redis-py EVALSHA of ZADD+ZPOPMIN, 3 calls/cycle",
+        ),
+        Figure(
+            "queue.redis.round_trips_per_contact",
+            commands.sent_per_cycle,
+            "commands/cycle",
+            target=3,
+            note="sent by clients (MONITOR), checked against INFO commandstats",
+        ),
+        Figure(
+            "queue.redis.commands_run_per_contact",
+            commands.executed_per_cycle,
+            "commands/cycle",
+            note="INFO commandstats: sent + run by Lua redis.call",
+        ),
+        Figure(
+            "queue.redis.claim_depth_ratio_1e5_vs_1e3",
+            measured.claim_ratio,
+            "ratio",
+            target=1.5,
+            note=(
+                f"mean claim {measured.low_claim_s * 1e6:.0f} µs at {measured.low:,}, "
+                f"{measured.high_claim_s * 1e6:.0f} µs at {measured.high:,} waiting"
+            ),
+        ),
+        Figure(
+            "queue.redis.bytes_per_waiting_contact",
+            measured.bytes_per_waiting,
+            "bytes",
+            raw_bytes,
+            target=2048,
+            note=f"raw data: {MESSAGE_CHARS}-char message + {len(new_id())}-char id",
+        ),
+    ]
+
+
+@dataclass(slots=True)
+class Results:
+    figures: list[Figure] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)  # backend -> traceback
+    elapsed_s: dict[str, float] = field(default_factory=dict)
+
+
+def _run_backend(backend: str, sizes: Sizes, workdir: Path) -> list[Figure]:
+    if backend == "memory":
+        return asyncio.run(run_memory(sizes))
+    if backend == "sqlite":
+        (workdir / "sqlite").mkdir()
+        return asyncio.run(run_sqlite(sizes, workdir / "sqlite"))
+    if backend == "redis":
+        # The bench owns this server: it FLUSHALLs and CONFIG RESETSTATs it.
+        with redis_server(workdir / "redis", appendonly=False) as url:
+            return asyncio.run(run_redis(sizes, url))
+    raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+
+
+def run(backends: Sequence[str], sizes: Sizes, workdir: Path) -> Results:
+    """Measure each backend in turn; a backend that fails is recorded, the rest still run."""
+    results = Results()
+    for backend in backends:
+        print(f"bench: {backend} ...", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        try:
+            results.figures.extend(_run_backend(backend, sizes, workdir))
+        except Exception:
+            results.failures[backend] = traceback.format_exc()
+        results.elapsed_s[backend] = time.perf_counter() - start
+    return results

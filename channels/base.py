@@ -1,0 +1,129 @@
+"""What every channel adapter shares: the message it hands in, and the Protocols around it.
+
+A channel turns provider input into an ``InboundMessage`` and hands it to an injected
+``Inbox`` (the router implements it); the ``Answer`` says what to tell the customer now.
+Agent replies leave through the channel's ``Outbox``.
+
+    ChannelError
+    └── SendFailed      the provider refused or could not be reached; retry later
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from ivr.engine import Expect
+from queues.models import Channel, Contact, Position
+
+__all__ = [
+    "Answer",
+    "ChannelError",
+    "Inbox",
+    "InboundMessage",
+    "Outbox",
+    "Reply",
+    "SendFailed",
+    "Spoken",
+]
+
+
+class ChannelError(Exception):
+    """Base of the errors a channel adapter raises."""
+
+
+class SendFailed(ChannelError):
+    """A reply could not be delivered; ``retryable`` says whether trying again may help."""
+
+    def __init__(self, channel: str, reason: str, *, retryable: bool = True) -> None:
+        super().__init__(f"{channel}: sending failed: {reason}")
+        self.channel = channel
+        self.reason = reason
+        self.retryable = retryable
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One customer input, normalised.
+
+    ``key`` is the idempotency key (CallSid+step, MessageSid, Message-ID, update_id, chat
+    frame id): the same key twice is one message. ``conversation`` groups the inputs of one
+    conversation (a CallSid, a chat session); the address is used when it is None.
+    ``text`` is None when the customer gave no input (a Gather that timed out).
+    """
+
+    channel: Channel
+    address: str
+    text: str | None
+    key: str
+    conversation: str | None = None
+    language: str | None = None
+    contact_id: str | None = None
+    subject: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def session_key(self) -> str:
+        return f"{self.channel}:{self.conversation or self.address}"
+
+
+@dataclass(frozen=True, slots=True)
+class Spoken:
+    """A prompt rendered for the customer in their language."""
+
+    text: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the router says back: prompts to give now, and what input comes next.
+
+    ``expect`` is None once the flow is over (queued or ended); ``position`` and
+    ``wait_s`` are set when the contact waits in a queue.
+    """
+
+    contact: Contact
+    prompts: tuple[Spoken, ...]
+    expect: Expect | None
+    duplicate: bool = False
+    position: Position | None = None
+    wait_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An outbound message to a contact, sent through the channel it came from."""
+
+    contact_id: str
+    channel: Channel
+    address: str
+    text: str
+    language: str
+    author: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Inbox(Protocol):
+    """The router side a channel talks to."""
+
+    async def receive(self, message: InboundMessage) -> Answer:
+        """Store the message durably, advance the contact's flow, and say what to answer.
+
+        Raises ``queues.StoreUnavailable`` when it could not be stored: the channel then
+        answers the provider so that it retries (HTTP 503, SMTP 451).
+        """
+
+    async def hang_up(self, channel: Channel, conversation: str) -> Contact | None:
+        """The customer left: an in-flow contact closes, a waiting one is abandoned."""
+
+
+@runtime_checkable
+class Outbox(Protocol):
+    """Sending for one channel; raises ``SendFailed``."""
+
+    channel: Channel
+
+    async def send(self, reply: Reply) -> None: ...

@@ -1,0 +1,200 @@
+"""Text matching for flows: keyword classification, language detection, labelled lines.
+
+Matching is by word prefix on normalised text (case folded, diacritics dropped, ``ł`` as
+``l``), so one stem covers Polish and Russian inflection: ``faktur`` matches ``fakturze``,
+``оплат`` matches ``оплатой``. Hebrew glues one-letter prefixes (ו ה ב ל מ ש כ) to words, so
+a Hebrew word also matches with up to two of them stripped: ``בחשבונית`` matches ``חשבונית``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+__all__ = [
+    "Classification",
+    "Keywords",
+    "classify",
+    "count_stems",
+    "detect_language",
+    "find_labelled",
+    "normalise",
+    "redact_labelled",
+    "words",
+]
+
+_FOLD = str.maketrans({"ł": "l", "Ł": "l", "ø": "o", "ß": "ss", "đ": "d"})
+_WORD = re.compile(r"\w+")
+_HEBREW = re.compile(r"[\u0590-\u05ff]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_POLISH_LETTERS = re.compile(r"[ąćęłńóśźż]", re.IGNORECASE)
+_HEBREW_PREFIXES = frozenset("והבלמשכ")
+
+# Frequent function words: a Latin-script text is "clearly English" when it has several of
+# these and fewer Polish ones; Polish has few diacritic-free giveaways, hence the list.
+_ENGLISH_WORDS = (
+    "the is are my i i'm have has not no and to of for with please hello hi dear you your "
+    "it can cannot can't does doesn't don't since from this that was what why how help"
+)
+_POLISH_WORDS = (
+    "nie jest mam mój moja moje się czy jak dzień dobry proszę witam oraz już jeszcze "
+    "od do na ze że co to dla mnie przez"
+)
+_ENGLISH = frozenset(_ENGLISH_WORDS.split())
+_POLISH = frozenset(_POLISH_WORDS.split())
+
+
+def normalise(text: str) -> str:
+    """Case-fold and drop diacritics and Hebrew points: ``Płatność`` -> ``platnosc``."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD).casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def words(text: str) -> list[str]:
+    """The normalised words of a text."""
+    return _WORD.findall(normalise(text))
+
+
+def _variants(word: str) -> tuple[str, ...]:
+    if not _HEBREW.match(word):
+        return (word,)
+    found = [word]
+    rest = word
+    for _ in range(2):
+        if len(rest) > 3 and rest[0] in _HEBREW_PREFIXES:
+            rest = rest[1:]
+            found.append(rest)
+        else:
+            break
+    return tuple(found)
+
+
+@lru_cache(maxsize=4096)
+def _stem_words(stem: str) -> tuple[str, ...]:
+    return tuple(words(stem))
+
+
+def count_stems(tokens: Sequence[str], stems: Iterable[str]) -> int:
+    """How many of the words the stems cover; a phrase stem covers all its words.
+
+    A word counts once however many stems match it (``internet`` listed for two languages,
+    ``connect`` and ``connection``), and a two-word phrase beats a single word.
+    """
+    variants = [_variants(token) for token in tokens]
+    parsed = {_stem_words(stem) for stem in stems}
+    # One-word stems (most of them) are tried in one startswith call per word.
+    singles = tuple(parts[0] for parts in parsed if len(parts) == 1)
+    covered = {
+        i
+        for i, forms in enumerate(variants)
+        if singles and any(f.startswith(singles) for f in forms)
+    }
+    for parts in parsed:
+        if len(parts) < 2:
+            continue
+        for start in range(len(tokens) - len(parts) + 1):
+            if all(
+                any(v.startswith(part) for v in variants[start + i]) for i, part in enumerate(parts)
+            ):
+                covered.update(range(start, start + len(parts)))
+    return len(covered)
+
+
+@dataclass(frozen=True, slots=True)
+class Keywords:
+    """Stems per team and language, and the complaint stems per language."""
+
+    teams: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    complaint: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The team the text names (None when no team or a tie), and whether it complains."""
+
+    team: str | None
+    complaint: bool
+    scores: Mapping[str, int] = field(default_factory=dict)
+
+
+def classify(text: str, keywords: Keywords) -> Classification:
+    """Score each team by its stems in every language; a unique best score decides."""
+    tokens = words(text)
+    scores = {
+        team: count_stems(tokens, (s for stems in by_lang.values() for s in stems))
+        for team, by_lang in keywords.teams.items()
+    }
+    best = max(scores.values(), default=0)
+    leaders = [team for team, score in scores.items() if score == best]
+    team = leaders[0] if best > 0 and len(leaders) == 1 else None
+    complaint = count_stems(tokens, (s for stems in keywords.complaint.values() for s in stems)) > 0
+    return Classification(team=team, complaint=complaint, scores=scores)
+
+
+def detect_language(text: str, supported: Sequence[str], default: str) -> str:
+    """Cyrillic -> ru, Hebrew script -> he, clear English -> en, Polish -> pl, else default."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return default
+    scripts = {
+        "ru": sum(1 for ch in letters if _CYRILLIC.match(ch)),
+        "he": sum(1 for ch in letters if _HEBREW.match(ch)),
+    }
+    for language, count in scripts.items():
+        if language in supported and count * 2 >= len(letters):
+            return language
+    tokens = re.findall(r"[\w']+", text.casefold())
+    english = sum(1 for token in tokens if token in _ENGLISH)
+    polish = sum(1 for token in tokens if token in _POLISH)
+    if _POLISH_LETTERS.search(text):
+        polish += 2
+    if "en" in supported and english >= 2 and english > polish:
+        return "en"
+    if "pl" in supported and polish >= 1 and polish >= english:
+        return "pl"
+    return default
+
+
+# A label line: optional quote marks of a reply, the label, ":" or "=" (or a spaced dash),
+# then the value.
+_LABEL_LINE = re.compile(r"^[\s>]*(?P<head>[^:=\n]+?)\s*(?:[:=]|\s[-\u2013]\s)\s*(?P<value>.*)")
+
+
+def _label_key(label: str) -> str:
+    return " ".join(words(label))
+
+
+def _labelled_lines(text: str, labels: Iterable[str]) -> list[tuple[int, int, str]]:
+    """(line number, where the value starts, the value) of each labelled line."""
+    wanted = {_label_key(label) for label in labels}
+    found = []
+    for number, line in enumerate(text.splitlines()):
+        match = _LABEL_LINE.match(line)
+        if match is not None and _label_key(match["head"]) in wanted:
+            found.append((number, match.start("value"), match["value"].strip().strip("\"'«»„”.,;")))
+    return found
+
+
+def find_labelled(text: str, labels: Iterable[str]) -> str | None:
+    """The value after the first line starting with one of the labels (``Login: jan``)."""
+    for _, _, value in _labelled_lines(text, labels):
+        if value:
+            return value
+    return None
+
+
+def redact_labelled(text: str, labels: Iterable[str]) -> str:
+    """The text with the value of every line starting with one of the labels masked."""
+    masked = _labelled_lines(text, labels)
+    if not masked:
+        return text
+    lines = text.splitlines(keepends=True)
+    for number, start, _ in masked:
+        # The whole rest of the line goes: a code typed as "482 913" is still hidden.
+        line = lines[number]
+        ending = line[len(line.rstrip("\r\n")) :]
+        lines[number] = line[:start] + "******" + ending
+    return "".join(lines)

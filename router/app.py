@@ -1,0 +1,233 @@
+"""The composition root: the only place concrete classes are wired together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from channels.base import Outbox
+from ivr.engine import Engine
+from queues import Channel, Store, StoreUnavailable, now_s, open_store, to_iso
+from router.accounts import AccountDirectory, load_demo, load_secret
+from router.agents import AgentDirectory
+from router.api import add_routes, error_middleware
+from router.config import Config
+from router.desk import AgentDesk
+from router.hours import BusinessHours
+from router.kpi import OVERALL, compute_kpis, overall_kpi
+from router.metrics import Metrics, Snapshot, render
+from router.policy import PriorityRules, SlaRules
+from router.presence import Presence
+from router.routing import Routing
+from router.service import ContactService
+from router.state import CONTEXT, Context
+from router.verify import Verifier
+
+__all__ = ["DEMO_TOKENS", "KPI_WINDOW_S", "create_app", "routing_from_config"]
+
+log = structlog.get_logger(__name__)
+
+KPI_WINDOW_S = 3600.0
+DEMO_TOKENS = web.AppKey("demo_tokens", dict)
+
+
+def routing_from_config(config: Config) -> Routing:
+    hours = {
+        name: BusinessHours.from_spec(
+            str(config.timezone),
+            team.hours.as_spec(),
+            country=team.holidays.country,
+            extra=[str(d) for d in team.holidays.extra],
+            closed_dates=[str(d) for d in team.holidays.closed_dates],
+        )
+        for name, team in config.teams.items()
+    }
+    priority = PriorityRules(
+        channel=config.priority.channel.model_dump(),
+        tier=dict(config.priority.tier),
+        incident=config.priority.incident,
+        complaint=config.priority.complaint,
+    )
+    sla = SlaRules(
+        answer={str(ch): (a.threshold_s, a.target) for ch, a in config.sla.answer.items()},
+        first_response_business_days={
+            str(ch): d for ch, d in config.sla.first_response_business_days.items()
+        },
+        complaint_business_days=config.sla.complaint_business_days,
+    )
+    return Routing(
+        teams=config.team_names,
+        default_team=config.default_team,
+        hours=hours,
+        priority=priority,
+        sla=sla,
+    )
+
+
+async def _build(
+    config: Config,
+    store: Store,
+    *,
+    clock: Callable[[], float],
+    outboxes: Mapping[Channel, Outbox],
+    env: Mapping[str, str],
+) -> tuple[Context, dict[str, str]]:
+    key = load_secret(env, config.data_path)
+    accounts = AccountDirectory(config.accounts.file, key, tiers=config.priority.tier)
+    load_demo(accounts, [a.model_dump() for a in config.accounts.demo])
+    agents = AgentDirectory(config.agents.file, teams=config.team_names)
+    demo_tokens = agents.load_demo([a.model_dump() for a in config.agents.demo])
+    v = config.verification
+    verifier = Verifier(
+        accounts,
+        store,
+        key,
+        max_failures=v.max_failures,
+        window_s=v.window_s,
+        lock_s=v.lock_s,
+        address_max_failures=v.address_max_failures,
+        address_window_s=v.address_window_s,
+        clock=clock,
+    )
+    routing = routing_from_config(config)
+    presence = Presence(clock)
+    desk = AgentDesk(
+        store=store,
+        presence=presence,
+        outboxes=outboxes,
+        clock=clock,
+        teams=routing.teams,
+        dispositions=config.dispositions,
+        lease_s=config.queues.lease_s,
+    )
+    service = ContactService(
+        store=store,
+        engine=Engine(config.book),
+        routing=routing,
+        verifier=verifier,
+        accounts=accounts,
+        presence=presence,
+        clock=clock,
+        default_language=config.languages.default,
+        languages=config.languages.supported,
+        session_ttl_s=config.queues.session_ttl_s,
+        on_enqueued=desk.notify,
+    )
+    latest: list[Snapshot] = []
+    metrics = Metrics(lambda: latest[-1] if latest else Snapshot((), False))
+    thresholds = {str(ch): float(a.threshold_s) for ch, a in config.sla.answer.items()}
+
+    async def kpis() -> dict[str, Any]:
+        now = clock()
+        events = await store.list_events(since=now - KPI_WINDOW_S - 86400)
+        stats = await store.queue_stats(routing.teams)
+        load = presence.load(routing.teams)
+        teams = compute_kpis(
+            events, stats, now=now, window_s=KPI_WINDOW_S, thresholds_s=thresholds, agents=load
+        )
+        latest[:] = [Snapshot(teams, True)]
+        total = overall_kpi(teams)
+        return {
+            "at": to_iso(now),
+            "window_s": KPI_WINDOW_S,
+            "teams": [t.to_dict() for t in teams],
+            "overall": {**total.to_dict(), "team": OVERALL},
+        }
+
+    ctx = Context(
+        config=config,
+        store=store,
+        service=service,
+        desk=desk,
+        agents=agents,
+        accounts=accounts,
+        presence=presence,
+        routing=routing,
+        metrics=metrics,
+        clock=clock,
+        kpis=kpis,
+    )
+    return ctx, demo_tokens
+
+
+async def _reaper(ctx: Context, interval_s: float) -> None:
+    while True:
+        try:
+            await ctx.desk.reap()
+        except StoreUnavailable as exc:
+            log.warning("reaper_store_unavailable", error=str(exc))
+        await asyncio.sleep(interval_s)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    try:
+        await ctx.store.ping()
+    except StoreUnavailable as exc:
+        return web.json_response({"status": "unavailable", "store": str(exc)}, status=503)
+    return web.json_response({"status": "ready", "store": "ok"})
+
+
+async def metrics_handler(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    try:
+        await ctx.kpis()
+    except StoreUnavailable:
+        pass  # the last snapshot stays; store_up tells the scraper
+    body, content_type = render(ctx.metrics)
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = content_type
+    return response
+
+
+def create_app(
+    config: Config,
+    *,
+    store: Store | None = None,
+    clock: Callable[[], float] | None = None,
+    outboxes: Mapping[Channel, Outbox] | None = None,
+    env: Mapping[str, str] | None = None,
+    reaper: bool = True,
+) -> web.Application:
+    """The HTTP app; the store opens (unless given) and background tasks start on startup."""
+    app = web.Application(middlewares=[error_middleware])
+    use_clock = clock or now_s
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        opened = store if store is not None else await open_store(config.store_url, clock=use_clock)
+        ctx, tokens = await _build(
+            config,
+            opened,
+            clock=use_clock,
+            outboxes=outboxes or {},
+            env=os.environ if env is None else env,
+        )
+        app[CONTEXT] = ctx
+        app[DEMO_TOKENS] = tokens
+        task = asyncio.create_task(_reaper(ctx, config.queues.reaper_interval_s)) if reaper else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if store is None:
+                await opened.aclose()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_handler)
+    add_routes(app)
+    return app

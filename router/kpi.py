@@ -1,0 +1,239 @@
+"""Contact-centre KPIs computed from queue events and queue stats; pure, no I/O.
+
+Events count in the window ``[now - window_s, now]`` by the time they happened. Events
+before the window may be passed too: they are not counted, but they give context (a
+contact's channel from ``contact_created``, an earlier claim that makes a later one a
+re-claim).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from queues.models import Event, QueueStats
+
+__all__ = ["OVERALL", "AgentLoad", "TeamKpi", "compute_kpis", "overall_kpi", "recent_handle_times"]
+
+#: ``TeamKpi.team`` of the aggregate over all teams.
+OVERALL = "*"
+
+# Events after which a claim of the same contact is a re-claim, not a new answer.
+_CLAIMED_BEFORE = frozenset({"contact_claimed", "contact_released", "lease_expired"})
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLoad:
+    """Agents serving a team now; ``busy_s``/``logged_in_s`` over the window when known."""
+
+    available: int
+    busy: int
+    busy_s: float | None = None
+    logged_in_s: float | None = None
+
+    @property
+    def occupancy(self) -> float | None:
+        """Busy time / logged-in time when known, else busy / (busy + available) now."""
+        if self.busy_s is not None and self.logged_in_s:
+            return self.busy_s / self.logged_in_s
+        staffed = self.busy + self.available
+        return self.busy / staffed if staffed else None
+
+
+@dataclass(frozen=True, slots=True)
+class TeamKpi:
+    """One team's KPIs over the window; ratios are 0..1, None when there is nothing to measure."""
+
+    team: str
+    offered: int
+    answered: int
+    abandoned: int
+    answered_in_threshold: int
+    abandoned_after_threshold: int
+    service_level_base: int
+    resolved: int
+    service_level: float | None
+    asa_s: float | None
+    abandonment_rate: float | None
+    aht_s: float | None
+    occupancy: float | None
+    waiting: int
+    longest_wait_s: float | None
+    agents_available: int
+    agents_busy: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(slots=True)
+class _Tally:
+    offered: set[str] = dataclasses.field(default_factory=set)
+    answered: set[str] = dataclasses.field(default_factory=set)
+    waits: list[float] = dataclasses.field(default_factory=list)
+    in_threshold: int = 0
+    measured: int = 0
+    abandoned: int = 0
+    abandoned_late: int = 0
+    handles: list[float] = dataclasses.field(default_factory=list)
+
+
+def _number(data: Mapping[str, Any], key: str) -> float | None:
+    value = data.get(key)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+def _mean(total: float, count: int) -> float | None:
+    return total / count if count else None
+
+
+def compute_kpis(
+    events: Sequence[Event],
+    stats: Sequence[QueueStats],
+    *,
+    now: float,
+    window_s: float,
+    thresholds_s: Mapping[str, float],
+    agents: Mapping[str, AgentLoad],
+) -> list[TeamKpi]:
+    """Per-team KPIs, teams in ``stats`` order, then any others by name.
+
+    - offered: contacts enqueued in the team.
+    - answered: contacts claimed in the team, each once: a claim after a release, an
+      expired lease or a transfer by the agent who held it is not a new answer. ASA is
+      the mean ``wait_s`` (since queueing) of the answering claims.
+    - abandoned: contacts that gave up while waiting (``contact_abandoned`` with
+      ``wait_s``); abandonment rate = abandoned / (answered + abandoned).
+    - service level = answered within T / (answered + abandoned after T), so customers
+      who hang up within T count neither way; ``service_level_base`` is that denominator.
+      T is ``thresholds_s`` of the contact's channel when that is known and named, else
+      of its team; contacts with neither are left out of the service level only.
+    - AHT: mean ``handle_s`` of resolved contacts. Occupancy: see ``AgentLoad``.
+    - waiting, longest wait: from ``stats``; agents: from ``agents``.
+    """
+    start = now - window_s
+    channels: dict[str, str] = {}
+    claimed_before: set[str] = set()
+    tallies: dict[str, _Tally] = {}
+    for event in sorted(events, key=lambda e: e.at):
+        cid = event.contact_id
+        if event.kind == "contact_created" and isinstance(event.data.get("channel"), str):
+            channels[cid] = event.data["channel"]
+        if start <= event.at <= now and event.team is not None:
+            tally = tallies.setdefault(event.team, _Tally())
+            threshold = thresholds_s.get(channels.get(cid, ""), thresholds_s.get(event.team))
+            wait_s = _number(event.data, "wait_s")
+            if event.kind == "contact_enqueued":
+                tally.offered.add(cid)
+            elif event.kind == "contact_claimed" and cid not in claimed_before:
+                tally.answered.add(cid)
+                if wait_s is not None:
+                    tally.waits.append(wait_s)
+                    if threshold is not None:
+                        tally.measured += 1
+                        if wait_s <= threshold:
+                            tally.in_threshold += 1
+            elif event.kind == "contact_abandoned" and wait_s is not None:
+                tally.abandoned += 1
+                if threshold is not None and wait_s > threshold:
+                    tally.abandoned_late += 1
+                    tally.measured += 1
+            elif event.kind == "contact_resolved":
+                handle_s = _number(event.data, "handle_s")
+                if handle_s is not None:
+                    tally.handles.append(handle_s)
+        if event.kind in _CLAIMED_BEFORE or (
+            event.kind == "contact_transferred" and event.agent is not None
+        ):
+            claimed_before.add(cid)
+
+    by_team = {s.team: s for s in stats}
+    names = list(by_team) + sorted((set(tallies) | set(agents)) - set(by_team) - {OVERALL})
+    kpis = []
+    for team in names:
+        tally = tallies.get(team, _Tally())
+        queue = by_team.get(team)
+        load = agents.get(team, AgentLoad(0, 0))
+        answered = len(tally.answered)
+        kpis.append(
+            TeamKpi(
+                team=team,
+                offered=len(tally.offered),
+                answered=answered,
+                abandoned=tally.abandoned,
+                answered_in_threshold=tally.in_threshold,
+                abandoned_after_threshold=tally.abandoned_late,
+                service_level_base=tally.measured,
+                resolved=len(tally.handles),
+                service_level=_ratio(tally.in_threshold, tally.measured),
+                asa_s=_mean(sum(tally.waits), len(tally.waits)),
+                abandonment_rate=_ratio(tally.abandoned, answered + tally.abandoned),
+                aht_s=_mean(sum(tally.handles), len(tally.handles)),
+                occupancy=load.occupancy,
+                waiting=queue.waiting if queue else 0,
+                longest_wait_s=queue.oldest_wait_s if queue else None,
+                agents_available=load.available,
+                agents_busy=load.busy,
+            )
+        )
+    return kpis
+
+
+def overall_kpi(kpis: Iterable[TeamKpi], *, agents: AgentLoad | None = None) -> TeamKpi:
+    """The aggregate of team KPIs, with team ``"*"``.
+
+    Agents serving several teams appear in each; pass ``agents`` (distinct agents) to
+    count them once, otherwise the teams' agent counts are summed.
+    """
+    teams = list(kpis)
+    answered = sum(k.answered for k in teams)
+    abandoned = sum(k.abandoned for k in teams)
+    in_threshold = sum(k.answered_in_threshold for k in teams)
+    late = sum(k.abandoned_after_threshold for k in teams)
+    base = sum(k.service_level_base for k in teams)
+    resolved = sum(k.resolved for k in teams)
+    waits = [(k.asa_s, k.answered) for k in teams if k.asa_s is not None]
+    handles = [(k.aht_s, k.resolved) for k in teams if k.aht_s is not None]
+    longest = [k.longest_wait_s for k in teams if k.longest_wait_s is not None]
+    load = agents or AgentLoad(
+        sum(k.agents_available for k in teams), sum(k.agents_busy for k in teams)
+    )
+    return TeamKpi(
+        team=OVERALL,
+        offered=sum(k.offered for k in teams),
+        answered=answered,
+        abandoned=abandoned,
+        answered_in_threshold=in_threshold,
+        abandoned_after_threshold=late,
+        service_level_base=base,
+        resolved=resolved,
+        service_level=_ratio(in_threshold, base),
+        asa_s=_mean(sum(a * n for a, n in waits), sum(n for _, n in waits)),
+        abandonment_rate=_ratio(abandoned, answered + abandoned),
+        aht_s=_mean(sum(a * n for a, n in handles), sum(n for _, n in handles)),
+        occupancy=load.occupancy,
+        waiting=sum(k.waiting for k in teams),
+        longest_wait_s=max(longest, default=None),
+        agents_available=load.available,
+        agents_busy=load.busy,
+    )
+
+
+def recent_handle_times(events: Sequence[Event], team: str, limit: int = 50) -> list[float]:
+    """``handle_s`` of the team's last ``limit`` resolved contacts, oldest first."""
+    handles = [
+        h
+        for e in sorted(events, key=lambda e: e.at)
+        if e.kind == "contact_resolved"
+        and e.team == team
+        and (h := _number(e.data, "handle_s")) is not None
+    ]
+    return handles[-limit:] if limit > 0 else []

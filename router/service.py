@@ -1,0 +1,314 @@
+"""The flow host: every inbound message is stored, then moves its contact through the flow.
+
+Implements the channels' ``Inbox``. For each message: find the conversation's session,
+store the message durably (idempotent on its key), advance the pure flow engine, perform
+the effects it asks for (verify, enqueue, end), record what the customer is told, and save
+the session — all before the channel acknowledges the provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+
+from channels.base import Answer, InboundMessage, Spoken
+from ivr.engine import Engine, Enqueue, Expect, Facts, Step, Verify, VerifyResult, detect_language
+from ivr.engine import End as EndFlow
+from ivr.engine import FlowState
+from queues import (
+    Channel,
+    Contact,
+    ContactState,
+    Direction,
+    Message,
+    Position,
+    Store,
+)
+from router.accounts import Account, AccountDirectory
+from router.presence import HandleTimes, Presence
+from router.routing import IncidentBook, Routing
+from router.verify import Verifier
+
+__all__ = ["ContactService", "redact_secret"]
+
+log = structlog.get_logger(__name__)
+
+FLOW_FOR_CHANNEL = {
+    Channel.VOICE: "voice",
+    Channel.EMAIL: "email",
+    Channel.SMS: "text",
+    Channel.TELEGRAM: "text",
+    Channel.CHAT: "text",
+}
+_CODE_RE = re.compile(r"(?<!\d)\d{4,8}(?!\d)")
+
+
+def redact_secret(text: str) -> str:
+    """Mask every run of 4-8 digits: what the customer typed as an auth code is never kept."""
+    return _CODE_RE.sub(lambda m: "•" * len(m.group()), text)
+
+
+class ContactService:
+    """The router's ``Inbox``: contacts in, flows run, queues filled."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        engine: Engine,
+        routing: Routing,
+        verifier: Verifier,
+        accounts: AccountDirectory,
+        presence: Presence,
+        clock: Callable[[], float],
+        default_language: str,
+        languages: tuple[str, ...],
+        session_ttl_s: float = 86400.0,
+        on_enqueued: Callable[[str], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.engine = engine
+        self.routing = routing
+        self.verifier = verifier
+        self.accounts = accounts
+        self.presence = presence
+        self.incidents = IncidentBook(store)
+        self.handle_times = HandleTimes(store, clock)
+        self._clock = clock
+        self._default_language = default_language
+        self._languages = languages
+        self._session_ttl_s = session_ttl_s
+        self._on_enqueued = on_enqueued
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def _conversation(self, key: str) -> AsyncIterator[None]:
+        # Inputs of one conversation are handled one at a time, in arrival order.
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    # -- Inbox -----------------------------------------------------------------------------
+    async def receive(self, message: InboundMessage) -> Answer:
+        async with self._conversation(message.session_key):
+            structlog.contextvars.bind_contextvars(channel=str(message.channel))
+            return await self._receive(message)
+
+    async def hang_up(self, channel: Channel, conversation: str) -> Contact | None:
+        key = f"{channel}:{conversation}"
+        async with self._conversation(key):
+            session = await self.store.get_session(key)
+            if session is None:
+                return None
+            contact = await self.store.get_contact(session["contact_id"], messages=False)
+            if contact.state in (ContactState.IN_FLOW, ContactState.WAITING):
+                await self.store.remove(contact.id)
+                log.info("contact_abandoned", contact_id=contact.id, was=str(contact.state))
+            await self.store.delete_session(key)
+            return await self.store.get_contact(contact.id, messages=False)
+
+    # -- the flow --------------------------------------------------------------------------
+    async def _receive(self, message: InboundMessage) -> Answer:
+        now = self._clock()
+        session = await self.store.get_session(message.session_key)
+        contact: Contact | None = None
+        if session is not None:
+            contact = await self.store.get_contact(session["contact_id"], messages=False)
+            if contact.state.is_final:
+                contact, session = None, None
+        if contact is None and message.contact_id is not None:
+            contact = await self.store.get_contact(message.contact_id, messages=False)
+        secret = bool(session and session.get("secret"))
+        text = redact_secret(message.text) if secret and message.text else message.text
+        stored = Message(
+            direction=Direction.IN, text=text or "", at=now, meta={"timeout": text is None}
+        )
+        new = contact is None
+        if contact is None:
+            language = message.language or detect_language(
+                message.text or "", self._languages, self._default_language
+            )
+            contact = Contact(
+                channel=message.channel,
+                address=message.address,
+                created_at=now,
+                language=language,
+                subject=message.subject,
+                meta=dict(message.meta),
+            )
+        intake = await self.store.intake(contact, stored, key=message.key)
+        contact = intake.contact
+        structlog.contextvars.bind_contextvars(contact_id=contact.id)
+        if intake.duplicate:
+            replay = session.get("answer", {}) if session else {}
+            if replay.get("key") != message.key:
+                replay = {}
+            prompts = tuple(Spoken(t, lang) for t, lang in replay.get("prompts", ()))
+            return Answer(contact, prompts, _expect(replay.get("expect")), duplicate=True)
+        log.info("message_received", new_contact=new)
+
+        language = contact.language or self._default_language
+        incidents = await self.incidents.load()
+        facts = self.routing.facts(incidents, at=now, language=language)
+        if new or session is None or session.get("flow") is None:
+            if not new and contact.state is not ContactState.IN_FLOW:
+                # The flow is over: later messages join the waiting or assigned contact.
+                return Answer(contact, (), None)
+            step = self.engine.start(
+                FLOW_FOR_CHANNEL[message.channel],
+                facts=facts,
+                language=language,
+                text=message.text,
+            )
+        else:
+            state = FlowState.from_dict(session["flow"])
+            step = self.engine.advance(state, message.text, facts=facts)
+
+        prompts = list(step.prompts)
+        account: Account | None = None
+        position: Position | None = None
+        wait_s: float | None = None
+        while step.effect is not None:
+            effect = step.effect
+            if isinstance(effect, Verify):
+                result, account = await self._verify(contact, effect, message.address)
+                step = self.engine.resume(step.state, result, facts=facts)
+                prompts += step.prompts
+            elif isinstance(effect, Enqueue):
+                contact, position, wait_s, told = await self._enqueue(
+                    contact, effect, account, incidents, step.state.language, facts
+                )
+                prompts.append(told)
+                break
+            elif isinstance(effect, EndFlow):
+                contact = await self.store.close(contact.id, ContactState.RESOLVED, reason=effect.reason)
+                break
+            else:  # pragma: no cover - the engine has no other effects
+                raise TypeError(f"unknown flow effect {effect!r}")
+
+        done = step.effect is not None
+        language = step.state.language
+        if language != contact.language:
+            contact = await self.store.update_contact(contact.id, language=language)
+        spoken = tuple(
+            p if isinstance(p, Spoken) else Spoken(self.engine.render(p, language), language)
+            for p in prompts
+        )
+        for said in spoken:
+            await self.store.append_message(
+                contact.id, Message(direction=Direction.OUT, text=said.text, at=self._clock(), meta={"flow": True})
+            )
+        expect = None if done else step.expect
+        await self.store.put_session(
+            message.session_key,
+            {
+                "contact_id": contact.id,
+                "flow": None if done else step.state.to_dict(),
+                "secret": bool(expect and expect.secret),
+                "answer": {
+                    "key": message.key,
+                    "prompts": [[s.text, s.language] for s in spoken],
+                    "expect": _expect_dict(expect),
+                },
+            },
+            ttl_s=self._session_ttl_s,
+        )
+        return Answer(contact, spoken, expect, position=position, wait_s=wait_s)
+
+    async def _verify(
+        self, contact: Contact, effect: Verify, address: str
+    ) -> tuple[VerifyResult, Account | None]:
+        outcome = await self.verifier.verify(effect.identifier, effect.code, address=address)
+        account = outcome.account
+        if outcome.ok and account is not None:
+            await self.store.update_contact(
+                contact.id,
+                verified=True,
+                verify_method=f"{contact.channel}:login+code",
+                account=account.login,
+            )
+            log.info("contact_verified", account=account.login)
+            return (
+                VerifyResult(
+                    ok=True,
+                    account=account.login,
+                    tier=account.tier,
+                    balance_negative=account.balance < 0,
+                ),
+                account,
+            )
+        log.info("verification_refused", reason=outcome.reason)
+        return VerifyResult(ok=False, locked=outcome.locked or outcome.throttled), None
+
+    async def _enqueue(
+        self,
+        contact: Contact,
+        effect: Enqueue,
+        account: Account | None,
+        incidents: Any,
+        language: str,
+        facts: Facts,
+    ) -> tuple[Contact, Position | None, float, Spoken]:
+        now = self._clock()
+        current = await self.store.get_contact(contact.id, messages=False)
+        if account is None and current.account:
+            account = self.accounts.find(current.account)
+        decision = self.routing.decide(
+            str(contact.channel),
+            effect.team,
+            at=now,
+            account=account,
+            incidents=incidents,
+            complaint=effect.complaint,
+        )
+        meta = {**current.meta, "complaint": effect.complaint}
+        await self.store.update_contact(contact.id, sla_due=decision.sla_due, meta=meta)
+        queued = await self.store.enqueue(contact.id, decision.team, delay_s=decision.delay_s)
+        position = await self.store.position(contact.id)
+        ahead = position.ahead if position else 0
+        available = self.presence.load([decision.team])[decision.team].available
+        wait_s = await self.handle_times.estimate_s(decision.team, ahead, available)
+        wait_s = max(wait_s, decision.opens_at - now)
+        log.info(
+            "contact_enqueued", team=decision.team, delay_s=decision.delay_s, ahead=ahead
+        )
+        if self._on_enqueued is not None:
+            self._on_enqueued(decision.team)
+        told = self.render_position(effect.prompt, language, ahead, wait_s)
+        return queued, position, wait_s, told
+
+    def render_position(self, prompt: str, language: str, ahead: int, wait_s: float) -> Spoken:
+        from ivr.engine import Prompt
+        from router.policy import round_wait_min
+
+        params = {"position": str(ahead + 1), "wait_min": str(round_wait_min(wait_s))}
+        return Spoken(self.engine.render(Prompt(prompt, params), language), language)
+
+
+def _expect_dict(expect: Expect | None) -> dict[str, Any] | None:
+    if expect is None:
+        return None
+    return {
+        "kind": expect.kind,
+        "num_digits": expect.num_digits,
+        "finish_on_key": expect.finish_on_key,
+        "timeout_s": expect.timeout_s,
+        "secret": expect.secret,
+    }
+
+
+def _expect(data: dict[str, Any] | None) -> Expect | None:
+    return None if data is None else Expect(**data)

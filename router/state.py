@@ -1,0 +1,41 @@
+"""What the HTTP handlers share: the wired components, under typed aiohttp app keys."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from queues import Store
+from router.accounts import AccountDirectory
+from router.agents import Agent, AgentDirectory
+from router.config import Config
+from router.desk import AgentDesk
+from router.metrics import Metrics
+from router.presence import Presence
+from router.routing import Routing
+from router.service import ContactService
+
+__all__ = ["AGENT", "CONTEXT", "Context"]
+
+
+@dataclass(slots=True)
+class Context:
+    config: Config
+    store: Store
+    service: ContactService
+    desk: AgentDesk
+    agents: AgentDirectory
+    accounts: AccountDirectory
+    presence: Presence
+    routing: Routing
+    metrics: Metrics
+    clock: Callable[[], float]
+    kpis: Callable[[], Awaitable[dict[str, Any]]]
+
+
+CONTEXT = web.AppKey("context", Context)
+AGENT = "switchboard.agent"  # request key of the authenticated Agent
+_ = Agent

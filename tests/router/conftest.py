@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aiohttp.test_utils import TestClient, TestServer
+
+from queues import Channel
+from router.app import DEMO_TOKENS, create_app
+from router.config import Config, parse_config
+from router.state import CONTEXT, Context
+from tests.conftest import FakeClock
+from tests.router.testchannel import TestChannel
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {"SWITCHBOARD_SECRET": "test-secret-0123456789abcdef"}
+
+
+def repo_config(tmp_path: Path, **overrides: Any) -> Config:
+    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    data.update(overrides)
+    return parse_config(data, base_dir=tmp_path, env=ENV)
+
+
+class Desk:
+    """A running app with a test channel per text channel, and agents' HTTP clients."""
+
+    def __init__(self, client: TestClient, channels: dict[Channel, TestChannel], clock: FakeClock):
+        self.client = client
+        self.channels = channels
+        self.clock = clock
+        self.ctx: Context = client.app[CONTEXT]
+        self.tokens: dict[str, str] = client.app[DEMO_TOKENS]
+
+    def auth(self, agent: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[agent]}"}
+
+    async def api(self, agent: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        resp = await self.client.request(method, path, json=body, headers=self.auth(agent))
+        data = await resp.json() if resp.content_type == "application/json" else None
+        return resp.status, data
+
+
+@pytest.fixture
+async def desk(make_store, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Desk]:  # type: ignore[no-untyped-def]
+    config = repo_config(tmp_path)
+    store = await make_store(clock)
+    channels = {ch: TestChannel(channel=ch) for ch in (Channel.SMS, Channel.CHAT, Channel.TELEGRAM)}
+    app = create_app(config, store=store, clock=clock, outboxes=channels, env=ENV, reaper=False)
+    async with TestClient(TestServer(app)) as client:
+        for channel in channels.values():
+            channel.inbox = client.app[CONTEXT].service
+        yield Desk(client, channels, clock)

@@ -1,0 +1,156 @@
+"""The agent API through aiohttp's test client: contract paths, auth and error codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from queues import Channel
+from tests.router.conftest import Desk
+
+STORE_BACKENDS = ["memory"]
+
+
+async def queue_one(desk: Desk, address: str = "+48600000001", text: str = "faktura za listopad") -> str:
+    sms = desk.channels[Channel.SMS]
+    await sms.say(address, text)
+    answer = await sms.say(address, "jan.kowalski 482913")
+    return answer.contact.id
+
+
+async def test_no_or_bad_token_is_401(desk: Desk) -> None:
+    resp = await desk.client.get("/api/queues")
+    assert resp.status == 401
+    assert "token" in (await resp.json())["error"]
+    resp = await desk.client.get("/api/queues", headers={"Authorization": "Bearer nope"})
+    assert resp.status == 401
+
+
+async def test_queues_lists_every_team(desk: Desk) -> None:
+    await queue_one(desk)
+    status, queues = await desk.api("ania", "GET", "/api/queues")
+    assert status == 200
+    assert [q["team"] for q in queues] == ["billing", "technical", "domains_hosting"]
+    billing = queues[0]
+    assert billing["waiting"] == 1 and billing["oldest_wait_s"] == pytest.approx(0)
+    assert set(billing) >= {"team", "waiting", "oldest_wait_s", "agents_available"}
+
+
+async def test_claim_empty_is_204_and_long_poll_wakes_on_enqueue(desk: Desk) -> None:
+    import asyncio
+
+    status, _ = await desk.api("ola", "POST", "/api/claim", {})
+    assert status == 204
+    waiting = asyncio.create_task(desk.api("ola", "POST", "/api/claim", {"wait_s": 10}))
+    await asyncio.sleep(0.1)
+    assert not waiting.done()
+    cid = await queue_one(desk)
+    status, contact = await asyncio.wait_for(waiting, 5)
+    assert status == 200 and contact["id"] == cid
+
+
+async def test_claim_refuses_team_the_agent_does_not_serve(desk: Desk) -> None:
+    status, body = await desk.api("tomek", "POST", "/api/claim", {"teams": ["billing"]})
+    assert status == 422 and "does not serve" in body["error"]
+
+
+async def test_bad_bodies(desk: Desk) -> None:
+    resp = await desk.client.post(
+        "/api/claim", data=b"{not json", headers=desk.auth("ania")
+    )
+    assert resp.status == 400 and "not JSON" in (await resp.json())["error"]
+    status, body = await desk.api("ania", "POST", "/api/claim", {"wait_s": 99})
+    assert status == 422 and "wait_s" in body["error"]
+    status, body = await desk.api("ania", "POST", "/api/claim", {"tems": ["billing"]})
+    assert status == 422 and "tems" in body["error"]
+
+
+async def test_holder_rules(desk: Desk) -> None:
+    cid = await queue_one(desk)
+    status, _ = await desk.api("ania", "POST", f"/api/contacts/{cid}/reply", {"text": "hi"})
+    assert status == 403
+    status, claimed = await desk.api("ania", "POST", "/api/claim", {})
+    assert status == 200 and claimed["id"] == cid
+    for path, body in [("reply", {"text": "hi"}), ("resolve", {}), ("release", None), ("heartbeat", None)]:
+        status, error = await desk.api("ola", "POST", f"/api/contacts/{cid}/{path}", body)
+        assert status == 403, path
+        assert "does not hold" in error["error"]
+    status, _ = await desk.api("ania", "POST", f"/api/contacts/{cid}/heartbeat")
+    assert status == 200
+    status, body = await desk.api("ania", "POST", f"/api/contacts/{cid}/resolve", {"disposition": "nope"})
+    assert status == 422 and "solved" in body["error"]
+    status, _ = await desk.api("ania", "POST", f"/api/contacts/{cid}/resolve", {"disposition": "solved"})
+    assert status == 200
+    status, body = await desk.api("ania", "POST", f"/api/contacts/{cid}/release")
+    assert status == 409 and body["state"] == "resolved"
+
+
+async def test_unknown_contact_is_404(desk: Desk) -> None:
+    status, body = await desk.api("ania", "GET", "/api/contacts/nope")
+    assert status == 404 and "nope" in body["error"]
+
+
+async def test_transfer_and_release(desk: Desk) -> None:
+    cid = await queue_one(desk)
+    await desk.api("ania", "POST", "/api/claim", {})
+    status, body = await desk.api("ania", "POST", f"/api/contacts/{cid}/transfer", {"team": "sales"})
+    assert status == 422
+    status, body = await desk.api("ania", "POST", f"/api/contacts/{cid}/transfer", {"team": "technical"})
+    assert status == 200 and body["team"] == "technical"
+    status, contact = await desk.api("tomek", "POST", "/api/claim", {})
+    assert status == 200 and contact["id"] == cid and contact["team"] == "technical"
+    status, _ = await desk.api("tomek", "POST", f"/api/contacts/{cid}/release")
+    assert status == 200
+    status, contact = await desk.api("ania", "GET", f"/api/contacts/{cid}")
+    assert contact["state"] == "waiting" and contact["position"] == 1
+
+
+async def test_reply_send_failure_is_502_and_recorded(desk: Desk) -> None:
+    cid = await queue_one(desk)
+    await desk.api("ania", "POST", "/api/claim", {})
+    desk.channels[Channel.SMS].fail_next = 1
+    status, body = await desk.api("ania", "POST", f"/api/contacts/{cid}/reply", {"text": "Halo?"})
+    assert status == 502 and body["retryable"] is True
+    _, contact = await desk.api("ania", "GET", f"/api/contacts/{cid}")
+    assert contact["messages"][-1]["meta"] == {"delivery": "failed", "reason": "the provider answered 500"}
+
+
+async def test_list_contacts_filters(desk: Desk) -> None:
+    first = await queue_one(desk, "+48600000001")
+    second = await queue_one(desk, "+48600000002", "internet nie działa")
+    status, listed = await desk.api("ania", "GET", "/api/contacts?state=waiting")
+    assert status == 200 and [c["id"] for c in listed] == [second, first]
+    _, listed = await desk.api("ania", "GET", "/api/contacts?team=technical")
+    assert [c["id"] for c in listed] == [second]
+    _, listed = await desk.api("ania", "GET", "/api/contacts?address=%2B48600000001&limit=1")
+    assert [c["id"] for c in listed] == [first]
+    status, _ = await desk.api("ania", "GET", "/api/contacts?limit=lots")
+    assert status == 400
+
+
+async def test_incidents_open_raise_priority_and_close(desk: Desk) -> None:
+    status, incident = await desk.api(
+        "ania", "POST", "/api/incidents", {"team": "technical", "text": "Awaria światłowodu w Krakowie"}
+    )
+    assert status == 201
+    sms = desk.channels[Channel.SMS]
+    await sms.say("+48600000009", "internet nie działa")
+    answer = await sms.say("+48600000009", "jan.kowalski 482913")
+    assert any("Awaria światłowodu" in p.text for p in answer.prompts)
+    assert answer.contact.priority == 60 + 60
+    status, _ = await desk.api("ania", "DELETE", f"/api/incidents/{incident['id']}")
+    assert status == 200
+    status, _ = await desk.api("ania", "DELETE", "/api/incidents/nope")
+    assert status == 404
+    _, listed = await desk.api("ania", "GET", "/api/incidents")
+    assert listed[0]["closed_at"] is not None
+
+
+async def test_health_ready_metrics(desk: Desk) -> None:
+    assert (await desk.client.get("/healthz")).status == 200
+    ready = await desk.client.get("/readyz")
+    assert ready.status == 200 and (await ready.json())["store"] == "ok"
+    await queue_one(desk)
+    metrics = await desk.client.get("/metrics")
+    text = await metrics.text()
+    assert 'switchboard_queue_waiting{team="billing"} 1.0' in text
+    assert "switchboard_store_up 1.0" in text

@@ -1,0 +1,112 @@
+"""Smoke tests of the benchmark machinery at tiny sizes; `make bench` runs the real thing."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from bench import QUICK, Figure, render_table
+from bench.__main__ import main
+from bench.runner import run_redis
+from tests.redis_server import redis_server
+
+KEYS = {"name", "value", "unit", "baseline", "ratio"}
+TINY = dataclasses.replace(
+    QUICK,
+    redis_cycles=50,
+    warmup=10,
+    round_trip_cycles=20,
+    depth_low=50,
+    depth_high=300,
+    depth_claims=50,
+    memory_contacts=100,
+)
+
+
+def check_schema(entries: list[dict[str, object]]) -> dict[str, dict[str, object]]:
+    by_name = {}
+    for entry in entries:
+        assert set(entry) == KEYS
+        value, baseline, ratio = entry["value"], entry["baseline"], entry["ratio"]
+        assert isinstance(entry["name"], str) and isinstance(entry["unit"], str)
+        assert isinstance(value, float) and value > 0
+        if baseline is None:
+            assert ratio is None
+        else:
+            assert isinstance(baseline, float) and baseline > 0
+            assert isinstance(ratio, float) and math.isclose(ratio, value / baseline)
+        by_name[str(entry["name"])] = entry
+    return by_name
+
+
+def test_quick_memory_bench_writes_figures_with_baseline_and_ratio(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "results.json"
+
+    assert main(["--quick", "--backends", "memory", "--out", str(out)]) == 0
+
+    figures = check_schema(json.loads(out.read_text()))
+    assert list(figures) == ["queue.memory.cycle_per_s"]
+    assert figures["queue.memory.cycle_per_s"]["unit"] == "cycles/s"
+    assert "queue.memory.cycle_per_s" in capsys.readouterr().out
+
+
+def test_failing_backend_exits_non_zero_and_removes_stale_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def broken(*args: object) -> list[Figure]:
+        raise RuntimeError("backend exploded")
+
+    monkeypatch.setattr("bench.runner.run_memory", broken)
+    out = tmp_path / "results.json"
+    out.write_text("[]")
+
+    assert main(["--quick", "--backends", "memory", "--out", str(out)]) == 1
+
+    assert not out.exists()
+    assert "backend exploded" in capsys.readouterr().err
+
+
+def test_unknown_backend_is_a_usage_error() -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--backends", "memory,mongodb"])
+    assert exited.value.code == 2
+
+
+def test_figure_ratio_is_value_over_baseline_and_target_is_an_upper_bound() -> None:
+    met = Figure("a.b", 3.0, "commands/cycle", target=3)
+    missed = Figure("a.c", 2500.0, "bytes", baseline=250.0, target=2048)
+
+    assert met.ratio is None and met.met is True
+    assert missed.ratio == 10.0 and missed.met is False
+    table = render_table([met, missed])
+    assert "yes" in table and "NO" in table and "<= 2,048" in table
+
+
+def test_figure_rejects_a_value_that_is_not_positive() -> None:
+    with pytest.raises(ValueError, match="expected > 0"):
+        Figure("a.b", 0.0, "cycles/s")
+
+
+async def test_redis_figures_at_tiny_sizes(tmp_path: Path) -> None:
+    # Its own server: the bench FLUSHALLs and CONFIG RESETSTATs the server it measures.
+    with redis_server(tmp_path / "redis", appendonly=False) as url:
+        figures = await run_redis(TINY, url)
+
+    by_name = check_schema([f.to_dict() for f in figures])
+    assert set(by_name) == {
+        "queue.redis.cycle_per_s",
+        "queue.redis.round_trips_per_contact",
+        "queue.redis.commands_run_per_contact",
+        "queue.redis.claim_depth_ratio_1e5_vs_1e3",
+        "queue.redis.bytes_per_waiting_contact",
+    }
+    sent = by_name["queue.redis.round_trips_per_contact"]["value"]
+    executed = by_name["queue.redis.commands_run_per_contact"]["value"]
+    assert isinstance(sent, float) and isinstance(executed, float)
+    assert sent >= 3 and executed >= sent  # at least one command per transition
