@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--backends memory,sqlite,redis] [--out PATH]``.
+"""Benchmark the queue backends; print a table and write the figures as JSON.
 
 Exits 1 when any backend fails (a missing backend is a failure, never a skip); then
 nothing is written and a results file from an earlier run is removed.
@@ -32,8 +32,15 @@ def _backends(value: str) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
-    parser.add_argument("--backends", type=_backends, default=list(BACKENDS))
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON file")
+    parser.add_argument(
+        "--backends",
+        type=_backends,
+        default=list(BACKENDS),
+        help=f"comma-separated, default {','.join(BACKENDS)}",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="results JSON file (default %(default)s)"
+    )
     args = parser.parse_args(argv)
 
     start = time.perf_counter()

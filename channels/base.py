@@ -20,8 +20,8 @@ from queues.models import Channel, Contact, Position
 __all__ = [
     "Answer",
     "ChannelError",
-    "Inbox",
     "InboundMessage",
+    "Inbox",
     "Outbox",
     "Reply",
     "SendFailed",

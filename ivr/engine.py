@@ -43,6 +43,9 @@ __all__ = [
 ]
 
 
+_KEPT_TEXT_CHARS = 4000
+
+
 class _Keep(dict[str, str]):
     """Format parameters that leave an unknown {placeholder} visible instead of failing."""
 
@@ -89,9 +92,15 @@ class Engine:
                 language = detect_language(text, book.languages, book.default_language)
         variables = {"language": language, "verified": "0", "complaint": "0"}
         if text is not None:
-            variables["text"] = redact_labelled(text, self._secret_labels[flow])
+            kept = self.redact(flow, text)
+            # The session keeps enough to classify; the whole message is in the contact.
+            variables["text"] = kept[:_KEPT_TEXT_CHARS]
         state = FlowState(flow=flow, node=spec.start, language=language, vars=variables)
         return Run(book, spec, state, facts, raw_text=text).proceed()
+
+    def redact(self, flow: str, text: str) -> str:
+        """``text`` with the values of the flow's auth-code lines (``Kod: ...``) masked."""
+        return redact_labelled(text, self._secret_labels.get(flow, ()))
 
     def advance(self, state: FlowState, answer: str | None, *, facts: Facts) -> Step:
         """Feed the customer's answer (None: timeout or no input) to the waiting node."""
@@ -138,4 +147,8 @@ class Engine:
         team = params.get("team")
         if team is not None:
             params["team"] = book.team_names.get(team, {}).get(lang, team)
-        return template.format_map(params)
+        try:
+            return template.format_map(params)
+        except (ValueError, IndexError, AttributeError):
+            # A prompt with stray braces (lint reports it) is said as typed, not dropped.
+            return template

@@ -81,7 +81,7 @@ class _Reader:
             raise FlowError(path, f"expected a mapping, got {value!r}")
         # YAML 1.1 reads an unquoted yes/no key (a branch's ways out) as true/false.
         return {
-            _BOOL_KEYS.get(key, str(key)) if isinstance(key, bool) else str(key): item
+            _BOOL_KEYS[key] if isinstance(key, bool) else str(key): item
             for key, item in value.items()
         }
 

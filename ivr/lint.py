@@ -31,6 +31,8 @@ __all__ = ["KNOWN_PLACEHOLDERS", "Problem", "check_book", "has_errors"]
 
 # The parameters the engine and the router fill in; anything else stays as "{name}".
 KNOWN_PLACEHOLDERS = frozenset({"team", "incident", "hours", "position", "wait_min"})
+# What the router fills in when it says a queue node's prompt after queueing.
+_QUEUED_PLACEHOLDERS = frozenset({"position", "wait_min"})
 _KEYPAD = frozenset("0123456789*#")
 _Report = Callable[[str, str], None]  # records a problem at a path
 
@@ -58,7 +60,8 @@ def check_book(book: FlowBook) -> list[Problem]:
     for name, flow in book.flows.items():
         problems += _check_flow(book, flow, f"flows.{name}")
     problems += _check_prompts(book)
-    return problems
+    # Two classify nodes warn about the same keyword list once.
+    return list(dict.fromkeys(problems))
 
 
 def _edges(node: Node) -> Iterator[tuple[str, Edge]]:
@@ -169,10 +172,28 @@ def _check_node(
     elif isinstance(node, QueueNode):
         if node.team is not None and node.team not in book.teams:
             error(f"{at}.team", f"{node.team!r} is not a team; teams: {', '.join(book.teams)}")
+        unfilled = sorted(_placeholders(book, node.prompt) - _QUEUED_PLACEHOLDERS)
+        if unfilled:
+            names = ", ".join("{" + name + "}" for name in unfilled)
+            warning(
+                f"{at}.prompt",
+                f"prompt {node.prompt!r} uses {names}; after queueing only {{position}} and "
+                "{wait_min} are filled in",
+            )
     elif isinstance(node, ClassifyNode):
         for team in book.teams:
             if not any(book.keywords.teams.get(team, {}).values()):
                 warning(f"keywords.{team}", f"has no keywords: {at} never picks {team!r}")
+
+
+def _placeholders(book: FlowBook, key: str) -> set[str]:
+    found: set[str] = set()
+    for text in book.prompts.get(key, {}).values():
+        try:
+            found |= {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+        except ValueError:
+            continue  # reported with the prompt itself
+    return found
 
 
 def _check_menu(flow: Flow, node: MenuNode, at: str, error: _Report) -> None:

@@ -204,10 +204,17 @@ class Run:
         each = isinstance(node, MenuNode) and node.each_language
         if node.prompt is not None:
             self.say(node.prompt, each_language=each)
+        if isinstance(node, CollectNode):
+            rest = self.flow.nodes.get(node.rest_to or "")
+            # "jan.kowalski 482913" answers a login question too: that answer is secret.
+            secret = node.secret or (isinstance(rest, CollectNode) and rest.secret)
+            if self.flow.input == "text":
+                return self.step(Expect("text", timeout_s=node.timeout_s, secret=secret))
+            return self.step(
+                Expect("digits", node.num_digits, node.finish_on_key, node.timeout_s, secret)
+            )
         if self.flow.input == "text":
             return self.step(Expect("text", timeout_s=node.timeout_s))
-        if isinstance(node, CollectNode):
-            return self.step(Expect("digits", node.num_digits, node.finish_on_key, node.timeout_s))
         lengths = {len(choice.key) for choice in node.choices}
         if len(lengths) == 1:
             return self.step(Expect("digits", lengths.pop(), None, node.timeout_s))

@@ -54,12 +54,16 @@ class Prompt:
 
 @dataclass(frozen=True, slots=True)
 class Expect:
-    """The input the flow waits for: digits (voice), text, or none (an effect is due)."""
+    """The input the flow waits for: digits (voice), text, or none (an effect is due).
+
+    ``secret`` means the answer may carry an auth code: keep and log it only masked.
+    """
 
     kind: Literal["digits", "text", "none"]
     num_digits: int | None = None
     finish_on_key: str | None = None
     timeout_s: float = 5.0
+    secret: bool = False
 
 
 @dataclass(frozen=True, slots=True)

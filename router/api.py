@@ -97,9 +97,7 @@ async def _body(request: web.Request, model: type[_Body]) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()
-        ]
+        problems = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
         raise web.HTTPUnprocessableEntity(
             text=json.dumps({"error": "; ".join(problems)}), content_type="application/json"
         ) from None
@@ -232,7 +230,9 @@ async def transfer(request: web.Request) -> web.Response:
     ctx, agent = _ctx(request)
     body: TransferBody = await _body(request, TransferBody)
     await ctx.desk.transfer(agent, request.match_info["id"], body.team)
-    return web.json_response({"id": request.match_info["id"], "state": "waiting", "team": body.team})
+    return web.json_response(
+        {"id": request.match_info["id"], "state": "waiting", "team": body.team}
+    )
 
 
 @require_agent
@@ -254,7 +254,10 @@ async def open_incident(request: web.Request) -> web.Response:
     ctx, agent = _ctx(request)
     body: IncidentBody = await _body(request, IncidentBody)
     if body.team != "*" and body.team not in ctx.routing.teams:
-        return _error(422, f"team {body.team!r} does not exist; use one of {', '.join(ctx.routing.teams)} or '*'")
+        return _error(
+            422,
+            f"team {body.team!r} does not exist; use one of {', '.join(ctx.routing.teams)} or '*'",
+        )
     incidents = await ctx.service.incidents.load()
     incidents, incident = incidents.open(body.team, body.text, at=ctx.clock())
     await ctx.service.incidents.save(incidents)

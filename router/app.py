@@ -125,8 +125,12 @@ async def _build(
 
     async def kpis() -> dict[str, Any]:
         now = clock()
-        events = await store.list_events(since=now - KPI_WINDOW_S - 86400)
-        stats = await store.queue_stats(routing.teams)
+        try:
+            events = await store.list_events(since=now - KPI_WINDOW_S - 86400)
+            stats = await store.queue_stats(routing.teams)
+        except StoreUnavailable:
+            latest[:] = [Snapshot(latest[-1].kpis if latest else (), False)]
+            raise
         load = presence.load(routing.teams)
         teams = compute_kpis(
             events, stats, now=now, window_s=KPI_WINDOW_S, thresholds_s=thresholds, agents=load
@@ -180,10 +184,9 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def metrics_handler(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    try:
+    # When the store is down the last snapshot stays; store_up tells the scraper.
+    with contextlib.suppress(StoreUnavailable):
         await ctx.kpis()
-    except StoreUnavailable:
-        pass  # the last snapshot stays; store_up tells the scraper
     body, content_type = render(ctx.metrics)
     response = web.Response(body=body)
     response.headers["Content-Type"] = content_type
@@ -214,7 +217,9 @@ def create_app(
         )
         app[CONTEXT] = ctx
         app[DEMO_TOKENS] = tokens
-        task = asyncio.create_task(_reaper(ctx, config.queues.reaper_interval_s)) if reaper else None
+        task = (
+            asyncio.create_task(_reaper(ctx, config.queues.reaper_interval_s)) if reaper else None
+        )
         try:
             yield
         finally:

@@ -129,7 +129,9 @@ def ivr(config: Config, args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"{problem.level}: {problem.path}: {problem.message}")
         errors = sum(1 for p in problems if p.level == "error")
-        print(f"{len(book.flows)} flows checked: {errors} errors, {len(problems) - errors} warnings")
+        print(
+            f"{len(book.flows)} flows checked: {errors} errors, {len(problems) - errors} warnings"
+        )
         return 1 if errors else 0
     flow = book.flows.get(args.flow)
     if flow is None:
@@ -145,4 +147,3 @@ def ivr(config: Config, args: argparse.Namespace) -> int:
         with open(args.output, "w", encoding="utf-8") as fh:
             fh.write(text)
     return 0
-

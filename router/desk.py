@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 
 import structlog
@@ -82,10 +83,8 @@ class AgentDesk:
             left = deadline - loop.time()
             if left <= 0:
                 return None
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(arrived.wait(), timeout=min(left, POLL_S))
-            except TimeoutError:
-                pass
 
     async def heartbeat(self, agent: Agent, contact_id: str) -> Claim:
         self.presence.seen(agent.name, agent.teams)

@@ -36,9 +36,7 @@ class Presence:
         self._clock = clock
         self._agents: dict[str, _Seen] = {}
 
-    def seen(
-        self, agent: str, teams: Sequence[str], *, status: AgentStatus | None = None
-    ) -> None:
+    def seen(self, agent: str, teams: Sequence[str], *, status: AgentStatus | None = None) -> None:
         previous = self._agents.get(agent)
         self._agents[agent] = _Seen(
             tuple(teams),

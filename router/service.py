@@ -17,9 +17,18 @@ from typing import Any
 import structlog
 
 from channels.base import Answer, InboundMessage, Spoken
-from ivr.engine import Engine, Enqueue, Expect, Facts, Step, Verify, VerifyResult, detect_language
 from ivr.engine import End as EndFlow
-from ivr.engine import FlowState
+from ivr.engine import (
+    Engine,
+    Enqueue,
+    Expect,
+    Facts,
+    FlowState,
+    Prompt,
+    Verify,
+    VerifyResult,
+    detect_language,
+)
 from queues import (
     Channel,
     Contact,
@@ -30,6 +39,7 @@ from queues import (
     Store,
 )
 from router.accounts import Account, AccountDirectory
+from router.policy import Incidents, round_wait_min
 from router.presence import HandleTimes, Presence
 from router.routing import IncidentBook, Routing
 from router.verify import Verifier
@@ -132,7 +142,12 @@ class ContactService:
         if contact is None and message.contact_id is not None:
             contact = await self.store.get_contact(message.contact_id, messages=False)
         secret = bool(session and session.get("secret"))
-        text = redact_secret(message.text) if secret and message.text else message.text
+        text = message.text
+        if text is not None:
+            # Auth codes never reach the history: labelled lines ("Auth code: ...") always,
+            # and any digits typed where the flow asked for a code.
+            text = self.engine.redact(FLOW_FOR_CHANNEL[message.channel], text)
+            text = redact_secret(text) if secret else text
         stored = Message(
             direction=Direction.IN, text=text or "", at=now, meta={"timeout": text is None}
         )
@@ -156,8 +171,8 @@ class ContactService:
             replay = session.get("answer", {}) if session else {}
             if replay.get("key") != message.key:
                 replay = {}
-            prompts = tuple(Spoken(t, lang) for t, lang in replay.get("prompts", ()))
-            return Answer(contact, prompts, _expect(replay.get("expect")), duplicate=True)
+            replayed = tuple(Spoken(t, lang) for t, lang in replay.get("prompts", ()))
+            return Answer(contact, replayed, _expect(replay.get("expect")), duplicate=True)
         log.info("message_received", new_contact=new)
 
         language = contact.language or self._default_language
@@ -177,7 +192,7 @@ class ContactService:
             state = FlowState.from_dict(session["flow"])
             step = self.engine.advance(state, message.text, facts=facts)
 
-        prompts = list(step.prompts)
+        prompts: list[Prompt | Spoken] = list(step.prompts)
         account: Account | None = None
         position: Position | None = None
         wait_s: float | None = None
@@ -194,7 +209,9 @@ class ContactService:
                 prompts.append(told)
                 break
             elif isinstance(effect, EndFlow):
-                contact = await self.store.close(contact.id, ContactState.RESOLVED, reason=effect.reason)
+                contact = await self.store.close(
+                    contact.id, ContactState.RESOLVED, reason=effect.reason
+                )
                 break
             else:  # pragma: no cover - the engine has no other effects
                 raise TypeError(f"unknown flow effect {effect!r}")
@@ -204,12 +221,17 @@ class ContactService:
         if language != contact.language:
             contact = await self.store.update_contact(contact.id, language=language)
         spoken = tuple(
-            p if isinstance(p, Spoken) else Spoken(self.engine.render(p, language), language)
+            p
+            if isinstance(p, Spoken)
+            else Spoken(self.engine.render(p, language), p.language or language)
             for p in prompts
         )
         for said in spoken:
             await self.store.append_message(
-                contact.id, Message(direction=Direction.OUT, text=said.text, at=self._clock(), meta={"flow": True})
+                contact.id,
+                Message(
+                    direction=Direction.OUT, text=said.text, at=self._clock(), meta={"flow": True}
+                ),
             )
         expect = None if done else step.expect
         await self.store.put_session(
@@ -258,7 +280,7 @@ class ContactService:
         contact: Contact,
         effect: Enqueue,
         account: Account | None,
-        incidents: Any,
+        incidents: Incidents,
         language: str,
         facts: Facts,
     ) -> tuple[Contact, Position | None, float, Spoken]:
@@ -282,19 +304,21 @@ class ContactService:
         available = self.presence.load([decision.team])[decision.team].available
         wait_s = await self.handle_times.estimate_s(decision.team, ahead, available)
         wait_s = max(wait_s, decision.opens_at - now)
-        log.info(
-            "contact_enqueued", team=decision.team, delay_s=decision.delay_s, ahead=ahead
-        )
+        log.info("contact_enqueued", team=decision.team, delay_s=decision.delay_s, ahead=ahead)
         if self._on_enqueued is not None:
             self._on_enqueued(decision.team)
-        told = self.render_position(effect.prompt, language, ahead, wait_s)
+        told = self.render_position(effect.prompt, language, decision.team, ahead, wait_s)
         return queued, position, wait_s, told
 
-    def render_position(self, prompt: str, language: str, ahead: int, wait_s: float) -> Spoken:
-        from ivr.engine import Prompt
-        from router.policy import round_wait_min
-
-        params = {"position": str(ahead + 1), "wait_min": str(round_wait_min(wait_s))}
+    def render_position(
+        self, prompt: str, language: str, team: str, ahead: int, wait_s: float
+    ) -> Spoken:
+        """The queue prompt: position (1 = next) and the estimated wait in minutes."""
+        params = {
+            "team": team,
+            "position": str(ahead + 1),
+            "wait_min": str(round_wait_min(wait_s)),
+        }
         return Spoken(self.engine.render(Prompt(prompt, params), language), language)
 
 

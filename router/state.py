@@ -37,5 +37,4 @@ class Context:
 
 
 CONTEXT = web.AppKey("context", Context)
-AGENT = "switchboard.agent"  # request key of the authenticated Agent
-_ = Agent
+AGENT = web.RequestKey("agent", Agent)  # the authenticated agent of a request

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,8 +71,13 @@ class Talk:
         return [self.engine.render(p, self.step.state.language) for p in self.step.prompts]
 
 
+Start = Callable[..., Talk]
+
+
 @pytest.fixture
-def talk(engine: Engine):  # type: ignore[no-untyped-def]
+def talk(engine: Engine) -> Start:
+    """Start a flow: ``talk("voice")``, ``talk("text", facts, text="...")``."""
+
     def start(flow: str, facts: Facts = ALL_OPEN, **kwargs: Any) -> Talk:
         step = engine.start(flow, facts=facts, **kwargs)
         return Talk(engine, step, facts, [step])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
 
@@ -169,3 +170,13 @@ def test_queue_with_a_fixed_team_says_its_prompts_first(small: Engine) -> None:
     assert step.effect == Enqueue("billing", complaint=False, prompt="hi")
     assert [p.key for p in step.prompts] == ["bye"]
     assert step.state.vars["team"] == "billing"
+
+
+def test_render_says_a_prompt_with_stray_braces_as_typed(book: FlowBook) -> None:
+    broken = dataclasses.replace(book, prompts={"x": {"pl": "Kod {0} i {a.b} {"}})
+    assert Engine(broken).render(Prompt("x"), "pl") == "Kod {0} i {a.b} {"
+
+
+def test_kept_first_message_is_capped(engine: Engine) -> None:
+    step = engine.start("text", facts=Facts(), text="internet " * 2000)
+    assert len(step.state.vars["text"]) == 4000

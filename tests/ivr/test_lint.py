@@ -226,7 +226,21 @@ def test_choice_setting_unknown_team_or_language_is_an_error() -> None:
 def test_unknown_placeholder_is_a_warning() -> None:
     base = BASE.replace('"Miejsce {position}"', '"Miejsce {pozycja}"')
     problems = lint(GOOD, base=base)
-    assert found(problems) == {("warning", "prompts.queued.pl"), ("warning", "prompts.queued")}
+    assert found(problems) == {
+        ("warning", "prompts.queued.pl"),
+        ("warning", "prompts.queued"),
+        ("warning", "flows.main.nodes.queue.prompt"),
+    }
+
+
+def test_queue_prompt_with_more_than_position_and_wait_is_a_warning() -> None:
+    base = BASE.replace('"Number {position}"', '"Number {position} for {team}"')
+    problems = lint(GOOD, base=base)
+    assert found(problems) == {
+        ("warning", "prompts.queued"),
+        ("warning", "flows.main.nodes.queue.prompt"),
+    }
+    assert "uses {team}" in problems[0].message
 
 
 def test_menu_in_a_flow_without_input_is_a_warning() -> None:

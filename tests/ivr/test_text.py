@@ -6,17 +6,18 @@ import pytest
 
 from ivr import Enqueue, Expect, Facts, Verify
 
-from .conftest import CODE
+from .conftest import CODE, Start, Talk
 
 PLAIN = "Dzień dobry, mam pytanie"  # names no team
 
 
-def test_first_message_is_kept_and_credentials_are_asked(talk) -> None:
+def test_first_message_is_kept_and_credentials_are_asked(talk: Start) -> None:
     chat = talk("text", text="Dzień dobry, nie działa mi internet")
     assert chat.keys == ["text_welcome", "ask_credentials"]
     assert chat.vars["text"] == "Dzień dobry, nie działa mi internet"
     assert chat.step.state.language == "pl"
-    assert chat.step.expect == Expect("text", timeout_s=5.0)
+    # The answer may be "login code": the router keeps it masked.
+    assert chat.step.expect == Expect("text", timeout_s=5.0, secret=True)
     assert chat.node == "login"
     assert chat.texts()[1] == (
         "Aby potwierdzić tożsamość, podaj login i kod autoryzacyjny z panelu klienta, "
@@ -24,7 +25,7 @@ def test_first_message_is_kept_and_credentials_are_asked(talk) -> None:
     )
 
 
-def test_login_and_code_in_one_answer(talk) -> None:
+def test_login_and_code_in_one_answer(talk: Start) -> None:
     chat = talk("text", text=PLAIN).answer(f"jan.kowalski {CODE}")
     assert chat.step.effect == Verify(identifier="jan.kowalski", code=CODE)
     assert chat.vars["login"] == "jan.kowalski"
@@ -32,20 +33,21 @@ def test_login_and_code_in_one_answer(talk) -> None:
 
 
 @pytest.mark.parametrize("answer", [f"jan.kowalski, {CODE}", f"  jan.kowalski\n{CODE} "])
-def test_one_answer_with_other_separators(talk, answer: str) -> None:
+def test_one_answer_with_other_separators(talk: Start, answer: str) -> None:
     chat = talk("text", text=PLAIN).answer(answer)
     assert chat.step.effect == Verify(identifier="jan.kowalski", code=CODE)
 
 
-def test_login_and_code_in_two_answers(talk) -> None:
+def test_login_and_code_in_two_answers(talk: Start) -> None:
     chat = talk("text", text=PLAIN).answer("jan.kowalski")
     assert chat.keys == ["ask_code_text"]
     assert chat.node == "code"
+    assert chat.step.expect == Expect("text", timeout_s=5.0, secret=True)
     chat.answer(CODE)
     assert chat.step.effect == Verify(identifier="jan.kowalski", code=CODE)
 
 
-def test_code_that_is_not_digits_is_asked_again(talk) -> None:
+def test_code_that_is_not_digits_is_asked_again(talk: Start) -> None:
     chat = talk("text", text=PLAIN).answer("jan.kowalski kod")
     assert chat.keys == ["invalid_code_text", "ask_code_text"]
     assert chat.node == "code"
@@ -54,7 +56,7 @@ def test_code_that_is_not_digits_is_asked_again(talk) -> None:
     assert chat.step.effect == Verify(identifier="jan.kowalski", code=CODE)
 
 
-def test_failure_asks_for_both_again_then_succeeds(talk) -> None:
+def test_failure_asks_for_both_again_then_succeeds(talk: Start) -> None:
     chat = talk("text", text=PLAIN).answer("jan.kowalski 111111").result(ok=False)
     assert chat.keys == ["auth_failed_text", "ask_credentials"]
     assert chat.node == "login"
@@ -63,7 +65,7 @@ def test_failure_asks_for_both_again_then_succeeds(talk) -> None:
     assert chat.vars["verified"] == "1"
 
 
-def test_three_failures_go_on_unverified(talk) -> None:
+def test_three_failures_go_on_unverified(talk: Start) -> None:
     chat = talk("text", text="Nie działa internet")
     for _ in range(2):
         chat.answer("jan.kowalski 000000").result(ok=False)
@@ -74,14 +76,14 @@ def test_three_failures_go_on_unverified(talk) -> None:
     assert chat.step.effect == Enqueue("technical", complaint=False, prompt="queued_text")
 
 
-def test_locked_account_goes_on_unverified_at_once(talk) -> None:
+def test_locked_account_goes_on_unverified_at_once(talk: Start) -> None:
     chat = talk("text", text="Problem z fakturą").answer(f"jan.kowalski {CODE}")
     chat.result(ok=False, locked=True)
     assert chat.keys == ["auth_locked"]
     assert chat.step.effect == Enqueue("billing", complaint=False, prompt="queued_text")
 
 
-def test_no_credentials_after_the_tries_go_on_unverified(talk) -> None:
+def test_no_credentials_after_the_tries_go_on_unverified(talk: Start) -> None:
     chat = talk("text", text="Problem z fakturą").answer(None)
     assert chat.keys == ["no_answer_text", "ask_credentials"]
     chat.answer("x")
@@ -109,7 +111,7 @@ def test_no_credentials_after_the_tries_go_on_unverified(talk) -> None:
     ],
 )
 def test_keywords_of_the_first_message_decide_the_team(
-    talk, message: str, language: str, team: str
+    talk: Start, message: str, language: str, team: str
 ) -> None:
     chat = talk("text", text=message)
     assert chat.step.state.language == language
@@ -128,13 +130,13 @@ def test_keywords_of_the_first_message_decide_the_team(
         ("אני רוצה להגיש תלונה על החשבונית", "billing"),
     ],
 )
-def test_complaint_keywords_mark_a_complaint(talk, message: str, team: str) -> None:
+def test_complaint_keywords_mark_a_complaint(talk: Start, message: str, team: str) -> None:
     chat = talk("text", text=message).answer(f"jan.kowalski {CODE}").result(ok=True)
     assert chat.keys == ["auth_ok", "complaint_registered"]
     assert chat.step.effect == Enqueue(team, complaint=True, prompt="queued_text")
 
 
-def _undecided(talk):  # type: ignore[no-untyped-def]
+def _undecided(talk: Start) -> Talk:
     chat = talk("text", text=PLAIN).answer(f"jan.kowalski {CODE}").result(ok=True)
     assert chat.keys == ["auth_ok", "team_menu_text"]
     assert chat.node == "team"
@@ -154,12 +156,12 @@ def _undecided(talk):  # type: ignore[no-untyped-def]
         ("router nie łączy", "technical"),
     ],
 )
-def test_undecided_keywords_ask_the_menu(talk, answer: str, team: str) -> None:
+def test_undecided_keywords_ask_the_menu(talk: Start, answer: str, team: str) -> None:
     chat = _undecided(talk).answer(answer)
     assert chat.step.effect == Enqueue(team, complaint=False, prompt="queued_text")
 
 
-def test_undecided_menu_without_usable_answer_takes_the_default_team(talk) -> None:
+def test_undecided_menu_without_usable_answer_takes_the_default_team(talk: Start) -> None:
     chat = _undecided(talk).answer("nie wiem")
     assert chat.keys == ["invalid_choice", "team_menu_text"]
     chat.answer(None)
@@ -168,14 +170,16 @@ def test_undecided_menu_without_usable_answer_takes_the_default_team(talk) -> No
     assert chat.step.effect == Enqueue("technical", complaint=False, prompt="queued_text")
 
 
-def test_tie_between_teams_is_undecided(talk) -> None:
+def test_tie_between_teams_is_undecided(talk: Start) -> None:
     chat = talk("text", text="faktura za internet").answer(f"jan.kowalski {CODE}")
     chat.result(ok=True)
     assert chat.keys == ["auth_ok", "team_menu_text"]
 
 
 @pytest.mark.parametrize(("answer", "team"), [("1", "billing"), ("2", "technical")])
-def test_negative_balance_asking_technical_is_offered_billing(talk, answer: str, team: str) -> None:
+def test_negative_balance_asking_technical_is_offered_billing(
+    talk: Start, answer: str, team: str
+) -> None:
     chat = talk("text", text="Nie działa internet").answer(f"jan.kowalski {CODE}")
     chat.result(ok=True, balance_negative=True)
     assert chat.keys == ["auth_ok", "negative_balance_offer_text"]
@@ -183,13 +187,13 @@ def test_negative_balance_asking_technical_is_offered_billing(talk, answer: str,
     assert chat.step.effect == Enqueue(team, complaint=False, prompt="queued_text")
 
 
-def test_negative_balance_offer_without_answer_stays_with_technical(talk) -> None:
+def test_negative_balance_offer_without_answer_stays_with_technical(talk: Start) -> None:
     chat = talk("text", text="Nie działa internet").answer(f"jan.kowalski {CODE}")
     chat.result(ok=True, balance_negative=True).answer("hmm").answer("?")
     assert chat.step.effect == Enqueue("technical", complaint=False, prompt="queued_text")
 
 
-def test_team_incident_is_announced_after_classification(talk) -> None:
+def test_team_incident_is_announced_after_classification(talk: Start) -> None:
     facts = Facts(
         open_teams=frozenset({"technical"}),
         incidents={"technical": "Awaria w Krakowie", "billing": "Przerwa w płatnościach"},
@@ -200,13 +204,13 @@ def test_team_incident_is_announced_after_classification(talk) -> None:
     assert chat.step.prompts[1].params["incident"] == "Awaria w Krakowie"
 
 
-def test_incident_of_another_team_is_not_announced(talk) -> None:
+def test_incident_of_another_team_is_not_announced(talk: Start) -> None:
     facts = Facts(open_teams=frozenset({"technical"}), incidents={"billing": "Przerwa"})
     chat = talk("text", facts, text="Nie działa internet").answer(f"jan.kowalski {CODE}")
     assert chat.result(ok=True).keys == ["auth_ok"]
 
 
-def test_out_of_hours_is_told_and_still_queued(talk) -> None:
+def test_out_of_hours_is_told_and_still_queued(talk: Start) -> None:
     facts = Facts(hours={"technical": "Mon–Fri 10:00–18:00"})
     chat = talk("text", facts, text="My internet is down").answer(f"jan.kowalski {CODE}")
     chat.result(ok=True)
@@ -218,7 +222,14 @@ def test_out_of_hours_is_told_and_still_queued(talk) -> None:
     assert chat.step.effect == Enqueue("technical", complaint=False, prompt="queued_text")
 
 
-def test_language_given_by_the_channel_wins_over_detection(talk) -> None:
+def test_language_given_by_the_channel_wins_over_detection(talk: Start) -> None:
     chat = talk("text", language="ru", text="Nie działa internet")
     assert chat.step.state.language == "ru"
     assert chat.texts()[0] == "Здравствуйте! Спасибо за сообщение, мы его сохранили."
+
+
+def test_code_line_in_the_first_message_is_masked(talk: Start) -> None:
+    chat = talk("text", text="Login: jan.kowalski\nKod: 482913\nnie działa internet")
+    assert chat.vars["text"] == "Login: jan.kowalski\nKod: ******\nnie działa internet"
+    assert chat.engine.redact("text", "Kod autoryzacyjny: 482913") == "Kod autoryzacyjny: ******"
+    assert chat.engine.redact("voice", "Kod: 482913") == "Kod: 482913"  # voice reads no lines

@@ -10,7 +10,9 @@ from tests.router.conftest import Desk
 STORE_BACKENDS = ["memory"]
 
 
-async def queue_one(desk: Desk, address: str = "+48600000001", text: str = "faktura za listopad") -> str:
+async def queue_one(
+    desk: Desk, address: str = "+48600000001", text: str = "faktura za listopad"
+) -> str:
     sms = desk.channels[Channel.SMS]
     await sms.say(address, text)
     answer = await sms.say(address, "jan.kowalski 482913")
@@ -54,9 +56,7 @@ async def test_claim_refuses_team_the_agent_does_not_serve(desk: Desk) -> None:
 
 
 async def test_bad_bodies(desk: Desk) -> None:
-    resp = await desk.client.post(
-        "/api/claim", data=b"{not json", headers=desk.auth("ania")
-    )
+    resp = await desk.client.post("/api/claim", data=b"{not json", headers=desk.auth("ania"))
     assert resp.status == 400 and "not JSON" in (await resp.json())["error"]
     status, body = await desk.api("ania", "POST", "/api/claim", {"wait_s": 99})
     assert status == 422 and "wait_s" in body["error"]
@@ -70,15 +70,24 @@ async def test_holder_rules(desk: Desk) -> None:
     assert status == 403
     status, claimed = await desk.api("ania", "POST", "/api/claim", {})
     assert status == 200 and claimed["id"] == cid
-    for path, body in [("reply", {"text": "hi"}), ("resolve", {}), ("release", None), ("heartbeat", None)]:
+    for path, body in [
+        ("reply", {"text": "hi"}),
+        ("resolve", {}),
+        ("release", None),
+        ("heartbeat", None),
+    ]:
         status, error = await desk.api("ola", "POST", f"/api/contacts/{cid}/{path}", body)
         assert status == 403, path
         assert "does not hold" in error["error"]
     status, _ = await desk.api("ania", "POST", f"/api/contacts/{cid}/heartbeat")
     assert status == 200
-    status, body = await desk.api("ania", "POST", f"/api/contacts/{cid}/resolve", {"disposition": "nope"})
+    status, body = await desk.api(
+        "ania", "POST", f"/api/contacts/{cid}/resolve", {"disposition": "nope"}
+    )
     assert status == 422 and "solved" in body["error"]
-    status, _ = await desk.api("ania", "POST", f"/api/contacts/{cid}/resolve", {"disposition": "solved"})
+    status, _ = await desk.api(
+        "ania", "POST", f"/api/contacts/{cid}/resolve", {"disposition": "solved"}
+    )
     assert status == 200
     status, body = await desk.api("ania", "POST", f"/api/contacts/{cid}/release")
     assert status == 409 and body["state"] == "resolved"
@@ -92,9 +101,13 @@ async def test_unknown_contact_is_404(desk: Desk) -> None:
 async def test_transfer_and_release(desk: Desk) -> None:
     cid = await queue_one(desk)
     await desk.api("ania", "POST", "/api/claim", {})
-    status, body = await desk.api("ania", "POST", f"/api/contacts/{cid}/transfer", {"team": "sales"})
+    status, body = await desk.api(
+        "ania", "POST", f"/api/contacts/{cid}/transfer", {"team": "sales"}
+    )
     assert status == 422
-    status, body = await desk.api("ania", "POST", f"/api/contacts/{cid}/transfer", {"team": "technical"})
+    status, body = await desk.api(
+        "ania", "POST", f"/api/contacts/{cid}/transfer", {"team": "technical"}
+    )
     assert status == 200 and body["team"] == "technical"
     status, contact = await desk.api("tomek", "POST", "/api/claim", {})
     assert status == 200 and contact["id"] == cid and contact["team"] == "technical"
@@ -111,7 +124,10 @@ async def test_reply_send_failure_is_502_and_recorded(desk: Desk) -> None:
     status, body = await desk.api("ania", "POST", f"/api/contacts/{cid}/reply", {"text": "Halo?"})
     assert status == 502 and body["retryable"] is True
     _, contact = await desk.api("ania", "GET", f"/api/contacts/{cid}")
-    assert contact["messages"][-1]["meta"] == {"delivery": "failed", "reason": "the provider answered 500"}
+    assert contact["messages"][-1]["meta"] == {
+        "delivery": "failed",
+        "reason": "the provider answered 500",
+    }
 
 
 async def test_list_contacts_filters(desk: Desk) -> None:
@@ -129,7 +145,10 @@ async def test_list_contacts_filters(desk: Desk) -> None:
 
 async def test_incidents_open_raise_priority_and_close(desk: Desk) -> None:
     status, incident = await desk.api(
-        "ania", "POST", "/api/incidents", {"team": "technical", "text": "Awaria światłowodu w Krakowie"}
+        "ania",
+        "POST",
+        "/api/incidents",
+        {"team": "technical", "text": "Awaria światłowodu w Krakowie"},
     )
     assert status == 201
     sms = desk.channels[Channel.SMS]

@@ -51,7 +51,16 @@ def test_agents_add_refuses_unknown_team(workdir: Path) -> None:
 
 def test_accounts_add_and_import(workdir: Path) -> None:
     done = switchboard(
-        "accounts", "add", "ewa.nowa", "--number", "4004", "--code", "246810", "--name", "Ewa", cwd=workdir
+        "accounts",
+        "add",
+        "ewa.nowa",
+        "--number",
+        "4004",
+        "--code",
+        "246810",
+        "--name",
+        "Ewa",
+        cwd=workdir,
     )
     assert done.returncode == 0, done.stderr
     csv = workdir / "accounts.csv"

@@ -1,4 +1,4 @@
-"""End to end on every backend: message in -> flow -> verify -> queued -> agent -> reply -> resolve."""
+"""End to end on every backend: in -> flow -> verify -> queued -> claim -> reply -> resolve."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ async def test_text_contact_round_trip(desk: Desk) -> None:
     assert transcript[0] == "Dzień dobry, nie działa mi internet od rana"
     assert "482913" not in str(claimed)
 
-    status, _ = await desk.api("tomek", "POST", f"/api/contacts/{contact.id}/reply", {"text": "Sprawdzam łącze."})
+    status, _ = await desk.api(
+        "tomek", "POST", f"/api/contacts/{contact.id}/reply", {"text": "Sprawdzam łącze."}
+    )
     assert status == 200
     assert [(r.address, r.text, r.author) for r in sms.sent] == [
         ("+48500100200", "Sprawdzam łącze.", "tomek")

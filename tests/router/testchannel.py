@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from channels.base import Answer, Inbox, InboundMessage, Reply, SendFailed
+from channels.base import Answer, InboundMessage, Inbox, Reply, SendFailed
 from queues import Channel
 
 
