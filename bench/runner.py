@@ -49,7 +49,7 @@ class Sizes:
 FULL = Sizes(
     memory_cycles=10_000,
     sqlite_cycles=1_000,
-    redis_cycles=3_000,
+    redis_cycles=2_000,
     repeats=3,
     warmup=300,
     round_trip_cycles=1_000,

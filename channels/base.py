@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from aiohttp import web
+
 from ivr.engine import Expect
 from queues.models import Channel, Contact, Position
 
@@ -93,6 +95,30 @@ class Answer:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentTarget:
+    """Where a voice call goes when an agent takes it: a phone number or a Client identity."""
+
+    name: str
+    phone: str | None = None
+    client_identity: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HoldStatus:
+    """A contact's standing while the customer waits (voice hold loop, chat updates).
+
+    ``prompt`` is the position-and-wait announcement in the customer's language, set while
+    the contact waits; ``agent`` is set once an agent holds the contact.
+    """
+
+    contact: Contact
+    position: Position | None = None
+    wait_s: float | None = None
+    prompt: Spoken | None = None
+    agent: AgentTarget | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """An outbound message to a contact, sent through the channel it came from."""
 
@@ -119,6 +145,14 @@ class Inbox(Protocol):
     async def hang_up(self, channel: Channel, conversation: str) -> Contact | None:
         """The customer left: an in-flow contact closes, a waiting one is abandoned."""
 
+    async def hold(self, channel: Channel, conversation: str) -> HoldStatus | None:
+        """Where the conversation's contact stands now; None when there is none."""
+
+    async def delivery(
+        self, channel: Channel, provider_id: str, status: str, *, detail: str | None = None
+    ) -> bool:
+        """Record a provider's delivery report for a reply; False when the reply is unknown."""
+
 
 @runtime_checkable
 class Outbox(Protocol):
@@ -126,4 +160,21 @@ class Outbox(Protocol):
 
     channel: Channel
 
-    async def send(self, reply: Reply) -> None: ...
+    async def send(self, reply: Reply) -> str | None:
+        """Deliver ``reply``; returns the provider's id for it (for delivery reports)."""
+
+
+@runtime_checkable
+class ChannelAdapter(Protocol):
+    """A running channel: its HTTP routes, its background work, and its Outbox.
+
+    The router constructs adapters with an ``Inbox`` and calls ``add_routes`` before the
+    app starts, ``start`` on startup (servers, workers) and ``aclose`` on shutdown.
+    """
+
+    channel: Channel
+    outbox: Outbox | None
+
+    def add_routes(self, app: web.Application) -> None: ...
+    async def start(self) -> None: ...
+    async def aclose(self) -> None: ...

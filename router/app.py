@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from channels.base import Outbox
+from channels.base import AgentTarget, Outbox
 from ivr.engine import Engine
 from queues import Channel, Store, StoreUnavailable, now_s, open_store, to_iso
 from router.accounts import AccountDirectory, load_demo, load_secret
@@ -118,6 +118,7 @@ async def _build(
         languages=config.languages.supported,
         session_ttl_s=config.queues.session_ttl_s,
         on_enqueued=desk.notify,
+        agent_target=lambda name: _target(agents, name),
     )
     latest: list[Snapshot] = []
     metrics = Metrics(lambda: latest[-1] if latest else Snapshot((), False))
@@ -158,6 +159,13 @@ async def _build(
         kpis=kpis,
     )
     return ctx, demo_tokens
+
+
+def _target(agents: AgentDirectory, name: str) -> AgentTarget | None:
+    agent = agents.get(name)
+    if agent is None:
+        return AgentTarget(name)
+    return AgentTarget(name, agent.phone, agent.client_identity)
 
 
 async def _reaper(ctx: Context, interval_s: float) -> None:

@@ -12,11 +12,14 @@ from channels.base import Outbox, Reply, SendFailed
 from queues import Channel, Claim, Contact, Direction, Message, NotHolder, Store
 from router.agents import Agent
 from router.presence import Presence
+from router.service import sent_key
 
 __all__ = ["AgentDesk", "DeskError"]
 
 log = structlog.get_logger(__name__)
 
+#: How long a provider's delivery report for a reply is matched to it.
+SENT_TTL_S = 7 * 86400.0
 #: Long-polling claims look again at least this often: another process may have enqueued.
 POLL_S = 0.5
 
@@ -108,7 +111,7 @@ class AgentDesk:
             meta=dict(contact.meta),
         )
         try:
-            await outbox.send(reply)
+            provider_id = await outbox.send(reply)
         except SendFailed as exc:
             failed = Message(
                 direction=Direction.OUT,
@@ -125,9 +128,15 @@ class AgentDesk:
             text=text,
             at=self._clock(),
             author=agent.name,
-            meta={"delivery": "sent"},
+            meta={"delivery": "sent", "provider_id": provider_id},
         )
         await self.store.append_message(contact.id, sent)
+        if provider_id is not None:
+            await self.store.put_session(
+                sent_key(contact.channel, provider_id),
+                {"contact_id": contact.id, "message_id": sent.id},
+                ttl_s=SENT_TTL_S,
+            )
         log.info("reply_sent", contact_id=contact.id, agent=agent.name)
         return sent
 

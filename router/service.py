@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from channels.base import Answer, InboundMessage, Spoken
+from channels.base import AgentTarget, Answer, HoldStatus, InboundMessage, Spoken
 from ivr.engine import End as EndFlow
 from ivr.engine import (
     Engine,
@@ -34,6 +34,7 @@ from queues import (
     Contact,
     ContactState,
     Direction,
+    Event,
     Message,
     Position,
     Store,
@@ -44,7 +45,7 @@ from router.presence import HandleTimes, Presence
 from router.routing import IncidentBook, Routing
 from router.verify import Verifier
 
-__all__ = ["ContactService", "redact_secret"]
+__all__ = ["ContactService", "redact_secret", "sent_key"]
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +57,11 @@ FLOW_FOR_CHANNEL = {
     Channel.CHAT: "text",
 }
 _CODE_RE = re.compile(r"(?<!\d)\d{4,8}(?!\d)")
+
+
+def sent_key(channel: Channel | str, provider_id: str) -> str:
+    """Session key mapping a provider's id of a sent reply to its contact and message."""
+    return f"sent:{channel}:{provider_id}"
 
 
 def redact_secret(text: str) -> str:
@@ -80,6 +86,7 @@ class ContactService:
         languages: tuple[str, ...],
         session_ttl_s: float = 86400.0,
         on_enqueued: Callable[[str], None] | None = None,
+        agent_target: Callable[[str], AgentTarget | None] = lambda name: AgentTarget(name),
     ) -> None:
         self.store = store
         self.engine = engine
@@ -94,6 +101,7 @@ class ContactService:
         self._languages = languages
         self._session_ttl_s = session_ttl_s
         self._on_enqueued = on_enqueued
+        self._agent_target = agent_target
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     @asynccontextmanager
@@ -129,6 +137,51 @@ class ContactService:
                 log.info("contact_abandoned", contact_id=contact.id, was=str(contact.state))
             await self.store.delete_session(key)
             return await self.store.get_contact(contact.id, messages=False)
+
+    async def hold(self, channel: Channel, conversation: str) -> HoldStatus | None:
+        session = await self.store.get_session(f"{channel}:{conversation}")
+        if session is None:
+            return None
+        contact = await self.store.get_contact(session["contact_id"], messages=False)
+        if contact.state is ContactState.ASSIGNED and contact.agent:
+            return HoldStatus(contact, agent=self._agent_target(contact.agent))
+        if contact.state is not ContactState.WAITING or contact.team is None:
+            return HoldStatus(contact)
+        position = await self.store.position(contact.id)
+        ahead = position.ahead if position else 0
+        wait_s = await self._estimate(contact.team, ahead)
+        language = contact.language or self._default_language
+        prompt = self.render_position(
+            session.get("queue_prompt") or "queued", language, contact.team, ahead, wait_s
+        )
+        return HoldStatus(contact, position, wait_s, prompt)
+
+    async def delivery(
+        self, channel: Channel, provider_id: str, status: str, *, detail: str | None = None
+    ) -> bool:
+        sent = await self.store.get_session(sent_key(channel, provider_id))
+        if sent is None:
+            return False
+        await self.store.add_event(
+            Event(
+                contact_id=sent["contact_id"],
+                kind="delivery_status",
+                at=self._clock(),
+                data={
+                    "message_id": sent["message_id"],
+                    "provider_id": provider_id,
+                    "status": status,
+                    "detail": detail,
+                },
+            )
+        )
+        log.info("delivery_status", contact_id=sent["contact_id"], status=status)
+        return True
+
+    async def _estimate(self, team: str, ahead: int) -> float:
+        available = self.presence.load([team])[team].available
+        wait_s = await self.handle_times.estimate_s(team, ahead, available)
+        return max(wait_s, self.routing.hours[team].next_open(self._clock()) - self._clock())
 
     # -- the flow --------------------------------------------------------------------------
     async def _receive(self, message: InboundMessage) -> Answer:
@@ -193,6 +246,7 @@ class ContactService:
             step = self.engine.advance(state, message.text, facts=facts)
 
         prompts: list[Prompt | Spoken] = list(step.prompts)
+        queue_prompt: str | None = None
         account: Account | None = None
         position: Position | None = None
         wait_s: float | None = None
@@ -203,6 +257,7 @@ class ContactService:
                 step = self.engine.resume(step.state, result, facts=facts)
                 prompts += step.prompts
             elif isinstance(effect, Enqueue):
+                queue_prompt = effect.prompt
                 contact, position, wait_s, told = await self._enqueue(
                     contact, effect, account, incidents, step.state.language, facts
                 )
@@ -240,6 +295,7 @@ class ContactService:
                 "contact_id": contact.id,
                 "flow": None if done else step.state.to_dict(),
                 "secret": bool(expect and expect.secret),
+                "queue_prompt": queue_prompt,
                 "answer": {
                     "key": message.key,
                     "prompts": [[s.text, s.language] for s in spoken],
@@ -301,9 +357,7 @@ class ContactService:
         queued = await self.store.enqueue(contact.id, decision.team, delay_s=decision.delay_s)
         position = await self.store.position(contact.id)
         ahead = position.ahead if position else 0
-        available = self.presence.load([decision.team])[decision.team].available
-        wait_s = await self.handle_times.estimate_s(decision.team, ahead, available)
-        wait_s = max(wait_s, decision.opens_at - now)
+        wait_s = await self._estimate(decision.team, ahead)
         log.info("contact_enqueued", team=decision.team, delay_s=decision.delay_s, ahead=ahead)
         if self._on_enqueued is not None:
             self._on_enqueued(decision.team)

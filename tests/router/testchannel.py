@@ -34,11 +34,12 @@ class TestChannel:
         )
         return await self.inbox.receive(message)
 
-    async def send(self, reply: Reply) -> None:
+    async def send(self, reply: Reply) -> str | None:
         if self.fail_next:
             self.fail_next -= 1
             raise SendFailed(str(self.channel), "the provider answered 500")
         self.sent.append(reply)
+        return f"{self.channel}-{len(self.sent)}"
 
 
 def texts(answer: Answer) -> list[str]:

@@ -1,0 +1,65 @@
+"""Retrying sends with exponential backoff: a provider's hiccup does not lose a reply."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from channels.base import Outbox, Reply, SendFailed
+from queues.models import Channel
+
+__all__ = ["RetryingOutbox"]
+
+log = structlog.get_logger(__name__)
+
+
+class RetryingOutbox:
+    """Wraps an Outbox: retryable ``SendFailed`` are tried again, the last one is raised.
+
+    The caller (the agent desk) records a reply that still failed and tells the agent, so
+    nothing is dropped silently. Delays double from ``first_delay_s`` up to ``max_delay_s``
+    with full jitter, so many failing sends do not retry in lockstep.
+    """
+
+    def __init__(
+        self,
+        inner: Outbox,
+        *,
+        attempts: int = 4,
+        first_delay_s: float = 0.25,
+        max_delay_s: float = 4.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if attempts < 1:
+            raise ValueError(f"attempts must be 1 or more, not {attempts}")
+        self.inner = inner
+        self.channel: Channel = inner.channel
+        self._attempts = attempts
+        self._first_delay_s = first_delay_s
+        self._max_delay_s = max_delay_s
+        self._sleep = sleep
+
+    async def send(self, reply: Reply) -> str | None:
+        delay = self._first_delay_s
+        for attempt in range(1, self._attempts + 1):
+            try:
+                return await self.inner.send(reply)
+            except SendFailed as exc:
+                if not exc.retryable or attempt == self._attempts:
+                    log.warning(
+                        "send_failed",
+                        channel=str(self.channel),
+                        contact_id=reply.contact_id,
+                        attempts=attempt,
+                        reason=exc.reason,
+                    )
+                    raise
+                log.info(
+                    "send_retry", channel=str(self.channel), attempt=attempt, reason=exc.reason
+                )
+                await self._sleep(random.uniform(0, delay))  # noqa: S311 - jitter, not crypto
+                delay = min(delay * 2, self._max_delay_s)
+        raise AssertionError("unreachable")  # pragma: no cover
