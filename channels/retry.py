@@ -60,6 +60,6 @@ class RetryingOutbox:
                 log.info(
                     "send_retry", channel=str(self.channel), attempt=attempt, reason=exc.reason
                 )
-                await self._sleep(random.uniform(0, delay))  # noqa: S311 - jitter, not crypto
+                await self._sleep(random.uniform(0, delay))  # jitter, not crypto
                 delay = min(delay * 2, self._max_delay_s)
         raise AssertionError("unreachable")  # pragma: no cover
