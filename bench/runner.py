@@ -227,7 +227,7 @@ def _run_backend(backend: str, sizes: Sizes, workdir: Path) -> list[Figure]:
     if backend == "memory":
         return asyncio.run(run_memory(sizes))
     if backend == "sqlite":
-        (workdir / "sqlite").mkdir()
+        (workdir / "sqlite").mkdir(exist_ok=True)
         return asyncio.run(run_sqlite(sizes, workdir / "sqlite"))
     if backend == "redis":
         # The bench owns this server: it FLUSHALLs and CONFIG RESETSTATs it.

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 import structlog
 from aiohttp import web
 
-from channels.base import AgentTarget, Outbox
+from channels.base import AgentTarget, ChannelAdapter, Outbox
+from channels.retry import RetryingOutbox
 from ivr.engine import Engine
-from queues import Channel, Store, StoreUnavailable, now_s, open_store, to_iso
+from queues import Channel, Store, StoreUnavailable, now_s, to_iso
 from router.accounts import AccountDirectory, load_demo, load_secret
 from router.agents import AgentDirectory
 from router.api import add_routes, error_middleware
@@ -29,11 +30,20 @@ from router.service import ContactService
 from router.state import CONTEXT, Context
 from router.verify import Verifier
 
-__all__ = ["DEMO_TOKENS", "KPI_WINDOW_S", "create_app", "routing_from_config"]
+__all__ = [
+    "DEMO_TOKENS",
+    "KPI_WINDOW_S",
+    "AdapterFactory",
+    "build_context",
+    "create_app",
+    "routing_from_config",
+]
 
 log = structlog.get_logger(__name__)
 
 KPI_WINDOW_S = 3600.0
+#: Largest request body aiohttp reads (webhooks, API); larger requests get 413.
+MAX_BODY_BYTES = 1024 * 1024
 DEMO_TOKENS = web.AppKey("demo_tokens", dict)
 
 
@@ -70,7 +80,7 @@ def routing_from_config(config: Config) -> Routing:
     )
 
 
-async def _build(
+def build_context(
     config: Config,
     store: Store,
     *,
@@ -78,6 +88,7 @@ async def _build(
     outboxes: Mapping[Channel, Outbox],
     env: Mapping[str, str],
 ) -> tuple[Context, dict[str, str]]:
+    """Every component of the router, wired; also the demo agents' fresh tokens."""
     key = load_secret(env, config.data_path)
     accounts = AccountDirectory(config.accounts.file, key, tiers=config.priority.tier)
     load_demo(accounts, [a.model_dump() for a in config.accounts.demo])
@@ -201,42 +212,62 @@ async def metrics_handler(request: web.Request) -> web.Response:
     return response
 
 
+AdapterFactory = Callable[[Context], Sequence[ChannelAdapter]]
+
+
 def create_app(
     config: Config,
+    store: Store,
     *,
-    store: Store | None = None,
     clock: Callable[[], float] | None = None,
     outboxes: Mapping[Channel, Outbox] | None = None,
+    adapters: AdapterFactory | None = None,
     env: Mapping[str, str] | None = None,
     reaper: bool = True,
 ) -> web.Application:
-    """The HTTP app; the store opens (unless given) and background tasks start on startup."""
-    app = web.Application(middlewares=[error_middleware])
-    use_clock = clock or now_s
+    """The HTTP app on an open ``store`` (the caller closes it).
+
+    ``adapters`` builds the channel adapters from the wired context (default: the channels
+    the config and environment enable); their routes are added now, their servers and
+    workers start with the app, and their outboxes carry agent replies, with retries.
+    """
+    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
+    ctx, tokens = build_context(
+        config,
+        store,
+        clock=clock or now_s,
+        outboxes=outboxes or {},
+        env=os.environ if env is None else env,
+    )
+    app[CONTEXT] = ctx
+    app[DEMO_TOKENS] = tokens
+    if adapters is None:
+        from router.wiring import default_adapters
+
+        adapters = default_adapters(os.environ if env is None else env)
+    running = list(adapters(ctx))
+    for adapter in running:
+        adapter.add_routes(app)
+        if adapter.outbox is not None:
+            ctx.desk.outboxes[adapter.channel] = RetryingOutbox(adapter.outbox)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        opened = store if store is not None else await open_store(config.store_url, clock=use_clock)
-        ctx, tokens = await _build(
-            config,
-            opened,
-            clock=use_clock,
-            outboxes=outboxes or {},
-            env=os.environ if env is None else env,
-        )
-        app[CONTEXT] = ctx
-        app[DEMO_TOKENS] = tokens
-        task = (
-            asyncio.create_task(_reaper(ctx, config.queues.reaper_interval_s)) if reaper else None
-        )
+        started: list[ChannelAdapter] = []
+        task = None
         try:
+            for adapter in running:
+                await adapter.start()
+                started.append(adapter)
+            if reaper:
+                task = asyncio.create_task(_reaper(ctx, config.queues.reaper_interval_s))
             yield
         finally:
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            if store is None:
-                await opened.aclose()
+            for adapter in reversed(started):
+                await adapter.aclose()
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", healthz)

@@ -11,10 +11,11 @@ import sys
 import structlog
 from aiohttp import web
 
+from queues import Store, StoreUnavailable, open_store
 from router.accounts import AccountDirectory, AccountError, load_secret
 from router.agents import AgentDirectory, AgentError
 from router.app import DEMO_TOKENS, create_app
-from router.config import Config
+from router.config import Config, HostPort
 from router.logs import configure_logging
 from router.state import CONTEXT
 
@@ -34,7 +35,26 @@ async def run(config: Config, *, http: str | None, smtp: str | None) -> int:
     """Serve until SIGINT/SIGTERM; print the URLs and the demo agents' tokens at start."""
     configure_logging()
     host, port = _host_port(http, str(config.http.listen))
-    app = create_app(config)
+    if smtp:
+        smtp_host, smtp_port = _host_port(smtp, "")
+        channels = config.channels
+        email = channels.email.model_copy(update={"listen": HostPort(smtp_host, smtp_port)})
+        config = config.model_copy(
+            update={"channels": channels.model_copy(update={"email": email})}
+        )
+    try:
+        store = await open_store(config.store_url)
+    except StoreUnavailable as exc:
+        print(f"switchboard: the store is unavailable: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return await _serve(config, store, host, port)
+    finally:
+        await store.aclose()
+
+
+async def _serve(config: Config, store: Store, host: str, port: int) -> int:
+    app = create_app(config, store)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -72,7 +92,6 @@ async def run(config: Config, *, http: str | None, smtp: str | None) -> int:
     finally:
         log.info("router_stopping")
         await runner.cleanup()
-    _ = smtp  # reserved for the email channel
     return 0
 
 

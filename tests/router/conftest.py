@@ -49,7 +49,15 @@ async def desk(make_store, clock: FakeClock, tmp_path: Path) -> AsyncIterator[De
     config = repo_config(tmp_path)
     store = await make_store(clock)
     channels = {ch: TestChannel(channel=ch) for ch in (Channel.SMS, Channel.CHAT, Channel.TELEGRAM)}
-    app = create_app(config, store=store, clock=clock, outboxes=channels, env=ENV, reaper=False)
+    app = create_app(
+        config,
+        store,
+        clock=clock,
+        outboxes=channels,
+        adapters=lambda ctx: [],
+        env=ENV,
+        reaper=False,
+    )
     async with TestClient(TestServer(app)) as client:
         for channel in channels.values():
             channel.inbox = client.app[CONTEXT].service
