@@ -20,7 +20,7 @@ $(DEVSTAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/switchboard run
+	$(BIN)/switchboard run --demo
 
 # Tests that need Redis start their own redis-server; make sure the binary exists.
 redis-server:

@@ -224,6 +224,7 @@ def create_app(
     adapters: AdapterFactory | None = None,
     env: Mapping[str, str] | None = None,
     reaper: bool = True,
+    demo: bool = False,
 ) -> web.Application:
     """The HTTP app on an open ``store`` (the caller closes it).
 
@@ -244,7 +245,7 @@ def create_app(
     if adapters is None:
         from router.wiring import default_adapters
 
-        adapters = default_adapters(os.environ if env is None else env)
+        adapters = default_adapters(os.environ if env is None else env, demo=demo)
     running = list(adapters(ctx))
     for adapter in running:
         adapter.add_routes(app)

@@ -28,6 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--http", help="HOST:PORT for HTTP (default: http.listen, 127.0.0.1:8080)")
     run.add_argument("--smtp", help="HOST:PORT for SMTP (default: channels.email.listen)")
     run.add_argument("--store", help="memory://, sqlite:///path.db or redis://host:port/db")
+    run.add_argument(
+        "--demo",
+        action="store_true",
+        help="generate local webhook secrets under the data dir when none are set",
+    )
 
     accounts = sub.add_parser("accounts", parents=[config_opt], help="the account directory")
     acc = accounts.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -88,7 +93,7 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
     if args.command == "run":
         if args.store:
             config = config.with_store(args.store)
-        return asyncio.run(commands.run(config, http=args.http, smtp=args.smtp))
+        return asyncio.run(commands.run(config, http=args.http, smtp=args.smtp, demo=args.demo))
     if args.command == "accounts":
         return commands.accounts(config, args)
     if args.command == "agents":

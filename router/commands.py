@@ -31,7 +31,7 @@ def _host_port(text: str | None, default: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-async def run(config: Config, *, http: str | None, smtp: str | None) -> int:
+async def run(config: Config, *, http: str | None, smtp: str | None, demo: bool = False) -> int:
     """Serve until SIGINT/SIGTERM; print the URLs and the demo agents' tokens at start."""
     configure_logging()
     host, port = _host_port(http, str(config.http.listen))
@@ -48,13 +48,13 @@ async def run(config: Config, *, http: str | None, smtp: str | None) -> int:
         print(f"switchboard: the store is unavailable: {exc}", file=sys.stderr)
         return 1
     try:
-        return await _serve(config, store, host, port)
+        return await _serve(config, store, host, port, demo=demo)
     finally:
         await store.aclose()
 
 
-async def _serve(config: Config, store: Store, host: str, port: int) -> int:
-    app = create_app(config, store)
+async def _serve(config: Config, store: Store, host: str, port: int, *, demo: bool) -> int:
+    app = create_app(config, store, demo=demo)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)

@@ -14,11 +14,14 @@ __all__ = ["default_adapters"]
 log = structlog.get_logger(__name__)
 
 
-def default_adapters(env: Mapping[str, str]) -> Callable[[Context], Sequence[ChannelAdapter]]:
+def default_adapters(
+    env: Mapping[str, str], *, demo: bool = False
+) -> Callable[[Context], Sequence[ChannelAdapter]]:
     """The factory ``create_app`` uses: every channel whose credentials are present.
 
     A channel without credentials says so at start and stays off; unsigned webhooks are
-    never accepted.
+    never accepted. With ``demo`` the missing webhook secrets are generated once under the
+    data dir (``router.demo.demo_secret``), so the demo and the simulator work out of the box.
     """
 
     def build(ctx: Context) -> Sequence[ChannelAdapter]:

@@ -1,0 +1,50 @@
+"""X-Twilio-Signature: checked on every Twilio webhook, and computed by the IVR simulator.
+
+Twilio signs the full URL it requested plus the POSTed form fields with the account's auth
+token. Behind a proxy the URL the app sees differs from the public one, so the URL is the
+configured public URL + path, or, when none is configured, the request's own URL (the
+proxy's X-Forwarded-Proto/Host are honoured only when ``trust_proxy`` is set).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+__all__ = ["TwilioSignature", "sign"]
+
+HEADER = "X-Twilio-Signature"
+
+
+def sign(token: str, url: str, params: Mapping[str, str]) -> str:
+    """The signature Twilio would send for a POST of ``params`` to ``url``."""
+    return str(RequestValidator(token).compute_signature(url, dict(params)))
+
+
+class TwilioSignature:
+    """Validates Twilio webhooks for one auth token."""
+
+    def __init__(self, token: str, *, public_url: str | None = None, trust_proxy: bool = False):
+        if not token:
+            raise ValueError("the Twilio auth token is empty; set TWILIO_AUTH_TOKEN")
+        self._validator = RequestValidator(token)
+        self._public_url = public_url.rstrip("/") if public_url else None
+        self._trust_proxy = trust_proxy
+
+    def url_of(self, request: web.Request) -> str:
+        """The URL Twilio signed for this request."""
+        if self._public_url is not None:
+            return self._public_url + request.rel_url.path_qs
+        if self._trust_proxy:
+            proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0]
+            host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0]
+            return f"{proto.strip()}://{host.strip()}{request.rel_url.path_qs}"
+        return str(request.url)
+
+    def valid(self, request: web.Request, form: Mapping[str, str]) -> bool:
+        signature = request.headers.get(HEADER, "")
+        if not signature:
+            return False
+        return bool(self._validator.validate(self.url_of(request), dict(form), signature))
