@@ -63,7 +63,11 @@ class QueueError(Exception):
 
 
 class StoreUnavailable(QueueError):
-    """The backend could not be reached or did not answer; nothing was changed."""
+    """The backend could not be reached or did not answer.
+
+    The operation was not applied, or, when the connection failed mid-call, may have been:
+    a caller that retries must expect the retry to find it done (idempotent intake does).
+    """
 
 
 class ContactNotFound(QueueError):

@@ -19,6 +19,10 @@ Layout (every key starts with ``sb:``; queue keys carry a hash tag per team):
 
 The ready score is ``queued_at - priority`` to the microsecond; equal scores are ordered by
 member, and the member starts with the zero-padded queue sequence, so ties are FIFO.
+
+Scripts declare their keys in KEYS, except claim: the chosen contact's hash and event list
+are known only inside it. On Redis Cluster every script that touches a team's keys and a
+contact's keys spans slots; this layout is for one Redis (with replicas), not a cluster.
 """
 
 from __future__ import annotations

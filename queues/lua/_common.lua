@@ -18,8 +18,13 @@ local function load(key)
   return contact
 end
 
-local function reply(status, key)
-  return {status, unpack(redis.call('HGETALL', key))}
+local function reply(status, contact)
+  local flat = {status}
+  for field, value in pairs(contact) do
+    flat[#flat + 1] = field
+    flat[#flat + 1] = value
+  end
+  return flat
 end
 
 local function round6(x)

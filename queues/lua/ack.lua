@@ -9,12 +9,12 @@ if refused then
 end
 local disposition = ARGV[5]
 redis.call('ZREM', KEYS[4], id)
-redis.call('HSET', KEYS[1], 'st', 'resolved', 'cl', now)
-redis.call('HDEL', KEYS[1], 'lu')
 if disposition then
-  redis.call('HSET', KEYS[1], 'dp', disposition)
+  redis.call('HSET', KEYS[1], 'st', 'resolved', 'cl', now, 'dp', disposition)
+  redis.call('HDEL', KEYS[1], 'lu')
 else
-  redis.call('HDEL', KEYS[1], 'dp')
+  redis.call('HSET', KEYS[1], 'st', 'resolved', 'cl', now)
+  redis.call('HDEL', KEYS[1], 'lu', 'dp')
 end
 event(KEYS[2], KEYS[3], id, 'contact_resolved', now, contact.tm, contact.ag, {
   disposition = disposition or cjson.null,

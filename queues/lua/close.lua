@@ -10,6 +10,7 @@ if contact.st ~= 'in_flow' or ARGV[3] ~= '1' then
   return {'state', contact.st}
 end
 redis.call('HSET', KEYS[1], 'st', state, 'cl', now)
+contact.st, contact.cl = state, now
 local kind = state == 'resolved' and 'contact_resolved' or 'contact_abandoned'
 event(KEYS[2], KEYS[3], id, kind, now, contact.tm, contact.ag, {reason = ARGV[4]})
-return reply('ok', KEYS[1])
+return reply('ok', contact)

@@ -10,7 +10,7 @@ if contact.st ~= 'in_flow' then
   return {'state', contact.st}
 end
 contact.sq = string.format('%012d', redis.call('INCR', KEYS[4]))
-contact.qa, contact.pr = now, delay
+contact.st, contact.tm, contact.qa, contact.pr = 'waiting', team, now, delay
 redis.call('HSET', KEYS[1], 'st', 'waiting', 'tm', team, 'pr', delay, 'qa', now,
   'sq', contact.sq)
 redis.call('ZADD', KEYS[6], score_of(contact), member_of(contact, id))
@@ -18,4 +18,4 @@ redis.call('ZADD', KEYS[7], now, id)
 redis.call('SADD', KEYS[5], team)
 event(KEYS[2], KEYS[3], id, 'contact_enqueued', now, team, contact.ag,
   {delay_s = tonumber(delay)})
-return reply('ok', KEYS[1])
+return reply('ok', contact)

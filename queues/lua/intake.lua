@@ -25,4 +25,4 @@ event(KEYS[2], KEYS[3], id, 'message_received', now, contact.tm, contact.ag,
 if KEYS[7] then
   redis.call('SET', KEYS[7], string.format('%d', count - 1) .. ':' .. id)
 end
-return reply('ok', KEYS[1])
+return reply('ok', contact)

@@ -11,4 +11,4 @@ end
 if #ARGV > 1 + 2 * n then
   redis.call('HDEL', KEYS[1], unpack(ARGV, 2 + 2 * n))
 end
-return reply('ok', KEYS[1])
+return reply('ok', load(KEYS[1]))

@@ -294,6 +294,27 @@ async def test_a_stale_team_in_another_process_is_corrected(
     await assert_consistent(admin)
 
 
+async def test_requeue_expired_across_teams_in_lease_order(
+    admin: aioredis.Redis, store: RedisStore, clock: FakeClock
+) -> None:
+    billing = await waiting(store, clock, "billing")
+    technical = await waiting(store, clock, "technical")
+    kept = await waiting(store, clock, "technical")
+    await store.claim(["billing"], "ann", lease_s=30)
+    await store.claim(["technical"], "bob", lease_s=20)
+    await store.claim(["technical"], "cid", lease_s=300)
+    clock.advance(31)
+    assert await store.requeue_expired() == [technical, billing]
+    assert (await store.get_contact(kept)).agent == "cid"
+    events = await store.list_events(kinds=["lease_expired"])
+    assert [(e.contact_id, e.team, e.agent) for e in events] == [
+        (technical, "technical", "bob"),
+        (billing, "billing", "ann"),
+    ]
+    assert await store.requeue_expired() == []
+    await assert_consistent(admin)
+
+
 async def test_events_keep_order_when_a_clock_runs_behind(
     store: RedisStore, clock: FakeClock
 ) -> None:
