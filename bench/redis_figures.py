@@ -1,7 +1,7 @@
 """Redis-only measurements: commands per cycle, claim time against queue depth, memory.
 
-Each takes the URL of a redis-server the bench started and owns (it FLUSHALLs and
-CONFIG RESETSTATs it).
+Each takes the URL of redis-servers the bench started and owns (it FLUSHALLs them and
+CONFIG RESETSTATs them).
 """
 
 from __future__ import annotations
@@ -108,22 +108,21 @@ class DepthAndMemory:
         return self.high_claim_s / self.low_claim_s
 
 
-async def _mean_claim_s(store: Store, *, claims: int, round_size: int, batch: int) -> float:
-    # Each round times its claims one by one, then acks them and queues as many new
-    # contacts (not timed), so the depth stays within round_size of where it started.
+async def _timed_claims(store: Store, count: int, *, batch: int) -> list[float]:
+    # Claims are timed one by one, then acked and replaced by as many new contacts (not
+    # timed), so the depth stays within ``count`` of where it was.
     timings: list[float] = []
-    while len(timings) < claims:
-        held: list[str] = []
-        for _ in range(min(round_size, claims - len(timings))):
-            start = time.perf_counter()
-            claim = await store.claim((TEAM,), AGENT, lease_s=LEASE_S)
-            timings.append(time.perf_counter() - start)
-            if claim is None:
-                raise BenchError("claim found the benchmark queue empty; it should be full")
-            held.append(claim.contact_id)
-        await asyncio.gather(*(store.ack(contact_id, AGENT) for contact_id in held))
-        await fill_queue(store, len(held), batch=batch)
-    return statistics.fmean(timings)
+    held: list[str] = []
+    for _ in range(count):
+        start = time.perf_counter()
+        claim = await store.claim((TEAM,), AGENT, lease_s=LEASE_S)
+        timings.append(time.perf_counter() - start)
+        if claim is None:
+            raise BenchError("claim found the benchmark queue empty; it should be full")
+        held.append(claim.contact_id)
+    await asyncio.gather(*(store.ack(contact_id, AGENT) for contact_id in held))
+    await fill_queue(store, count, batch=batch)
+    return timings
 
 
 async def _waiting(url: str) -> int:
@@ -144,8 +143,21 @@ async def _used_memory_alone(admin: aioredis.Redis) -> int:
     return int((await admin.info("memory"))["used_memory"])
 
 
+async def _fresh(url: str, *, batch: int) -> None:
+    # The store's scripts stay cached across FLUSHALL, so they are loaded before, not
+    # during, a measurement.
+    store = await open_store(url)
+    try:
+        await fill_queue(store, 1, batch=batch)
+    finally:
+        await store.aclose()
+    async with _admin(url) as admin:
+        await admin.flushall(asynchronous=False)
+
+
 async def depth_and_memory(
-    url: str,
+    shallow_url: str,
+    deep_url: str,
     *,
     low: int,
     high: int,
@@ -154,44 +166,48 @@ async def depth_and_memory(
     batch: int,
     workers: int | None = None,
 ) -> DepthAndMemory:
-    """Claim times at depth ``low`` then ``high``; memory of ``contacts`` added between.
+    """Claim times with ``low`` and ``high`` contacts waiting, and memory per contact.
 
-    On a FLUSHALLed server: fill to ``low`` and time claims; measure used_memory with no
-    client connected, add ``contacts`` waiting contacts and measure again; fill to
-    ``high`` and time claims. The contacts of the memory step count towards ``high``.
+    Two FLUSHALLed servers: on ``deep_url``, used_memory is measured with no client
+    connected before and after adding ``contacts`` waiting contacts, then the queue is
+    filled to ``high``; ``shallow_url`` gets ``low``. Rounds of claims then alternate
+    between the two, so a machine busy with other work slows both alike.
     """
-    if high < low + contacts:
-        raise ValueError(f"depth {high} leaves no room for {low} + {contacts} contacts")
-    round_size = min(100, claims)
-    async with _admin(url) as admin:
-        await admin.flushall(asynchronous=False)
-        store = await open_store(url)
-        try:
-            with phase(f"claims at depth {low:,}"):
-                await fill_queue(store, low, batch=batch)
-                await _mean_claim_s(store, claims=round_size, round_size=round_size, batch=batch)
-                low_s = await _mean_claim_s(
-                    store, claims=claims, round_size=round_size, batch=batch
-                )
-        finally:
-            await store.aclose()
-
+    if high < contacts:
+        raise ValueError(f"depth {high} is below the {contacts} contacts of the memory step")
+    await _fresh(shallow_url, batch=batch)
+    await _fresh(deep_url, batch=batch)
+    async with _admin(deep_url) as admin:
         with phase(f"memory of {contacts:,} waiting contacts"):
             before = await _used_memory_alone(admin)
-            await fill_parallel(url, contacts, batch=batch, workers=workers)
+            await fill_parallel(deep_url, contacts, batch=batch, workers=workers)
             after = await _used_memory_alone(admin)
-        with phase(f"fill to depth {high:,}"):
-            await fill_parallel(url, high - low - contacts, batch=batch, workers=workers)
-        if (waiting := await _waiting(url)) != high:
-            raise BenchError(f"{waiting:,} contacts are waiting after the fill, not {high:,}")
+    with phase(f"fill to depths {high:,} and {low:,}"):
+        await fill_parallel(deep_url, high - contacts, batch=batch, workers=workers)
+        await fill_parallel(shallow_url, low, batch=batch, workers=1)
+    for url, depth in ((deep_url, high), (shallow_url, low)):
+        if (waiting := await _waiting(url)) != depth:
+            raise BenchError(f"{waiting:,} contacts are waiting after the fill, not {depth:,}")
 
-        store = await open_store(url)
-        try:
-            with phase(f"claims at depth {high:,}"):
-                await _mean_claim_s(store, claims=round_size, round_size=round_size, batch=batch)
-                high_s = await _mean_claim_s(
-                    store, claims=claims, round_size=round_size, batch=batch
-                )
-        finally:
-            await store.aclose()
-    return DepthAndMemory(low, high, low_s, high_s, (after - before) / contacts)
+    round_size = min(100, claims)
+    low_timings: list[float] = []
+    high_timings: list[float] = []
+    shallow, deep = await open_store(shallow_url), await open_store(deep_url)
+    try:
+        with phase(f"{claims:,} claims at each depth"):
+            for store in (shallow, deep):
+                await _timed_claims(store, round_size, batch=batch)  # warm-up
+            for done in range(0, claims, round_size):
+                count = min(round_size, claims - done)
+                low_timings += await _timed_claims(shallow, count, batch=batch)
+                high_timings += await _timed_claims(deep, count, batch=batch)
+    finally:
+        await shallow.aclose()
+        await deep.aclose()
+    return DepthAndMemory(
+        low,
+        high,
+        statistics.fmean(low_timings),
+        statistics.fmean(high_timings),
+        (after - before) / contacts,
+    )

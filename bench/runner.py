@@ -47,10 +47,10 @@ class Sizes:
 
 
 FULL = Sizes(
-    memory_cycles=10_000,
-    sqlite_cycles=1_000,
-    redis_cycles=2_000,
-    repeats=3,
+    memory_cycles=5_000,
+    sqlite_cycles=500,
+    redis_cycles=1_000,
+    repeats=5,
     warmup=300,
     round_trip_cycles=1_000,
     depth_low=1_000,
@@ -143,7 +143,9 @@ async def run_sqlite(sizes: Sizes, workdir: Path) -> list[Figure]:
     ]
 
 
-async def run_redis(sizes: Sizes, url: str) -> list[Figure]:
+async def run_redis(sizes: Sizes, url: str, deep_url: str) -> list[Figure]:
+    """The redis figures, from two servers the bench owns: ``deep_url`` holds the deep
+    queue of the claim depth test (and the memory test) while ``url`` holds the rest."""
     client = aioredis.Redis.from_url(url)
     store = await open_store(url)
     try:
@@ -166,6 +168,7 @@ async def run_redis(sizes: Sizes, url: str) -> list[Figure]:
         await client.aclose()
     measured = await depth_and_memory(
         url,
+        deep_url,
         low=sizes.depth_low,
         high=sizes.depth_high,
         claims=sizes.depth_claims,
@@ -230,9 +233,12 @@ def _run_backend(backend: str, sizes: Sizes, workdir: Path) -> list[Figure]:
         (workdir / "sqlite").mkdir(exist_ok=True)
         return asyncio.run(run_sqlite(sizes, workdir / "sqlite"))
     if backend == "redis":
-        # The bench owns this server: it FLUSHALLs and CONFIG RESETSTATs it.
-        with redis_server(workdir / "redis", appendonly=False) as url:
-            return asyncio.run(run_redis(sizes, url))
+        # The bench owns these servers: it FLUSHALLs and CONFIG RESETSTATs them.
+        with (
+            redis_server(workdir / "redis", appendonly=False) as url,
+            redis_server(workdir / "redis-deep", appendonly=False) as deep_url,
+        ):
+            return asyncio.run(run_redis(sizes, url, deep_url))
     raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
 
 

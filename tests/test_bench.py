@@ -94,9 +94,12 @@ def test_figure_rejects_a_value_that_is_not_positive() -> None:
 
 
 async def test_redis_figures_at_tiny_sizes(tmp_path: Path) -> None:
-    # Its own server: the bench FLUSHALLs and CONFIG RESETSTATs the server it measures.
-    with redis_server(tmp_path / "redis", appendonly=False) as url:
-        figures = await run_redis(TINY, url)
+    # Its own servers: the bench FLUSHALLs and CONFIG RESETSTATs the servers it measures.
+    with (
+        redis_server(tmp_path / "redis", appendonly=False) as url,
+        redis_server(tmp_path / "redis-deep", appendonly=False) as deep_url,
+    ):
+        figures = await run_redis(TINY, url, deep_url)
 
     by_name = check_schema([f.to_dict() for f in figures])
     assert set(by_name) == {
