@@ -8,10 +8,8 @@ the session — all before the channel acknowledges the provider.
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -40,6 +38,7 @@ from queues import (
     Store,
 )
 from router.accounts import Account, AccountDirectory
+from router.locks import KeyLocks
 from router.policy import Incidents, round_wait_min
 from router.presence import HandleTimes, Presence
 from router.routing import IncidentBook, Routing
@@ -102,32 +101,17 @@ class ContactService:
         self._session_ttl_s = session_ttl_s
         self._on_enqueued = on_enqueued
         self._agent_target = agent_target
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def _conversation(self, key: str) -> AsyncIterator[None]:
-        # Inputs of one conversation are handled one at a time, in arrival order.
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+        self._conversations = KeyLocks()
 
     # -- Inbox -----------------------------------------------------------------------------
     async def receive(self, message: InboundMessage) -> Answer:
-        async with self._conversation(message.session_key):
+        async with self._conversations.hold(message.session_key):
             structlog.contextvars.bind_contextvars(channel=str(message.channel))
             return await self._receive(message)
 
     async def hang_up(self, channel: Channel, conversation: str) -> Contact | None:
         key = f"{channel}:{conversation}"
-        async with self._conversation(key):
+        async with self._conversations.hold(key):
             session = await self.store.get_session(key)
             if session is None:
                 return None

@@ -22,10 +22,8 @@ a code typed into the wrong field) never reach a log line.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -34,6 +32,7 @@ import structlog
 
 from queues import Store
 from router.accounts import Account, AccountDirectory, code_matches, hash_code
+from router.locks import KeyLocks
 
 __all__ = ["ACCOUNT_KEY", "ADDRESS_KEY", "Verifier", "VerifyError", "VerifyOutcome", "VerifyReason"]
 
@@ -85,27 +84,6 @@ class VerifyOutcome:
         return cls(False, locked, throttled, None, reason, retry_after_s)
 
 
-class _KeyLocks:
-    """One asyncio.Lock per key, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
 def _recent(state: dict[str, Any] | None, now: float, window_s: float) -> list[float]:
     failures = (state or {}).get("failures") or []
     return [float(t) for t in failures if float(t) > now - window_s]
@@ -148,7 +126,7 @@ class Verifier:
         self._clock = clock or time.time
         # Unknown identifiers are compared against this, so they cost what a real one does.
         self._dummy_hmac = hash_code(key, "dummy code for unknown accounts")
-        self._locks = _KeyLocks()
+        self._locks = KeyLocks()
 
     async def verify(self, identifier: str, code: str, *, address: str) -> VerifyOutcome:
         """Check ``code`` for the account ``identifier`` names, tried from ``address``."""
