@@ -29,6 +29,7 @@ from router.routing import Routing
 from router.service import ContactService
 from router.state import CONTEXT, Context
 from router.verify import Verifier
+from router.web import add_pages
 
 __all__ = [
     "DEMO_TOKENS",
@@ -275,4 +276,5 @@ def create_app(
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_handler)
     add_routes(app)
+    add_pages(app)
     return app

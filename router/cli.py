@@ -60,6 +60,28 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--url", default="http://127.0.0.1:8080")
     agent.add_argument("--token", default=None, help="agent token (or SWITCHBOARD_TOKEN)")
 
+    call = sub.add_parser(
+        "call",
+        parents=[config_opt],
+        help="the IVR simulator: call the voice IVR as Twilio would",
+        description="Call the voice IVR as Twilio would: keypad in the terminal, or --press. "
+        "Exit status: 0 connected to an agent, 1 error, 2 bad options, 3 ended without an "
+        "agent (many calls: 0 when none failed).",
+    )
+    call.add_argument("--url", default="http://127.0.0.1:8080", help="the router (%(default)s)")
+    call.add_argument("--from", dest="from_number", default="+48500100200", help="caller number")
+    call.add_argument("--to", dest="to_number", default="+48221234567", help="number called")
+    call.add_argument(
+        "--press",
+        default=None,
+        help='answers to successive prompts: "2 1001# 482913# 2"; - is silence',
+    )
+    call.add_argument("--max-hold-s", type=float, default=None, help="hang up after S s on hold")
+    call.add_argument("--json", action="store_true", help="print the whole call as JSON")
+    call.add_argument("--calls", type=int, default=1, help="place N calls (needs --press)")
+    call.add_argument("--concurrency", type=int, default=1, help="calls at once (with --calls)")
+    call.add_argument("--speed", type=float, default=1.0, help="run pauses and timeouts faster")
+
     ivr = sub.add_parser("ivr", parents=[config_opt], help="lint and draw the flows")
     iv = ivr.add_subparsers(dest="action", required=True, metavar="ACTION")
     iv.add_parser("check", parents=[config_opt], help="lint the flows")
@@ -109,6 +131,8 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         return asyncio.run(run_agent(args.url, token, teams))
     if args.command == "ivr":
         return commands.ivr(config, args)
+    if args.command == "call":
+        return asyncio.run(commands.call(config, args))
     return 2
 
 

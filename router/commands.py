@@ -19,7 +19,7 @@ from router.config import Config, HostPort
 from router.logs import configure_logging
 from router.state import CONTEXT
 
-__all__ = ["accounts", "add_agent", "ivr", "run"]
+__all__ = ["accounts", "add_agent", "call", "ivr", "run"]
 
 log = structlog.get_logger(__name__)
 
@@ -166,3 +166,32 @@ def ivr(config: Config, args: argparse.Namespace) -> int:
         with open(args.output, "w", encoding="utf-8") as fh:
             fh.write(text)
     return 0
+
+
+async def call(config: Config, args: argparse.Namespace) -> int:
+    """`switchboard call`: the IVR simulator, signing with the router's Twilio auth token."""
+    from functools import partial
+
+    from channels.twilio_auth import sign
+    from ivr.simulator_cli import CliOptions, run_cli
+    from router.demo import demo_secret
+
+    settings = config.channels.twilio
+    token = settings.auth_token.get_secret_value() if settings.auth_token else None
+    token = token or os.environ.get("TWILIO_AUTH_TOKEN") or None
+    if token is None:  # the one `switchboard run --demo` uses
+        token = demo_secret(config.data_path, "twilio-auth-token")
+    public_url = config.http.public_url
+    options = CliOptions(
+        url=args.url,
+        from_number=args.from_number,
+        to_number=args.to_number,
+        press=args.press,
+        max_hold_s=args.max_hold_s,
+        json=args.json,
+        calls=args.calls,
+        concurrency=args.concurrency,
+        speed=args.speed,
+        signed_base=str(public_url) if public_url else None,
+    )
+    return await run_cli(options, sign=partial(sign, token))

@@ -425,6 +425,21 @@ class EmailConfig(Section):
     from_address: Email | None = None
     max_size_bytes: PositiveInt = 10 * 1024 * 1024
     relay: EmailRelay = EmailRelay()
+    # STARTTLS is offered when both are set (PEM files, relative to this config file).
+    tls_cert: Annotated[ResolvedPath | None, _BLANK_IS_NONE] = None
+    tls_key: Annotated[ResolvedPath | None, _BLANK_IS_NONE, Field(validate_default=True)] = None
+    # keep: attachment files go under <data_dir>/mail/attachments by content hash; drop:
+    # only their name, type and size are kept.
+    attachments: Annotated[str, _pattern("keep|drop", "keep or drop")] = "keep"
+    max_attachment_bytes: PositiveInt = 10 * 1024 * 1024
+    auto_reply_per_hour: PositiveInt = 5  # automatic replies to one address (loop guard)
+
+    @field_validator("tls_key")
+    @classmethod
+    def _cert_with_key(cls, key: Path | None, info: ValidationInfo) -> Path | None:
+        if "tls_cert" in info.data and (key is None) != (info.data["tls_cert"] is None):
+            raise ValueError("set tls_cert and tls_key together, or neither")
+        return key
 
 
 class TelegramConfig(Section):
@@ -449,6 +464,12 @@ class TelegramConfig(Section):
 class WebchatConfig(Section):
     max_message_chars: PositiveInt = 2000
     max_messages_per_minute: PositiveInt = 30
+    # Sites (scheme://host[:port]) that may embed /chat or open its websocket besides this
+    # server itself; empty: any site may embed it.
+    allowed_origins: tuple[
+        Annotated[str, _pattern(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?", "an origin (https://host)")],
+        ...,
+    ] = ()
 
 
 class Channels(Section):

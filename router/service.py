@@ -55,6 +55,8 @@ FLOW_FOR_CHANNEL = {
     Channel.TELEGRAM: "text",
     Channel.CHAT: "text",
 }
+#: Idempotency keys remembered per conversation as answered (a retry of one replays).
+HANDLED_KEYS = 32
 _CODE_RE = re.compile(r"(?<!\d)\d{4,8}(?!\d)")
 
 
@@ -186,7 +188,10 @@ class ContactService:
             text = self.engine.redact(FLOW_FOR_CHANNEL[message.channel], text)
             text = redact_secret(text) if secret else text
         stored = Message(
-            direction=Direction.IN, text=text or "", at=now, meta={"timeout": text is None}
+            direction=Direction.IN,
+            text=text or "",
+            at=now,
+            meta={**message.meta, "timeout": text is None},
         )
         new = contact is None
         if contact is None:
@@ -204,13 +209,16 @@ class ContactService:
         intake = await self.store.intake(contact, stored, key=message.key)
         contact = intake.contact
         structlog.contextvars.bind_contextvars(contact_id=contact.id)
-        if intake.duplicate:
+        handled = list(session.get("handled", ())) if session else []
+        if intake.duplicate and message.key in handled:
             replay = session.get("answer", {}) if session else {}
             if replay.get("key") != message.key:
-                replay = {}
+                replay = {}  # an older input: already answered, nothing to say again
             replayed = tuple(Spoken(t, lang) for t, lang in replay.get("prompts", ()))
             return Answer(contact, replayed, _expect(replay.get("expect")), duplicate=True)
-        log.info("message_received", new_contact=new)
+        # A duplicate not yet handled was stored by an attempt that failed before the flow
+        # advanced (the store went away): the retry finishes the work.
+        log.info("message_received", new_contact=new, retried=intake.duplicate)
 
         language = contact.language or self._default_language
         incidents = await self.incidents.load()
@@ -280,6 +288,7 @@ class ContactService:
                 "flow": None if done else step.state.to_dict(),
                 "secret": bool(expect and expect.secret),
                 "queue_prompt": queue_prompt,
+                "handled": [*handled, message.key][-HANDLED_KEYS:],
                 "answer": {
                     "key": message.key,
                     "prompts": [[s.text, s.language] for s in spoken],

@@ -140,3 +140,29 @@ async def test_kpis_on_a_scripted_scenario(desk: Desk) -> None:
     # SMS threshold is 3600 s: both answered in time; the abandon came within it.
     assert billing["service_level"] == pytest.approx(1.0)
     assert stats["overall"]["answered"] == 2
+
+
+async def test_retry_after_the_store_failed_mid_message_finishes_the_work(desk: Desk) -> None:
+    """Stored, then the store went away before the session was saved: the retry advances."""
+    from queues import StoreUnavailable
+
+    store = desk.ctx.store
+    real_put = store.put_session
+    failures = [1]
+
+    async def flaky_put(key: str, data: dict, *, ttl_s: float) -> None:  # type: ignore[type-arg]
+        if key.startswith("sms:") and failures:
+            failures.pop()
+            raise StoreUnavailable("connection lost")
+        await real_put(key, data, ttl_s=ttl_s)
+
+    store.put_session = flaky_put  # type: ignore[method-assign]
+    sms = desk.channels[Channel.SMS]
+    with pytest.raises(StoreUnavailable):
+        await sms.say("+48500000008", "faktura", key="SM-A")
+    retried = await sms.say("+48500000008", "faktura", key="SM-A")
+    assert any("login" in t for t in texts(retried))  # the flow did start this time
+    again = await sms.say("+48500000008", "faktura", key="SM-A")
+    assert again.duplicate and texts(again) == texts(retried)
+    contact = await store.get_contact(retried.contact.id)
+    assert [m.text for m in contact.messages if m.direction == "in"] == ["faktura"]

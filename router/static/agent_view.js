@@ -1,0 +1,115 @@
+/* The agent console's views: a contact (facts, account, transcript) and the queue table.
+ * Pure rendering into the page's elements; every text goes in through textContent. */
+"use strict";
+
+window.AgentView = (function () {
+  const S = window.Switchboard;
+  const $ = function (id) {
+    return document.getElementById(id);
+  };
+
+  /* Who wrote a transcript line: the customer, the flow (prompts) or an agent. */
+  function kindOf(m) {
+    const meta = m.meta || {};
+    if (m.direction !== "out") {
+      return { kind: "customer", who: "Customer" };
+    }
+    return meta.flow ? { kind: "flow", who: "Flow" } : { kind: "agent", who: m.author || "Agent" };
+  }
+
+  function contact(c, label) {
+    const info = c.account_info;
+    $("c-channel").textContent = c.channel;
+    $("c-channel").dataset.channel = c.channel;
+    const verified = $("c-verified");
+    verified.textContent = c.verified ? "✓ verified" : "not verified";
+    verified.classList.toggle("ok", !!c.verified);
+    verified.classList.toggle("warn", !c.verified);
+    $("c-name").textContent = info && info.name ? info.name : c.address;
+    // A chat's address is its session id: nothing an agent needs to read.
+    $("c-address").textContent = c.channel === "chat" ? "" : c.address;
+    $("c-account").textContent = c.account || "–";
+    $("c-number").textContent = info ? info.number : "–";
+    $("c-tier").textContent = info ? info.tier : "–";
+    const balance = $("c-balance");
+    balance.textContent = info ? info.balance : "–";
+    balance.classList.toggle("negative", !!info && parseFloat(info.balance) < 0);
+    $("c-team").textContent = label(c.team);
+    $("c-waited").textContent = S.duration(c.waited_s);
+    const services = $("c-services");
+    services.replaceChildren();
+    ((info && info.services) || []).forEach(function (s) {
+      services.append(S.el("li", "tag", s));
+    });
+    if (!services.children.length) {
+      services.append(S.el("li", "muted", "none known"));
+    }
+    clocks(c);
+    transcript(c.messages);
+  }
+
+  function clocks(c) {
+    if (!c) {
+      return;
+    }
+    const due = $("c-sla");
+    const left = $("c-sla-left");
+    if (!c.sla_due) {
+      due.textContent = "–";
+      left.textContent = "–";
+      return;
+    }
+    const seconds = (Date.parse(c.sla_due) - S.now()) / 1000;
+    due.textContent = S.clock(c.sla_due);
+    left.textContent = seconds >= 0 ? S.duration(seconds) : "overdue " + S.duration(-seconds);
+    due.classList.toggle("negative", seconds < 0);
+    left.classList.toggle("negative", seconds < 0);
+  }
+
+  function transcript(messages) {
+    const list = $("transcript");
+    list.replaceChildren();
+    messages.forEach(function (m) {
+      const meta = m.meta || {};
+      const author = kindOf(m);
+      const item = S.el("li", "msg " + author.kind);
+      item.dataset.kind = author.kind;
+      const head = S.el("div", "msg-head");
+      head.append(S.el("span", "who", author.who), S.el("time", null, S.clock(m.at)));
+      const body = S.el("p", "text", meta.timeout ? "(no answer)" : m.text);
+      item.append(head, body);
+      if (meta.delivery === "failed") {
+        item.classList.add("failed");
+        item.append(S.el("p", "delivery", "Not delivered: " + (meta.reason || "unknown reason")));
+      }
+      list.append(item);
+    });
+    list.scrollTop = list.scrollHeight; // the newest message is what the agent answers
+  }
+
+  function queues(rows, mine, label) {
+    const body = $("queues").tBodies[0];
+    body.replaceChildren();
+    rows.forEach(function (q) {
+      const row = document.createElement("tr");
+      row.dataset.team = q.team;
+      const name = S.el("th", null, label(q.team));
+      name.scope = "row";
+      row.append(
+        name,
+        S.el("td", "waiting-count", q.waiting),
+        S.el("td", null, q.oldest_wait_s === null ? "–" : S.duration(q.oldest_wait_s)),
+        S.el("td", null, q.agents_available + " / " + q.agents_busy)
+      );
+      if (mine.indexOf(q.team) >= 0) {
+        row.classList.add("mine");
+      }
+      if (q.waiting > 0) {
+        row.classList.add("busy");
+      }
+      body.append(row);
+    });
+  }
+
+  return { clocks: clocks, contact: contact, queues: queues, transcript: transcript };
+})();
