@@ -98,6 +98,10 @@ class AgentDesk:
         if not text.strip():
             raise DeskError("the reply is empty; write something to send")
         contact = await self._held(agent, contact_id)
+        if contact.channel is Channel.VOICE:
+            raise DeskError(
+                "a voice contact is answered on the call itself; there is no text reply to send"
+            )
         outbox = self.outboxes.get(contact.channel)
         if outbox is None:
             raise DeskError(f"the {contact.channel} channel is not running; the reply was not sent")

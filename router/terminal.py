@@ -34,7 +34,8 @@ def format_contact(contact: dict[str, Any]) -> str:
     if contact.get("waited_s") is not None:
         lines.append(f"   waited {contact['waited_s']:.0f} s · SLA due {contact.get('sla_due')}")
     for message in contact.get("messages", []):
-        lines.append(_line(message))
+        if message["text"]:  # a call's start or a timeout carries no text
+            lines.append(_line(message))
     return "\n".join(lines)
 
 

@@ -12,7 +12,7 @@ BACKENDS = ["memory", "sqlite", "redis"]
 
 
 class FakeClock:
-    """A clock the test moves by hand; starts at a fixed Monday 12:00 UTC."""
+    """A clock the test moves by hand; starts on Wednesday 2026-11-18 11:06:40 UTC (open)."""
 
     def __init__(self, start: float = 1_795_000_000.0) -> None:
         self.now = start
