@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: run test bench lint typecheck pytest redis-server clean
+.PHONY: run test bench lint typecheck pytest redis-server chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ redis-server:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) \
 	  || { echo "could not install redis-server; tests that need it will fail" >&2; exit 1; }; }
 
+# Browser tests drive Debian's chromium with Playwright; browsers cannot be downloaded here.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  echo "chromium missing: installing Debian's chromium"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	  || { echo "could not install chromium; browser tests will fail" >&2; exit 1; }; }
+
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -36,10 +43,10 @@ lint: $(DEVSTAMP)
 typecheck: $(DEVSTAMP)
 	$(BIN)/mypy
 
-pytest: $(DEVSTAMP) redis-server
+pytest: $(DEVSTAMP) redis-server chromium
 	$(BIN)/pytest
 
-test: $(DEVSTAMP) redis-server
+test: $(DEVSTAMP) redis-server chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -149,7 +149,7 @@ def build_context(
             events, stats, now=now, window_s=KPI_WINDOW_S, thresholds_s=thresholds, agents=load
         )
         latest[:] = [Snapshot(teams, True)]
-        total = overall_kpi(teams)
+        total = overall_kpi(teams, agents=presence.total())
         return {
             "at": to_iso(now),
             "window_s": KPI_WINDOW_S,

@@ -68,6 +68,9 @@ async def _serve(config: Config, store: Store, host: str, port: int, *, demo: bo
     base = f"http://{host}:{port}"
     lines = [
         f"Switchboard is running (store: {_redacted(config.store_url)})",
+        f"  agent console {base}/agent",
+        f"  dashboard     {base}/dashboard",
+        f"  customer chat {base}/chat",
         f"  agent API     {base}/api/queues",
         f"  stats         {base}/api/stats",
         f"  metrics       {base}/metrics",

@@ -11,7 +11,7 @@ import structlog
 from channels.base import Outbox, Reply, SendFailed
 from queues import Channel, Claim, Contact, Direction, Message, NotHolder, Store
 from router.agents import Agent
-from router.presence import Presence
+from router.presence import AgentStatus, Presence
 from router.service import sent_key
 
 __all__ = ["AgentDesk", "DeskError"]
@@ -73,6 +73,8 @@ class AgentDesk:
     ) -> Claim | None:
         """The best waiting contact of the agent's teams, waiting up to ``wait_s`` for one."""
         serve = self._teams(agent, teams)
+        if self.presence.status(agent.name) is AgentStatus.BREAK:
+            raise DeskError(f"agent {agent.name!r} is on a break; set available to claim")
         self.presence.seen(agent.name, serve)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.0, wait_s)

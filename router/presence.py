@@ -54,6 +54,17 @@ class Presence:
         seen = self._agents.get(agent)
         return seen.status if seen else None
 
+    def total(self) -> AgentLoad:
+        """Distinct agents available and busy, whatever teams they serve."""
+        now = self._clock()
+        working = [
+            seen
+            for seen in self._agents.values()
+            if now - seen.at <= SEEN_TIMEOUT_S and seen.status is AgentStatus.AVAILABLE
+        ]
+        busy = sum(1 for seen in working if seen.holding)
+        return AgentLoad(available=len(working) - busy, busy=busy)
+
     def load(self, teams: Sequence[str]) -> dict[str, AgentLoad]:
         """Per team: agents available (on no contact) and busy (holding one)."""
         now = self._clock()
