@@ -23,7 +23,7 @@ from tests.redis_server import redis_server
 
 __all__ = ["BACKENDS", "FULL", "QUICK", "Results", "Sizes", "run"]
 
-BACKENDS = ("memory", "sqlite", "redis")
+BACKENDS = ("memory", "sqlite", "redis", "channels")
 CYCLE_UNIT = "cycles/s"
 _SYNCHRONOUS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}  # PRAGMA synchronous values
 
@@ -239,6 +239,11 @@ def _run_backend(backend: str, sizes: Sizes, workdir: Path) -> list[Figure]:
             redis_server(workdir / "redis-deep", appendonly=False) as deep_url,
         ):
             return asyncio.run(run_redis(sizes, url, deep_url))
+    if backend == "channels":
+        from bench.channels import run_channels
+
+        (workdir / "voice").mkdir(exist_ok=True)
+        return run_channels(sizes is QUICK, workdir)
     raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
 
 

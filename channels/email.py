@@ -37,7 +37,7 @@ from channels.email_parse import Attachment, ParsedMail, parse_mail
 from channels.email_send import EmailOutbox, Relay
 from channels.email_smtp import MailHandler, SmtpServer, load_tls
 from channels.email_text import decode_bytes, trim_quoted
-from channels.email_thread import MessageIds, ThreadBook, subject_tag
+from channels.email_thread import THREAD_TTL_S, MessageIds, ThreadBook, subject_tag
 from queues import Channel, ContactNotFound, Store
 
 __all__ = ["EmailAdapter", "EmailSettings"]
@@ -291,8 +291,11 @@ class EmailAdapter:
                 meta={"email": {"bounce": status, "detail": detail, "message_id": message_id}},
             )
         )
-        if not answer.duplicate:
+        # The Inbox takes the report once (its key); the delivery status is recorded once too.
+        seen = f"email-bounce:{_digest(key)}"
+        if not answer.duplicate and await self.store.get_session(seen) is None:
             await self.inbox.delivery(self.channel, message_id, status, detail=detail or None)
+            await self.store.put_session(seen, {"contact_id": contact_id}, ttl_s=THREAD_TTL_S)
         log.info("email_bounce", status=status, duplicate=answer.duplicate)
         return f"250 2.0.0 OK: delivery report for contact {contact_id}"
 

@@ -57,7 +57,9 @@ __all__ = [
 
 
 async def open_store(url: str, *, clock: Clock | None = None) -> Store:
-    """Open the store a URL names: ``memory://``, ``sqlite:///path.db``, ``redis://host:port/db``."""
+    """Open the store a URL names: ``memory://``, ``sqlite:///path.db``,
+    ``redis://host:port/db`` (a Redis Cluster: ``redis://host:port/0?cluster=1``, or found
+    out from the server)."""
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         from queues.memory import MemoryStore

@@ -1,27 +1,31 @@
-"""The Redis store: several router processes on several hosts share one Redis.
+"""The Redis store: several router processes on several hosts share one Redis or one
+Redis Cluster.
 
-Every state transition is one Lua script (``queues/lua/``), so a contact is in exactly one
-of waiting, leased or done even when a process dies between two commands, and each
-transition writes its event in the same script. Times come from the store's clock and
-reach the scripts as arguments. Key layout and encodings: ``queues/redis_keys.py``.
+Every state transition is one Lua script on one hash tag (``queues/lua/``): a contact's
+flow and history under its shard, its queue state under its team. The few hand-overs
+between tags (an enqueue on a cluster, a transfer, an intake under an idempotency key) are
+steps that whoever finds them half done completes, so a contact is in exactly one of
+waiting, leased or done even when a process dies between two commands. Each transition
+writes its event in the same script. Times come from the store's clock and reach the
+scripts as arguments.
 
-Running the scripts (and how a script learns a contact's team keys): ``redis_scripts.py``.
-Pub/sub shares one connection per store: ``redis_pubsub.py``.
+Key layout: ``redis_keys.py``; encodings: ``redis_codec.py``; connecting (one Redis or a
+cluster): ``redis_cluster.py``; finding a contact's team and finishing hand-overs:
+``redis_locate.py``; queue operations: ``redis_queue.py``; reads across tags:
+``redis_history.py``; pub/sub: ``redis_pubsub.py``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import math
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-
-from queues.base import UPDATABLE_FIELDS, Clock, ContactNotFound
+from queues.base import UPDATABLE_FIELDS, Clock, ContactNotFound, InvalidTransition
 from queues.models import (
     Claim,
     Contact,
@@ -34,73 +38,91 @@ from queues.models import (
     QueueStats,
     now_s,
 )
-from queues.redis_keys import (
-    CHANNEL_PREFIX,
-    CONTACT_EVENTS_PREFIX,
-    CONTACT_PREFIX,
-    CONTACTS_KEY,
-    EVENTS_KEY,
-    FIELDS,
-    SEQ_KEY,
-    TEAMS_KEY,
-    address_key,
-    contact_events_key,
+from queues.redis_cluster import Connection, connect
+from queues.redis_codec import (
+    FLOW_FIELDS,
     contact_fields,
-    contact_key,
     decode_contact,
-    decode_event,
     decode_message,
     encode_event,
     encode_field,
     encode_message,
     fmt_time,
-    history_keys,
-    intake_key,
-    leased_key,
-    messages_key,
     pairs,
-    queued_key,
-    ready_key,
-    session_key,
 )
+from queues.redis_history import History, split_history
+from queues.redis_keys import (
+    CHANNEL_PREFIX,
+    address_key,
+    all_key,
+    contact_events_key,
+    flow_key,
+    history_key,
+    idempotency_key,
+    keyed_key,
+    session_key,
+    shard_of,
+)
+from queues.redis_locate import Locator
 from queues.redis_pubsub import Fanout
-from queues.redis_scripts import Scripts, check, translated
+from queues.redis_queue import Queues
+from queues.redis_scripts import UNAVAILABLE, Scripts, check, translated, unavailable
 
 __all__ = ["RedisStore"]
 
-_PAGE = 256  # contacts or events read per round trip when scanning
-_MAX_CONNECTIONS = 50
-_POOL_WAIT_S = 20.0  # a burst waits this long for a pooled connection
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _operation(
+    method: Callable[Concatenate[RedisStore, _P], Awaitable[_R]],
+) -> Callable[Concatenate[RedisStore, _P], Coroutine[Any, Any, _R]]:
+    """A store operation: waits for a connection slot (cluster mode) and turns an
+    unreachable server into StoreUnavailable."""
+
+    @functools.wraps(method)
+    async def wrapper(self: RedisStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        async with self._connection.limit:
+            try:
+                return await method(self, *args, **kwargs)
+            except UNAVAILABLE as exc:
+                raise unavailable(exc) from exc
+
+    return wrapper
 
 
 class RedisStore:
-    """Store Protocol on Redis: Lua scripts for transitions, plain reads for the rest."""
+    """Store Protocol on Redis or Redis Cluster: Lua scripts for transitions, pipelined
+    reads for the rest."""
 
-    def __init__(self, client: Redis, *, clock: Clock | None = None) -> None:
-        self._redis = client
+    def __init__(
+        self, connection: Connection, *, clock: Clock | None = None, single_slot: bool = False
+    ) -> None:
+        self._connection = connection
+        self._redis = connection.client
         self._clock = clock or now_s
-        self._scripts = Scripts(client)
-        self._fanout = Fanout(client)
+        self._scripts = Scripts(self._redis)
+        self._locator = Locator(self._redis, self._scripts)
+        cluster = connection.cluster or single_slot
+        self._queues = Queues(
+            self._redis, self._scripts, self._locator, self._clock, cluster=cluster
+        )
+        self._history = History(self._redis, self._locator)
+        self._fanout = Fanout(connection.pubsub)
 
     @classmethod
-    async def open(cls, url: str, clock: Clock | None = None) -> RedisStore:
-        """Connect to ``redis://host:port/db`` and load the scripts."""
-        # No automatic retries: a script resent after a timeout could run twice.
-        pool = BlockingConnectionPool.from_url(
-            url,
-            decode_responses=True,
-            retry=Retry(NoBackoff(), 0),
-            socket_connect_timeout=5,
-            socket_timeout=10,
-            max_connections=_MAX_CONNECTIONS,
-            timeout=_POOL_WAIT_S,
-        )
-        client = Redis.from_pool(pool)
-        store = cls(client, clock=clock)
+    async def open(
+        cls, url: str, clock: Clock | None = None, *, single_slot: bool = False
+    ) -> RedisStore:
+        """Connect to ``redis://host:port/db`` (``?cluster=1`` for a Redis Cluster; without
+        it the server says) and load the scripts. ``single_slot`` runs the cluster
+        protocol (every script on one slot) on one Redis too, as tests do."""
+        connection = await translated(connect)(url)
+        store = cls(connection, clock=clock, single_slot=single_slot)
         try:
             await translated(store._scripts.load)()
         except BaseException:
-            await client.aclose()
+            await connection.aclose()
             raise
         return store
 
@@ -112,9 +134,9 @@ class RedisStore:
 
     async def aclose(self) -> None:
         await self._fanout.aclose()
-        await self._redis.aclose()
+        await self._connection.aclose()
 
-    @translated
+    @_operation
     async def ping(self) -> None:
         await self._redis.ping()
 
@@ -122,52 +144,57 @@ class RedisStore:
     def _now(self) -> str:
         return fmt_time(self._clock())
 
-    async def _contacts(self, ids: Sequence[str]) -> list[Contact]:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for contact_id in ids:
-                pipe.hgetall(contact_key(contact_id))
-            rows = await pipe.execute()
-        return [decode_contact(cid, row) for cid, row in zip(ids, rows, strict=True) if row]
+    async def _with_queue(self, contact_id: str, flow: dict[str, str]) -> Contact:
+        """The contact from its flow record, with its queue state when it was queued."""
+        if "q" not in flow:
+            return decode_contact(contact_id, flow)
+        return await self._queues.contact(contact_id)
 
     # -- contacts and history ------------------------------------------------------------
-    @translated
+    @_operation
     async def intake(self, contact: Contact, message: Message, *, key: str | None = None) -> Intake:
-        cid = contact.id
-        keys = [*history_keys(cid), messages_key(cid), CONTACTS_KEY, address_key(contact.address)]
+        cid, message_id = contact.id, message.id
         if key is not None:
-            keys.append(intake_key(key))
-        args = [cid, self._now(), encode_message(message), message.id, *contact_fields(contact)]
-        reply = await self._scripts.run("intake", keys, args)
+            # The key's slot decides first: a key seen before names the contact and message
+            # it was stored as (and a retry after a crash stores exactly that).
+            mine = f"{cid} {message_id}"
+            seen = await self._redis.set(idempotency_key(key), mine, nx=True, get=True)
+            if seen is not None:
+                cid, _, message_id = str(seen).partition(" ")
+        stored = (
+            message if message_id == message.id else dataclasses.replace(message, id=message_id)
+        )
+        shard = shard_of(cid)
+        keys = [flow_key(cid), history_key(cid), keyed_key(cid), all_key(shard)]
+        keys += [address_key(shard, contact.address), contact_events_key(cid)]
+        args = [cid, self._now(), encode_message(stored), message_id, "1" if key else ""]
+        reply = await self._scripts.run("intake", keys, args + contact_fields(contact))
         if reply[0] == "dup":
-            index, _, original = str(reply[1]).partition(":")
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.hgetall(contact_key(original))
-                pipe.lindex(messages_key(original), int(index))
-                fields, raw = await pipe.execute()
-            return Intake(decode_contact(original, fields), decode_message(raw), duplicate=True)
-        return Intake(decode_contact(cid, pairs(reply[1:])), message, duplicate=False)
+            flow = pairs(reply[2:])
+            return Intake(await self._with_queue(cid, flow), decode_message(reply[1]), True)
+        return Intake(await self._with_queue(cid, pairs(reply[1:])), stored, duplicate=False)
 
-    @translated
+    @_operation
     async def append_message(self, contact_id: str, message: Message) -> None:
         kind = "message_sent" if message.direction is Direction.OUT else "message_received"
-        keys = [*history_keys(contact_id), messages_key(contact_id)]
+        keys = [flow_key(contact_id), history_key(contact_id), contact_events_key(contact_id)]
         args = [contact_id, self._now(), encode_message(message), message.id, kind]
-        check(await self._scripts.run("append_message", keys, args), contact_id, "append_message")
+        reply = await self._scripts.run("append_message", keys, [*args, message.author or ""])
+        check(reply, contact_id, "append_message")
 
-    @translated
+    @_operation
     async def get_contact(self, contact_id: str, *, messages: bool = True) -> Contact:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(contact_key(contact_id))
-            if messages:
-                pipe.lrange(messages_key(contact_id), 0, -1)
-            fields, *raw = await pipe.execute()
-        if not fields:
+        found = await self._locator.find(contact_id, history=messages)
+        if not found.flow:
             raise ContactNotFound(contact_id)
-        stored = tuple(decode_message(m) for m in raw[0]) if raw else ()
-        return decode_contact(contact_id, fields, stored)
+        stored = tuple(decode_message(m) for m in split_history(found.history)[0])
+        return decode_contact(contact_id, found.flow, found.team, found.entry, stored)
 
-    @translated
     async def update_contact(self, contact_id: str, **changes: Any) -> Contact:
+        return await self._update_contact(contact_id, changes)
+
+    @_operation
+    async def _update_contact(self, contact_id: str, changes: dict[str, Any]) -> Contact:
         unknown = set(changes) - UPDATABLE_FIELDS
         if unknown:
             raise ValueError(
@@ -179,24 +206,28 @@ class RedisStore:
         for name, value in changes.items():
             encoded = encode_field(name, value)
             if encoded is None:
-                to_delete.append(FIELDS[name])
+                to_delete.append(FLOW_FIELDS[name])
             else:
-                to_set += [FIELDS[name], encoded]
+                to_set += [FLOW_FIELDS[name], encoded]
         args = [str(len(to_set) // 2), *to_set, *to_delete]
-        reply = await self._scripts.run("update_contact", [contact_key(contact_id)], args)
+        reply = await self._scripts.run("update_contact", [flow_key(contact_id)], args)
         check(reply, contact_id, "update_contact")
-        return decode_contact(contact_id, pairs(reply[1:]))
+        return await self._with_queue(contact_id, pairs(reply[1:]))
 
-    @translated
+    @_operation
     async def close(self, contact_id: str, state: ContactState, *, reason: str = "") -> Contact:
         state = ContactState(state)
-        keys = history_keys(contact_id)
+        keys = [flow_key(contact_id), history_key(contact_id), contact_events_key(contact_id)]
         final = "1" if state.is_final else "0"
         args = [contact_id, str(state), final, reason, self._now()]
-        reply = check(await self._scripts.run("close", keys, args), contact_id, f"close as {state}")
+        reply = await self._scripts.run("close", keys, args)
+        if reply[0] == "queued":
+            current = (await self._queues.contact(contact_id)).state
+            raise InvalidTransition(contact_id, current, f"close as {state}")
+        check(reply, contact_id, f"close as {state}")
         return decode_contact(contact_id, pairs(reply[1:]))
 
-    @translated
+    @_operation
     async def list_contacts(
         self,
         *,
@@ -206,132 +237,48 @@ class RedisStore:
         address: str | None = None,
         limit: int = 50,
     ) -> list[Contact]:
-        # Newest first: ZREVRANGE orders by created_at, then id, both descending.
-        index = CONTACTS_KEY if address is None else address_key(address)
-        found: list[Contact] = []
-        start = 0
-        while len(found) < limit:
-            ids = [str(i) for i in await self._redis.zrevrange(index, start, start + _PAGE - 1)]
-            if not ids:
-                break
-            start += len(ids)
-            for contact in await self._contacts(ids):
-                if (
-                    (channel is None or contact.channel == channel)
-                    and (state is None or contact.state == state)
-                    and (team is None or contact.team == team)
-                    and (address is None or contact.address == address)
-                ):
-                    found.append(contact)
-        return found[:limit]
+        return await self._history.list_contacts(
+            channel=channel, state=state, team=team, address=address, limit=limit
+        )
 
-    @translated
+    @_operation
     async def add_event(self, event: Event) -> None:
         cid = event.contact_id
-        keys = history_keys(cid)
-        args = encode_event(event)
-        check(await self._scripts.run("add_event", keys, args), cid, "add_event")
+        keys = [flow_key(cid), history_key(cid), contact_events_key(cid)]
+        check(await self._scripts.run("add_event", keys, encode_event(event)), cid, "add_event")
 
-    @translated
+    @_operation
     async def events(self, contact_id: str) -> list[Event]:
-        keys = history_keys(contact_id)
-        reply = check(await self._scripts.run("events", keys, []), contact_id, "events")
-        return [decode_event(pairs(entry)) for entry in reply[1:]]
+        return (await self._history.events(contact_id))[0]
 
-    @translated
+    @_operation
     async def list_events(
         self, *, since: float | None = None, kinds: Iterable[str] | None = None
     ) -> list[Event]:
-        wanted = set(kinds) if kinds is not None else None
-        # A stream id is never below its event's time, so starting at `since` misses
-        # nothing; the exact filter is on the event's own time.
-        start = "-" if since is None else str(math.floor(since * 1000))
-        found: list[Event] = []
-        while True:
-            entries = cast(
-                list[tuple[str, dict[str, str]]],
-                await self._redis.xrange(EVENTS_KEY, start, "+", count=_PAGE),
-            )
-            for _entry_id, fields in entries:
-                event = decode_event(fields)
-                if since is not None and event.at < since:
-                    continue
-                if wanted is None or event.kind in wanted:
-                    found.append(event)
-            if len(entries) < _PAGE:
-                return found
-            start = "(" + entries[-1][0]
+        return await self._history.list_events(since=since, kinds=kinds)
 
     # -- queues --------------------------------------------------------------------------
-    @translated
+    @_operation
     async def enqueue(self, contact_id: str, team: str, *, delay_s: int = 0) -> Contact:
-        _check_team(team)
-        keys = [*history_keys(contact_id), SEQ_KEY, TEAMS_KEY, ready_key(team), queued_key(team)]
-        args = [contact_id, team, str(int(delay_s)), self._now()]
-        reply = check(await self._scripts.run("enqueue", keys, args), contact_id, "enqueue")
-        self._scripts.remember(contact_id, team)
-        return decode_contact(contact_id, pairs(reply[1:]))
+        return await self._queues.enqueue(contact_id, team, delay_s)
 
-    @translated
+    @_operation
     async def claim(self, teams: Sequence[str], agent: str, *, lease_s: float) -> Claim | None:
-        unique = list(dict.fromkeys(teams))
-        if not unique:
-            return None
-        now = self._clock()
-        lease_until = fmt_time(now + lease_s)
-        keys = [EVENTS_KEY]
-        for team in unique:
-            keys += [ready_key(team), leased_key(team), queued_key(team)]
-        args = [agent, fmt_time(now), lease_until, CONTACT_PREFIX, CONTACT_EVENTS_PREFIX]
-        reply = await self._scripts.run("claim", keys, args + unique)
-        if reply[0] == "empty":
-            return None
-        _, cid, team, queued_at, priority = reply
-        self._scripts.remember(cid, team)
-        score = round(float(queued_at) - int(priority), 6)
-        return Claim(cid, team, agent, float(lease_until), score)
+        return await self._queues.claim(teams, agent, lease_s)
 
-    @translated
+    @_operation
     async def heartbeat(self, contact_id: str, agent: str, *, lease_s: float) -> Claim:
-        lease_until = fmt_time(self._clock() + lease_s)
+        return await self._queues.heartbeat(contact_id, agent, lease_s)
 
-        def build(team: str) -> tuple[list[str], list[str]]:
-            keys = [contact_key(contact_id), leased_key(team)]
-            return keys, [contact_id, agent, lease_until, team]
-
-        reply = await self._scripts.run_in_team("heartbeat", contact_id, build)
-        _, team, queued_at, priority = check(reply, contact_id, "heartbeat", agent)
-        score = round(float(queued_at) - int(priority), 6)
-        return Claim(contact_id, team, agent, float(lease_until), score)
-
-    @translated
+    @_operation
     async def ack(self, contact_id: str, agent: str, *, disposition: str | None = None) -> None:
-        now = self._now()
+        await self._queues.ack(contact_id, agent, disposition)
 
-        def build(team: str) -> tuple[list[str], list[str]]:
-            keys = history_keys(contact_id)
-            args = [contact_id, agent, now, team]
-            if disposition is not None:
-                args.append(disposition)
-            return [*keys, leased_key(team)], args
-
-        reply = await self._scripts.run_in_team("ack", contact_id, build)
-        check(reply, contact_id, "resolve", agent)
-        self._scripts.forget(contact_id)
-
-    @translated
+    @_operation
     async def release(self, contact_id: str, agent: str) -> None:
-        now = self._now()
+        await self._queues.release(contact_id, agent)
 
-        def build(team: str) -> tuple[list[str], list[str]]:
-            keys = history_keys(contact_id)
-            keys += [ready_key(team), leased_key(team), queued_key(team)]
-            return keys, [contact_id, agent, now, team]
-
-        reply = await self._scripts.run_in_team("release", contact_id, build)
-        check(reply, contact_id, "release", agent)
-
-    @translated
+    @_operation
     async def transfer(
         self,
         contact_id: str,
@@ -340,92 +287,26 @@ class RedisStore:
         agent: str | None = None,
         delay_s: int | None = None,
     ) -> None:
-        _check_team(team)
-        now = self._now()
+        await self._queues.transfer(contact_id, team, agent, delay_s)
 
-        def build(old: str) -> tuple[list[str], list[str]]:
-            keys = history_keys(contact_id)
-            keys += [TEAMS_KEY, ready_key(old), leased_key(old), queued_key(old)]
-            keys += [ready_key(team), queued_key(team)]
-            args = [contact_id, team, old, now, agent or ""]
-            if delay_s is not None:
-                args.append(str(int(delay_s)))
-            return keys, args
-
-        reply = await self._scripts.run_in_team("transfer", contact_id, build)
-        check(reply, contact_id, "transfer", agent or "")
-        self._scripts.remember(contact_id, team)
-
-    @translated
+    @_operation
     async def remove(self, contact_id: str) -> None:
-        now = self._now()
+        await self._queues.remove(contact_id)
 
-        def build(team: str) -> tuple[list[str], list[str]]:
-            keys = history_keys(contact_id)
-            return [*keys, ready_key(team), queued_key(team)], [contact_id, now, team]
-
-        reply = await self._scripts.run_in_team("remove", contact_id, build)
-        check(reply, contact_id, "remove")
-        self._scripts.forget(contact_id)
-
-    @translated
+    @_operation
     async def requeue_expired(self) -> list[str]:
-        now = self._clock()
-        teams = sorted(str(team) for team in await self._redis.smembers(TEAMS_KEY))
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for team in teams:
-                pipe.zrangebyscore(leased_key(team), "-inf", fmt_time(now), withscores=True)
-            found = await pipe.execute()
-        expired = sorted(
-            (lease_until, cid, team)
-            for team, rows in zip(teams, found, strict=True)
-            for cid, lease_until in rows
-        )
-        done: list[str] = []
-        for start in range(0, len(expired), _PAGE):
-            keys = [EVENTS_KEY]
-            args = [fmt_time(now)]
-            for _lease_until, cid, team in expired[start : start + _PAGE]:
-                keys += [contact_key(cid), contact_events_key(cid)]
-                keys += [ready_key(team), leased_key(team), queued_key(team)]
-                args += [cid, team]
-            done += [str(cid) for cid in await self._scripts.run("requeue_expired", keys, args)]
-        return done
+        return await self._queues.requeue_expired()
 
-    @translated
+    @_operation
     async def position(self, contact_id: str) -> Position | None:
-        row = await self._redis.hmget(contact_key(contact_id), ["st", "tm", "sq"])
-        state, team, seq = (None if value is None else str(value) for value in row)
-        if state is None:
-            raise ContactNotFound(contact_id)
-        if state != ContactState.WAITING or team is None or seq is None:
-            return None
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zrank(ready_key(team), f"{seq}:{contact_id}")
-            pipe.zcard(ready_key(team))
-            ahead, waiting = await pipe.execute()
-        if ahead is None:  # claimed or moved since the first read
-            return None
-        return Position(team, ahead=int(ahead), waiting=int(waiting))
+        return await self._queues.position(contact_id)
 
-    @translated
+    @_operation
     async def queue_stats(self, teams: Sequence[str]) -> list[QueueStats]:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for team in teams:
-                pipe.zcard(ready_key(team))
-                pipe.zcard(leased_key(team))
-                pipe.zrange(queued_key(team), 0, 0, withscores=True)
-            rows = await pipe.execute()
-        now = self._clock()
-        stats = []
-        for i, team in enumerate(teams):
-            waiting, assigned, oldest = rows[3 * i : 3 * i + 3]
-            oldest_wait_s = round(now - oldest[0][1], 6) if oldest else None
-            stats.append(QueueStats(team, int(waiting), int(assigned), oldest_wait_s))
-        return stats
+        return await self._queues.queue_stats(teams)
 
     # -- sessions ------------------------------------------------------------------------
-    @translated
+    @_operation
     async def get_session(self, key: str) -> dict[str, Any] | None:
         raw = await self._redis.get(session_key(key))
         if raw is None:
@@ -436,7 +317,7 @@ class RedisStore:
         data: dict[str, Any] = stored["d"]
         return data
 
-    @translated
+    @_operation
     async def put_session(self, key: str, data: dict[str, Any], *, ttl_s: float) -> None:
         if ttl_s <= 0:
             await self._redis.delete(session_key(key))
@@ -445,19 +326,14 @@ class RedisStore:
         raw = json.dumps({"x": round(self._clock() + ttl_s, 6), "d": data}, ensure_ascii=False)
         await self._redis.set(session_key(key), raw, px=max(1, math.ceil(ttl_s * 1000)))
 
-    @translated
+    @_operation
     async def delete_session(self, key: str) -> None:
         await self._redis.delete(session_key(key))
 
     # -- pub/sub -------------------------------------------------------------------------
-    @translated
+    @_operation
     async def publish(self, channel: str, payload: str) -> None:
         await self._redis.publish(CHANNEL_PREFIX + channel, payload)
 
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[str]]:
         return self._fanout.subscribe(CHANNEL_PREFIX + channel)
-
-
-def _check_team(team: str) -> None:
-    if not team or not isinstance(team, str):
-        raise ValueError(f"team {team!r} is not a team name; pass a non-empty string")

@@ -1,128 +1,152 @@
-"""Key names and record encodings of the Redis store, and loading of its Lua scripts.
+"""Key names of the Redis store and loading of its Lua scripts.
 
-Layout (every key starts with ``sb:``; queue keys carry a hash tag per team):
+Every key starts with ``sb:`` or ``{sb:``. Two kinds of hash tag decide the Redis Cluster
+slot: a contact *shard* (``{sb:c:NN}``, NN = CRC-32 of the contact id mod 16), which holds
+the contact's flow record, history and the indexes intake must write in the same step; and
+a *team* (``{sb:team:T}``), which holds that team's queue and the queue state of every
+contact ever queued in it. Each script touches one tag, so each is single-slot.
 
-    sb:seq                       counter: queue sequence, FIFO tie-breaker (INCR)
-    sb:teams                     set: every team a contact was ever queued in
-    sb:contacts                  zset: contact id -> created_at (list_contacts, newest first)
-    sb:addr:<address>            zset: contact id -> created_at, per address
-    sb:contact:<id>              hash: the contact's fields under short names (FIELDS)
-    sb:msgs:<id>                 list: the contact's messages, JSON, oldest first
-    sb:events:<id>               list: the ids of the contact's events in sb:events
-    sb:events                    stream: every event (fields c k t tm ag d), ids from the
-                                 event time; never trimmed, it is the history
-    sb:intake:<key>              string: "<message index>:<contact id>" of an idempotency key
-    sb:session:<key>             string: {"x": expires_at, "d": data}, with a PX ttl
-    {sb:team:<team>}:ready       zset: "<seq:012d>:<id>" -> queue score
-    {sb:team:<team>}:leased      zset: contact id -> lease_until
-    {sb:team:<team>}:queued      zset: contact id -> queued_at (oldest wait)
+Contact shard ``{sb:c:NN}`` (intake, append_message, update_contact, close in flow)::
 
-The ready score is ``queued_at - priority`` to the microsecond; equal scores are ordered by
-member, and the member starts with the zero-padded queue sequence, so ties are FIFO.
+    :c:<id>        hash: flow record (ch ad ca lg vf vm ac sj sd mt), st (in_flow, or
+                   resolved/abandoned when closed in flow), cl, and q = the team the contact
+                   was handed to (set once; while that hand-over may be unfinished, also
+                   qa and pr, the queued_at and delay to finish it with)
+    :h:<id>        list: history in recording order: messages (JSON, start with "{") and
+                   references (stream ids) of the contact's events in :events
+    :k:<id>        hash: message id -> history index, for messages stored under an
+                   idempotency key (only contacts that have such messages)
+    :all           zset: contact id -> created_at (list_contacts, newest first)
+    :a:<address>   zset: contact id -> created_at, the shard's contacts at that address
+    :events        stream: the shard's contact events (created, message_*, closed in flow,
+                   add_event); fields c k t tm ag d; ids from the event time
+    :pending       zset: contact id -> time, hand-overs to a team not yet confirmed
+                   (cluster mode only; the reaper finishes them)
 
-Scripts declare their keys in KEYS, except claim: the chosen contact's hash and event list
-are known only inside it. On Redis Cluster every script that touches a team's keys and a
-contact's keys spans slots; this layout is for one Redis (with replicas), not a cluster.
+Team ``{sb:team:T}`` (enqueue, claim, heartbeat, ack, release, remove, requeue, moves)::
+
+    :c:<id>        hash: queue entry: st (waiting, assigned, resolved, abandoned; moving or
+                   moved while or after it goes to another team), pr, qa, sq, ag, aa, lu, dp,
+                   cl, mv (destination), mo (token of the move out), mt (token of the move
+                   that created it), n and fields "1".."n": references of its queue events
+                   (a stream id in this team's :events, or "<team> <stream id>" for events
+                   recorded in a team it came from)
+    :ready         zset: "<sq>:<id>" -> score (queued_at - delay); ties FIFO by sq
+    :leased        zset: contact id -> lease_until
+    :queued        zset: contact id -> queued_at of waiting contacts (oldest wait)
+    :moving        zset: contact id -> time, entries moving out (the reaper finishes them)
+    :seq           counter: the team's queue sequence (INCR), 12 digits in members
+    :events        stream: the team's queue events (fields as above)
+
+Elsewhere::
+
+    sb:teams              set: every team a contact was ever queued in (added before)
+    {sb:idem:<key>}       string: "<contact id> <message id>" of an idempotency key
+    sb:session:<key>      string: {"x": expires_at, "d": data}, with a PX ttl
+    sb:pubsub:<channel>   pub/sub channels (not keys)
+
+Where a contact stands: its team entry when one is waiting, assigned or done (the only one;
+during a move the destination's), else its flow record. A moved-away entry stays for a day
+as a tombstone (st moved, mv, mt) so a late repair never recreates it.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+import zlib
 from functools import cache
 from importlib import resources
-from typing import Any
-
-from queues.models import Channel, Contact, ContactState, Direction, Event, Message
 
 PREFIX = "sb:"
-SEQ_KEY = PREFIX + "seq"
+SHARDS = 16  # contact shards; changing it moves every contact, so it is fixed
 TEAMS_KEY = PREFIX + "teams"
-CONTACTS_KEY = PREFIX + "contacts"
-EVENTS_KEY = PREFIX + "events"
-CONTACT_PREFIX = PREFIX + "contact:"
-MESSAGES_PREFIX = PREFIX + "msgs:"
-CONTACT_EVENTS_PREFIX = PREFIX + "events:"
-ADDRESS_PREFIX = PREFIX + "addr:"
-INTAKE_PREFIX = PREFIX + "intake:"
 SESSION_PREFIX = PREFIX + "session:"
 CHANNEL_PREFIX = PREFIX + "pubsub:"
+TOMBSTONE_TTL_S = 86_400
 
 SCRIPTS = (
+    # contact shard
     "intake",
     "append_message",
     "update_contact",
     "add_event",
     "close",
+    "reserve",
+    "reserved",
+    # team
     "enqueue",
     "claim",
     "heartbeat",
     "ack",
     "release",
-    "transfer",
     "remove",
-    "requeue_expired",
-    "events",
-)
-
-#: Contact field -> hash field. ``id`` is in the key; ``sq`` (queue sequence) is internal.
-FIELDS: Mapping[str, str] = {
-    "channel": "ch",
-    "address": "ad",
-    "state": "st",
-    "team": "tm",
-    "priority": "pr",
-    "language": "lg",
-    "verified": "vf",
-    "verify_method": "vm",
-    "account": "ac",
-    "subject": "sj",
-    "queued_at": "qa",
-    "sla_due": "sd",
-    "agent": "ag",
-    "assigned_at": "aa",
-    "lease_until": "lu",
-    "disposition": "dp",
-    "created_at": "ca",
-    "closed_at": "cl",
-    "meta": "mt",
-}
-_TIMES = frozenset(
-    {"queued_at", "sla_due", "assigned_at", "lease_until", "created_at", "closed_at"}
+    "requeue",
+    "position",
+    "move_out",
+    "move_in",
+    "moved",
 )
 
 
-def contact_key(contact_id: str) -> str:
-    return CONTACT_PREFIX + contact_id
+# -- contact shard -----------------------------------------------------------------------
+def shard_of(contact_id: str) -> int:
+    return zlib.crc32(contact_id.encode()) % SHARDS
 
 
-def messages_key(contact_id: str) -> str:
-    return MESSAGES_PREFIX + contact_id
+def shard_tag(shard: int) -> str:
+    return "{" + f"{PREFIX}c:{shard:02d}" + "}"
+
+
+def _contact_tag(contact_id: str) -> str:
+    return shard_tag(shard_of(contact_id))
+
+
+def flow_key(contact_id: str) -> str:
+    return f"{_contact_tag(contact_id)}:c:{contact_id}"
+
+
+def history_key(contact_id: str) -> str:
+    return f"{_contact_tag(contact_id)}:h:{contact_id}"
+
+
+def keyed_key(contact_id: str) -> str:
+    return f"{_contact_tag(contact_id)}:k:{contact_id}"
+
+
+def shard_events_key(shard: int) -> str:
+    return shard_tag(shard) + ":events"
 
 
 def contact_events_key(contact_id: str) -> str:
-    return CONTACT_EVENTS_PREFIX + contact_id
+    return shard_events_key(shard_of(contact_id))
 
 
-def history_keys(contact_id: str) -> list[str]:
-    """The keys every transition writes: the contact, its event ids, the event stream."""
-    return [contact_key(contact_id), contact_events_key(contact_id), EVENTS_KEY]
+def all_key(shard: int) -> str:
+    return shard_tag(shard) + ":all"
 
 
-def address_key(address: str) -> str:
-    return ADDRESS_PREFIX + address
+def address_key(shard: int, address: str) -> str:
+    return f"{shard_tag(shard)}:a:{address}"
 
 
-def intake_key(key: str) -> str:
-    return INTAKE_PREFIX + key
+def pending_key(shard: int) -> str:
+    return shard_tag(shard) + ":pending"
 
 
-def session_key(key: str) -> str:
-    return SESSION_PREFIX + key
+def contact_pending_key(contact_id: str) -> str:
+    return pending_key(shard_of(contact_id))
 
 
+# -- team ------------------------------------------------------------------------------------
 def team_tag(team: str) -> str:
     return "{" + PREFIX + "team:" + team + "}"
+
+
+def entry_prefix(team: str) -> str:
+    return team_tag(team) + ":c:"
+
+
+def entry_key(team: str, contact_id: str) -> str:
+    return entry_prefix(team) + contact_id
 
 
 def ready_key(team: str) -> str:
@@ -137,141 +161,31 @@ def queued_key(team: str) -> str:
     return team_tag(team) + ":queued"
 
 
+def moving_key(team: str) -> str:
+    return team_tag(team) + ":moving"
+
+
+def seq_key(team: str) -> str:
+    return team_tag(team) + ":seq"
+
+
+def team_events_key(team: str) -> str:
+    return team_tag(team) + ":events"
+
+
+# -- elsewhere -------------------------------------------------------------------------------
+def idempotency_key(key: str) -> str:
+    return "{" + PREFIX + "idem:" + key + "}"
+
+
+def session_key(key: str) -> str:
+    return SESSION_PREFIX + key
+
+
 @cache
 def script_source(name: str) -> str:
     """A script's text with the shared helpers of ``_common.lua`` in front of it."""
     lua = resources.files("queues") / "lua"
     return (
         (lua / "_common.lua").read_text("utf-8") + "\n" + (lua / f"{name}.lua").read_text("utf-8")
-    )
-
-
-# -- values ---------------------------------------------------------------------------------
-def fmt_time(ts: float) -> str:
-    """POSIX seconds to the microsecond, as a string that parses back to the same float."""
-    return repr(round(float(ts), 6))
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def encode_field(name: str, value: Any) -> str | None:
-    """A contact field as its hash value; None means "absent" (the field is deleted)."""
-    if value is None:
-        return None
-    if name in _TIMES:
-        return fmt_time(value)
-    if name == "verified":
-        return "1" if value else None
-    if name == "meta":
-        return _dumps(dict(value)) if value else None
-    if name == "priority":
-        return str(int(value))
-    return str(value)
-
-
-def contact_fields(contact: Contact) -> list[str]:
-    """The contact as a flat [field, value, ...] list for HSET, absent values left out."""
-    flat: list[str] = []
-    for name, short in FIELDS.items():
-        value = encode_field(name, getattr(contact, name))
-        if value is not None:
-            flat += [short, value]
-    return flat
-
-
-def pairs(flat: list[Any]) -> dict[str, str]:
-    """A flat [field, value, ...] reply as a dict."""
-    return {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat) - 1, 2)}
-
-
-def _time(fields: Mapping[str, str], short: str) -> float | None:
-    value = fields.get(short)
-    return None if value is None else float(value)
-
-
-def decode_contact(
-    contact_id: str, fields: Mapping[str, str], messages: tuple[Message, ...] = ()
-) -> Contact:
-    created_at = _time(fields, "ca")
-    if created_at is None:
-        raise ValueError(
-            f"contact {contact_id!r} has no created_at in Redis; the record is damaged"
-        )
-    meta = fields.get("mt")
-    return Contact(
-        id=contact_id,
-        channel=Channel(fields["ch"]),
-        address=fields["ad"],
-        created_at=created_at,
-        state=ContactState(fields.get("st", ContactState.IN_FLOW)),
-        team=fields.get("tm"),
-        priority=int(fields.get("pr", "0")),
-        language=fields.get("lg"),
-        verified=fields.get("vf") == "1",
-        verify_method=fields.get("vm"),
-        account=fields.get("ac"),
-        subject=fields.get("sj"),
-        queued_at=_time(fields, "qa"),
-        sla_due=_time(fields, "sd"),
-        agent=fields.get("ag"),
-        assigned_at=_time(fields, "aa"),
-        lease_until=_time(fields, "lu"),
-        disposition=fields.get("dp"),
-        closed_at=_time(fields, "cl"),
-        meta=json.loads(meta) if meta else {},
-        messages=messages,
-    )
-
-
-def encode_message(message: Message) -> str:
-    data: dict[str, Any] = {
-        "i": message.id,
-        "d": str(message.direction),
-        "x": message.text,
-        "t": round(message.at, 6),
-    }
-    if message.author is not None:
-        data["a"] = message.author
-    if message.meta:
-        data["m"] = dict(message.meta)
-    return _dumps(data)
-
-
-def decode_message(raw: str) -> Message:
-    data = json.loads(raw)
-    return Message(
-        id=data["i"],
-        direction=Direction(data["d"]),
-        text=data["x"],
-        at=float(data["t"]),
-        author=data.get("a"),
-        meta=data.get("m") or {},
-    )
-
-
-def encode_event(event: Event) -> list[str]:
-    """An event as the stream entry's values: id, kind, time, team, agent, data JSON."""
-    data = _dumps(dict(event.data)) if event.data else ""
-    return [
-        event.contact_id,
-        event.kind,
-        fmt_time(event.at),
-        event.team or "",
-        event.agent or "",
-        data,
-    ]
-
-
-def decode_event(fields: Mapping[str, str]) -> Event:
-    """An event from its stream entry (fields c, k, t, tm, ag, d; '' when absent)."""
-    data = fields.get("d")
-    return Event(
-        contact_id=fields["c"],
-        kind=fields["k"],
-        at=float(fields["t"]),
-        team=fields.get("tm") or None,
-        agent=fields.get("ag") or None,
-        data=json.loads(data) if data else {},
     )

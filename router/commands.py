@@ -72,6 +72,8 @@ async def _serve(config: Config, store: Store, host: str, port: int, *, demo: bo
         f"  dashboard     {base}/dashboard",
         f"  customer chat {base}/chat",
         f"  agent API     {base}/api/queues",
+        f"  email (SMTP)  {config.channels.email.listen} for "
+        + ", ".join(config.channels.email.addresses),
         f"  stats         {base}/api/stats",
         f"  metrics       {base}/metrics",
         f"  health        {base}/healthz  {base}/readyz",

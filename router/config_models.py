@@ -467,7 +467,9 @@ class WebchatConfig(Section):
     # Sites (scheme://host[:port]) that may embed /chat or open its websocket besides this
     # server itself; empty: any site may embed it.
     allowed_origins: tuple[
-        Annotated[str, _pattern(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?", "an origin (https://host)")],
+        Annotated[
+            str, _pattern(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?", "an origin (https://host)")
+        ],
         ...,
     ] = ()
 

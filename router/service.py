@@ -55,6 +55,8 @@ FLOW_FOR_CHANNEL = {
     Channel.TELEGRAM: "text",
     Channel.CHAT: "text",
 }
+#: The queue announcement of each shipped flow, for a flow that ended in a failed attempt.
+QUEUE_PROMPTS = {"voice": "queued", "text": "queued_text", "email": "queued_email"}
 #: Idempotency keys remembered per conversation as answered (a retry of one replays).
 HANDLED_KEYS = 32
 _CODE_RE = re.compile(r"(?<!\d)\d{4,8}(?!\d)")
@@ -178,8 +180,12 @@ class ContactService:
             contact = await self.store.get_contact(session["contact_id"], messages=False)
             if contact.state.is_final:
                 contact, session = None, None
+        follow_up_of: str | None = None
         if contact is None and message.contact_id is not None:
             contact = await self.store.get_contact(message.contact_id, messages=False)
+            if contact.state.is_final:
+                # Writing again about a closed matter opens a new contact that points back.
+                follow_up_of, contact = contact.id, None
         secret = bool(session and session.get("secret"))
         text = message.text
         if text is not None:
@@ -204,7 +210,7 @@ class ContactService:
                 created_at=now,
                 language=language,
                 subject=message.subject,
-                meta=dict(message.meta),
+                meta={**message.meta, **({"follow_up_of": follow_up_of} if follow_up_of else {})},
             )
         intake = await self.store.intake(contact, stored, key=message.key)
         contact = intake.contact
@@ -223,10 +229,17 @@ class ContactService:
         language = contact.language or self._default_language
         incidents = await self.incidents.load()
         facts = self.routing.facts(incidents, at=now, language=language)
+        if contact.state is not ContactState.IN_FLOW:
+            # An earlier attempt at this very message may have ended the flow, then failed
+            # before saving the session: finish its work. Otherwise the flow is over and
+            # later messages join the waiting or assigned contact.
+            stale = (session is not None and session.get("flow") is not None) or (
+                new and intake.duplicate
+            )
+            if stale:
+                return await self._flow_already_done(contact, message)
+            return Answer(contact, (), None)
         if new or session is None or session.get("flow") is None:
-            if not new and contact.state is not ContactState.IN_FLOW:
-                # The flow is over: later messages join the waiting or assigned contact.
-                return Answer(contact, (), None)
             step = self.engine.start(
                 FLOW_FOR_CHANNEL[message.channel],
                 facts=facts,
@@ -298,6 +311,33 @@ class ContactService:
             ttl_s=self._session_ttl_s,
         )
         return Answer(contact, spoken, expect, position=position, wait_s=wait_s)
+
+    async def _flow_already_done(self, contact: Contact, message: InboundMessage) -> Answer:
+        language = contact.language or self._default_language
+        prompts: tuple[Spoken, ...] = ()
+        position = wait_s = None
+        if contact.state is ContactState.WAITING and contact.team is not None:
+            position = await self.store.position(contact.id)
+            ahead = position.ahead if position else 0
+            wait_s = await self._estimate(contact.team, ahead)
+            key = QUEUE_PROMPTS.get(FLOW_FOR_CHANNEL[message.channel], "queued")
+            key = key if key in self.engine.book.prompts else "queued"
+            prompts = (self.render_position(key, language, contact.team, ahead, wait_s),)
+        await self.store.put_session(
+            message.session_key,
+            {
+                "contact_id": contact.id,
+                "flow": None,
+                "handled": [message.key],
+                "answer": {
+                    "key": message.key,
+                    "prompts": [[s.text, s.language] for s in prompts],
+                    "expect": None,
+                },
+            },
+            ttl_s=self._session_ttl_s,
+        )
+        return Answer(contact, prompts, None, position=position, wait_s=wait_s)
 
     async def _verify(
         self, contact: Contact, effect: Verify, address: str

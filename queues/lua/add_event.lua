@@ -1,5 +1,5 @@
 -- add_event: record an event the caller made on a contact's history.
--- KEYS: contact, contact events, all events
+-- KEYS: flow, history, shard events
 -- ARGV: id, kind, time, team, agent, data JSON ('' for none)
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'notfound'}

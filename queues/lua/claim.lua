@@ -1,36 +1,33 @@
--- claim: lease the lowest-score waiting contact across the given teams.
--- KEYS: all events, then per team: ready, leased, queued
--- ARGV: agent, now, lease_until, contact key prefix, contact events key prefix, teams...
--- Reply: 'ok' id team queued_at priority, or 'empty'.
+-- claim: lease the head of one team's queue.
+-- KEYS: ready, leased, queued, team events
+-- ARGV: agent, now, lease_until, team, entry key prefix, [bound score, bound sequence]
+-- Reply: 'ok' id queued_at priority; 'empty'; 'worse' when the head scores above the
+-- bound (the best head of the other teams the caller looked at: it looks again).
 --
--- Each team's head is ZRANGE 0 0 (O(log N)); the lowest (score, sequence) wins. The
--- chosen contact's keys cannot be known before the script runs, so they are built here
--- from the prefixes: the one script whose keys are not all in KEYS.
-local agent, now, lease_until = ARGV[1], ARGV[2], ARGV[3]
-local best, best_score, best_seq, best_member
-for i = 6, #ARGV do
-  local ready = KEYS[2 + (i - 6) * 3]
-  local head = redis.call('ZRANGE', ready, 0, 0, 'WITHSCORES')
-  if head[1] then
-    local score = tonumber(head[2])
-    local seq = tonumber(string.match(head[1], '^(%d+):'))
-    if not best or score < best_score or (score == best_score and seq < best_seq) then
-      best, best_score, best_seq, best_member = i, score, seq, head[1]
-    end
+-- The head is ZRANGE 0 0 (O(log N)). The entry's key is known only here, from the head's
+-- member; it carries this team's tag, so the script stays in one slot.
+local agent, now, lease_until, team = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local bound_score, bound_seq = tonumber(ARGV[6]), tonumber(ARGV[7])
+while true do
+  local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  if not head[1] then
+    return {'empty'}
   end
+  local member, score = head[1], tonumber(head[2])
+  local seq, id = string.match(member, '^(%d+):(.*)$')
+  if bound_score and (score > bound_score or (score == bound_score and tonumber(seq) > bound_seq)) then
+    return {'worse'}
+  end
+  redis.call('ZREM', KEYS[1], member)
+  local key = ARGV[5] .. id
+  local entry = load(key)
+  if entry and entry.st == 'waiting' then
+    redis.call('ZADD', KEYS[2], lease_until, id)
+    redis.call('ZREM', KEYS[3], id)
+    redis.call('HSET', key, 'st', 'assigned', 'ag', agent, 'aa', now, 'lu', lease_until)
+    team_event(key, KEYS[4], id, 'contact_claimed', now, team, agent,
+      {wait_s = round6(tonumber(now) - tonumber(entry.qa))})
+    return {'ok', id, entry.qa, entry.pr}
+  end
+  -- A member whose entry is not waiting cannot be served: it is dropped.
 end
-if not best then
-  return {'empty'}
-end
-local base = 2 + (best - 6) * 3
-local team = ARGV[best]
-local id = string.sub(best_member, string.find(best_member, ':', 1, true) + 1)
-local key = ARGV[4] .. id
-redis.call('ZREM', KEYS[base], best_member)
-redis.call('ZADD', KEYS[base + 1], lease_until, id)
-redis.call('ZREM', KEYS[base + 2], id)
-redis.call('HSET', key, 'st', 'assigned', 'ag', agent, 'aa', now, 'lu', lease_until)
-local queued_at, priority = unpack(redis.call('HMGET', key, 'qa', 'pr'))
-event(ARGV[5] .. id, KEYS[1], id, 'contact_claimed', now, team, agent,
-  {wait_s = round6(tonumber(now) - tonumber(queued_at))})
-return {'ok', id, team, queued_at, priority}

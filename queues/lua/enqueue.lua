@@ -1,21 +1,39 @@
--- enqueue: an in_flow contact starts waiting in a team's queue.
--- KEYS: contact, contact events, all events, sequence, teams, ready, queued
--- ARGV: id, team, delay_s, now
+-- enqueue: create a waiting entry in a team's queue.
+-- KEYS: entry, ready, queued, sequence, team events, [flow]
+-- ARGV: id, team, delay_s, queued_at
+-- With the flow record in KEYS (one Redis, not a cluster) the in_flow check and the
+-- hand-over mark (q) happen in the same step. Without it (cluster mode: 'reserve' ran on
+-- the contact's shard first, or a repair finishes a pending hand-over) an existing entry
+-- means the hand-over was done already.
+-- Reply: 'ok' <count> entry pairs (count values), then flow pairs; 'exists'; 'notfound';
+-- 'queued' <team>; 'state' <state>.
 local id, team, delay, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local contact = load(KEYS[1])
-if not contact then
-  return {'notfound'}
+local flow
+if KEYS[6] then
+  flow = load(KEYS[6])
+  if not flow then
+    return {'notfound'}
+  end
+  if flow.q then
+    return {'queued', flow.q}
+  end
+  if (flow.st or 'in_flow') ~= 'in_flow' then
+    return {'state', flow.st}
+  end
 end
-if contact.st ~= 'in_flow' then
-  return {'state', contact.st}
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return {'exists'}
 end
-contact.sq = string.format('%012d', redis.call('INCR', KEYS[4]))
-contact.st, contact.tm, contact.qa, contact.pr = 'waiting', team, now, delay
-redis.call('HSET', KEYS[1], 'st', 'waiting', 'tm', team, 'pr', delay, 'qa', now,
-  'sq', contact.sq)
-redis.call('ZADD', KEYS[6], score_of(contact), member_of(contact, id))
-redis.call('ZADD', KEYS[7], now, id)
-redis.call('SADD', KEYS[5], team)
-event(KEYS[2], KEYS[3], id, 'contact_enqueued', now, team, contact.ag,
-  {delay_s = tonumber(delay)})
-return reply('ok', contact)
+if flow then
+  redis.call('HSET', KEYS[6], 'q', team)
+  flow.q = team
+end
+local entry = {st = 'waiting', pr = delay, qa = now}
+entry.sq = string.format('%012d', redis.call('INCR', KEYS[4]))
+redis.call('HSET', KEYS[1], 'st', 'waiting', 'pr', delay, 'qa', now, 'sq', entry.sq)
+redis.call('ZADD', KEYS[2], score_of(entry), member_of(entry, id))
+redis.call('ZADD', KEYS[3], now, id)
+team_event(KEYS[1], KEYS[5], id, 'contact_enqueued', now, team, '', {delay_s = tonumber(delay)})
+local out = append_pairs({'ok', 0}, load(KEYS[1]))
+out[2] = #out - 2
+return append_pairs(out, flow or {})

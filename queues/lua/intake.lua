@@ -1,28 +1,29 @@
--- intake: store an inbound message, creating the contact when it is new; idempotent.
--- KEYS: contact, contact events, all events, messages, contacts index, address index,
---       [intake key]
--- ARGV: id, now, message JSON, message id, contact field/value pairs...
--- Reply: 'ok' + contact fields, or 'dup' "<message index>:<contact id>".
-local id, now = ARGV[1], ARGV[2]
-if KEYS[7] then
-  local seen = redis.call('GET', KEYS[7])
-  if seen then
-    return {'dup', seen}
+-- intake: store an inbound message, creating the contact when it is new.
+-- KEYS: flow, history, keyed index, shard contacts, shard address index, shard events
+-- ARGV: id, now, message JSON, message id, '1' when stored under an idempotency key,
+--       the new contact's flow field/value pairs...
+-- Reply: 'ok' + flow pairs, or 'dup' <stored message JSON> + flow pairs when a message
+-- with this id was already stored under a key (the key's reservation names it, so a
+-- retry after a crash, or a concurrent duplicate, stores it once).
+local id, now, message, message_id, keyed = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if keyed == '1' then
+  local index = redis.call('HGET', KEYS[3], message_id)
+  if index then
+    local flow = load(KEYS[1])
+    return append_pairs({'dup', redis.call('LINDEX', KEYS[2], tonumber(index))}, flow)
   end
 end
-local contact = load(KEYS[1])
-if not contact then
-  redis.call('HSET', KEYS[1], unpack(ARGV, 5))
-  contact = load(KEYS[1])
-  redis.call('ZADD', KEYS[5], contact.ca, id)
-  redis.call('ZADD', KEYS[6], contact.ca, id)
-  event(KEYS[2], KEYS[3], id, 'contact_created', now, contact.tm, contact.ag,
-    {channel = contact.ch})
+local flow = load(KEYS[1])
+if not flow then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+  flow = load(KEYS[1])
+  redis.call('ZADD', KEYS[4], flow.ca, id)
+  redis.call('ZADD', KEYS[5], flow.ca, id)
+  contact_event(KEYS[2], KEYS[6], id, 'contact_created', now, '', '', {channel = flow.ch})
 end
-local count = redis.call('RPUSH', KEYS[4], ARGV[3])
-event(KEYS[2], KEYS[3], id, 'message_received', now, contact.tm, contact.ag,
-  {message_id = ARGV[4]})
-if KEYS[7] then
-  redis.call('SET', KEYS[7], string.format('%d', count - 1) .. ':' .. id)
+local count = redis.call('RPUSH', KEYS[2], message)
+if keyed == '1' then
+  redis.call('HSET', KEYS[3], message_id, count - 1)
 end
-return reply('ok', contact)
+contact_event(KEYS[2], KEYS[6], id, 'message_received', now, '', '', {message_id = message_id})
+return reply('ok', flow)

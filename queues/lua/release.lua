@@ -1,12 +1,12 @@
 -- release: the holder puts the contact back with its original score.
--- KEYS: contact, contact events, all events, ready, leased, queued
+-- KEYS: entry, ready, leased, queued, team events
 -- ARGV: id, agent, now, team
 local id, agent, now = ARGV[1], ARGV[2], ARGV[3]
-local contact = load(KEYS[1])
-local refused = not_holder(contact, agent) or wrong_team(contact, ARGV[4])
+local entry = load(KEYS[1])
+local refused = gone(entry) or not_holder(entry, agent)
 if refused then
   return refused
 end
-requeue(KEYS[1], contact, id, KEYS[4], KEYS[5], KEYS[6])
-event(KEYS[2], KEYS[3], id, 'contact_released', now, contact.tm, agent, {})
+requeue(KEYS[1], entry, id, KEYS[2], KEYS[3], KEYS[4])
+team_event(KEYS[1], KEYS[5], id, 'contact_released', now, ARGV[4], agent, {})
 return {'ok'}

@@ -1,5 +1,5 @@
 -- update_contact: change flow fields (the caller checked they are updatable).
--- KEYS: contact
+-- KEYS: flow
 -- ARGV: number of field/value pairs to set, the pairs, then fields to delete
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'notfound'}

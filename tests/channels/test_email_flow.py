@@ -211,6 +211,8 @@ async def test_bounce_of_an_agent_reply_is_attached_to_its_contact(desk: MailDes
     # The same report again is one message, one status.
     await desk.send(bounce(provider_id), sender="")
     assert len(await inbound(desk, contact_id)) == 2
+    events = await desk.store.inner.events(contact_id)
+    assert len([e for e in events if e.kind == "delivery_status"]) == 1
     await desk.adapter.drain()
     assert len(desk.relay.received) == 2  # the automatic reply and the agent's; none to bounces
 

@@ -96,7 +96,16 @@ def test_ivr_check_and_graph(workdir: Path) -> None:
 def test_run_serves_and_stops_cleanly_on_sigterm(workdir: Path) -> None:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "router.cli", "run", "--http", f"127.0.0.1:{port}"],
+        [
+            sys.executable,
+            "-m",
+            "router.cli",
+            "run",
+            "--http",
+            f"127.0.0.1:{port}",
+            "--smtp",
+            f"127.0.0.1:{free_port()}",
+        ],
         cwd=workdir,
         env={**os.environ, **ENV, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,
@@ -105,7 +114,7 @@ def test_run_serves_and_stops_cleanly_on_sigterm(workdir: Path) -> None:
     )
     try:
         assert proc.stdout is not None
-        banner = [proc.stdout.readline() for _ in range(6)]
+        banner = [proc.stdout.readline() for _ in range(8)]
         assert f"http://127.0.0.1:{port}/api/queues" in "".join(banner)
         deadline = time.monotonic() + 10
         while True:
