@@ -238,6 +238,8 @@ class ContactService:
             )
             if stale:
                 return await self._flow_already_done(contact, message)
+            if message.channel is Channel.EMAIL and not contact.verified and message.text:
+                contact = await self._verify_reply(contact, message, facts)
             return Answer(contact, (), None)
         if new or session is None or session.get("flow") is None:
             step = self.engine.start(
@@ -311,6 +313,22 @@ class ContactService:
             ttl_s=self._session_ttl_s,
         )
         return Answer(contact, spoken, expect, position=position, wait_s=wait_s)
+
+    async def _verify_reply(
+        self, contact: Contact, message: InboundMessage, facts: Facts
+    ) -> Contact:
+        """A mail joining an unverified contact may carry the Login:/Auth code: lines asked
+        for; the email flow reads them, and only its verification is performed."""
+        step = self.engine.start(
+            FLOW_FOR_CHANNEL[Channel.EMAIL],
+            facts=facts,
+            language=contact.language,
+            text=message.text,
+        )
+        if isinstance(step.effect, Verify):
+            await self._verify(contact, step.effect, message.address)
+            return await self.store.get_contact(contact.id, messages=False)
+        return contact
 
     async def _flow_already_done(self, contact: Contact, message: InboundMessage) -> Answer:
         language = contact.language or self._default_language

@@ -166,3 +166,26 @@ async def test_retry_after_the_store_failed_mid_message_finishes_the_work(desk: 
     assert again.duplicate and texts(again) == texts(retried)
     contact = await store.get_contact(retried.contact.id)
     assert [m.text for m in contact.messages if m.direction == "in"] == ["faktura"]
+
+
+async def test_mail_reply_with_credentials_verifies_the_waiting_contact(desk: Desk) -> None:
+    from channels.base import InboundMessage
+
+    service = desk.ctx.service
+    first = await service.receive(
+        InboundMessage(Channel.EMAIL, "jan@example.net", "Faktura za listopad jest za wysoka", "m1")
+    )
+    assert first.contact.state is ContactState.WAITING and not first.contact.verified
+    reply = InboundMessage(
+        Channel.EMAIL,
+        "jan@example.net",
+        "Proszę bardzo.\nLogin: jan.kowalski\nKod: 482913\n",
+        "m2",
+        conversation="m2",
+        contact_id=first.contact.id,
+    )
+    joined = await service.receive(reply)
+    assert joined.contact.id == first.contact.id and joined.prompts == ()
+    contact = await desk.ctx.store.get_contact(first.contact.id)
+    assert contact.verified and contact.account == "jan.kowalski"
+    assert CODE not in contact.to_json()
