@@ -167,7 +167,7 @@ class RedisStore:
         shard = shard_of(cid)
         keys = [flow_key(cid), history_key(cid), keyed_key(cid), all_key(shard)]
         keys += [address_key(shard, contact.address), contact_events_key(cid)]
-        args = [cid, self._now(), encode_message(stored), message_id, "1" if key else ""]
+        args = [cid, self._now(), encode_message(stored), message_id, "" if key is None else "1"]
         reply = await self._scripts.run("intake", keys, args + contact_fields(contact))
         if reply[0] == "dup":
             flow = pairs(reply[2:])

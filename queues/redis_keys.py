@@ -4,7 +4,10 @@ Every key starts with ``sb:`` or ``{sb:``. Two kinds of hash tag decide the Redi
 slot: a contact *shard* (``{sb:c:NN}``, NN = CRC-32 of the contact id mod 16), which holds
 the contact's flow record, history and the indexes intake must write in the same step; and
 a *team* (``{sb:team:T}``), which holds that team's queue and the queue state of every
-contact ever queued in it. Each script touches one tag, so each is single-slot.
+contact ever queued in it. On a Redis Cluster each script touches one tag, so each is
+single-slot; on one Redis, enqueue also checks and marks the flow record in its step.
+Contacts share 16 shard tags rather than one tag each because intake must update the
+contact lists and the event stream in the same step as the contact. Needs Redis 7.0+.
 
 Contact shard ``{sb:c:NN}`` (intake, append_message, update_contact, close in flow)::
 
@@ -184,8 +187,12 @@ def session_key(key: str) -> str:
 
 @cache
 def script_source(name: str) -> str:
-    """A script's text with the shared helpers of ``_common.lua`` in front of it."""
+    """A script's text with the shared helpers of ``_common.lua`` in front of it.
+
+    The ``#!lua`` line (Redis 7) makes a cluster node refuse any key of another slot, even
+    one the script builds itself (claim and requeue build entry keys from their team's
+    prefix); on one Redis it changes nothing.
+    """
     lua = resources.files("queues") / "lua"
-    return (
-        (lua / "_common.lua").read_text("utf-8") + "\n" + (lua / f"{name}.lua").read_text("utf-8")
-    )
+    common = (lua / "_common.lua").read_text("utf-8")
+    return "#!lua\n" + common + "\n" + (lua / f"{name}.lua").read_text("utf-8")

@@ -1,8 +1,9 @@
 """The whole store contract on a real 3-master Redis Cluster, plus what only a cluster shows.
 
-The cluster client refuses a script whose keys map to different slots, and the server
-refuses a script that touches a key of another slot, so every contract test passing here
-shows that every script the store runs is single-slot.
+The cluster client refuses a script whose declared keys map to different slots, and the
+server refuses a script (they all start with ``#!lua``) that touches a key of another slot,
+even one it builds itself; so every contract test passing here shows that every script the
+store runs is single-slot.
 """
 
 from __future__ import annotations
@@ -11,12 +12,22 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisClusterException
+from redis.exceptions import RedisClusterException, ResponseError
 
 from queues import Channel, Contact, ContactState, Direction, Message, open_store
 from queues.redis import RedisStore
 from queues.redis_cluster import split_url
-from queues.redis_keys import SHARDS, flow_key, shard_tag, team_tag
+from queues.redis_keys import (
+    SHARDS,
+    entry_prefix,
+    flow_key,
+    leased_key,
+    queued_key,
+    ready_key,
+    shard_tag,
+    team_events_key,
+    team_tag,
+)
 from queues.redis_locate import team_keys
 from tests.conftest import FakeClock
 from tests.queues import test_contract
@@ -84,6 +95,13 @@ async def test_a_script_spanning_two_tags_is_refused(make_store: object, clock: 
     with pytest.raises(RedisClusterException, match="same key slot"):
         await store._scripts.run("enqueue", keys, [contact.id, "billing", "0", "1.0"])
     assert (await store.get_contact(contact.id)).state is ContactState.IN_FLOW
+    # A key the script builds itself: requeue in billing, told to find entries in technical.
+    await store.enqueue(contact.id, "billing")
+    keys = [ready_key("billing"), leased_key("billing"), queued_key("billing")]
+    keys.append(team_events_key("billing"))
+    args = ["1.0", "billing", entry_prefix("technical"), contact.id]
+    with pytest.raises(ResponseError, match=r"same slot|non local key"):
+        await store._scripts.run("requeue", keys, args)
 
 
 async def test_contacts_and_teams_spread_over_the_masters(
