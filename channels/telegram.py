@@ -20,6 +20,7 @@ from telegram.error import TelegramError
 from channels.base import InboundMessage, Inbox, Outbox
 from channels.telegram_parse import inbound_message, is_start
 from channels.telegram_send import PromptQueue, TelegramOutbox, split_text, translate
+from channels.webhooks import refuse, store_unavailable
 from queues.base import StoreUnavailable
 from queues.models import Channel, ContactState
 
@@ -31,10 +32,6 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 #: The updates the bot asks for; others are acknowledged and ignored.
 ALLOWED_UPDATES = ("message",)
-
-
-def _refuse(status: int, reason: str) -> web.Response:
-    return web.json_response({"ok": False, "error": reason}, status=status)
 
 
 class TelegramAdapter:
@@ -114,21 +111,23 @@ class TelegramAdapter:
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not hmac.compare_digest(given, self._secret):
             log.warning("telegram_secret_refused")
-            return _refuse(403, f"the {SECRET_HEADER} header is missing or wrong")
+            return refuse(403, f"the {SECRET_HEADER} header is missing or wrong", ok=False)
         raw = await request.read()
         try:
             data = json.loads(raw)
         except ValueError as exc:
-            return _refuse(400, f"the body is not JSON: {exc}")
+            return refuse(400, f"the body is not JSON: {exc}", ok=False)
         update_id = data.get("update_id") if isinstance(data, dict) else None
         if not isinstance(update_id, int) or isinstance(update_id, bool):
-            return _refuse(400, "the body is not a Telegram update: no integer update_id")
+            return refuse(400, "the body is not a Telegram update: no integer update_id", ok=False)
         try:
             update = Update.de_json(data, self.bot)
         except KeyError as exc:
-            return _refuse(400, f"the update is malformed: the field {exc.args[0]!r} is missing")
+            return refuse(
+                400, f"the update is malformed: the field {exc.args[0]!r} is missing", ok=False
+            )
         except (TypeError, ValueError, AttributeError) as exc:
-            return _refuse(400, f"the update is malformed: {exc}")
+            return refuse(400, f"the update is malformed: {exc}", ok=False)
         message = update.message
         if message is None or message.chat.type != "private":
             kinds = sorted(k for k, v in data.items() if k != "update_id" and v)
@@ -139,10 +138,7 @@ class TelegramAdapter:
             waiting = await self._restart(inbound) if is_start(message) else None
             answer = await self._inbox.receive(inbound)
         except StoreUnavailable as exc:
-            log.warning("telegram_store_unavailable", error=str(exc))
-            response = _refuse(503, "the store is unavailable; Telegram retries later")
-            response.headers["Retry-After"] = "5"
-            return response
+            return store_unavailable("Telegram", exc, ok=False)
         log.info(
             "telegram_received",
             contact_id=answer.contact.id,

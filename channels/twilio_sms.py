@@ -20,6 +20,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from channels.base import InboundMessage, Inbox, Outbox, Spoken
 from channels.twilio_auth import TwilioSignature
 from channels.twilio_sms_send import MAX_SMS_CHARS, SmsOutbox
+from channels.webhooks import refuse, store_unavailable
 from queues.base import StoreUnavailable
 from queues.models import Channel
 
@@ -53,17 +54,6 @@ def _pack(texts: list[str], limit: int) -> list[str]:
         else:
             chunks.append(text)
     return chunks
-
-
-def _refuse(status: int, reason: str) -> web.Response:
-    return web.json_response({"error": reason}, status=status)
-
-
-def _store_down(exc: StoreUnavailable) -> web.Response:
-    log.warning("sms_store_unavailable", error=str(exc))
-    response = _refuse(503, "the store is unavailable; Twilio retries later")
-    response.headers["Retry-After"] = "5"
-    return response
 
 
 class SmsAdapter:
@@ -122,12 +112,12 @@ class SmsAdapter:
         form = await self._signed_form(request)
         if form is None:
             log.warning("sms_signature_refused")
-            return _refuse(403, "the X-Twilio-Signature is missing or wrong")
+            return refuse(403, "the X-Twilio-Signature is missing or wrong")
         sid = form.get("MessageSid") or form.get("SmsMessageSid")
         sender = form.get("From")
         if not sid or not sender:
             missing = " and ".join(k for k, v in (("MessageSid", sid), ("From", sender)) if not v)
-            return _refuse(400, f"the message has no {missing}; it is not an SMS webhook")
+            return refuse(400, f"the message has no {missing}; it is not an SMS webhook")
         message = InboundMessage(
             channel=Channel.SMS,
             address=sender,
@@ -144,7 +134,7 @@ class SmsAdapter:
                 return _twiml(str(MessagingResponse()))
             answer = await self._inbox.receive(message)
         except StoreUnavailable as exc:
-            return _store_down(exc)
+            return store_unavailable("Twilio", exc)
         log.info(
             "sms_received",
             contact_id=answer.contact.id,
@@ -175,16 +165,16 @@ class SmsAdapter:
         form = await self._signed_form(request)
         if form is None:
             log.warning("sms_signature_refused", path=STATUS_PATH)
-            return _refuse(403, "the X-Twilio-Signature is missing or wrong")
+            return refuse(403, "the X-Twilio-Signature is missing or wrong")
         sid = form.get("MessageSid") or form.get("SmsSid")
         status = form.get("MessageStatus") or form.get("SmsStatus")
         if not sid or not status:
-            return _refuse(400, "the report has no MessageSid or MessageStatus")
+            return refuse(400, "the report has no MessageSid or MessageStatus")
         detail = form.get("ErrorCode") or None
         try:
             known = await self._inbox.delivery(Channel.SMS, sid, status, detail=detail)
         except StoreUnavailable as exc:
-            return _store_down(exc)
+            return store_unavailable("Twilio", exc)
         if not known:
             self._defer(sid, status, detail)
         return web.Response(status=204)

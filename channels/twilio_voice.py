@@ -29,6 +29,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from channels.base import AgentTarget, Answer, InboundMessage, Inbox, Outbox, Spoken
 from channels.twilio_auth import TwilioSignature
+from channels.webhooks import refuse, store_unavailable
 from queues import Channel, ContactState, StoreUnavailable
 
 __all__ = ["CONNECTING", "ENDED_STATUSES", "LOCALES", "TwilioVoice"]
@@ -115,7 +116,7 @@ class TwilioVoice:
             return form
         raw = request.query.get("n", "")
         if not raw.isdigit() or not 1 <= int(raw) <= _MAX_STEP:
-            return _refuse(400, f"the step number n={raw!r} is not 1..{_MAX_STEP}")
+            return refuse(400, f"the step number n={raw!r} is not 1..{_MAX_STEP}")
         timed_out = "timeout" in request.query
         digits = None if timed_out else (form.get("Digits") or None)
         return await self._advance(form, int(raw), digits)
@@ -129,7 +130,7 @@ class TwilioVoice:
         try:
             status = await self._inbox.hold(Channel.VOICE, call_sid)
         except StoreUnavailable as exc:
-            return _unavailable(exc)
+            return store_unavailable("Twilio", exc)
         response = VoiceResponse()
         if status is None:
             response.hangup()
@@ -163,7 +164,7 @@ class TwilioVoice:
             try:
                 contact = await self._inbox.hang_up(Channel.VOICE, form["CallSid"])
             except StoreUnavailable as exc:
-                return _unavailable(exc)
+                return store_unavailable("Twilio", exc)
             if contact is not None:
                 log.info(
                     "voice_call_ended",
@@ -180,9 +181,9 @@ class TwilioVoice:
         form = {key: value for key, value in posted.items() if isinstance(value, str)}
         if not self._signature.valid(request, form):
             log.warning("voice_signature_refused", path=request.path)
-            return _refuse(403, "the X-Twilio-Signature is missing or does not match")
+            return refuse(403, "the X-Twilio-Signature is missing or does not match")
         if not _SID.fullmatch(form.get("CallSid", "")):
-            return _refuse(400, "the form has no valid CallSid")
+            return refuse(400, "the form has no valid CallSid")
         return form
 
     async def _advance(self, form: Mapping[str, str], n: int, digits: str | None) -> web.Response:
@@ -198,7 +199,7 @@ class TwilioVoice:
         try:
             answer = await self._inbox.receive(message)
         except StoreUnavailable as exc:
-            return _unavailable(exc)
+            return store_unavailable("Twilio", exc)
         structlog.contextvars.bind_contextvars(contact_id=answer.contact.id)
         log.info("voice_step", step=n, duplicate=answer.duplicate, no_input=digits is None)
         return _twiml(self.render(answer, n))
@@ -260,18 +261,6 @@ class TwilioVoice:
 
 def _twiml(response: VoiceResponse) -> web.Response:
     return web.Response(text=str(response), content_type="text/xml", charset="utf-8")
-
-
-def _refuse(status: int, reason: str) -> web.Response:
-    return web.json_response({"error": reason}, status=status)
-
-
-def _unavailable(exc: StoreUnavailable) -> web.Response:
-    # Twilio retries a failed webhook; the step key makes the retry count once.
-    log.warning("voice_store_unavailable", error=str(exc))
-    response = _refuse(503, "the store is unavailable; try again shortly")
-    response.headers["Retry-After"] = "5"
-    return response
 
 
 def _whole(raw: str | None) -> int:
