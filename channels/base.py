@@ -83,7 +83,8 @@ class Answer:
     """What the router says back: prompts to give now, and what input comes next.
 
     ``expect`` is None once the flow is over (queued or ended); ``position`` and
-    ``wait_s`` are set when the contact waits in a queue.
+    ``wait_s`` are set when the contact waits in a queue. ``stored_text`` is the message
+    as the history keeps it (an auth code masked), for channels that echo it back.
     """
 
     contact: Contact
@@ -92,6 +93,7 @@ class Answer:
     duplicate: bool = False
     position: Position | None = None
     wait_s: float | None = None
+    stored_text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -197,7 +197,10 @@ class Connection:
             )
             return
         self._contact(answer.contact.id)
-        await self._send({"type": "ack", "id": frame.id, "duplicate": answer.duplicate})
+        ack: dict[str, Any] = {"type": "ack", "id": frame.id, "duplicate": answer.duplicate}
+        if answer.stored_text is not None and answer.stored_text != frame.text:
+            ack["text"] = answer.stored_text  # as kept: an auth code masked on screen too
+        await self._send(ack)
         for prompt in answer.prompts:
             await self._send(
                 {

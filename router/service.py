@@ -8,6 +8,7 @@ the session — all before the channel acknowledges the provider.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from typing import Any
@@ -221,7 +222,13 @@ class ContactService:
             if replay.get("key") != message.key:
                 replay = {}  # an older input: already answered, nothing to say again
             replayed = tuple(Spoken(t, lang) for t, lang in replay.get("prompts", ()))
-            return Answer(contact, replayed, _expect(replay.get("expect")), duplicate=True)
+            return Answer(
+                contact,
+                replayed,
+                _expect(replay.get("expect")),
+                duplicate=True,
+                stored_text=intake.message.text,
+            )
         # A duplicate not yet handled was stored by an attempt that failed before the flow
         # advanced (the store went away): the retry finishes the work.
         log.info("message_received", new_contact=new, retried=intake.duplicate)
@@ -237,10 +244,11 @@ class ContactService:
                 new and intake.duplicate
             )
             if stale:
-                return await self._flow_already_done(contact, message)
+                answer = await self._flow_already_done(contact, message)
+                return dataclasses.replace(answer, stored_text=intake.message.text)
             if message.channel is Channel.EMAIL and not contact.verified and message.text:
                 contact = await self._verify_reply(contact, message, facts)
-            return Answer(contact, (), None)
+            return Answer(contact, (), None, stored_text=intake.message.text)
         if new or session is None or session.get("flow") is None:
             step = self.engine.start(
                 FLOW_FOR_CHANNEL[message.channel],
@@ -312,7 +320,14 @@ class ContactService:
             },
             ttl_s=self._session_ttl_s,
         )
-        return Answer(contact, spoken, expect, position=position, wait_s=wait_s)
+        return Answer(
+            contact,
+            spoken,
+            expect,
+            position=position,
+            wait_s=wait_s,
+            stored_text=intake.message.text,
+        )
 
     async def _verify_reply(
         self, contact: Contact, message: InboundMessage, facts: Facts

@@ -374,6 +374,11 @@
     }
     clearTimeout(entry.timer);
     state.pending.delete(frame.id);
+    if (typeof frame.text === "string") {
+      // The server keeps an auth code masked; show it the same way from now on.
+      entry.node.querySelector(".text").textContent = frame.text;
+      entry.text = frame.text;
+    }
     if (frame.duplicate) {
       state.replayed.add(frame.id);
       // Stored before the connection dropped: the history drawn on reconnect has it already.

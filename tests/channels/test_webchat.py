@@ -326,3 +326,12 @@ async def test_default_wiring_turns_the_web_chat_on(chat: ChatApp) -> None:
     webchat = [a for a in adapters if isinstance(a, WebchatAdapter)]
     assert len(webchat) == 1 and webchat[0].channel is Channel.CHAT
     assert webchat[0].outbox is not None and webchat[0].outbox.channel is Channel.CHAT
+
+
+async def test_ack_echoes_the_masked_text_of_an_auth_code(chat: ChatApp) -> None:
+    async with chat.customer() as customer:
+        await customer.hello()
+        first, _ = await customer.turn(CUSTOMER_FIRST)
+        assert first["type"] == "ack" and "text" not in first  # kept as typed
+        ack, _ = await customer.turn(CREDENTIALS)
+        assert ack["text"] == "jan.kowalski ••••••"
