@@ -197,6 +197,24 @@ class Store(Protocol):
     async def put_session(self, key: str, data: dict[str, Any], *, ttl_s: float) -> None: ...
     async def delete_session(self, key: str) -> None: ...
 
+    # -- sliding-window hit counters (rate limits, lockouts; atomic across processes) ----
+    async def record_hit(self, key: str, *, window_s: float, ttl_s: float) -> int:
+        """Count one hit under ``key`` now and return how many hits the window holds.
+
+        In one atomic step, across every process sharing the store: append now (the
+        store's clock) to the hits under ``key``, drop those at or before now - ``window_s``,
+        keep the key for ``ttl_s`` more seconds, and return how many remain, this one
+        included. Concurrent calls on one key never lose a hit: n of them return n distinct
+        counts. The window decides what counts; ``ttl_s`` (pass ``window_s`` or more) only
+        reclaims keys nobody hits any more (on Redis it runs on the server's clock).
+        """
+
+    async def hits(self, key: str, *, window_s: float) -> list[float]:
+        """The times of the hits under ``key`` after now - ``window_s``, oldest first."""
+
+    async def clear_hits(self, key: str) -> None:
+        """Forget every hit under ``key``."""
+
     # -- pub/sub (agent replies reach the process holding a chat websocket) ---------------
     async def publish(self, channel: str, payload: str) -> None: ...
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[str]]: ...

@@ -72,6 +72,7 @@ class MemoryStore:
         self._seqs: dict[str, int] = {}
         self._seq = itertools.count(1)
         self._sessions: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._hits: dict[str, tuple[float, list[float]]] = {}  # key -> (expires, times)
         self._pubsub = LocalPubSub()
 
     async def __aenter__(self) -> MemoryStore:
@@ -375,6 +376,26 @@ class MemoryStore:
 
     async def delete_session(self, key: str) -> None:
         self._sessions.pop(key, None)
+
+    # -- hit counters (no await inside: each call is one step) --------------------------
+    def _live_hits(self, key: str, now: float, window_s: float) -> list[float]:
+        expires_at, times = self._hits.get(key, (now, []))
+        if expires_at <= now:
+            self._hits.pop(key, None)
+            return []
+        return [t for t in times if t > now - window_s]
+
+    async def record_hit(self, key: str, *, window_s: float, ttl_s: float) -> int:
+        now = self._clock()
+        times = [*self._live_hits(key, now, window_s), now]
+        self._hits[key] = (now + ttl_s, times)
+        return len(times)
+
+    async def hits(self, key: str, *, window_s: float) -> list[float]:
+        return self._live_hits(key, self._clock(), window_s)
+
+    async def clear_hits(self, key: str) -> None:
+        self._hits.pop(key, None)
 
     # -- pub/sub -------------------------------------------------------------------------
     async def publish(self, channel: str, payload: str) -> None:

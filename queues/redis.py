@@ -21,6 +21,7 @@ import dataclasses
 import functools
 import json
 import math
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -58,6 +59,7 @@ from queues.redis_keys import (
     contact_events_key,
     flow_key,
     history_key,
+    hits_key,
     idempotency_key,
     keyed_key,
     session_key,
@@ -329,6 +331,25 @@ class RedisStore:
     @_operation
     async def delete_session(self, key: str) -> None:
         await self._redis.delete(session_key(key))
+
+    # -- hit counters (one script on the key's own slot) ---------------------------------
+    @_operation
+    async def record_hit(self, key: str, *, window_s: float, ttl_s: float) -> int:
+        now = self._clock()
+        ttl_ms = str(max(1, math.ceil(ttl_s * 1000)))
+        args = [fmt_time(now), uuid.uuid4().hex, repr(now - window_s), ttl_ms]
+        reply = await self._scripts.run("record_hit", [hits_key(key)], args)
+        return int(check(reply, key, "record_hit")[1])
+
+    @_operation
+    async def hits(self, key: str, *, window_s: float) -> list[float]:
+        cutoff = f"({self._clock() - window_s!r}"
+        found = await self._redis.zrangebyscore(hits_key(key), cutoff, "+inf", withscores=True)
+        return [float(pair[1]) for pair in found]
+
+    @_operation
+    async def clear_hits(self, key: str) -> None:
+        await self._redis.delete(hits_key(key))
 
     # -- pub/sub -------------------------------------------------------------------------
     @_operation

@@ -46,6 +46,7 @@ Elsewhere::
     sb:teams              set: every team a contact was ever queued in (added before)
     {sb:idem:<key>}       string: "<contact id> <message id>" of an idempotency key
     sb:session:<key>      string: {"x": expires_at, "d": data}, with a PX ttl
+    sb:hits:<key>         zset: "<uuid>" -> time of one hit (record_hit), with a PX ttl
     sb:pubsub:<channel>   pub/sub channels (not keys)
 
 Where a contact stands: its team entry when one is waiting, assigned or done (the only one;
@@ -63,6 +64,7 @@ PREFIX = "sb:"
 SHARDS = 16  # contact shards; changing it moves every contact, so it is fixed
 TEAMS_KEY = PREFIX + "teams"
 SESSION_PREFIX = PREFIX + "session:"
+HITS_PREFIX = PREFIX + "hits:"
 CHANNEL_PREFIX = PREFIX + "pubsub:"
 TOMBSTONE_TTL_S = 86_400
 
@@ -87,6 +89,8 @@ SCRIPTS = (
     "move_out",
     "move_in",
     "moved",
+    # one key of its own
+    "record_hit",
 )
 
 
@@ -183,6 +187,10 @@ def idempotency_key(key: str) -> str:
 
 def session_key(key: str) -> str:
     return SESSION_PREFIX + key
+
+
+def hits_key(key: str) -> str:
+    return HITS_PREFIX + key
 
 
 @cache

@@ -427,6 +427,29 @@ class SqliteStore:
     def delete_session(self, conn: Conn, key: str) -> None:
         conn.execute("DELETE FROM sessions WHERE key = ?", (key,))
 
+    # -- hit counters (table hits: one row per hit; expires_at is the key's) -------------
+    @_writes
+    def record_hit(self, conn: Conn, key: str, *, window_s: float, ttl_s: float) -> int:
+        now = self._clock()
+        conn.execute("DELETE FROM hits WHERE expires_at <= ?", (now,))
+        conn.execute("DELETE FROM hits WHERE key = ? AND at <= ?", (key, now - window_s))
+        conn.execute(
+            "INSERT INTO hits (key, at, expires_at) VALUES (?, ?, ?)", (key, now, now + ttl_s)
+        )
+        conn.execute("UPDATE hits SET expires_at = ? WHERE key = ?", (now + ttl_s, key))
+        count: int = conn.execute("SELECT count(*) FROM hits WHERE key = ?", (key,)).fetchone()[0]
+        return count
+
+    @_reads
+    def hits(self, conn: Conn, key: str, *, window_s: float) -> list[float]:
+        now = self._clock()
+        sql = "SELECT at FROM hits WHERE key = ? AND at > ? AND expires_at > ? ORDER BY at, n"
+        return [row[0] for row in conn.execute(sql, (key, now - window_s, now))]
+
+    @_writes
+    def clear_hits(self, conn: Conn, key: str) -> None:
+        conn.execute("DELETE FROM hits WHERE key = ?", (key,))
+
     # -- pub/sub (in-process: the sqlite store serves one process) -----------------------
     async def publish(self, channel: str, payload: str) -> None:
         self._pubsub.publish(channel, payload)

@@ -62,6 +62,11 @@ CREATE TABLE IF NOT EXISTS sessions (
     key TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at REAL NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at);
+CREATE TABLE IF NOT EXISTS hits (
+    n INTEGER PRIMARY KEY, key TEXT NOT NULL, at REAL NOT NULL, expires_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS hits_key ON hits (key, at);
+CREATE INDEX IF NOT EXISTS hits_expiry ON hits (expires_at);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters (name, value) VALUES ('queue_seq', 0);
 """

@@ -10,10 +10,13 @@ refuse further tries from it until the oldest leaves the window. A success clear
 account's failures but not the address's: otherwise an attacker holding one valid account
 could wipe the address count between guesses at others.
 
-The counters live in the store's sessions (``lockout:account:<login>``,
-``lockout:address:<address>``, with a TTL), so router processes sharing a redis store
-share lockouts. The Store Protocol has no atomic update, so each process serialises its own
-read-modify-write per key; two processes racing on one key may lose a failure.
+Failures are counted with the store's atomic sliding-window counters (``record_hit`` on
+``lockout:account:<login>`` and ``lockout:address:<address>``), so router processes sharing
+a redis store share lockouts and never lose a failure to a race. A lock is a store session
+(``lockout:account:<login>`` = ``{"locked_until": t}`` with a TTL of ``lock_s``); two
+processes setting it at once set the same thing. Each process also serialises its own tries
+per key, so within one process a throttle or lock is checked exactly; processes racing on
+one address may let a few tries past its throttle, but every one of them is counted.
 
 Log events: ``account_verified``, ``verification_failed``, ``account_locked``,
 ``address_throttled``. The code, its HMAC and the identifier of an unknown account (it may be
@@ -26,7 +29,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 import structlog
 
@@ -84,11 +86,6 @@ class VerifyOutcome:
         return cls(False, locked, throttled, None, reason, retry_after_s)
 
 
-def _recent(state: dict[str, Any] | None, now: float, window_s: float) -> list[float]:
-    failures = (state or {}).get("failures") or []
-    return [float(t) for t in failures if float(t) > now - window_s]
-
-
 class Verifier:
     """Checks login + auth code against the account directory, with lockouts."""
 
@@ -138,9 +135,7 @@ class Verifier:
         address_key = ADDRESS_KEY.format(address)
         async with self._locks.hold(address_key):
             now = self._clock()
-            address_failures = _recent(
-                await self._store.get_session(address_key), now, self._address_window_s
-            )
+            address_failures = await self._store.hits(address_key, window_s=self._address_window_s)
             if len(address_failures) >= self._address_max_failures:
                 retry = address_failures[0] + self._address_window_s - now
                 log.warning("address_throttled", address=address, failures=len(address_failures))
@@ -155,16 +150,14 @@ class Verifier:
                 async with self._locks.hold(ACCOUNT_KEY.format(account.login)):
                     outcome = await self._check(account, code, address, now)
             if not outcome.ok:
-                address_failures.append(now)
-                await self._store.put_session(
-                    address_key, {"failures": address_failures}, ttl_s=self._address_window_s
-                )
+                window = self._address_window_s
+                count = await self._store.record_hit(address_key, window_s=window, ttl_s=window)
                 log.info(
                     "verification_failed",
                     login=account.login if account else None,
                     address=address,
                     reason=str(outcome.reason),
-                    address_failures=len(address_failures),
+                    address_failures=count,
                 )
             return outcome
 
@@ -179,21 +172,22 @@ class Verifier:
                 VerifyReason.ACCOUNT_LOCKED, locked=True, retry_after_s=locked_until - now
             )
         if matches:
-            if state is not None:
-                await self._store.delete_session(key)
+            # A lock that ended expires with its session; deleting it here could drop a
+            # lock another process has just set.
+            await self._store.clear_hits(key)
             log.info("account_verified", login=account.login, address=address)
             return VerifyOutcome(True, False, False, account, VerifyReason.OK)
-        failures = [*_recent(state, now, self._window_s), now]
-        if len(failures) < self._max_failures:
-            await self._store.put_session(key, {"failures": failures}, ttl_s=self._window_s)
+        failures = await self._store.record_hit(key, window_s=self._window_s, ttl_s=self._window_s)
+        if failures < self._max_failures:
             return VerifyOutcome.refused(VerifyReason.WRONG_CODE)
-        # The failures are dropped with the lock: once it ends the account starts afresh.
         await self._store.put_session(key, {"locked_until": now + self._lock_s}, ttl_s=self._lock_s)
+        # The failures are dropped with the lock: once it ends the account starts afresh.
+        await self._store.clear_hits(key)
         log.warning(
             "account_locked",
             login=account.login,
             address=address,
-            failures=len(failures),
+            failures=failures,
             lock_s=self._lock_s,
         )
         return VerifyOutcome.refused(

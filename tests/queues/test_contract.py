@@ -387,6 +387,43 @@ async def test_sessions_expire(store: Store, clock: FakeClock) -> None:
     assert await store.get_session("chat:x") is None
 
 
+async def test_hits_count_within_the_sliding_window(store: Store, clock: FakeClock) -> None:
+    start = clock()
+    assert await store.record_hit("lockout:a", window_s=60, ttl_s=60) == 1
+    clock.advance(30)
+    assert await store.record_hit("lockout:a", window_s=60, ttl_s=60) == 2
+    assert await store.record_hit("lockout:b", window_s=60, ttl_s=60) == 1
+    assert await store.hits("lockout:a", window_s=60) == [
+        pytest.approx(start),
+        pytest.approx(start + 30),
+    ]
+    clock.advance(30)  # the first hit is exactly window_s old now: it no longer counts
+    assert await store.hits("lockout:a", window_s=60) == [pytest.approx(start + 30)]
+    assert await store.record_hit("lockout:a", window_s=60, ttl_s=60) == 2
+    clock.advance(61)
+    assert await store.hits("lockout:a", window_s=60) == []
+    assert await store.record_hit("lockout:a", window_s=60, ttl_s=60) == 1
+
+
+async def test_clear_hits_forgets_one_key(store: Store, clock: FakeClock) -> None:
+    for _ in range(3):
+        await store.record_hit("lockout:a", window_s=60, ttl_s=60)
+    await store.record_hit("lockout:b", window_s=60, ttl_s=60)
+    await store.clear_hits("lockout:a")
+    await store.clear_hits("never-hit")
+    assert await store.hits("lockout:a", window_s=60) == []
+    assert len(await store.hits("lockout:b", window_s=60)) == 1
+    assert await store.record_hit("lockout:a", window_s=60, ttl_s=60) == 1
+
+
+async def test_concurrent_hits_on_one_key_are_all_counted(store: Store, clock: FakeClock) -> None:
+    counts = await asyncio.gather(
+        *(store.record_hit("lockout:a", window_s=60, ttl_s=60) for _ in range(50))
+    )
+    assert sorted(counts) == list(range(1, 51))
+    assert len(await store.hits("lockout:a", window_s=60)) == 50
+
+
 async def test_publish_reaches_subscriber(store: Store) -> None:
     async with store.subscribe("replies:abc") as messages:
         await store.publish("replies:abc", '{"text": "hi"}')

@@ -174,15 +174,19 @@ async def test_a_success_resets_the_accounts_failures(verifier: Verifier) -> Non
     assert not outcome.locked
 
 
-async def test_lockout_state_lives_in_store_sessions_with_a_ttl(
+async def test_lockout_state_lives_in_the_store_with_a_ttl(
     verifier: Verifier, store: Store, clock: FakeClock
 ) -> None:
+    account, address = "lockout:account:jan.kowalski", f"lockout:address:{PHONE}"
     await fail(verifier, 1)
-    assert await store.get_session("lockout:account:jan.kowalski") is not None
-    assert await store.get_session(f"lockout:address:{PHONE}") is not None
+    assert await store.hits(account, window_s=900) == [clock()]
+    assert await store.hits(address, window_s=900) == [clock()]
+    await fail(verifier, 4)
+    assert await store.get_session(account) == {"locked_until": clock() + 900}
+    assert await store.hits(account, window_s=900) == []  # dropped with the lock
     clock.advance(901)
-    assert await store.get_session("lockout:account:jan.kowalski") is None
-    assert await store.get_session(f"lockout:address:{PHONE}") is None
+    assert await store.get_session(account) is None
+    assert await store.hits(address, window_s=900) == []
 
 
 async def test_concurrent_failures_in_one_process_are_all_counted(
@@ -296,6 +300,40 @@ async def test_two_verifiers_sharing_a_store_share_the_lockout(
         assert refused.reason == "account_locked"
     clock.advance(900)
     assert (await one.verify("jan.kowalski", JAN_CODE, address=TELEGRAM)).ok
+
+
+async def test_two_processes_hammering_one_account_lose_no_failure(
+    directory: AccountDirectory, redis_url: str, clock: FakeClock
+) -> None:
+    """Two verifiers on two connections to one Redis, as two router processes: the
+    failures they count at once all count, so each account locks at exactly the fifth."""
+    logins = [f"user{n}" for n in range(8)]
+    for n, login in enumerate(logins):
+        directory.add(login, str(3000 + n), JAN_CODE)
+    await flush_redis(redis_url)
+    first = await open_store(redis_url, clock=clock)
+    second = await open_store(redis_url, clock=clock)
+    try:
+        verifiers = [Verifier(directory, s, KEY, clock=clock) for s in (first, second)]
+
+        async def round_of(tries: int, start: int) -> list[VerifyOutcome]:
+            attempts = [
+                verifiers[n % 2].verify(login, "000000", address=f"chat:{login}:{start + n}")
+                for login in logins
+                for n in range(tries)
+            ]
+            return await asyncio.gather(*attempts)
+
+        four = await round_of(4, 0)  # one short of max_failures
+        assert all(o.reason == "wrong_code" and not o.locked for o in four)
+        fifth = await round_of(1, 4)
+        assert all(o.reason == "wrong_code" and o.locked for o in fifth)
+        for n, login in enumerate(logins):
+            refused = await verifiers[n % 2].verify(login, JAN_CODE, address=f"telegram:{login}")
+            assert refused.reason == "account_locked"
+    finally:
+        await first.aclose()
+        await second.aclose()
 
 
 # -- logs --------------------------------------------------------------------------------------
