@@ -23,13 +23,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiosmtpd.smtp import SMTP
 
 from channels.email import EmailAdapter
-from queues import Contact, Store, StoreUnavailable
+from queues import Contact, Store
 from router.app import DEMO_TOKENS, create_app
 from router.config import Config, parse_config
 from router.state import CONTEXT, Context
 from router.wiring import email_adapter
 from tests.conftest import FakeClock
 from tests.router.conftest import ENV, ROOT
+from tests.stores import Switchable
 
 MAIL_DIR = Path(__file__).with_name("mail")
 CUSTOMER = "jan@example.net"
@@ -122,26 +123,7 @@ async def relay_server() -> AsyncIterator[tuple[RelayHandler, int]]:
         await server.wait_closed()
 
 
-class FlakyStore:
-    """A store that is 'down' (StoreUnavailable on every call) while ``down`` is set."""
-
-    def __init__(self, inner: Store) -> None:
-        self.inner = inner
-        self.down = False
-        self.failed = 0
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self.inner, name)
-        if not callable(value) or name in ("subscribe", "aclose"):
-            return value
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            if self.down:
-                self.failed += 1
-                raise StoreUnavailable(f"test: the store is down ({name})")
-            return await value(*args, **kwargs)
-
-        return call
+FlakyStore = Switchable  # the email tests' name for it
 
 
 @functools.cache

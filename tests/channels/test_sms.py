@@ -15,12 +15,12 @@ from tests.channels.test_sms_support import (
     AUTH_TOKEN,
     CUSTOMER,
     OUR_NUMBER,
-    Switchable,
     message_sid,
     sms_desk,
     twilio_form,
 )
 from tests.conftest import FakeClock
+from tests.stores import Switchable
 
 STORE_BACKENDS = ["memory"]
 

@@ -3,7 +3,6 @@ API played by ``FakeTwilioApi``."""
 
 from __future__ import annotations
 
-import inspect
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,7 +15,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
 from channels.twilio_auth import HEADER, sign
-from queues import Store, StoreUnavailable
+from queues import Store
 from router.app import DEMO_TOKENS, create_app
 from router.config import Config, parse_config
 from router.state import CONTEXT, Context
@@ -71,28 +70,6 @@ def twilio_form(
     }
     form.update(extra)
     return form
-
-
-class Switchable:
-    """A store that can be taken away: while ``down`` (or for the ``failing`` methods)
-    every call raises StoreUnavailable, as a backend that cannot be reached does."""
-
-    def __init__(self, inner: Store) -> None:
-        self._inner = inner
-        self.down = False
-        self.failing: set[str] = set()
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._inner, name)
-        if not inspect.iscoroutinefunction(attr):
-            return attr
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            if self.down or name in self.failing:
-                raise StoreUnavailable(f"the test took the store away ({name})")
-            return await attr(*args, **kwargs)
-
-        return call
 
 
 @dataclass

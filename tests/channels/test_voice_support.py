@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import inspect
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,7 +22,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from channels.twilio_auth import HEADER, sign
 from ivr.simulator import Call, CallResult, CallSpec, new_call_sid
 from ivr.simulator_keys import ScriptKeys, parse_press
-from queues import Contact, ContactState, Store, StoreUnavailable
+from queues import Contact, ContactState, Store
 from router.app import DEMO_TOKENS, create_app
 from router.config import Config, parse_config
 from router.state import CONTEXT, Context
@@ -96,26 +95,6 @@ def languages(result: CallResult) -> list[str]:
 
 def requests(result: CallResult) -> list[dict[str, Any]]:
     return [e for e in result.events if e["type"] == "request"]
-
-
-class Switchable:
-    """A store that can be taken away: while ``down`` every call raises StoreUnavailable."""
-
-    def __init__(self, inner: Store) -> None:
-        self._inner = inner
-        self.down = False
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._inner, name)
-        if not inspect.iscoroutinefunction(attr):
-            return attr
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            if self.down:
-                raise StoreUnavailable(f"the test took the store away ({name})")
-            return await attr(*args, **kwargs)
-
-        return call
 
 
 @dataclass

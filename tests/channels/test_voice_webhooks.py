@@ -19,7 +19,6 @@ from router.app import create_app
 from tests.channels.test_voice_support import (
     AUTH_TOKEN,
     Phone,
-    Switchable,
     call_form,
     config_for,
     phone,
@@ -27,6 +26,7 @@ from tests.channels.test_voice_support import (
 )
 from tests.conftest import FakeClock
 from tests.router.conftest import ENV
+from tests.stores import Switchable
 
 STORE_BACKENDS = ["memory"]
 SID = "CA" + "c" * 32

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -16,13 +15,14 @@ import yaml
 from aiohttp import ClientWebSocketResponse, WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 
-from queues import Store, StoreUnavailable
+from queues import Store
 from router.app import DEMO_TOKENS, create_app
 from router.config import Config, parse_config
 from router.state import CONTEXT, Context
 from router.wiring import webchat_adapter
 from tests.conftest import FakeClock
 from tests.router.conftest import ENV, ROOT
+from tests.stores import Switchable
 
 CUSTOMER_FIRST = "Dzień dobry, nie działa mi internet od rana"
 CREDENTIALS = "jan.kowalski 482913"
@@ -32,26 +32,6 @@ def chat_config(tmp_path: Path, **webchat: Any) -> Config:
     data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     data["channels"]["webchat"].update(webchat)
     return parse_config(data, base_dir=tmp_path, env=ENV)
-
-
-class Switchable:
-    """A store the test can take away: while ``down`` every call raises StoreUnavailable."""
-
-    def __init__(self, inner: Store) -> None:
-        self._inner = inner
-        self.down = False
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._inner, name)
-        if not inspect.iscoroutinefunction(attr):
-            return attr
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            if self.down:
-                raise StoreUnavailable(f"the test took the store away ({name})")
-            return await attr(*args, **kwargs)
-
-        return call
 
 
 @dataclass
