@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import hmac
-import json
 import os
 import re
 import secrets
@@ -26,6 +25,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+
+from router.jsonfile import JsonFile
 
 __all__ = [
     "CSV_COLUMNS",
@@ -97,49 +98,6 @@ class Account:
         return cls(**fields, balance=balance, services=services, code_hmac=str(data["code_hmac"]))
 
 
-class JsonFile:
-    """A JSON document in one file: written atomically (temp file, fsync, ``os.replace``,
-    mode 0600), and re-read only after someone else replaced it."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self._seen: tuple[int, int, int] | None = None
-
-    def _signature(self) -> tuple[int, int, int] | None:
-        # os.replace gives every write a new inode, so this changes on each write.
-        with suppress(FileNotFoundError):
-            st = self.path.stat()
-            return (st.st_ino, st.st_mtime_ns, st.st_size)
-        return None
-
-    def changed(self) -> bool:
-        return self._seen is None or self._signature() != self._seen
-
-    def read(self) -> Any:
-        """The document (raises FileNotFoundError, OSError or json.JSONDecodeError)."""
-        signature = self._signature()
-        data = json.loads(self.path.read_text(encoding="utf-8"))
-        self._seen = signature
-        return data
-
-    def write(self, data: Any) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, ensure_ascii=False, indent=2)
-                fh.write("\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            with suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        self._seen = self._signature()
-
-
 def _balance(value: object, login: str) -> Decimal:
     try:
         balance = Decimal(str(value).strip() or "0.00")
@@ -188,20 +146,16 @@ class AccountDirectory:
         return self._file.path
 
     def _sync(self) -> None:
-        if not self._file.changed():
-            return
-        try:
-            data = self._file.read()
-            accounts = [Account.from_record(r) for r in data["accounts"]]
-        except FileNotFoundError:
-            accounts = []  # deleted while we run: no accounts, as on a first start
-        except (OSError, ValueError, KeyError, TypeError, InvalidOperation) as exc:
-            raise AccountError(
-                f"account file {str(self.path)!r} cannot be read ({exc!r}); restore it from "
-                "a backup, or move it away to start with no accounts"
-            ) from exc
-        self._by_login = {a.login: a for a in accounts}
-        self._by_number = {a.number: a.login for a in accounts}
+        accounts = self._file.load_records(
+            "accounts",
+            Account.from_record,
+            error=AccountError,
+            what="account file",
+            advice="restore it from a backup, or move it away to start with no accounts",
+        )
+        if accounts is not None:
+            self._by_login = {a.login: a for a in accounts}
+            self._by_number = {a.number: a.login for a in accounts}
 
     def _save(self, by_login: Mapping[str, Account]) -> None:
         records = [by_login[login].to_record() for login in sorted(by_login)]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from router.accounts import JsonFile
+from router.jsonfile import JsonFile
 
 __all__ = ["Agent", "AgentDirectory", "AgentError", "hash_token"]
 
@@ -88,19 +88,16 @@ class AgentDirectory:
         return self._file.path
 
     def _sync(self) -> None:
-        if not self._file.changed():
-            return
-        try:
-            agents = [Agent.from_record(r) for r in self._file.read()["agents"]]
-        except FileNotFoundError:
-            agents = []  # deleted while we run: no agents, as on a first start
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise AgentError(
-                f"agents file {str(self.path)!r} cannot be read ({exc!r}); restore it from a "
-                "backup, or move it away and add the agents again"
-            ) from exc
-        self._by_name = {a.name: a for a in agents}
-        self._by_hash = {a.token_hash: a for a in agents}
+        agents = self._file.load_records(
+            "agents",
+            Agent.from_record,
+            error=AgentError,
+            what="agents file",
+            advice="restore it from a backup, or move it away and add the agents again",
+        )
+        if agents is not None:
+            self._by_name = {a.name: a for a in agents}
+            self._by_hash = {a.token_hash: a for a in agents}
 
     def _save(self, by_name: Mapping[str, Agent]) -> None:
         records = [
