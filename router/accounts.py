@@ -36,7 +36,6 @@ __all__ = [
     "Account",
     "AccountDirectory",
     "AccountError",
-    "JsonFile",
     "code_matches",
     "hash_code",
     "load_demo",
