@@ -30,9 +30,9 @@ from ivr.nodes import (
 __all__ = ["KNOWN_PLACEHOLDERS", "Problem", "check_book", "has_errors"]
 
 # The parameters the engine and the router fill in; anything else stays as "{name}".
-KNOWN_PLACEHOLDERS = frozenset({"team", "incident", "hours", "position", "wait_min"})
+KNOWN_PLACEHOLDERS = frozenset({"team", "incident", "hours", "position", "wait_min", "opens"})
 # What the router fills in when it says a queue node's prompt after queueing.
-_QUEUED_PLACEHOLDERS = frozenset({"position", "wait_min"})
+_QUEUED_PLACEHOLDERS = frozenset({"position", "wait_min", "opens"})
 _KEYPAD = frozenset("0123456789*#")
 _Report = Callable[[str, str], None]  # records a problem at a path
 
@@ -177,8 +177,8 @@ def _check_node(
             names = ", ".join("{" + name + "}" for name in unfilled)
             warning(
                 f"{at}.prompt",
-                f"prompt {node.prompt!r} uses {names}; after queueing only {{position}} and "
-                "{wait_min} are filled in",
+                f"prompt {node.prompt!r} uses {names}; after queueing only {{position}}, "
+                "{wait_min} and {opens} are filled in",
             )
     elif isinstance(node, ClassifyNode):
         for team in book.teams:

@@ -193,6 +193,12 @@ class BusinessHours:
                 lo = mid + 1
         return float(lo)
 
+    def local_label(self, at: float, lang: str | None = None) -> str:
+        """The local weekday and time of ``at``, e.g. ``"pon. 10:00"`` or ``"Mon 10:00"``."""
+        local = self._local(at)
+        names = _DAY_NAMES.get(lang or "en", _DAY_NAMES["en"])
+        return f"{names[local.weekday()]} {local:%H:%M}"
+
     # -- questions -----------------------------------------------------------------------
     def is_open(self, at: float) -> bool:
         """Whether the team is open at POSIX time ``at``."""

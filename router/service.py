@@ -433,12 +433,22 @@ class ContactService:
     def render_position(
         self, prompt: str, language: str, team: str, ahead: int, wait_s: float
     ) -> Spoken:
-        """The queue prompt: position (1 = next) and the estimated wait in minutes."""
+        """The queue prompt: position (1 = next) and the estimated wait in minutes.
+
+        While the team is closed, the ``<prompt>_closed`` variant (when the config has one)
+        says when it opens, {opens}, rather than a wait of many hours in minutes.
+        """
+        now = self._clock()
+        hours = self.routing.hours[team]
+        opens_at = hours.next_open(now)
         params = {
             "team": team,
             "position": str(ahead + 1),
             "wait_min": str(round_wait_min(wait_s)),
+            "opens": hours.local_label(opens_at, language),
         }
+        if opens_at > now and f"{prompt}_closed" in self.engine.book.prompts:
+            prompt = f"{prompt}_closed"
         return Spoken(self.engine.render(Prompt(prompt, params), language), language)
 
 

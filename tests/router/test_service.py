@@ -85,6 +85,8 @@ async def test_business_tier_and_out_of_hours(desk: Desk) -> None:
     contact = answer.contact
     assert contact.team == "domains_hosting" and contact.priority == 60 + 300
     assert any("10:00" in t for t in texts(answer))  # told the hours, still queued
+    # Not "about 2,700 minutes": the queue prompt says when the team opens.
+    assert texts(answer)[-1].endswith("Odpowiemy w tej rozmowie po otwarciu: pon. 10:00.")
     assert contact.state is ContactState.WAITING
     monday_open = datetime(2026, 11, 23, 9, 0, tzinfo=UTC).timestamp()
     assert answer.wait_s is not None and answer.wait_s >= monday_open - saturday
