@@ -179,13 +179,11 @@ async def call(config: Config, args: argparse.Namespace) -> int:
 
     from channels.twilio_auth import sign
     from ivr.simulator_cli import CliOptions, run_cli
-    from router.demo import demo_secret
+    from router.demo import twilio_auth_token
 
-    settings = config.channels.twilio
-    token = settings.auth_token.get_secret_value() if settings.auth_token else None
-    token = token or os.environ.get("TWILIO_AUTH_TOKEN") or None
-    if token is None:  # the one `switchboard run --demo` uses
-        token = demo_secret(config.data_path, "twilio-auth-token")
+    # Without a configured token, the one `switchboard run --demo` uses.
+    token = twilio_auth_token(config, os.environ, demo=True)
+    assert token is not None  # demo=True always yields one
     public_url = config.http.public_url
     options = CliOptions(
         url=args.url,

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from contextlib import suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["demo_secret"]
+if TYPE_CHECKING:
+    from router.config import Config
+
+__all__ = ["demo_secret", "twilio_auth_token"]
 
 
 def demo_secret(data_dir: Path, name: str) -> str:
@@ -26,3 +31,14 @@ def demo_secret(data_dir: Path, name: str) -> str:
             os.link(tmp, path)  # of two processes starting at once, the first one wins
         tmp.unlink()
     return path.read_text(encoding="utf-8").strip()
+
+
+def twilio_auth_token(config: Config, env: Mapping[str, str], *, demo: bool) -> str | None:
+    """The Twilio auth token: config, then ``TWILIO_AUTH_TOKEN``, then (with ``demo``) the
+    demo secret that `switchboard run --demo` and `switchboard call` share."""
+    settings = config.channels.twilio
+    token = settings.auth_token.get_secret_value() if settings.auth_token else None
+    token = token or env.get("TWILIO_AUTH_TOKEN") or None
+    if token is None and demo:
+        token = demo_secret(config.data_path, "twilio-auth-token")
+    return token

@@ -90,14 +90,11 @@ def sms_adapter(
     reply fails saying why.
     """
     from channels.twilio_sms import SmsAdapter
-    from router.demo import demo_secret
+    from router.demo import twilio_auth_token
 
     settings = ctx.config.channels.twilio
-    token = settings.auth_token.get_secret_value() if settings.auth_token else None
-    token = token or env.get("TWILIO_AUTH_TOKEN") or None
+    token = twilio_auth_token(ctx.config, env, demo=demo)
     sid = settings.account_sid or env.get("TWILIO_ACCOUNT_SID") or None
-    if token is None and demo:
-        token = demo_secret(ctx.config.data_path, "twilio-auth-token")
     if token is None or (sid is None and not demo):
         missing = [
             n for n, v in (("TWILIO_ACCOUNT_SID", sid), ("TWILIO_AUTH_TOKEN", token)) if not v
@@ -163,13 +160,10 @@ def voice_adapter(
     signs with the same one.
     """
     from channels.twilio_voice import CONNECTING, TwilioVoice
-    from router.demo import demo_secret
+    from router.demo import twilio_auth_token
 
     settings = ctx.config.channels.twilio
-    token = settings.auth_token.get_secret_value() if settings.auth_token else None
-    token = token or env.get("TWILIO_AUTH_TOKEN") or None
-    if token is None and demo:
-        token = demo_secret(ctx.config.data_path, "twilio-auth-token")
+    token = twilio_auth_token(ctx.config, env, demo=demo)
     if token is None:
         log.info("channel_off", channel="voice", reason="TWILIO_AUTH_TOKEN not set")
         return None
