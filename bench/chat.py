@@ -145,10 +145,10 @@ async def _webchat_app(workdir: Path) -> web.Application:
     import yaml
 
     from queues import open_store
-    from router.app import create_app
-    from router.config import parse_config
-    from router.logs import configure_logging
-    from router.wiring import webchat_adapter
+    from router.app.factory import create_app
+    from router.app.logs import configure_logging
+    from router.app.wiring import webchat_adapter
+    from router.config.load import parse_config
 
     configure_logging(level=logging.WARNING)
     env = {"SWITCHBOARD_SECRET": SECRET}

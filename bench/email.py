@@ -32,9 +32,9 @@ from aiosmtpd.smtp import SMTP
 
 from bench.report import Figure
 from queues import now_s, open_store
-from router.app import build_context
-from router.config import parse_config
-from router.wiring import email_adapter
+from router.app.factory import build_context
+from router.app.wiring import email_adapter
+from router.config.load import parse_config
 
 __all__ = ["email_figures", "measure"]
 

@@ -24,11 +24,11 @@ from aiohttp import web
 
 from bench.report import Figure
 from bench.workload import BenchError
-from channels.twilio_auth import HEADER, sign
+from channels.twilio.auth import HEADER, sign
 from queues import open_store
-from router.app import create_app
-from router.config import parse_config
-from router.wiring import sms_adapter
+from router.app.factory import create_app
+from router.app.wiring import sms_adapter
+from router.config.load import parse_config
 
 __all__ = ["measure"]
 

@@ -25,14 +25,14 @@ import structlog
 import yaml
 from aiohttp import web
 
-from channels.twilio_auth import sign
-from ivr.simulator import CallSpec
-from ivr.simulator_many import percentile, place_calls
-from ivr.twiml import parse
+from channels.twilio.auth import sign
+from ivr.simulator.call import CallSpec
+from ivr.simulator.many import percentile, place_calls
+from ivr.simulator.twiml import parse
 from queues import open_store
-from router.app import create_app
-from router.config import parse_config
-from router.wiring import voice_adapter
+from router.app.factory import create_app
+from router.app.wiring import voice_adapter
+from router.config.load import parse_config
 
 __all__ = ["NOTES", "measure"]
 

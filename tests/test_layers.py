@@ -45,10 +45,10 @@ def test_no_upward_imports() -> None:
 def test_checker_catches_an_upward_import(tmp_path: Path) -> None:
     for package in RANK:
         (tmp_path / package).mkdir()
-    (tmp_path / "queues" / "bad.py").write_text("from router.app import build\n")
+    (tmp_path / "queues" / "bad.py").write_text("from router.app.factory import build\n")
     (tmp_path / "ivr" / "vendor.py").write_text("import twilio.rest\n")
     assert upward_imports(tmp_path) == [
-        "queues/bad.py:1 imports router.app",
+        "queues/bad.py:1 imports router.app.factory",
         "ivr/vendor.py:1 imports twilio.rest (vendor SDKs belong in channels/)",
     ]
 

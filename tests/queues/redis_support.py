@@ -8,9 +8,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from queues import Channel, Contact, Direction, Message
-from queues.redis import RedisStore
-from queues.redis_codec import LIVE
-from queues.redis_keys import (
+from queues.redis.codec import LIVE
+from queues.redis.keys import (
     TEAMS_KEY,
     entry_prefix,
     leased_key,
@@ -18,6 +17,7 @@ from queues.redis_keys import (
     queued_key,
     ready_key,
 )
+from queues.redis.store import RedisStore
 from tests.conftest import FakeClock
 
 

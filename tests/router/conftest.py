@@ -9,9 +9,9 @@ import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
 from queues import Channel
-from router.app import DEMO_TOKENS, create_app
-from router.config import Config, parse_config
-from router.state import CONTEXT, Context
+from router.app.factory import DEMO_TOKENS, create_app
+from router.config.load import Config, parse_config
+from router.http.context import CONTEXT, Context
 from tests.conftest import FakeClock
 from tests.router.testchannel import TestChannel
 

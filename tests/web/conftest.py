@@ -37,9 +37,9 @@ from aiohttp import web
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from queues import Store, open_store
-from router.app import DEMO_TOKENS, create_app
-from router.state import CONTEXT, Context
-from router.wiring import webchat_adapter
+from router.app.factory import DEMO_TOKENS, create_app
+from router.app.wiring import webchat_adapter
+from router.http.context import CONTEXT, Context
 from tests.router.conftest import ENV, ROOT, repo_config
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -1,0 +1,78 @@
+"""Mail loop protection: which mail gets no automatic reply, and how many we send.
+
+Automatic replies (the email flow's prompts) are never sent to machine mail (RFC 3834):
+Auto-Submitted other than "no", Precedence bulk/junk/list, X-Auto-Response-Suppress, List-Id
+or List-Unsubscribe, X-Autoreply/X-Autorespond, mailer-daemon/postmaster/no-reply senders, an
+empty return path, delivery reports. Those that are sent are limited per address and hour.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from channels.email.parse import ParsedMail
+
+__all__ = ["AutoReplyLimiter", "automated"]
+
+_ROBOTS = ("mailer-daemon", "postmaster")
+_NO_REPLY = ("noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply")
+
+
+def automated(mail: ParsedMail, mail_from: str) -> str | None:
+    """Why ``mail`` must get no automatic reply, or None when a reply is fine."""
+    headers = mail.headers
+    auto = headers.get("auto-submitted", "").split(";")[0].strip().lower()
+    if auto and auto != "no":
+        return f"auto-submitted {auto}"
+    precedence = headers.get("precedence", "").strip().lower()
+    if precedence in ("bulk", "junk", "list"):
+        return f"precedence {precedence}"
+    suppress = headers.get("x-auto-response-suppress", "").strip().lower()
+    if suppress and suppress != "none":
+        return "x-auto-response-suppress"
+    for name in ("list-id", "list-unsubscribe", "x-autoreply", "x-autorespond"):
+        if name in headers:
+            return name
+    if mail.bounce is not None:
+        return "delivery report"
+    envelope = mail_from.strip().lower()
+    if envelope in ("", "<>") or headers.get("return-path", "").strip() == "<>":
+        return "empty return path"
+    for address in (mail.from_address or "", envelope):
+        local = address.rpartition("@")[0] if "@" in address else address
+        if local in _ROBOTS or local.startswith(_NO_REPLY):
+            return f"sender {local}"
+    return None
+
+
+class AutoReplyLimiter:
+    """At most ``per_hour`` automatic replies to one address in any hour.
+
+    In-process: each router process counts its own, so N processes may send up to N times
+    as many; the limit is a guard against loops, not a quota.
+    """
+
+    def __init__(self, per_hour: int, clock: Callable[[], float], *, max_addresses: int = 10_000):
+        self.per_hour = per_hour
+        self._clock = clock
+        self._max_addresses = max_addresses
+        self._sent: dict[str, deque[float]] = {}
+
+    def allow(self, address: str) -> bool:
+        """True (and counted) when one more automatic reply to ``address`` is within limit."""
+        now = self._clock()
+        key = address.lower()
+        sent = self._sent.setdefault(key, deque())
+        while sent and sent[0] <= now - 3600:
+            sent.popleft()
+        if len(sent) >= self.per_hour:
+            return False
+        sent.append(now)
+        if len(self._sent) > self._max_addresses:
+            self._forget(now)
+        return True
+
+    def _forget(self, now: float) -> None:
+        for key in [k for k, v in self._sent.items() if not v or v[-1] <= now - 3600]:
+            del self._sent[key]

@@ -1,0 +1,267 @@
+"""Phone calls through Twilio: the voice webhooks, answered with TwiML.
+
+``POST /twilio/voice`` a call comes in; ``/twilio/voice/step?n=N`` the caller's answer to the
+N-th prompt (``&timeout=1``: nothing was pressed); ``/twilio/voice/hold`` the hold loop;
+``/twilio/voice/status`` the call status callback. Every webhook must carry a valid
+X-Twilio-Signature (403 otherwise); one without a CallSid is refused with 400; when the store
+is down the answer is 503, so Twilio retries and nothing is lost.
+
+Idempotency: the step number travels in the Gather's action URL and the message key is
+``voice:{CallSid}:{n}``, so a webhook Twilio retries replays the same answer (the router
+replays its prompts) and never advances the flow twice.
+
+Hold: the caller hears their position and wait every ``hold_refresh_s``; in between the
+TwiML pauses ``hold_poll_s`` and redirects back to the hold URL, so an agent's claim is
+noticed within seconds and the next poll dials the agent (a phone number, or a Twilio Client
+identity, the agent's name when the profile has neither).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from aiohttp import web
+from twilio.twiml.voice_response import VoiceResponse
+
+from channels.base import AgentTarget, Answer, InboundMessage, Inbox, Outbox, Spoken
+from channels.twilio.auth import TwilioSignature
+from channels.webhooks import refuse, store_unavailable
+from queues import Channel, ContactState, StoreUnavailable
+
+__all__ = ["CONNECTING", "ENDED_STATUSES", "LOCALES", "TwilioVoice"]
+
+log = structlog.get_logger(__name__)
+
+#: Spoken.language -> the BCP-47 tag <Say language=...> takes.
+LOCALES: Mapping[str, str] = {"pl": "pl-PL", "en": "en-US", "ru": "ru-RU", "he": "he-IL"}
+#: Said just before the caller is put through to the agent who took the call.
+CONNECTING: Mapping[str, str] = {
+    "pl": "Łączymy z konsultantem.",
+    "en": "Connecting you to an agent.",
+    "ru": "Соединяем вас со специалистом.",
+    "he": "מעבירים אותך לנציג.",
+}
+#: CallStatus values of a call that is over: the caller is gone.
+ENDED_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+_SID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_MAX_STEP = 10_000
+_WAITING = (ContactState.WAITING, ContactState.ASSIGNED)
+
+
+class TwilioVoice:
+    """The voice channel adapter: Twilio's voice webhooks in, TwiML out; no outbox."""
+
+    channel = Channel.VOICE
+    outbox: Outbox | None = None
+
+    def __init__(
+        self,
+        inbox: Inbox,
+        *,
+        auth_token: str,
+        public_url: str | None = None,
+        trust_proxy: bool = False,
+        hold_refresh_s: float = 45.0,
+        hold_poll_s: int = 5,
+        default_language: str = "pl",
+        locales: Mapping[str, str] = LOCALES,
+        voices: Mapping[str, str] | None = None,
+        connecting: Mapping[str, str] = CONNECTING,
+        prefix: str = "/twilio/voice",
+    ) -> None:
+        if hold_poll_s < 1 or hold_refresh_s < hold_poll_s:
+            raise ValueError(
+                f"hold_poll_s ({hold_poll_s}) must be 1 or more and at most hold_refresh_s "
+                f"({hold_refresh_s})"
+            )
+        self._inbox = inbox
+        self._signature = TwilioSignature(
+            auth_token, public_url=public_url, trust_proxy=trust_proxy
+        )
+        self._refresh_s = hold_refresh_s
+        self._poll_s = hold_poll_s
+        self._default_language = default_language
+        self._locales = dict(locales)
+        self._voices = dict(voices or {})  # locale -> voice name; Twilio's default otherwise
+        self._connecting = dict(connecting)
+        self._prefix = prefix.rstrip("/")
+
+    # -- ChannelAdapter --------------------------------------------------------------------
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post(self._prefix, self.incoming)
+        app.router.add_post(f"{self._prefix}/step", self.step)
+        app.router.add_post(f"{self._prefix}/hold", self.hold)
+        app.router.add_post(f"{self._prefix}/status", self.status)
+
+    async def start(self) -> None:
+        log.info("channel_on", channel=str(self.channel), path=self._prefix)
+
+    async def aclose(self) -> None:
+        return None
+
+    # -- webhooks --------------------------------------------------------------------------
+    async def incoming(self, request: web.Request) -> web.StreamResponse:
+        form = await self._checked(request)
+        if isinstance(form, web.Response):
+            return form
+        return await self._advance(form, 0, None)
+
+    async def step(self, request: web.Request) -> web.StreamResponse:
+        form = await self._checked(request)
+        if isinstance(form, web.Response):
+            return form
+        raw = request.query.get("n", "")
+        if not raw.isdigit() or not 1 <= int(raw) <= _MAX_STEP:
+            return refuse(400, f"the step number n={raw!r} is not 1..{_MAX_STEP}")
+        timed_out = "timeout" in request.query
+        digits = None if timed_out else (form.get("Digits") or None)
+        return await self._advance(form, int(raw), digits)
+
+    async def hold(self, request: web.Request) -> web.StreamResponse:
+        form = await self._checked(request)
+        if isinstance(form, web.Response):
+            return form
+        call_sid = form["CallSid"]
+        waited_s = _whole(request.query.get("w"))
+        try:
+            status = await self._inbox.hold(Channel.VOICE, call_sid)
+        except StoreUnavailable as exc:
+            return store_unavailable("Twilio", exc)
+        response = VoiceResponse()
+        if status is None:
+            response.hangup()
+            return _twiml(response)
+        structlog.contextvars.bind_contextvars(contact_id=status.contact.id)
+        language = status.contact.language or self._default_language
+        if "dialed" in request.query and form.get("DialCallStatus") == "completed":
+            response.hangup()  # the caller talked to the agent; the call is over
+        elif "dialed" in request.query:
+            # The agent did not pick up: wait a poll, then dial again or keep holding.
+            log.info("voice_dial_unanswered", status=form.get("DialCallStatus", ""))
+            self._keep_holding(response, 0)
+        elif status.agent is not None:
+            log.info("voice_connecting", agent=status.agent.name)
+            self._connect(response, status.agent, language)
+        elif status.contact.state in _WAITING:
+            if waited_s >= self._refresh_s and status.prompt is not None:
+                self._say(response, status.prompt)
+                waited_s = 0
+            self._keep_holding(response, waited_s)
+        else:
+            response.hangup()  # resolved or abandoned meanwhile: nothing to wait for
+        return _twiml(response)
+
+    async def status(self, request: web.Request) -> web.StreamResponse:
+        form = await self._checked(request)
+        if isinstance(form, web.Response):
+            return form
+        call_status = form.get("CallStatus", "")
+        if call_status in ENDED_STATUSES:
+            try:
+                contact = await self._inbox.hang_up(Channel.VOICE, form["CallSid"])
+            except StoreUnavailable as exc:
+                return store_unavailable("Twilio", exc)
+            if contact is not None:
+                log.info(
+                    "voice_call_ended",
+                    contact_id=contact.id,
+                    call_status=call_status,
+                    state=str(contact.state),
+                )
+        return web.Response(status=204)
+
+    # -- helpers ---------------------------------------------------------------------------
+    async def _checked(self, request: web.Request) -> dict[str, str] | web.Response:
+        structlog.contextvars.bind_contextvars(channel=str(self.channel))
+        posted = await request.post()  # over the app's body limit: 413
+        form = {key: value for key, value in posted.items() if isinstance(value, str)}
+        if not self._signature.valid(request, form):
+            log.warning("voice_signature_refused", path=request.path)
+            return refuse(403, "the X-Twilio-Signature is missing or does not match")
+        if not _SID.fullmatch(form.get("CallSid", "")):
+            return refuse(400, "the form has no valid CallSid")
+        return form
+
+    async def _advance(self, form: Mapping[str, str], n: int, digits: str | None) -> web.Response:
+        call_sid = form["CallSid"]
+        message = InboundMessage(
+            channel=Channel.VOICE,
+            address=form.get("From") or "anonymous",
+            text=digits,
+            key=f"voice:{call_sid}:{n}",
+            conversation=call_sid,
+            meta={"call_sid": call_sid, "to": form.get("To", "")},
+        )
+        try:
+            answer = await self._inbox.receive(message)
+        except StoreUnavailable as exc:
+            return store_unavailable("Twilio", exc)
+        structlog.contextvars.bind_contextvars(contact_id=answer.contact.id)
+        log.info("voice_step", step=n, duplicate=answer.duplicate, no_input=digits is None)
+        return _twiml(self.render(answer, n))
+
+    def render(self, answer: Answer, n: int) -> VoiceResponse:
+        """The TwiML for ``answer`` to step ``n``: a Gather for the next answer (n + 1), or
+        the way to hold once queued, or a hangup once the flow is over."""
+        response = VoiceResponse()
+        expect = answer.expect
+        if expect is not None:
+            action = f"{self._prefix}/step?n={n + 1}"
+            attrs: dict[str, Any] = {
+                "input": "dtmf",
+                "action": action,
+                "method": "POST",
+                "timeout": max(1, math.ceil(expect.timeout_s)),
+                "finish_on_key": expect.finish_on_key or "",
+            }
+            if expect.num_digits is not None:
+                attrs["num_digits"] = expect.num_digits
+            gather = response.gather(**attrs)
+            for spoken in answer.prompts:
+                self._say(gather, spoken)
+            # Twilio falls through here when nothing was pressed: the flow gets None.
+            response.redirect(f"{action}&timeout=1", method="POST")
+            return response
+        for spoken in answer.prompts:
+            self._say(response, spoken)
+        if answer.contact.state in _WAITING:
+            response.redirect(f"{self._prefix}/hold?w=0", method="POST")
+        else:
+            response.hangup()
+        return response
+
+    def _keep_holding(self, response: VoiceResponse, waited_s: float) -> None:
+        response.pause(length=self._poll_s)
+        response.redirect(f"{self._prefix}/hold?w={int(waited_s) + self._poll_s}", method="POST")
+
+    def _connect(self, response: VoiceResponse, agent: AgentTarget, language: str) -> None:
+        text = self._connecting.get(language) or self._connecting.get(self._default_language)
+        if text:
+            self._say(response, Spoken(text, language))
+        dial = response.dial(action=f"{self._prefix}/hold?dialed=1", method="POST")
+        if agent.phone:
+            dial.number(agent.phone)
+        else:
+            client = dial.client()
+            client.identity(agent.client_identity or agent.name)
+            client.parameter(name="agent", value=agent.name)
+
+    def _say(self, parent: Any, spoken: Spoken) -> None:
+        locale = self._locales.get(spoken.language, spoken.language)
+        voice = self._voices.get(locale)
+        if voice:
+            parent.say(spoken.text, language=locale, voice=voice)
+        else:
+            parent.say(spoken.text, language=locale)
+
+
+def _twiml(response: VoiceResponse) -> web.Response:
+    return web.Response(text=str(response), content_type="text/xml", charset="utf-8")
+
+
+def _whole(raw: str | None) -> int:
+    return int(raw) if raw and raw.isdigit() and len(raw) < 9 else 0

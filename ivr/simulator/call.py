@@ -1,0 +1,335 @@
+"""The IVR simulator: one phone call placed on the voice webhooks, exactly as Twilio would.
+
+It POSTs the form fields Twilio sends (CallSid, AccountSid, From, To, CallStatus, Direction,
+...) signed with X-Twilio-Signature, then executes the TwiML verbs of each answer in order:
+``Say`` is printed with its language, ``Pause`` waits, ``Gather`` takes keys (from a script
+or the keypad) and honours timeout, numDigits and finishOnKey, ``Redirect`` and a Gather's
+action fetch the next document, ``Dial`` connects (the call is done), ``Hangup`` ends it.
+When the caller hangs up (no keys left, ``max_hold_s`` on hold passed, Ctrl-C) or the call
+ends, the status callback is sent with ``CallStatus=completed``.
+
+Time runs ``speed`` times faster than real time: pauses, Gather timeouts and ``max_hold_s``
+are call seconds. The signature is computed by an injected ``sign(url, form)`` (the router
+passes twilio's), so this module needs no vendor SDK.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urljoin, urlsplit
+
+import aiohttp
+
+from ivr.simulator.keys import KeySource
+from ivr.simulator.models import (
+    CallFailed,
+    CallResult,
+    CallSpec,
+    Echo,
+    Outcome,
+    Signer,
+    new_call_sid,
+)
+from ivr.simulator.twiml import (
+    Dial,
+    Gather,
+    Hangup,
+    Pause,
+    Play,
+    Redirect,
+    Reject,
+    Say,
+    TwimlError,
+    Verb,
+    parse,
+)
+
+__all__ = ["Call", "CallFailed", "CallResult", "CallSpec", "Outcome", "Signer", "new_call_sid"]
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+_HINTS = {
+    403: "the signature was refused: the simulator must sign with the server's auth token "
+    "(TWILIO_AUTH_TOKEN, or the demo's var/demo-twilio-auth-token) and its public URL",
+    404: "no voice webhook there: is the voice channel on (TWILIO_AUTH_TOKEN set, or "
+    "`switchboard run --demo`) and is --url right?",
+    503: "the router's store is unavailable; Twilio would retry",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetch:
+    url: str
+    method: str
+    extra: Mapping[str, str]
+
+
+class Call:
+    """One simulated call; ``run`` places it and returns its result (it never raises for
+    what the server does: failures are the ERROR outcome)."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        spec: CallSpec,
+        keys: KeySource,
+        *,
+        sign: Signer | None,
+        echo: Echo | None = None,
+    ) -> None:
+        if spec.speed <= 0:
+            raise ValueError(f"speed must be above 0, not {spec.speed}")
+        self._session = session
+        self._spec = spec
+        self._keys = keys
+        self._sign = sign
+        self._echo = echo
+        self.result = CallResult(spec.call_sid, spec.from_number)
+        self._started = 0.0
+        self._hold_since: float | None = None
+        self._requests = 0
+
+    # -- the call --------------------------------------------------------------------------
+    async def run(self) -> CallResult:
+        spec = self._spec
+        self._started = time.monotonic()
+        self._say(f"calling {spec.url.rstrip('/')}{spec.voice_path} from {spec.from_number}")
+        try:
+            self.result.outcome = await self._converse()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()  # Ctrl-C: the caller hangs up, and Twilio tells the server
+            self._caller_hangs_up("interrupted")
+        except CallFailed as exc:
+            self.result.outcome = Outcome.ERROR
+            self.result.error = str(exc)
+            self._event("error", message=str(exc))
+            self._say(f"error: {exc}")
+        self.result.duration_s = self._now()
+        await self._status_callback()
+        return self.result
+
+    async def _converse(self) -> Outcome:
+        spec = self._spec
+        fetch = _Fetch(spec.url.rstrip("/") + spec.voice_path, "POST", {"CallStatus": "ringing"})
+        while True:
+            document_url = fetch.url
+            verbs = await self._request(fetch)
+            step = await self._execute(verbs, document_url)
+            if isinstance(step, Outcome):
+                return step
+            fetch = step
+
+    async def _execute(self, verbs: tuple[Verb, ...], document_url: str) -> _Fetch | Outcome:
+        for verb in verbs:
+            if isinstance(verb, Say | Play):
+                self._hear(verb)
+            elif isinstance(verb, Pause):
+                if not await self._pause(verb):
+                    return self._caller_hangs_up("max_hold")
+            elif isinstance(verb, Gather):
+                fetch = await self._gather(verb, document_url)
+                if isinstance(fetch, Outcome | _Fetch):
+                    return fetch
+            elif isinstance(verb, Redirect):
+                self._event("redirect", url=verb.url, method=verb.method)
+                return _Fetch(urljoin(document_url, verb.url), verb.method, {})
+            elif isinstance(verb, Dial):
+                return self._dial(verb)
+            elif isinstance(verb, Hangup | Reject):
+                reason = verb.reason if isinstance(verb, Reject) else "hangup"
+                self._event("hangup", by="ivr", reason=reason)
+                self._say("the IVR hung up")
+                self.result.reason = reason
+                return Outcome.ENDED
+        self._event("hangup", by="ivr", reason="end_of_document")
+        self._say("the IVR's document ended; the call is over")
+        self.result.reason = "end_of_document"
+        return Outcome.ENDED
+
+    # -- verbs -----------------------------------------------------------------------------
+    def _hear(self, verb: Say | Play) -> None:
+        if isinstance(verb, Say):
+            self._event("say", language=verb.language, text=verb.text, voice=verb.voice)
+            self._say(f"[{verb.language}] {verb.text}")
+        else:
+            self._event("play", url=verb.url)
+            self._say(f"[play] {verb.url}")
+
+    async def _pause(self, pause: Pause) -> bool:
+        """Wait on hold; False when the caller gives up (``max_hold_s`` passed)."""
+        now = self._now()
+        if self._hold_since is None:
+            self._hold_since = now
+            self._say("   (on hold)")
+        self._event("pause", length_s=pause.length_s)
+        limit = self._spec.max_hold_s
+        if limit is None:
+            await self._sleep(pause.length_s)
+            return True
+        left = limit - (now - self._hold_since)
+        if left <= 0:
+            return False
+        await self._sleep(min(pause.length_s, left))
+        return pause.length_s < left
+
+    async def _gather(self, gather: Gather, document_url: str) -> _Fetch | Outcome | None:
+        self._hold_since = None  # the caller is asked something: not on hold
+        for prompt in gather.prompts:
+            if isinstance(prompt, Pause):
+                self._event("pause", length_s=prompt.length_s)
+                await self._sleep(prompt.length_s)
+            else:
+                self._hear(prompt)
+        if not self._keys.begin():
+            return self._caller_hangs_up("no_more_keys")
+        if self._keys.interactive:
+            finish = f", {gather.finish_on_key} ends" if gather.finish_on_key else ""
+            self._say(f"   keypad 0-9 * #{finish}; {gather.timeout_s} s to answer")
+        pressed, digits, ended = "", "", "timeout"
+        while True:
+            key = await self._keys.key(gather.timeout_s / self._spec.speed)
+            if key is None:
+                break
+            pressed += key
+            if gather.finish_on_key and key == gather.finish_on_key:
+                ended = "finish_on_key"
+                break
+            digits += key
+            if gather.num_digits is not None and len(digits) >= gather.num_digits:
+                ended = "num_digits"
+                break
+        self._event(
+            "gather",
+            num_digits=gather.num_digits,
+            finish_on_key=gather.finish_on_key,
+            timeout_s=gather.timeout_s,
+            pressed=pressed,
+            digits=digits,
+            ended=ended,
+        )
+        self._say(f"   pressed {pressed}" if pressed else "   (no input)")
+        action = urljoin(document_url, gather.action) if gather.action else document_url
+        if digits:
+            finished = gather.finish_on_key if ended == "finish_on_key" else ""
+            return _Fetch(action, gather.method, {"Digits": digits, "FinishedOnKey": finished})
+        if gather.action_on_empty_result:
+            return _Fetch(action, gather.method, {"Digits": ""})
+        return None  # Twilio goes on with the verb after the Gather
+
+    def _dial(self, dial: Dial) -> Outcome:
+        target = dial.targets[0]
+        agent = target.params.get("agent") or target.value
+        self._event("dial", kind=target.kind, to=target.value, agent=agent)
+        via = f" ({target.kind} {target.value})" if agent != target.value else ""
+        self._say(f"connected to agent {agent}{via}")
+        self.result.agent = agent
+        self.result.reason = "dial"
+        return Outcome.CONNECTED
+
+    def _caller_hangs_up(self, reason: str) -> Outcome:
+        on_hold = self._hold_since is not None
+        self._event("hangup", by="caller", reason=reason)
+        self._say(f"you hung up ({reason.replace('_', ' ')})")
+        self.result.reason = reason
+        self.result.outcome = Outcome.ABANDONED if on_hold else Outcome.HUNG_UP
+        return self.result.outcome
+
+    # -- HTTP ------------------------------------------------------------------------------
+    def _form(self, extra: Mapping[str, str]) -> dict[str, str]:
+        spec = self._spec
+        return {
+            "AccountSid": spec.account_sid,
+            "ApiVersion": "2010-04-01",
+            "CallSid": spec.call_sid,
+            "CallStatus": "in-progress",
+            "Called": spec.to_number,
+            "Caller": spec.from_number,
+            "Direction": "inbound",
+            "From": spec.from_number,
+            "To": spec.to_number,
+            **extra,
+        }
+
+    def _signed(self, url: str, form: Mapping[str, str]) -> dict[str, str]:
+        if self._sign is None:
+            return {}
+        base = self._spec.signed_base
+        if base:
+            parts = urlsplit(url)
+            url = base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
+        return {SIGNATURE_HEADER: self._sign(url, form)}
+
+    async def _request(self, fetch: _Fetch) -> tuple[Verb, ...]:
+        self._requests += 1
+        if self._requests > self._spec.max_requests:
+            raise CallFailed(
+                f"over {self._spec.max_requests} webhook requests in one call; "
+                "is the IVR redirecting in a loop?"
+            )
+        form = self._form(fetch.extra)
+        url, data = fetch.url, form
+        if fetch.method == "GET":
+            url, data = f"{fetch.url}{'&' if '?' in fetch.url else '?'}{urlencode(form)}", {}
+        headers = self._signed(url, data)
+        event: dict[str, Any] = {"method": fetch.method, "url": url, "form": form}
+        start = time.perf_counter()
+        try:
+            async with self._session.request(
+                fetch.method, url, data=data or None, headers=headers
+            ) as resp:
+                body = await resp.text()
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self._event("request", **event, status=None)
+            raise CallFailed(f"{fetch.method} {url} failed: {exc or type(exc).__name__}") from exc
+        latency_ms = (time.perf_counter() - start) * 1000
+        self.result.latencies_ms.append(latency_ms)
+        self._event("request", **event, status=status, latency_ms=round(latency_ms, 3), twiml=body)
+        if status != 200:
+            hint = _HINTS.get(status, "")
+            raise CallFailed(
+                f"{fetch.method} {urlsplit(url).path} answered HTTP {status}: "
+                f"{body.strip()[:200]}" + (f" ({hint})" if hint else "")
+            )
+        try:
+            return parse(body)
+        except TwimlError as exc:
+            raise CallFailed(f"{urlsplit(url).path} answered bad TwiML: {exc}") from None
+
+    async def _status_callback(self) -> None:
+        spec = self._spec
+        url = spec.url.rstrip("/") + spec.status_path
+        form = self._form(
+            {
+                "CallStatus": "completed",
+                "CallDuration": str(int(self.result.duration_s)),
+                "CallbackSource": "call-progress-events",
+            }
+        )
+        try:
+            async with self._session.post(url, data=form, headers=self._signed(url, form)) as r:
+                status = r.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self._event("status_callback", url=url, form=form, status=None, error=str(exc))
+            return
+        self._event("status_callback", url=url, form=form, status=status)
+
+    # -- time and output -------------------------------------------------------------------
+    def _now(self) -> float:
+        """Call seconds since the call started."""
+        return (time.monotonic() - self._started) * self._spec.speed
+
+    async def _sleep(self, call_s: float) -> None:
+        await asyncio.sleep(call_s / self._spec.speed)
+
+    def _event(self, event_type: str, /, **data: Any) -> None:
+        self.result.events.append({"type": event_type, "at_s": round(self._now(), 3), **data})
+
+    def _say(self, line: str) -> None:
+        if self._echo is not None:
+            self._echo(line)

@@ -1,0 +1,124 @@
+"""``switchboard call``: one call (keypad or ``--press`` script) or many, printed or as JSON.
+
+Exit status of one call: 0 connected to an agent, 1 an error (HTTP, TwiML), 2 bad options,
+3 the call ended without an agent (hung up, on hold too long, the IVR hung up). Many calls:
+0 when none failed, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, replace
+from typing import IO
+
+import aiohttp
+
+from ivr.simulator.call import Call, CallSpec, Signer
+from ivr.simulator.keys import KeypadKeys, KeySource, ScriptError, ScriptKeys, parse_press
+from ivr.simulator.many import place_calls
+
+__all__ = ["CliOptions", "run_cli"]
+
+
+@dataclass(frozen=True, slots=True)
+class CliOptions:
+    url: str = "http://127.0.0.1:8080"
+    from_number: str = "+48500100200"
+    to_number: str = "+48221234567"
+    press: str | None = None
+    max_hold_s: float | None = None
+    json: bool = False
+    calls: int = 1
+    concurrency: int = 1
+    speed: float = 1.0
+    signed_base: str | None = None
+
+
+async def run_cli(
+    options: CliOptions,
+    *,
+    sign: Signer | None,
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
+    keypad: IO[str] | None = None,
+) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    problem = _check(options)
+    answers: tuple[str, ...] = ()
+    if problem is None and options.press is not None:
+        try:
+            answers = parse_press(options.press)
+        except ScriptError as exc:
+            problem = str(exc)
+    if problem is not None:
+        print(f"switchboard call: {problem}", file=err)
+        return 2
+    spec = CallSpec(
+        url=options.url,
+        from_number=options.from_number,
+        to_number=options.to_number,
+        signed_base=options.signed_base,
+        speed=options.speed,
+        max_hold_s=options.max_hold_s,
+    )
+    if options.calls > 1:
+        return await _many(options, spec, answers, sign, out)
+    keys: KeySource = ScriptKeys(answers) if options.press is not None else KeypadKeys(keypad)
+
+    def echo(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+            call = Call(session, spec, keys, sign=sign, echo=None if options.json else echo)
+            result = await call.run()
+    finally:
+        keys.close()
+    if options.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2), file=out)
+    elif result.error:
+        print(f"switchboard call: {result.error}", file=err)
+    return result.exit_code
+
+
+async def _many(
+    options: CliOptions,
+    spec: CallSpec,
+    answers: tuple[str, ...],
+    sign: Signer | None,
+    out: IO[str],
+) -> int:
+    if spec.max_hold_s is None:
+        # Unattended calls must end: without --max-hold-s they hang up once queued.
+        spec = replace(spec, max_hold_s=0.0)
+    results, summary = await place_calls(
+        spec, answers, calls=options.calls, concurrency=options.concurrency, sign=sign
+    )
+    if options.json:
+        body = {"summary": summary.to_json(), "calls": [r.to_json() for r in results]}
+        print(json.dumps(body, ensure_ascii=False, indent=2), file=out)
+    else:
+        print(summary.render(), file=out)
+        for result in results:
+            if result.error:
+                print(f"  {result.call_sid}: {result.error}", file=out)
+                break  # one is enough to see what is wrong
+    return 1 if summary.errors else 0
+
+
+def _check(options: CliOptions) -> str | None:
+    if options.calls < 1:
+        return f"--calls must be 1 or more, not {options.calls}"
+    if options.concurrency < 1:
+        return f"--concurrency must be 1 or more, not {options.concurrency}"
+    if options.speed <= 0:
+        return f"--speed must be above 0, not {options.speed}"
+    if options.max_hold_s is not None and options.max_hold_s < 0:
+        return f"--max-hold-s must be 0 or more, not {options.max_hold_s}"
+    if options.calls > 1 and options.press is None:
+        return "--calls needs --press: many calls cannot share one keypad"
+    if not options.url.startswith(("http://", "https://")):
+        return f"--url {options.url!r} is not an http:// or https:// URL"
+    return None

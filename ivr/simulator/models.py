@@ -1,0 +1,91 @@
+"""What a simulated call is given and what it gives back (``ivr.simulator.call`` runs it)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "CallFailed",
+    "CallResult",
+    "CallSpec",
+    "Echo",
+    "Outcome",
+    "Signer",
+    "new_call_sid",
+]
+
+#: ``sign(url, form) -> X-Twilio-Signature`` for a POST of ``form`` to ``url``.
+Signer = Callable[[str, Mapping[str, str]], str]
+Echo = Callable[[str], None]
+
+
+class Outcome(StrEnum):
+    CONNECTED = "connected"  # a <Dial> put the caller through to an agent
+    ABANDONED = "abandoned"  # the caller hung up while on hold
+    HUNG_UP = "hung_up"  # the caller hung up before being queued
+    ENDED = "ended"  # the IVR hung up (or its document ran out)
+    ERROR = "error"  # an HTTP error, malformed TwiML or an unknown verb
+
+
+class CallFailed(Exception):
+    """The call cannot go on: the webhook failed or answered something unusable."""
+
+
+def new_call_sid() -> str:
+    return "CA" + uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class CallSpec:
+    """Who calls where. ``signed_base`` is the public URL the server checks signatures
+    against (``http.public_url``); None signs the URL actually requested."""
+
+    url: str = "http://127.0.0.1:8080"
+    from_number: str = "+48500100200"
+    to_number: str = "+48221234567"
+    call_sid: str = field(default_factory=new_call_sid)
+    account_sid: str = "AC" + "0" * 32
+    voice_path: str = "/twilio/voice"
+    status_path: str = "/twilio/voice/status"
+    signed_base: str | None = None
+    speed: float = 1.0
+    max_hold_s: float | None = None
+    max_requests: int = 5000
+
+
+@dataclass(slots=True)
+class CallResult:
+    """How a call went, with its whole transcript (every request, verb and key)."""
+
+    call_sid: str
+    from_number: str
+    outcome: Outcome = Outcome.ERROR
+    agent: str | None = None
+    error: str | None = None
+    reason: str | None = None
+    duration_s: float = 0.0
+    events: list[dict[str, Any]] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 connected to an agent, 1 an error, 3 the call ended without an agent."""
+        if self.outcome is Outcome.CONNECTED:
+            return 0
+        return 1 if self.outcome is Outcome.ERROR else 3
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "call_sid": self.call_sid,
+            "from": self.from_number,
+            "outcome": str(self.outcome),
+            "agent": self.agent,
+            "reason": self.reason,
+            "error": self.error,
+            "duration_s": round(self.duration_s, 3),
+            "events": self.events,
+        }

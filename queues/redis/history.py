@@ -1,0 +1,191 @@
+"""Reads of the Redis store that span tags: contact lists, one contact's events, all events.
+
+Contacts are spread over the shards and queue events over the teams, so these reads merge:
+contact lists newest first across the shards' indexes; events by time across streams,
+keeping each stream's own order (a process whose clock runs behind can record an event
+with an earlier time than the one before it in the same stream, never out of its order).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import cast
+
+from queues.base import ContactNotFound
+from queues.models import Contact, Event, Message
+from queues.redis.codec import LIVE, decode_contact, decode_event, decode_message, entry_refs
+from queues.redis.keys import (
+    SHARDS,
+    address_key,
+    all_key,
+    contact_events_key,
+    entry_key,
+    flow_key,
+    shard_events_key,
+    team_events_key,
+)
+from queues.redis.locate import Locator
+from queues.redis.scripts import Client
+
+__all__ = ["History"]
+
+_PAGE = 256  # contacts or events read per command when scanning
+
+
+def split_history(stored: Sequence[str]) -> tuple[list[str], list[str]]:
+    """A contact's history list as its messages (JSON) and its event references."""
+    messages = [item for item in stored if item.startswith("{")]
+    refs = [item for item in stored if not item.startswith("{")]
+    return messages, refs
+
+
+def _by_time(sequences: Iterable[list[Event]]) -> list[Event]:
+    # Each sequence keeps its order; between sequences the earlier time goes first, and
+    # on equal times the earlier sequence (contact events before queue events).
+    return list(heapq.merge(*sequences, key=lambda event: event.at))
+
+
+class History:
+    """list_contacts, events and list_events."""
+
+    def __init__(self, client: Client, locator: Locator) -> None:
+        self._redis = client
+        self._locator = locator
+
+    # -- contacts ----------------------------------------------------------------------------
+    async def contacts(self, ids: Sequence[str]) -> list[Contact]:
+        """The contacts with these ids (those that exist), in order, without messages."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for contact_id in ids:
+                pipe.hgetall(flow_key(contact_id))
+            flows: list[dict[str, str]] = await pipe.execute()
+        queued = {
+            cid: self._locator.cached(cid) or flow["q"]
+            for cid, flow in zip(ids, flows, strict=True)
+            if "q" in flow
+        }
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for cid, hint in queued.items():
+                pipe.hgetall(entry_key(hint, cid))
+            entries = dict(zip(queued, await pipe.execute(), strict=True))
+        found = []
+        for cid, flow in zip(ids, flows, strict=True):
+            if not flow:
+                continue
+            entry, team = entries.get(cid, {}), queued.get(cid)
+            if team is not None and entry.get("st") not in LIVE:  # moved on: look for it
+                where = await self._locator.find(cid)
+                flow, team, entry = where.flow, where.team, where.entry
+            found.append(decode_contact(cid, flow, team, entry))
+        return found
+
+    async def _newest(self, indexes: list[str]) -> AsyncIterator[str]:
+        """Ids from several (created_at -> id) indexes, newest first, ties by id."""
+        offsets = dict.fromkeys(indexes, 0)
+        heads: dict[str, list[tuple[str, float]]] = {}
+        empty = list(indexes)
+        while True:
+            if empty:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for index in empty:
+                        pipe.zrevrange(
+                            index, offsets[index], offsets[index] + _PAGE - 1, withscores=True
+                        )
+                    pages = await pipe.execute()
+                for index, page in zip(empty, pages, strict=True):
+                    if page:
+                        heads[index] = [(str(cid), float(score)) for cid, score in page][::-1]
+                        offsets[index] += len(page)
+                empty = []
+            if not heads:
+                return
+            index = max(heads, key=lambda i: (heads[i][-1][1], heads[i][-1][0]))
+            cid, _ = heads[index].pop()
+            if not heads[index]:
+                del heads[index]
+                empty = [index]
+            yield cid
+
+    async def list_contacts(
+        self,
+        *,
+        channel: str | None,
+        state: str | None,
+        team: str | None,
+        address: str | None,
+        limit: int,
+    ) -> list[Contact]:
+        indexes = [
+            all_key(s) if address is None else address_key(s, address) for s in range(SHARDS)
+        ]
+        found: list[Contact] = []
+        batch: list[str] = []
+
+        async def flush() -> None:
+            for contact in await self.contacts(batch):
+                if (
+                    (channel is None or contact.channel == channel)
+                    and (state is None or contact.state == state)
+                    and (team is None or contact.team == team)
+                    and (address is None or contact.address == address)
+                ):
+                    found.append(contact)
+            batch.clear()
+
+        async for cid in self._newest(indexes):
+            batch.append(cid)
+            if len(batch) >= _PAGE:
+                await flush()
+                if len(found) >= limit:
+                    break
+        if batch and len(found) < limit:
+            await flush()
+        return found[:limit]
+
+    # -- events ------------------------------------------------------------------------------
+    async def events(self, contact_id: str) -> tuple[list[Event], list[Message]]:
+        """One contact's events, merged by time, and its messages."""
+        where = await self._locator.find(contact_id, history=True)
+        if not where.flow:
+            raise ContactNotFound(contact_id)
+        messages, refs = split_history(where.history)
+        queue_refs = entry_refs(where.team, where.entry) if where.team else []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for ref in refs:
+                pipe.xrange(contact_events_key(contact_id), ref, ref)
+            for team, ref in queue_refs:
+                pipe.xrange(team_events_key(team), ref, ref)
+            rows = cast(list[list[tuple[str, dict[str, str]]]], await pipe.execute())
+        contact_events = [decode_event(row[0][1]) for row in rows[: len(refs)] if row]
+        queue_events = [decode_event(row[0][1]) for row in rows[len(refs) :] if row]
+        return _by_time([contact_events, queue_events]), [decode_message(m) for m in messages]
+
+    async def list_events(self, *, since: float | None, kinds: Iterable[str] | None) -> list[Event]:
+        wanted = set(kinds) if kinds is not None else None
+        teams = await self._locator.teams(refresh=True)
+        streams = [shard_events_key(s) for s in range(SHARDS)]
+        streams += [team_events_key(team) for team in teams]
+        # A stream id is never below its event's time, so starting at `since` misses
+        # nothing; the exact filter is on the event's own time.
+        first = "-" if since is None else str(math.floor(since * 1000))
+        starts = dict.fromkeys(streams, first)
+        found: dict[str, list[Event]] = {stream: [] for stream in streams}
+        while starts:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for stream, start in starts.items():
+                    pipe.xrange(stream, start, "+", count=_PAGE)
+                pages = cast(list[list[tuple[str, dict[str, str]]]], await pipe.execute())
+            next_starts: dict[str, str] = {}
+            for stream, entries in zip(starts, pages, strict=True):
+                for _entry_id, fields in entries:
+                    event = decode_event(fields)
+                    if since is not None and event.at < since:
+                        continue
+                    if wanted is None or event.kind in wanted:
+                        found[stream].append(event)
+                if len(entries) == _PAGE:
+                    next_starts[stream] = "(" + entries[-1][0]
+            starts = next_starts
+        return _by_time(found[stream] for stream in streams)

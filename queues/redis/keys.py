@@ -1,0 +1,206 @@
+"""Key names of the Redis store and loading of its Lua scripts.
+
+Every key starts with ``sb:`` or ``{sb:``. Two kinds of hash tag decide the Redis Cluster
+slot: a contact *shard* (``{sb:c:NN}``, NN = CRC-32 of the contact id mod 16), which holds
+the contact's flow record, history and the indexes intake must write in the same step; and
+a *team* (``{sb:team:T}``), which holds that team's queue and the queue state of every
+contact ever queued in it. On a Redis Cluster each script touches one tag, so each is
+single-slot; on one Redis, enqueue also checks and marks the flow record in its step.
+Contacts share 16 shard tags rather than one tag each because intake must update the
+contact lists and the event stream in the same step as the contact. Needs Redis 7.0+.
+
+Contact shard ``{sb:c:NN}`` (intake, append_message, update_contact, close in flow)::
+
+    :c:<id>        hash: flow record (ch ad ca lg vf vm ac sj sd mt), st (in_flow, or
+                   resolved/abandoned when closed in flow), cl, and q = the team the contact
+                   was handed to (set once; while that hand-over may be unfinished, also
+                   qa and pr, the queued_at and delay to finish it with)
+    :h:<id>        list: history in recording order: messages (JSON, start with "{") and
+                   references (stream ids) of the contact's events in :events
+    :k:<id>        hash: message id -> history index, for messages stored under an
+                   idempotency key (only contacts that have such messages)
+    :all           zset: contact id -> created_at (list_contacts, newest first)
+    :a:<address>   zset: contact id -> created_at, the shard's contacts at that address
+    :events        stream: the shard's contact events (created, message_*, closed in flow,
+                   add_event); fields c k t tm ag d; ids from the event time
+    :pending       zset: contact id -> time, hand-overs to a team not yet confirmed
+                   (cluster mode only; the reaper finishes them)
+
+Team ``{sb:team:T}`` (enqueue, claim, heartbeat, ack, release, remove, requeue, moves)::
+
+    :c:<id>        hash: queue entry: st (waiting, assigned, resolved, abandoned; moving or
+                   moved while or after it goes to another team), pr, qa, sq, ag, aa, lu, dp,
+                   cl, mv (destination), mo (token of the move out), mt (token of the move
+                   that created it), n and fields "1".."n": references of its queue events
+                   (a stream id in this team's :events, or "<team> <stream id>" for events
+                   recorded in a team it came from)
+    :ready         zset: "<sq>:<id>" -> score (queued_at - delay); ties FIFO by sq
+    :leased        zset: contact id -> lease_until
+    :queued        zset: contact id -> queued_at of waiting contacts (oldest wait)
+    :moving        zset: contact id -> time, entries moving out (the reaper finishes them)
+    :seq           counter: the team's queue sequence (INCR), 12 digits in members
+    :events        stream: the team's queue events (fields as above)
+
+Elsewhere::
+
+    sb:teams              set: every team a contact was ever queued in (added before)
+    {sb:idem:<key>}       string: "<contact id> <message id>" of an idempotency key
+    sb:session:<key>      string: {"x": expires_at, "d": data}, with a PX ttl
+    sb:hits:<key>         zset: "<uuid>" -> time of one hit (record_hit), with a PX ttl
+    sb:pubsub:<channel>   pub/sub channels (not keys)
+
+Where a contact stands: its team entry when one is waiting, assigned or done (the only one;
+during a move the destination's), else its flow record. A moved-away entry stays for a day
+as a tombstone (st moved, mv, mt) so a late repair never recreates it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from functools import cache
+from importlib import resources
+
+PREFIX = "sb:"
+SHARDS = 16  # contact shards; changing it moves every contact, so it is fixed
+TEAMS_KEY = PREFIX + "teams"
+SESSION_PREFIX = PREFIX + "session:"
+HITS_PREFIX = PREFIX + "hits:"
+CHANNEL_PREFIX = PREFIX + "pubsub:"
+TOMBSTONE_TTL_S = 86_400
+
+SCRIPTS = (
+    # contact shard
+    "intake",
+    "append_message",
+    "update_contact",
+    "add_event",
+    "close",
+    "reserve",
+    "reserved",
+    # team
+    "enqueue",
+    "claim",
+    "heartbeat",
+    "ack",
+    "release",
+    "remove",
+    "requeue",
+    "position",
+    "move_out",
+    "move_in",
+    "moved",
+    # one key of its own
+    "record_hit",
+)
+
+
+# -- contact shard -----------------------------------------------------------------------
+def shard_of(contact_id: str) -> int:
+    return zlib.crc32(contact_id.encode()) % SHARDS
+
+
+def shard_tag(shard: int) -> str:
+    return "{" + f"{PREFIX}c:{shard:02d}" + "}"
+
+
+def _contact_tag(contact_id: str) -> str:
+    return shard_tag(shard_of(contact_id))
+
+
+def flow_key(contact_id: str) -> str:
+    return f"{_contact_tag(contact_id)}:c:{contact_id}"
+
+
+def history_key(contact_id: str) -> str:
+    return f"{_contact_tag(contact_id)}:h:{contact_id}"
+
+
+def keyed_key(contact_id: str) -> str:
+    return f"{_contact_tag(contact_id)}:k:{contact_id}"
+
+
+def shard_events_key(shard: int) -> str:
+    return shard_tag(shard) + ":events"
+
+
+def contact_events_key(contact_id: str) -> str:
+    return shard_events_key(shard_of(contact_id))
+
+
+def all_key(shard: int) -> str:
+    return shard_tag(shard) + ":all"
+
+
+def address_key(shard: int, address: str) -> str:
+    return f"{shard_tag(shard)}:a:{address}"
+
+
+def pending_key(shard: int) -> str:
+    return shard_tag(shard) + ":pending"
+
+
+def contact_pending_key(contact_id: str) -> str:
+    return pending_key(shard_of(contact_id))
+
+
+# -- team ------------------------------------------------------------------------------------
+def team_tag(team: str) -> str:
+    return "{" + PREFIX + "team:" + team + "}"
+
+
+def entry_prefix(team: str) -> str:
+    return team_tag(team) + ":c:"
+
+
+def entry_key(team: str, contact_id: str) -> str:
+    return entry_prefix(team) + contact_id
+
+
+def ready_key(team: str) -> str:
+    return team_tag(team) + ":ready"
+
+
+def leased_key(team: str) -> str:
+    return team_tag(team) + ":leased"
+
+
+def queued_key(team: str) -> str:
+    return team_tag(team) + ":queued"
+
+
+def moving_key(team: str) -> str:
+    return team_tag(team) + ":moving"
+
+
+def seq_key(team: str) -> str:
+    return team_tag(team) + ":seq"
+
+
+def team_events_key(team: str) -> str:
+    return team_tag(team) + ":events"
+
+
+# -- elsewhere -------------------------------------------------------------------------------
+def idempotency_key(key: str) -> str:
+    return "{" + PREFIX + "idem:" + key + "}"
+
+
+def session_key(key: str) -> str:
+    return SESSION_PREFIX + key
+
+
+def hits_key(key: str) -> str:
+    return HITS_PREFIX + key
+
+
+@cache
+def script_source(name: str) -> str:
+    """A script's text with the shared helpers of ``_common.lua`` in front of it.
+
+    The ``#!lua`` line (Redis 7) makes a cluster node refuse any key of another slot, even
+    one the script builds itself (claim and requeue build entry keys from their team's
+    prefix); on one Redis it changes nothing.
+    """
+    lua = resources.files("queues.redis") / "lua"
+    common = (lua / "_common.lua").read_text("utf-8")
+    return "#!lua\n" + common + "\n" + (lua / f"{name}.lua").read_text("utf-8")

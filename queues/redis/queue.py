@@ -1,0 +1,336 @@
+"""The queue operations of the Redis store, each one script on one team's tag.
+
+enqueue      one script on the team (one Redis: with the flow record in the same step);
+             cluster mode: 'reserve' on the contact's shard, 'enqueue' on the team, then
+             'reserved' clears the pending mark (a crash in between: ``finish_enqueue``)
+claim        one team: one script. Several: one pipelined ZRANGE 0 0 of each team's ready
+             queue, then one script on the best team that takes its head only while it still
+             scores no worse than the other teams' best (else: look again)
+heartbeat, ack, release, remove, position: one script on the contact's team
+transfer     'move_out' on the source (the commit point: the contact is moving), 'move_in'
+             on the destination, 'moved' on the source (a crash in between: ``finish_move``)
+requeue_expired  per team one script for its expired leases; then the moves and hand-overs
+             a crash left half done
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from queues.base import Clock, ContactNotFound, InvalidTransition, QueueError
+from queues.models import Claim, Contact, Position, QueueStats
+from queues.redis.codec import decode_contact, fmt_time, pairs
+from queues.redis.keys import (
+    SHARDS,
+    contact_events_key,
+    contact_pending_key,
+    entry_key,
+    entry_prefix,
+    flow_key,
+    history_key,
+    leased_key,
+    moving_key,
+    pending_key,
+    queued_key,
+    ready_key,
+    team_events_key,
+)
+from queues.redis.locate import Locator, team_keys
+from queues.redis.scripts import Client, Scripts, check
+
+__all__ = ["PENDING_GRACE_S", "Queues", "check_team"]
+
+_PAGE = 256  # expired leases requeued per script call
+_CLAIM_ATTEMPTS = 1_000  # each failed attempt means another claimer took a head
+#: A cluster-mode hand-over still pending after this long is finished by the reaper.
+PENDING_GRACE_S = 10.0
+
+
+def check_team(team: str) -> None:
+    if not isinstance(team, str) or not team or any(c in team for c in "{} \t\r\n"):
+        raise ValueError(
+            f"team {team!r} is not a team name; pass a non-empty name without braces or spaces"
+        )
+
+
+def _score(queued_at: str, priority: str) -> float:
+    return round(float(queued_at) - int(priority), 6)
+
+
+class Queues:
+    """enqueue, claim, heartbeat, ack, release, transfer, remove, requeue, position, stats."""
+
+    def __init__(
+        self, client: Client, scripts: Scripts, locator: Locator, clock: Clock, *, cluster: bool
+    ) -> None:
+        self._redis = client
+        self._scripts = scripts
+        self._locator = locator
+        self._clock = clock
+        self._cluster = cluster
+
+    def _now(self) -> str:
+        return fmt_time(self._clock())
+
+    async def _state(self, contact_id: str) -> str:
+        found = await self._locator.find(contact_id)
+        if not found.flow:
+            raise ContactNotFound(contact_id)
+        return str(found.entry.get("st") or found.flow_state)
+
+    async def contact(self, contact_id: str) -> Contact:
+        found = await self._locator.find(contact_id)
+        if not found.flow:
+            raise ContactNotFound(contact_id)
+        return decode_contact(contact_id, found.flow, found.team, found.entry)
+
+    # -- enqueue ---------------------------------------------------------------------------
+    async def enqueue(self, contact_id: str, team: str, delay_s: int) -> Contact:
+        check_team(team)
+        await self._locator.add_team(team)
+        now, delay = self._now(), str(int(delay_s))
+        keys = team_keys(team, contact_id)
+        if self._cluster:
+            return await self._enqueue_in_two(contact_id, team, delay, now)
+        reply = await self._scripts.run("enqueue", [*keys, flow_key(contact_id)],
+                                        [contact_id, team, delay, now])  # fmt: skip
+        if reply[0] == "queued":
+            raise InvalidTransition(contact_id, await self._state(contact_id), "enqueue")
+        if reply[0] == "exists":
+            raise QueueError(f"contact {contact_id!r} has a queue entry but was never queued")
+        check(reply, contact_id, "enqueue")
+        count = int(reply[1])
+        entry, flow = pairs(reply[2 : 2 + count]), pairs(reply[2 + count :])
+        self._locator.remember(contact_id, team)
+        return decode_contact(contact_id, flow, team, entry)
+
+    async def _enqueue_in_two(self, contact_id: str, team: str, delay: str, now: str) -> Contact:
+        keys = [flow_key(contact_id), contact_pending_key(contact_id)]
+        reply = await self._scripts.run("reserve", keys, [contact_id, team, delay, now])
+        if reply[0] == "queued":
+            queued_to, queued_at, priority = (str(v) for v in reply[1:4])
+            if not (queued_at and queued_to == team):
+                raise InvalidTransition(contact_id, await self._state(contact_id), "enqueue")
+            # A retry of an enqueue that was cut off between its steps: finish it.
+            flow = {"q": queued_to, "qa": queued_at, "pr": priority}
+            await self._locator.finish_enqueue(contact_id, flow)
+            return await self.contact(contact_id)
+        flow = pairs(check(reply, contact_id, "enqueue")[1:])
+        reply = await self._scripts.run(
+            "enqueue", team_keys(team, contact_id), [contact_id, team, delay, now]
+        )
+        await self._locator.confirm(contact_id)
+        self._locator.remember(contact_id, team)
+        if reply[0] != "ok":  # a reader finished the hand-over first
+            return await self.contact(contact_id)
+        return decode_contact(contact_id, flow, team, pairs(reply[2 : 2 + int(reply[1])]))
+
+    # -- claim -----------------------------------------------------------------------------
+    async def _claim_in(
+        self, team: str, agent: str, lease_s: float, bound: tuple[float, int] | None
+    ) -> Claim | str:
+        now = self._clock()
+        lease_until = fmt_time(now + lease_s)
+        keys = [ready_key(team), leased_key(team), queued_key(team), team_events_key(team)]
+        args = [agent, fmt_time(now), lease_until, team, entry_prefix(team)]
+        if bound is not None:
+            args += [fmt_time(bound[0]), str(bound[1])]
+        reply = await self._scripts.run("claim", keys, args)
+        if reply[0] != "ok":
+            return str(reply[0])
+        _, contact_id, queued_at, priority = (str(v) for v in reply)
+        self._locator.remember(contact_id, team)
+        return Claim(contact_id, team, agent, float(lease_until), _score(queued_at, priority))
+
+    async def claim(self, teams: Sequence[str], agent: str, lease_s: float) -> Claim | None:
+        unique = list(dict.fromkeys(teams))
+        if len(unique) == 1:
+            got = await self._claim_in(unique[0], agent, lease_s, None)
+            return got if isinstance(got, Claim) else None
+        for _ in range(_CLAIM_ATTEMPTS if unique else 0):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for team in unique:
+                    pipe.zrange(ready_key(team), 0, 0, withscores=True)
+                rows = await pipe.execute()
+            heads = sorted(
+                (float(score), int(str(member).split(":", 1)[0]), team)
+                for team, row in zip(unique, rows, strict=True)
+                for member, score in row
+            )
+            if not heads:
+                return None
+            bound = heads[1][:2] if len(heads) > 1 else None
+            got = await self._claim_in(heads[0][2], agent, lease_s, bound)
+            if isinstance(got, Claim):
+                return got
+        if not unique:
+            return None
+        raise QueueError(f"claim across {unique} lost {_CLAIM_ATTEMPTS} races; try again")
+
+    # -- the holder's operations ------------------------------------------------------------
+    async def heartbeat(self, contact_id: str, agent: str, lease_s: float) -> Claim:
+        lease_until = fmt_time(self._clock() + lease_s)
+
+        def build(team: str) -> tuple[list[str], list[str]]:
+            return [entry_key(team, contact_id), leased_key(team)], [contact_id, agent, lease_until]
+
+        ran = await self._locator.run_in_team("heartbeat", contact_id, build)
+        if ran.team is None:
+            raise InvalidTransition(contact_id, ran.flow_state, "heartbeat")
+        _, queued_at, priority = check(ran.reply, contact_id, "heartbeat", agent)
+        return Claim(contact_id, ran.team, agent, float(lease_until), _score(queued_at, priority))
+
+    async def ack(self, contact_id: str, agent: str, disposition: str | None) -> None:
+        now = self._now()
+
+        def build(team: str) -> tuple[list[str], list[str]]:
+            keys = [entry_key(team, contact_id), leased_key(team), team_events_key(team)]
+            args = [contact_id, agent, now, team]
+            return keys, args if disposition is None else [*args, disposition]
+
+        ran = await self._locator.run_in_team("ack", contact_id, build)
+        if ran.team is None:
+            raise InvalidTransition(contact_id, ran.flow_state, "resolve")
+        check(ran.reply, contact_id, "resolve", agent)
+
+    async def release(self, contact_id: str, agent: str) -> None:
+        now = self._now()
+
+        def build(team: str) -> tuple[list[str], list[str]]:
+            keys = [entry_key(team, contact_id), ready_key(team), leased_key(team)]
+            keys += [queued_key(team), team_events_key(team)]
+            return keys, [contact_id, agent, now, team]
+
+        ran = await self._locator.run_in_team("release", contact_id, build)
+        if ran.team is None:
+            raise InvalidTransition(contact_id, ran.flow_state, "release")
+        check(ran.reply, contact_id, "release", agent)
+
+    async def transfer(
+        self, contact_id: str, dest: str, agent: str | None, delay_s: int | None
+    ) -> None:
+        check_team(dest)
+        await self._locator.add_team(dest)
+        now, token = self._now(), secrets.token_hex(8)
+
+        def build(team: str) -> tuple[list[str], list[str]]:
+            keys = [entry_key(team, contact_id), ready_key(team), leased_key(team)]
+            keys += [queued_key(team), moving_key(team), team_events_key(team)]
+            args = [contact_id, team, dest, now, agent or "", token]
+            return keys, args if delay_s is None else [*args, str(int(delay_s))]
+
+        ran = await self._locator.run_in_team("move_out", contact_id, build)
+        if ran.team is None:
+            raise InvalidTransition(contact_id, ran.flow_state, "transfer")
+        if ran.reply[0] == "here":
+            return
+        moving = pairs(check(ran.reply, contact_id, "transfer", agent or "")[1:])
+        await self._locator.finish_move(contact_id, ran.team, moving)
+
+    async def remove(self, contact_id: str) -> None:
+        now = self._now()
+
+        def build(team: str) -> tuple[list[str], list[str]]:
+            keys = [entry_key(team, contact_id), ready_key(team), queued_key(team)]
+            return [*keys, team_events_key(team)], [contact_id, now, team]
+
+        for _ in range(3):
+            ran = await self._locator.run_in_team("remove", contact_id, build)
+            if ran.team is not None:
+                check(ran.reply, contact_id, "remove")
+                return
+            if ran.flow_state != "in_flow":
+                raise InvalidTransition(contact_id, ran.flow_state, "remove")
+            keys = [flow_key(contact_id), history_key(contact_id), contact_events_key(contact_id)]
+            args = [contact_id, "abandoned", "1", "left in flow", now]
+            reply = await self._scripts.run("close", keys, args)
+            if reply[0] != "queued":  # queued meanwhile: remove it from its team
+                check(reply, contact_id, "remove")
+                return
+        raise QueueError(f"contact {contact_id!r} kept changing during remove; try again")
+
+    # -- reaper ------------------------------------------------------------------------------
+    async def requeue_expired(self) -> list[str]:
+        now = self._clock()
+        teams = await self._locator.teams(refresh=True)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for team in teams:
+                pipe.zrangebyscore(leased_key(team), "-inf", fmt_time(now), withscores=True)
+            for team in teams:
+                pipe.zrange(moving_key(team), 0, -1)
+            for shard in range(SHARDS):  # hand-overs are pending only in cluster mode
+                pipe.zrangebyscore(pending_key(shard), "-inf", fmt_time(now - PENDING_GRACE_S))
+            rows = await pipe.execute()
+        leased, moving, pending = (
+            rows[: len(teams)],
+            rows[len(teams) : 2 * len(teams)],
+            rows[2 * len(teams) :],
+        )
+        expired = sorted(
+            (float(lease_until), str(cid), team)
+            for team, found in zip(teams, leased, strict=True)
+            for cid, lease_until in found
+        )
+        by_team: dict[str, list[str]] = defaultdict(list)
+        for _, cid, team in expired:
+            by_team[team].append(cid)
+        done: set[tuple[str, str]] = set()
+        for team, ids in by_team.items():
+            keys = [ready_key(team), leased_key(team), queued_key(team), team_events_key(team)]
+            for start in range(0, len(ids), _PAGE):
+                args = [fmt_time(now), team, entry_prefix(team), *ids[start : start + _PAGE]]
+                done |= {(team, str(cid)) for cid in await self._scripts.run("requeue", keys, args)}
+        await self._finish_moves(teams, moving)
+        for ids in pending:
+            for cid in ids:
+                await self._finish_pending(str(cid))
+        return [cid for _, cid, team in expired if (team, cid) in done]
+
+    async def _finish_moves(self, teams: list[str], moving: list[Any]) -> None:
+        found = [(team, str(cid)) for team, ids in zip(teams, moving, strict=True) for cid in ids]
+        if not found:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for team, cid in found:
+                pipe.hgetall(entry_key(team, cid))
+            entries = await pipe.execute()
+        for (team, cid), entry in zip(found, entries, strict=True):
+            if entry.get("st") == "moving":
+                await self._locator.finish_move(cid, team, entry)
+            else:  # finished already: only the :moving member is left
+                await self._scripts.run(
+                    "moved", [entry_key(team, cid), moving_key(team)], [cid, "", "0"]
+                )
+
+    async def _finish_pending(self, contact_id: str) -> None:
+        found = await self._locator.find(contact_id)  # creates the entry when none exists
+        if found.team is not None or not found.flow:
+            await self._locator.confirm(contact_id)
+
+    # -- reads -------------------------------------------------------------------------------
+    async def position(self, contact_id: str) -> Position | None:
+        def build(team: str) -> tuple[list[str], list[str]]:
+            return [entry_key(team, contact_id), ready_key(team)], [contact_id]
+
+        ran = await self._locator.run_in_team("position", contact_id, build)
+        if ran.team is None or ran.reply[0] != "ok":
+            return None
+        return Position(ran.team, ahead=int(ran.reply[1]), waiting=int(ran.reply[2]))
+
+    async def queue_stats(self, teams: Sequence[str]) -> list[QueueStats]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for team in teams:
+                pipe.zcard(ready_key(team))
+                pipe.zcard(leased_key(team))
+                pipe.zrange(queued_key(team), 0, 0, withscores=True)
+            rows = await pipe.execute()
+        now = self._clock()
+        stats = []
+        for i, team in enumerate(teams):
+            waiting, assigned, oldest = rows[3 * i : 3 * i + 3]
+            oldest_wait_s = round(now - oldest[0][1], 6) if oldest else None
+            stats.append(QueueStats(team, int(waiting), int(assigned), oldest_wait_s))
+        return stats

@@ -1,0 +1,200 @@
+"""What the CLI's subcommands do, apart from parsing their arguments."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+
+import structlog
+from aiohttp import web
+
+from queues import Store, StoreUnavailable, open_store
+from router.app.factory import DEMO_TOKENS, create_app
+from router.app.logs import configure_logging
+from router.config.load import Config, HostPort
+from router.http.context import CONTEXT
+from router.identity.accounts import AccountDirectory, AccountError, load_secret
+from router.identity.agents import AgentDirectory, AgentError
+
+__all__ = ["accounts", "add_agent", "call", "ivr", "run"]
+
+log = structlog.get_logger(__name__)
+
+
+def _host_port(text: str | None, default: str) -> tuple[str, int]:
+    host, _, port = (text or default).rpartition(":")
+    if not host or not port.isdigit():
+        raise SystemExit(f"switchboard: {text!r} is not HOST:PORT (e.g. 127.0.0.1:8080)")
+    return host.strip("[]"), int(port)
+
+
+async def run(config: Config, *, http: str | None, smtp: str | None, demo: bool = False) -> int:
+    """Serve until SIGINT/SIGTERM; print the URLs and the demo agents' tokens at start."""
+    configure_logging()
+    host, port = _host_port(http, str(config.http.listen))
+    if smtp:
+        smtp_host, smtp_port = _host_port(smtp, "")
+        channels = config.channels
+        email = channels.email.model_copy(update={"listen": HostPort(smtp_host, smtp_port)})
+        config = config.model_copy(
+            update={"channels": channels.model_copy(update={"email": email})}
+        )
+    try:
+        store = await open_store(config.store_url)
+    except StoreUnavailable as exc:
+        print(f"switchboard: the store is unavailable: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return await _serve(config, store, host, port, demo=demo)
+    finally:
+        await store.aclose()
+
+
+async def _serve(config: Config, store: Store, host: str, port: int, *, demo: bool) -> int:
+    app = create_app(config, store, demo=demo)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        print(f"switchboard: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    ctx = app[CONTEXT]
+    base = f"http://{host}:{port}"
+    lines = [
+        f"Switchboard is running (store: {_redacted(config.store_url)})",
+        f"  agent console {base}/agent",
+        f"  dashboard     {base}/dashboard",
+        f"  customer chat {base}/chat",
+        f"  agent API     {base}/api/queues",
+        f"  email (SMTP)  {config.channels.email.listen} for "
+        + ", ".join(config.channels.email.addresses),
+        f"  stats         {base}/api/stats",
+        f"  metrics       {base}/metrics",
+        f"  health        {base}/healthz  {base}/readyz",
+    ]
+    tokens = app[DEMO_TOKENS]
+    if tokens:
+        lines.append("Demo agents (tokens are new at every start):")
+        for name, token in tokens.items():
+            agent = ctx.agents.get(name)
+            teams = ",".join(agent.teams) if agent else ""
+            lines.append(f"  {name:<8} teams={teams:<35} token={token}")
+        first = next(iter(tokens.items()))
+        lines.append(f"Try: switchboard agent --token {first[1]}")
+    print("\n".join(lines), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("router_stopping")
+        await runner.cleanup()
+    return 0
+
+
+def _redacted(url: str) -> str:
+    from router.config.load import redact_url
+
+    return redact_url(url)
+
+
+def accounts(config: Config, args: argparse.Namespace) -> int:
+    try:
+        key = load_secret(os.environ, config.data_path)
+        directory = AccountDirectory(config.accounts.file, key, tiers=config.priority.tier)
+        if args.action == "add":
+            services = [s.strip() for s in args.services.split(",") if s.strip()]
+            account = directory.add(
+                args.login,
+                args.number,
+                args.code,
+                name=args.name,
+                tier=args.tier,
+                balance=args.balance,
+                services=services,
+            )
+            print(f"added {account.login} (number {account.number}, tier {account.tier})")
+        else:
+            count = directory.import_csv(args.file)
+            print(f"imported {count} accounts from {args.file}")
+    except AccountError as exc:
+        print(f"switchboard accounts: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_agent(config: Config, args: argparse.Namespace) -> int:
+    directory = AgentDirectory(config.agents.file, teams=config.team_names)
+    teams = [t.strip() for t in args.teams.split(",") if t.strip()]
+    try:
+        token = directory.add(args.name, teams, phone=args.phone, client_identity=args.client)
+    except AgentError as exc:
+        print(f"switchboard agents: {exc}", file=sys.stderr)
+        return 1
+    print(token)  # only the token on stdout, so scripts can capture it
+    return 0
+
+
+def ivr(config: Config, args: argparse.Namespace) -> int:
+    from ivr.graph import to_dot, to_svg
+    from ivr.lint import check_book
+
+    book = config.book
+    if args.action == "check":
+        problems = check_book(book)
+        for problem in problems:
+            print(f"{problem.level}: {problem.path}: {problem.message}")
+        errors = sum(1 for p in problems if p.level == "error")
+        print(
+            f"{len(book.flows)} flows checked: {errors} errors, {len(problems) - errors} warnings"
+        )
+        return 1 if errors else 0
+    flow = book.flows.get(args.flow)
+    if flow is None:
+        print(
+            f"switchboard ivr graph: no flow {args.flow!r}; flows are {', '.join(book.flows)}",
+            file=sys.stderr,
+        )
+        return 2
+    text = to_svg(flow) if args.format == "svg" else to_dot(flow)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    return 0
+
+
+async def call(config: Config, args: argparse.Namespace) -> int:
+    """`switchboard call`: the IVR simulator, signing with the router's Twilio auth token."""
+    from functools import partial
+
+    from channels.twilio.auth import sign
+    from ivr.simulator.cli import CliOptions, run_cli
+    from router.app.demo import twilio_auth_token
+
+    # Without a configured token, the one `switchboard run --demo` uses.
+    token = twilio_auth_token(config, os.environ, demo=True)
+    assert token is not None  # demo=True always yields one
+    public_url = config.http.public_url
+    options = CliOptions(
+        url=args.url,
+        from_number=args.from_number,
+        to_number=args.to_number,
+        press=args.press,
+        max_hold_s=args.max_hold_s,
+        json=args.json,
+        calls=args.calls,
+        concurrency=args.concurrency,
+        speed=args.speed,
+        signed_base=str(public_url) if public_url else None,
+    )
+    return await run_cli(options, sign=partial(sign, token))

@@ -1,0 +1,136 @@
+"""The `switchboard` command line (ARCHITECTURE.md, "External contract")."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+
+from router.config.load import Config, ConfigError, load_config
+
+__all__ = ["main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="switchboard",
+        description="Multichannel contact-centre router with an IVR simulator.",
+    )
+    config_opt = argparse.ArgumentParser(add_help=False)
+    config_opt.add_argument(
+        "-c", "--config", default="config.yaml", help="config file (default: %(default)s)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", parents=[config_opt], help="start the router")
+    run.add_argument("--http", help="HOST:PORT for HTTP (default: http.listen, 127.0.0.1:8080)")
+    run.add_argument("--smtp", help="HOST:PORT for SMTP (default: channels.email.listen)")
+    run.add_argument("--store", help="memory://, sqlite:///path.db or redis://host:port/db")
+    run.add_argument(
+        "--demo",
+        action="store_true",
+        help="generate local webhook secrets under the data dir when none are set",
+    )
+
+    accounts = sub.add_parser("accounts", parents=[config_opt], help="the account directory")
+    acc = accounts.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = acc.add_parser("add", parents=[config_opt], help="add one account")
+    add.add_argument("login")
+    add.add_argument("--number", required=True, help="customer number (digits)")
+    add.add_argument("--code", required=True, help="auth code (4-8 digits); stored only as HMAC")
+    add.add_argument("--name", default="")
+    add.add_argument("--tier", default="residential")
+    add.add_argument("--balance", default="0.00")
+    add.add_argument("--services", default="", help="comma-separated")
+    imp = acc.add_parser("import", parents=[config_opt], help="import accounts from CSV")
+    imp.add_argument("file", help="CSV: login,number,code,name,tier,balance,services")
+
+    agents = sub.add_parser("agents", parents=[config_opt], help="agents and their tokens")
+    ag = agents.add_subparsers(dest="action", required=True, metavar="ACTION")
+    agadd = ag.add_parser("add", parents=[config_opt], help="add an agent; prints its token")
+    agadd.add_argument("name")
+    agadd.add_argument("--teams", required=True, help="comma-separated teams")
+    agadd.add_argument("--phone", default=None, help="number the voice channel dials")
+    agadd.add_argument("--client", default=None, help="Twilio Client identity to dial")
+
+    agent = sub.add_parser("agent", parents=[config_opt], help="terminal agent client")
+    agent.add_argument("--teams", default=None, help="comma-separated (default: all yours)")
+    agent.add_argument("--url", default="http://127.0.0.1:8080")
+    agent.add_argument("--token", default=None, help="agent token (or SWITCHBOARD_TOKEN)")
+
+    call = sub.add_parser(
+        "call",
+        parents=[config_opt],
+        help="the IVR simulator: call the voice IVR as Twilio would",
+        description="Call the voice IVR as Twilio would: keypad in the terminal, or --press. "
+        "Exit status: 0 connected to an agent, 1 error, 2 bad options, 3 ended without an "
+        "agent (many calls: 0 when none failed).",
+    )
+    call.add_argument("--url", default="http://127.0.0.1:8080", help="the router (%(default)s)")
+    call.add_argument("--from", dest="from_number", default="+48500100200", help="caller number")
+    call.add_argument("--to", dest="to_number", default="+48221234567", help="number called")
+    call.add_argument(
+        "--press",
+        default=None,
+        help='answers to successive prompts: "2 1001# 482913# 2"; - is silence',
+    )
+    call.add_argument("--max-hold-s", type=float, default=None, help="hang up after S s on hold")
+    call.add_argument("--json", action="store_true", help="print the whole call as JSON")
+    call.add_argument("--calls", type=int, default=1, help="place N calls (needs --press)")
+    call.add_argument("--concurrency", type=int, default=1, help="calls at once (with --calls)")
+    call.add_argument("--speed", type=float, default=1.0, help="run pauses and timeouts faster")
+
+    ivr = sub.add_parser("ivr", parents=[config_opt], help="lint and draw the flows")
+    iv = ivr.add_subparsers(dest="action", required=True, metavar="ACTION")
+    iv.add_parser("check", parents=[config_opt], help="lint the flows")
+    graph = iv.add_parser("graph", parents=[config_opt], help="draw a flow")
+    graph.add_argument("--format", choices=["svg", "dot"], default="svg")
+    graph.add_argument("--flow", default="voice")
+    graph.add_argument("-o", "--output", default="-", help="file (default: stdout)")
+    return parser
+
+
+def _config(path: str) -> Config:
+    return load_config(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = _config(args.config)
+    except ConfigError as exc:
+        print(f"switchboard: {args.config} is not valid:\n{exc}", file=sys.stderr)
+        return 2
+    try:
+        return _dispatch(args, config)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, config: Config) -> int:
+    from router.cli import commands
+
+    if args.command == "run":
+        if args.store:
+            config = config.with_store(args.store)
+        return asyncio.run(commands.run(config, http=args.http, smtp=args.smtp, demo=args.demo))
+    if args.command == "accounts":
+        return commands.accounts(config, args)
+    if args.command == "agents":
+        return commands.add_agent(config, args)
+    if args.command == "agent":
+        token = args.token or os.environ.get("SWITCHBOARD_TOKEN")
+        if not token:
+            print("switchboard agent: give --token or set SWITCHBOARD_TOKEN", file=sys.stderr)
+            return 2
+        teams = args.teams.split(",") if args.teams else None
+        from router.cli.terminal import run_agent
+
+        return asyncio.run(run_agent(args.url, token, teams))
+    if args.command == "ivr":
+        return commands.ivr(config, args)
+    if args.command == "call":
+        return asyncio.run(commands.call(config, args))
+    return 2

@@ -1,0 +1,191 @@
+"""The agent side: claim (with long-poll), work a contact under a lease, and finish it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+
+import structlog
+
+from channels.base import Outbox, Reply, SendFailed
+from queues import Channel, Claim, Contact, Direction, Message, NotHolder, Store
+from router.desk.presence import AgentStatus, Presence
+from router.identity.agents import Agent
+
+__all__ = ["AgentDesk", "DeskError", "sent_key"]
+
+
+def sent_key(channel: Channel | str, provider_id: str) -> str:
+    """Session key mapping a provider's id of a sent reply to its contact and message."""
+    return f"sent:{channel}:{provider_id}"
+
+
+log = structlog.get_logger(__name__)
+
+#: How long a provider's delivery report for a reply is matched to it.
+SENT_TTL_S = 7 * 86400.0
+#: Long-polling claims look again at least this often: another process may have enqueued.
+POLL_S = 0.5
+
+
+class DeskError(ValueError):
+    """A request the desk refuses: an unknown team or disposition, an empty reply."""
+
+
+class AgentDesk:
+    """What agents do with contacts; every operation checks the agent's right to do it."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        presence: Presence,
+        outboxes: Mapping[Channel, Outbox],
+        clock: Callable[[], float],
+        teams: Sequence[str],
+        dispositions: Sequence[str],
+        lease_s: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.presence = presence
+        self.outboxes = dict(outboxes)
+        self.teams = tuple(teams)
+        self.dispositions = tuple(dispositions)
+        self.lease_s = lease_s
+        self._clock = clock
+        self._arrived = asyncio.Event()
+
+    def notify(self, team: str) -> None:
+        """A contact was enqueued in this process: wake long-polling claims."""
+        self._arrived.set()
+        self._arrived = asyncio.Event()
+
+    def _teams(self, agent: Agent, teams: Sequence[str] | None) -> list[str]:
+        wanted = list(teams) if teams else list(agent.teams)
+        for team in wanted:
+            if team not in self.teams:
+                raise DeskError(f"team {team!r} does not exist; teams are {', '.join(self.teams)}")
+            if team not in agent.teams:
+                raise DeskError(
+                    f"agent {agent.name!r} does not serve {team!r}; "
+                    f"they serve {', '.join(agent.teams)}"
+                )
+        return wanted
+
+    async def claim(
+        self, agent: Agent, teams: Sequence[str] | None = None, *, wait_s: float = 0.0
+    ) -> Claim | None:
+        """The best waiting contact of the agent's teams, waiting up to ``wait_s`` for one."""
+        serve = self._teams(agent, teams)
+        if self.presence.status(agent.name) is AgentStatus.BREAK:
+            raise DeskError(f"agent {agent.name!r} is on a break; set available to claim")
+        self.presence.seen(agent.name, serve)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, wait_s)
+        while True:
+            arrived = self._arrived
+            claim = await self.store.claim(serve, agent.name, lease_s=self.lease_s)
+            if claim is not None:
+                self.presence.holding(agent.name, +1)
+                log.info("contact_claimed", contact_id=claim.contact_id, agent=agent.name)
+                return claim
+            left = deadline - loop.time()
+            if left <= 0:
+                return None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(arrived.wait(), timeout=min(left, POLL_S))
+
+    async def heartbeat(self, agent: Agent, contact_id: str) -> Claim:
+        self.presence.seen(agent.name, agent.teams)
+        return await self.store.heartbeat(contact_id, agent.name, lease_s=self.lease_s)
+
+    async def reply(self, agent: Agent, contact_id: str, text: str) -> Message:
+        """Send ``text`` through the contact's channel; a failed send is recorded and raised."""
+        if not text.strip():
+            raise DeskError("the reply is empty; write something to send")
+        contact = await self._held(agent, contact_id)
+        if contact.channel is Channel.VOICE:
+            raise DeskError(
+                "a voice contact is answered on the call itself; there is no text reply to send"
+            )
+        outbox = self.outboxes.get(contact.channel)
+        if outbox is None:
+            raise DeskError(f"the {contact.channel} channel is not running; the reply was not sent")
+        reply = Reply(
+            contact_id=contact.id,
+            channel=contact.channel,
+            address=contact.address,
+            text=text,
+            language=contact.language or "pl",
+            author=agent.name,
+            meta=dict(contact.meta),
+        )
+        try:
+            provider_id = await outbox.send(reply)
+        except SendFailed as exc:
+            failed = Message(
+                direction=Direction.OUT,
+                text=text,
+                at=self._clock(),
+                author=agent.name,
+                meta={"delivery": "failed", "reason": exc.reason},
+            )
+            await self.store.append_message(contact.id, failed)
+            log.warning("reply_failed", contact_id=contact.id, reason=exc.reason)
+            raise
+        sent = Message(
+            direction=Direction.OUT,
+            text=text,
+            at=self._clock(),
+            author=agent.name,
+            meta={"delivery": "sent", "provider_id": provider_id},
+        )
+        await self.store.append_message(contact.id, sent)
+        if provider_id is not None:
+            await self.store.put_session(
+                sent_key(contact.channel, provider_id),
+                {"contact_id": contact.id, "message_id": sent.id},
+                ttl_s=SENT_TTL_S,
+            )
+        log.info("reply_sent", contact_id=contact.id, agent=agent.name)
+        return sent
+
+    async def resolve(self, agent: Agent, contact_id: str, disposition: str) -> None:
+        if disposition not in self.dispositions:
+            raise DeskError(
+                f"disposition {disposition!r} is unknown; use one of {', '.join(self.dispositions)}"
+            )
+        await self.store.ack(contact_id, agent.name, disposition=disposition)
+        self.presence.holding(agent.name, -1)
+        log.info("contact_resolved", contact_id=contact_id, agent=agent.name)
+
+    async def transfer(self, agent: Agent, contact_id: str, team: str) -> None:
+        if team not in self.teams:
+            raise DeskError(f"team {team!r} does not exist; teams are {', '.join(self.teams)}")
+        await self.store.transfer(contact_id, team, agent=agent.name)
+        self.presence.holding(agent.name, -1)
+        self.notify(team)
+        log.info("contact_transferred", contact_id=contact_id, agent=agent.name, team=team)
+
+    async def release(self, agent: Agent, contact_id: str) -> None:
+        await self.store.release(contact_id, agent.name)
+        self.presence.holding(agent.name, -1)
+        contact = await self.store.get_contact(contact_id, messages=False)
+        self.notify(contact.team or "")
+        log.info("contact_released", contact_id=contact_id, agent=agent.name)
+
+    async def reap(self) -> list[str]:
+        """Put contacts whose lease expired back in their queues."""
+        expired = await self.store.requeue_expired()
+        for contact_id in expired:
+            log.info("lease_expired", contact_id=contact_id)
+        if expired:
+            self.notify("")
+        return expired
+
+    async def _held(self, agent: Agent, contact_id: str) -> Contact:
+        contact = await self.store.get_contact(contact_id, messages=False)
+        if contact.agent != agent.name or contact.state != "assigned":
+            raise NotHolder(contact_id, agent.name)
+        return contact

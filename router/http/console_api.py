@@ -1,0 +1,224 @@
+"""API endpoints the web pages need beyond the agent API (``Authorization: Bearer TOKEN``).
+
+- ``GET /api/me``: who the token belongs to, the teams, dispositions and lease length.
+- ``POST /api/presence {"status": "available"|"break", "teams": [...]}``.
+- ``GET /api/stats/history``: the last hour as series (what the charts draw).
+- ``GET /api/charts/{contacts|waiting|service_level}.svg``: the dashboard's charts.
+- ``POST /api/contacts/{id}/typing``: the agent is typing (shown in a web chat customer's page).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from channels.webchat.adapter import agent_typing
+from queues import Channel, ContactState, NotHolder, to_iso
+from router.desk.presence import AgentStatus
+from router.http.api import require_agent
+from router.http.context import AGENT, CONTEXT, Context
+from router.stats.charts import Series, line_chart, stacked_bars
+from router.stats.history import (
+    Buckets,
+    arrivals_by_channel,
+    clock_labels,
+    service_level,
+    to_json,
+    waiting_over_time,
+)
+
+__all__ = ["CHARTS", "HISTORY", "HistoryCache", "add_api_routes", "history"]
+
+WINDOW_S = 3600.0
+BAR_STEP_S = 300.0
+WAIT_STEP_S = 60.0
+#: Events this far before the window give context (a contact's channel for its threshold).
+CONTEXT_S = 86400.0
+CHANNEL_LABELS = {
+    "voice": "Voice",
+    "sms": "SMS",
+    "email": "Email",
+    "chat": "Chat",
+    "telegram": "Telegram",
+}
+CHARTS = ("contacts", "waiting", "service_level")
+
+
+class PresenceBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    status: AgentStatus
+    teams: list[str] | None = None
+
+
+def _error(status: int, reason: str) -> web.Response:
+    return web.json_response({"error": reason}, status=status)
+
+
+def team_label(ctx: Context, team: str) -> str:
+    names = ctx.config.teams[team].names if team in ctx.config.teams else {}
+    return str(names.get("en") or names.get(ctx.config.languages.default) or team)
+
+
+@require_agent
+async def me(request: web.Request) -> web.Response:
+    ctx, agent = request.app[CONTEXT], request[AGENT]
+    status = ctx.presence.status(agent.name)
+    return web.json_response(
+        {
+            **agent.public(),
+            "status": str(status) if status else None,
+            "now": to_iso(ctx.clock()),
+            "all_teams": [{"name": t, "label": team_label(ctx, t)} for t in ctx.routing.teams],
+            "dispositions": list(ctx.config.dispositions),
+            "lease_s": ctx.config.queues.lease_s,
+            "languages": list(ctx.config.languages.supported),
+        }
+    )
+
+
+@require_agent
+async def presence(request: web.Request) -> web.Response:
+    ctx, agent = request.app[CONTEXT], request[AGENT]
+    try:
+        body = PresenceBody.model_validate(json.loads(await request.read() or b"{}"))
+    except ValueError as exc:  # JSONDecodeError and ValidationError are both ValueErrors
+        errors = exc.errors() if isinstance(exc, ValidationError) else None
+        reason = (
+            "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in errors)
+            if errors
+            else f"the body is not JSON: {exc}"
+        )
+        return _error(422 if errors else 400, reason)
+    teams = body.teams or list(agent.teams)
+    wrong = [t for t in teams if t not in agent.teams]
+    if wrong:
+        return _error(
+            422,
+            f"agent {agent.name!r} does not serve {', '.join(wrong)}; "
+            f"they serve {', '.join(agent.teams)}",
+        )
+    ctx.presence.seen(agent.name, teams, status=body.status)
+    return web.json_response({"name": agent.name, "status": str(body.status), "teams": teams})
+
+
+async def history(ctx: Context) -> dict[str, Any]:
+    """The last hour: arrivals per 5 min by channel, waiting per minute by team, service
+    level per 5 min. Labels are local ``HH:MM`` of each bucket's start (or sample time)."""
+    now = ctx.clock()
+    events = await ctx.store.list_events(since=now - WINDOW_S - CONTEXT_S)
+    stats = await ctx.store.queue_stats(ctx.routing.teams)
+    zone = str(ctx.config.timezone)
+    buckets = Buckets.covering(now, window_s=WINDOW_S, step_s=BAR_STEP_S)
+    times = [now - WINDOW_S + WAIT_STEP_S * i for i in range(int(WINDOW_S / WAIT_STEP_S) + 1)]
+    thresholds = {str(ch): float(a.threshold_s) for ch, a in ctx.config.sla.answer.items()}
+    targets = [a.target for a in ctx.config.sla.answer.values()]
+    return {
+        "at": now,
+        "contacts": to_json(
+            clock_labels(buckets.starts, zone), arrivals_by_channel(events, buckets)
+        ),
+        "waiting": to_json(
+            clock_labels(times, zone),
+            waiting_over_time(events, {s.team: s.waiting for s in stats}, now=now, times=times),
+        ),
+        "service_level": {
+            **to_json(
+                clock_labels(buckets.starts, zone),
+                {"*": service_level(events, buckets, now=now, thresholds_s=thresholds)},
+            ),
+            "target": max(targets) if targets else None,
+        },
+    }
+
+
+class HistoryCache:
+    """The last history computed, reused for ``ttl_s``: a dashboard asks for its three
+    charts at once, and each would otherwise read a day of events."""
+
+    def __init__(self, ttl_s: float = 2.0) -> None:
+        self.ttl_s = ttl_s
+        self._lock = asyncio.Lock()
+        self._at = -math.inf
+        self._data: dict[str, Any] | None = None
+
+    async def get(self, ctx: Context) -> dict[str, Any]:
+        async with self._lock:
+            now = asyncio.get_running_loop().time()
+            if self._data is None or now - self._at >= self.ttl_s:
+                self._data = await history(ctx)
+                self._at = now
+            return self._data
+
+
+HISTORY = web.AppKey("history_cache", HistoryCache)
+
+
+@require_agent
+async def stats_history(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[HISTORY].get(request.app[CONTEXT]))
+
+
+def render_chart(ctx: Context, name: str, data: dict[str, Any]) -> str:
+    part = data[name]
+    labels = part["labels"]
+    if name == "contacts":
+        series = [
+            Series(ch, tuple(v), CHANNEL_LABELS.get(ch, ch)) for ch, v in part["series"].items()
+        ]
+        return stacked_bars("Contacts per 5 minutes by channel", labels, series)
+    if name == "waiting":
+        series = [
+            Series(team, tuple(v), team_label(ctx, team)) for team, v in part["series"].items()
+        ]
+        return line_chart("Waiting over time", labels, series)
+    return line_chart(
+        "Service level per 5 minutes",
+        labels,
+        [Series("service_level", tuple(part["series"]["*"]), "Service level")],
+        percent=True,
+        target=part["target"],
+        empty="Nothing answered in the last hour",
+    )
+
+
+@require_agent
+async def chart(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    name = request.match_info["name"]
+    if name not in CHARTS:
+        return _error(404, f"no chart {name!r}; charts are {', '.join(CHARTS)}")
+    svg = render_chart(ctx, name, await request.app[HISTORY].get(ctx))
+    return web.Response(
+        text=svg,
+        content_type="image/svg+xml",
+        headers={
+            "Content-Security-Policy": "default-src 'none'",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@require_agent
+async def typing(request: web.Request) -> web.Response:
+    ctx, agent = request.app[CONTEXT], request[AGENT]
+    contact = await ctx.store.get_contact(request.match_info["id"], messages=False)
+    if contact.agent != agent.name or contact.state is not ContactState.ASSIGNED:
+        raise NotHolder(contact.id, agent.name)
+    if contact.channel is Channel.CHAT:  # the other channels have no way to show it
+        await agent_typing(ctx.store, contact.address, author=agent.name)
+    return web.Response(status=204)
+
+
+def add_api_routes(app: web.Application) -> None:
+    app[HISTORY] = HistoryCache()
+    app.router.add_get("/api/me", me)
+    app.router.add_post("/api/presence", presence)
+    app.router.add_get("/api/stats/history", stats_history)
+    app.router.add_get("/api/charts/{name}.svg", chart)
+    app.router.add_post("/api/contacts/{id}/typing", typing)

@@ -1,0 +1,40 @@
+"""What the HTTP handlers share: the wired components, under typed aiohttp app keys."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from queues import Store
+from router.config.load import Config
+from router.contacts.service import ContactService
+from router.desk.claims import AgentDesk
+from router.desk.presence import Presence
+from router.identity.accounts import AccountDirectory
+from router.identity.agents import Agent, AgentDirectory
+from router.routing.decision import Routing
+from router.stats.metrics import Metrics
+
+__all__ = ["AGENT", "CONTEXT", "Context"]
+
+
+@dataclass(slots=True)
+class Context:
+    config: Config
+    store: Store
+    service: ContactService
+    desk: AgentDesk
+    agents: AgentDirectory
+    accounts: AccountDirectory
+    presence: Presence
+    routing: Routing
+    metrics: Metrics
+    clock: Callable[[], float]
+    kpis: Callable[[], Awaitable[dict[str, Any]]]
+
+
+CONTEXT = web.AppKey("context", Context)
+AGENT = web.RequestKey("agent", Agent)  # the authenticated agent of a request

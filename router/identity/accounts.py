@@ -1,0 +1,329 @@
+"""Customer accounts: who may be verified, and the server key their auth codes hash under.
+
+    AccountError (ValueError)   a bad login, number, code, tier, balance, CSV row, account
+                                file or secret; the message names it and says what to do
+
+Auth codes are kept only as HMAC-SHA256 under a server key and compared in constant time.
+The key is ``SWITCHBOARD_SECRET`` from the environment. When it is unset, ``load_secret``
+generates one once into ``<data_dir>/secret`` (mode 0600) so the demo works out of the box;
+every later start reuses that file. Several hosts sharing one store must set the same
+``SWITCHBOARD_SECRET``: a code hashed under one key never matches under another.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Iterable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from router.identity.jsonfile import JsonFile
+
+__all__ = [
+    "CSV_COLUMNS",
+    "DEFAULT_TIER",
+    "MIN_SECRET_CHARS",
+    "SECRET_ENV",
+    "Account",
+    "AccountDirectory",
+    "AccountError",
+    "code_matches",
+    "hash_code",
+    "load_demo",
+    "load_secret",
+]
+
+SECRET_ENV = "SWITCHBOARD_SECRET"
+MIN_SECRET_CHARS = 16
+DEFAULT_TIER = "residential"
+CSV_COLUMNS = ("login", "number", "code", "name", "tier", "balance", "services")
+
+_LOGIN = re.compile(r"[a-z0-9._-]{3,64}")
+_NUMBER = re.compile(r"[0-9]{1,20}")
+_CODE = re.compile(r"[0-9]{4,8}")
+
+
+class AccountError(ValueError):
+    """A bad account, account file, CSV file or server secret."""
+
+
+def hash_code(key: bytes, code: str) -> str:
+    """The HMAC-SHA256 of an auth code under the server key, as hex."""
+    return hmac.new(key, code.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def code_matches(key: bytes, code: str, code_hmac: str) -> bool:
+    """Whether ``code`` hashes to ``code_hmac``, compared in constant time."""
+    return hmac.compare_digest(hash_code(key, code).encode(), code_hmac.encode())
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    login: str
+    number: str
+    name: str
+    tier: str
+    balance: Decimal
+    services: tuple[str, ...]
+    code_hmac: str = field(repr=False)  # kept out of repr so it never reaches a log line
+
+    def public(self) -> dict[str, Any]:
+        """What the API may return: everything but the code's HMAC."""
+        return {
+            "login": self.login,
+            "number": self.number,
+            "name": self.name,
+            "tier": self.tier,
+            "balance": str(self.balance),
+            "services": list(self.services),
+        }
+
+    def to_record(self) -> dict[str, Any]:
+        return {**self.public(), "code_hmac": self.code_hmac}
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> Account:
+        fields = {name: str(data[name]) for name in ("login", "number", "name", "tier")}
+        balance, services = Decimal(str(data["balance"])), tuple(map(str, data["services"]))
+        return cls(**fields, balance=balance, services=services, code_hmac=str(data["code_hmac"]))
+
+
+def _balance(value: object, login: str) -> Decimal:
+    try:
+        balance = Decimal(str(value).strip() or "0.00")
+    except InvalidOperation:
+        balance = Decimal("NaN")
+    if not balance.is_finite():
+        raise AccountError(
+            f"balance {value!r} of login {login!r} is not a number; write it like 120.00 or -120.00"
+        )
+    return balance
+
+
+def _claim(account: Account, by_login: dict[str, Account], by_number: dict[str, str]) -> None:
+    if account.login in by_login:
+        raise AccountError(f"login {account.login!r} already exists; choose another login")
+    owner = by_number.get(account.number)
+    if owner is not None:
+        raise AccountError(
+            f"customer number {account.number!r} already belongs to {owner!r}; choose another"
+        )
+    by_login[account.login] = account
+    by_number[account.number] = account.login
+
+
+class AccountDirectory:
+    """Accounts in a JSON file (created when missing), found by login or customer number.
+
+    Only the HMAC of each auth code is stored. Changes another process writes (``switchboard
+    accounts add`` while the router runs) are picked up on the next lookup.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], key: bytes, *, tiers: Iterable[str] = ()):
+        if len(key) < MIN_SECRET_CHARS:
+            raise AccountError(f"the server key has {len(key)} bytes; use load_secret for one")
+        self._key = key
+        self._tiers = frozenset(tiers)  # empty: any tier
+        self._file = JsonFile(path)
+        self._by_login: dict[str, Account] = {}
+        self._by_number: dict[str, str] = {}
+        if not self._file.path.exists():
+            self._save({})
+        self._sync()
+
+    @property
+    def path(self) -> Path:
+        return self._file.path
+
+    def _sync(self) -> None:
+        accounts = self._file.load_records(
+            "accounts",
+            Account.from_record,
+            error=AccountError,
+            what="account file",
+            advice="restore it from a backup, or move it away to start with no accounts",
+        )
+        if accounts is not None:
+            self._by_login = {a.login: a for a in accounts}
+            self._by_number = {a.number: a.login for a in accounts}
+
+    def _save(self, by_login: Mapping[str, Account]) -> None:
+        records = [by_login[login].to_record() for login in sorted(by_login)]
+        self._file.write({"version": 1, "accounts": records})
+
+    def find(self, identifier: str) -> Account | None:
+        """The account with this login (any case) or customer number, or None."""
+        self._sync()
+        ident = identifier.strip().lower()
+        login = self._by_number.get(ident, ident)
+        return self._by_login.get(login)
+
+    def all(self) -> list[Account]:
+        self._sync()
+        return [self._by_login[login] for login in sorted(self._by_login)]
+
+    def build(self, login: str, number: str, code: str, **fields: Any) -> Account:
+        """Validate one account without storing it (``add`` takes the same arguments)."""
+        login = str(login).strip().lower()
+        if not _LOGIN.fullmatch(login):
+            raise AccountError(
+                f"login {login!r} is not valid; use 3-64 characters of a-z, 0-9, '.', '_', '-'"
+            )
+        if login.isdigit():
+            raise AccountError(f"login {login!r} looks like a customer number; add a letter")
+        number = str(number).strip()
+        if not _NUMBER.fullmatch(number):
+            raise AccountError(f"customer number {number!r} is not valid; use 1-20 digits 0-9")
+        code = str(code).strip()
+        if not _CODE.fullmatch(code):
+            # The code itself stays out of the message: messages get printed and logged.
+            raise AccountError(f"the auth code of login {login!r} must be 4-8 digits 0-9")
+        tier = str(fields.get("tier") or DEFAULT_TIER).strip()
+        if self._tiers and tier not in self._tiers:
+            raise AccountError(
+                f"tier {tier!r} of login {login!r} is not configured; use one of "
+                f"{', '.join(sorted(self._tiers))} (config.yaml priority.tier)"
+            )
+        services = fields.get("services") or ()
+        if isinstance(services, str):
+            services = services.split(";")
+        return Account(
+            login=login,
+            number=number,
+            name=str(fields.get("name") or "").strip(),
+            tier=tier,
+            balance=_balance(fields.get("balance", "0.00"), login),
+            services=tuple(s for s in (str(x).strip() for x in services) if s),
+            code_hmac=hash_code(self._key, code),
+        )
+
+    def add(
+        self,
+        login: str,
+        number: str,
+        code: str,
+        *,
+        name: str = "",
+        tier: str = DEFAULT_TIER,
+        balance: Decimal | str | int = "0.00",
+        services: Iterable[str] = (),
+    ) -> Account:
+        """Add one account; a login or number already present is refused."""
+        account = self.build(
+            login, number, code, name=name, tier=tier, balance=balance, services=tuple(services)
+        )
+        self.add_all([account])
+        return account
+
+    def add_all(self, accounts: Iterable[Account]) -> None:
+        """Store built accounts in one write: all of them, or none when one is a duplicate."""
+        self._sync()
+        by_login, by_number = dict(self._by_login), dict(self._by_number)
+        for account in accounts:
+            _claim(account, by_login, by_number)
+        self._save(by_login)
+        self._by_login, self._by_number = by_login, by_number
+
+    def import_csv(self, path: str | os.PathLike[str]) -> int:
+        """Import a CSV file (header ``login,number,code,name,tier,balance,services``,
+        services separated by ``;``). A bad row refuses the whole file. Returns the count."""
+        try:
+            with open(path, encoding="utf-8-sig", newline="") as fh:
+                return self._import_rows(csv.reader(fh), str(path))
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise AccountError(f"cannot read {str(path)!r} ({exc}); give a UTF-8 CSV file") from exc
+
+    def _import_rows(self, reader: Any, where: str) -> int:
+        header = [h.strip().lower() for h in next(reader, [])]
+        if sorted(header) != sorted(CSV_COLUMNS):
+            raise AccountError(
+                f"{where} line 1 has columns {','.join(header) or '(none)'}; the header must "
+                f"be {','.join(CSV_COLUMNS)}; nothing was imported"
+            )
+        self._sync()
+        by_login, by_number = dict(self._by_login), dict(self._by_number)
+        errors: list[str] = []
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            try:
+                if len(row) != len(header):
+                    raise AccountError(f"it has {len(row)} fields; write {len(header)}")
+                _claim(self.build(**dict(zip(header, row, strict=True))), by_login, by_number)
+            except AccountError as exc:
+                errors.append(f"line {reader.line_num}: {exc}")
+        if errors:
+            shown = "; ".join(errors[:10]) + ("; ..." if len(errors) > 10 else "")
+            raise AccountError(
+                f"{where} has {len(errors)} bad row(s) and nothing was imported; fix them and "
+                f"import the file again: {shown}"
+            )
+        count = len(by_login) - len(self._by_login)
+        self._save(by_login)
+        self._by_login, self._by_number = by_login, by_number
+        return count
+
+
+def load_demo(directory: AccountDirectory, demo_entries: Iterable[Mapping[str, Any]]) -> int:
+    """Add the demo accounts (config.yaml ``accounts.demo``) whose login is absent."""
+    new: list[Account] = []
+    for n, entry in enumerate(demo_entries, 1):
+        missing = {"login", "number", "code"} - set(entry)
+        if missing:
+            raise AccountError(
+                f"demo account #{n} lacks {', '.join(sorted(missing))}; add it in config.yaml "
+                "accounts.demo"
+            )
+        if directory.find(str(entry["login"])) is None:
+            fields = {k: v for k, v in entry.items() if k not in ("login", "number", "code")}
+            new.append(directory.build(entry["login"], entry["number"], entry["code"], **fields))
+    directory.add_all(new)
+    return len(new)
+
+
+def load_secret(env: Mapping[str, str], data_dir: str | os.PathLike[str]) -> bytes:
+    """The server key: ``SWITCHBOARD_SECRET`` when set, else ``<data_dir>/secret``.
+
+    The file is generated once (random, mode 0600) and reused, which is meant for the demo
+    and single-host setups; set ``SWITCHBOARD_SECRET`` everywhere else.
+    """
+    value = env.get(SECRET_ENV, "")
+    if value:
+        if len(value) < MIN_SECRET_CHARS:
+            raise AccountError(
+                f"{SECRET_ENV} is {len(value)} characters long; set at least "
+                f"{MIN_SECRET_CHARS} random characters (python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))')"
+            )
+        return value.encode("utf-8")
+    path = Path(data_dir) / "secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(secrets.token_urlsafe(32) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            # link() fails when the file exists: of two processes starting at once, the
+            # first one's secret wins and neither ever reads a half-written file.
+            with suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    secret = path.read_text(encoding="utf-8").strip()
+    if len(secret) < MIN_SECRET_CHARS:
+        raise AccountError(
+            f"secret file {str(path)!r} holds {len(secret)} characters; delete it to have a "
+            f"new one generated, or set {SECRET_ENV}"
+        )
+    return secret.encode("utf-8")

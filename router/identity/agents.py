@@ -1,0 +1,206 @@
+"""Agents: who may pull contacts from which teams, and the bearer tokens they sign in with.
+
+    AgentError (ValueError)   a bad name, team, phone, client identity or agents file; the
+                              message names it and says what to do
+
+A token is shown once, when it is issued, and stored only as its SHA-256 (a token has 256
+random bits, so a plain hash is enough: there is nothing to brute-force). Tokens issued by
+another process (``switchboard agents add`` while the router runs) are picked up on the next
+``authenticate``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from router.identity.jsonfile import JsonFile
+
+__all__ = ["Agent", "AgentDirectory", "AgentError", "hash_token"]
+
+_NAME = re.compile(r"[a-z0-9._-]{1,64}")
+_TEAM = re.compile(r"[a-z0-9_]{1,64}")
+_PHONE = re.compile(r"\+?[0-9]{3,20}")
+_IDENTITY = re.compile(r"[A-Za-z0-9_.@-]{1,121}")  # Twilio Client identity characters
+_MAX_TOKEN_CHARS = 512
+
+
+class AgentError(ValueError):
+    """A bad agent, team, phone, client identity or agents file."""
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    name: str
+    teams: tuple[str, ...]
+    token_hash: str = field(repr=False)
+    phone: str | None = None
+    client_identity: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        """What the API may return: everything but the token's hash."""
+        return {
+            "name": self.name,
+            "teams": list(self.teams),
+            "phone": self.phone,
+            "client_identity": self.client_identity,
+        }
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> Agent:
+        return cls(
+            name=str(data["name"]),
+            teams=tuple(str(t) for t in data["teams"]),
+            token_hash=str(data["token_hash"]),
+            phone=data.get("phone"),
+            client_identity=data.get("client_identity"),
+        )
+
+
+class AgentDirectory:
+    """Agents in a JSON file (created when missing; written atomically, mode 0600).
+
+    ``teams``, when given, are the configured teams; an agent serving another is refused.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, teams: Iterable[str] = ()) -> None:
+        self._teams = frozenset(teams)
+        self._file = JsonFile(path)
+        self._by_name: dict[str, Agent] = {}
+        self._by_hash: dict[str, Agent] = {}
+        if not self._file.path.exists():
+            self._save({})
+        self._sync()
+
+    @property
+    def path(self) -> Path:
+        return self._file.path
+
+    def _sync(self) -> None:
+        agents = self._file.load_records(
+            "agents",
+            Agent.from_record,
+            error=AgentError,
+            what="agents file",
+            advice="restore it from a backup, or move it away and add the agents again",
+        )
+        if agents is not None:
+            self._by_name = {a.name: a for a in agents}
+            self._by_hash = {a.token_hash: a for a in agents}
+
+    def _save(self, by_name: Mapping[str, Agent]) -> None:
+        records = [
+            {
+                "name": a.name,
+                "teams": list(a.teams),
+                "token_hash": a.token_hash,
+                "phone": a.phone,
+                "client_identity": a.client_identity,
+            }
+            for a in (by_name[name] for name in sorted(by_name))
+        ]
+        self._file.write({"version": 1, "agents": records})
+        self._by_name = dict(by_name)
+        self._by_hash = {a.token_hash: a for a in by_name.values()}
+
+    def _build(
+        self,
+        name: str,
+        teams: Iterable[str] | str,
+        phone: str | None,
+        client_identity: str | None,
+    ) -> tuple[Agent, str]:
+        name = str(name).strip().lower()
+        if not _NAME.fullmatch(name):
+            raise AgentError(
+                f"agent name {name!r} is not valid; use 1-64 characters of a-z, 0-9, '.', '_', '-'"
+            )
+        if isinstance(teams, str):
+            teams = teams.split(",")
+        wanted = tuple(dict.fromkeys(t.strip() for t in teams if t.strip()))
+        if not wanted:
+            raise AgentError(f"agent {name!r} has no teams; give at least one, e.g. billing")
+        for team in wanted:
+            if not _TEAM.fullmatch(team) or (self._teams and team not in self._teams):
+                known = ", ".join(sorted(self._teams)) or "names of a-z, 0-9, '_'"
+                raise AgentError(f"team {team!r} of agent {name!r} is not known; use {known}")
+        if phone is not None and not _PHONE.fullmatch(phone):
+            raise AgentError(
+                f"phone {phone!r} of agent {name!r} is not valid; write it like +48500100200"
+            )
+        if client_identity is not None and not _IDENTITY.fullmatch(client_identity):
+            raise AgentError(
+                f"client identity {client_identity!r} of agent {name!r} is not valid; use up "
+                "to 121 characters of A-Z, a-z, 0-9, '_', '.', '@', '-'"
+            )
+        token = secrets.token_urlsafe(32)
+        agent = Agent(name, wanted, hash_token(token), phone, client_identity)
+        return agent, token
+
+    def add(
+        self,
+        name: str,
+        teams: Iterable[str] | str,
+        *,
+        phone: str | None = None,
+        client_identity: str | None = None,
+    ) -> str:
+        """Add an agent, or replace one of that name, and return its new token.
+
+        The token is not kept anywhere: show it to the agent now. Re-adding a name rotates
+        the token, so the old one stops working.
+        """
+        agent, token = self._build(name, teams, phone, client_identity)
+        self._sync()
+        self._save({**self._by_name, agent.name: agent})
+        return token
+
+    def load_demo(self, entries: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+        """Issue new tokens to the demo agents (config.yaml ``agents.demo``) in one write;
+        returns name -> token for ``switchboard run`` to print."""
+        built: list[tuple[Agent, str]] = []
+        for n, entry in enumerate(entries, 1):
+            if "name" not in entry or "teams" not in entry:
+                raise AgentError(
+                    f"demo agent #{n} lacks a name or teams; add them in config.yaml agents.demo"
+                )
+            built.append(
+                self._build(
+                    entry["name"], entry["teams"], entry.get("phone"), entry.get("client_identity")
+                )
+            )
+        self._sync()
+        self._save({**self._by_name, **{agent.name: agent for agent, _ in built}})
+        return {agent.name: token for agent, token in built}
+
+    def authenticate(self, token: str) -> Agent | None:
+        """The agent this bearer token belongs to, or None."""
+        if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN_CHARS:
+            return None
+        self._sync()
+        digest = hash_token(token)
+        agent = self._by_hash.get(digest)
+        # The dict lookup is by a hash of the token, so its timing says nothing about the
+        # token; compare_digest still makes the final check constant-time.
+        if agent is None or not hmac.compare_digest(agent.token_hash, digest):
+            return None
+        return agent
+
+    def get(self, name: str) -> Agent | None:
+        self._sync()
+        return self._by_name.get(name.strip().lower())
+
+    def all(self) -> list[Agent]:
+        self._sync()
+        return [self._by_name[name] for name in sorted(self._by_name)]

@@ -1,0 +1,113 @@
+"""Two router instances on one redis-server, as two `switchboard run` processes would be.
+
+Each instance is its own app on its own port with its own RedisStore (own connections, own
+pub/sub connection) and its own data dir; they share only Redis and the server secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import pytest
+
+from channels.webchat.adapter import agent_typing
+from queues import ContactState, open_store
+from tests.channels.webchat.support import (
+    CUSTOMER_FIRST,
+    ChatApp,
+    chat_app,
+    queue_customer,
+)
+from tests.conftest import FakeClock, flush_redis
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def two(
+    redis_url: str, clock: FakeClock, tmp_path: Path
+) -> AsyncIterator[tuple[ChatApp, ChatApp]]:
+    await flush_redis(redis_url)
+    async with AsyncExitStack() as stack:
+        apps = []
+        for name in ("a", "b"):
+            store = await open_store(redis_url, clock=clock)
+            stack.push_async_callback(store.aclose)
+            apps.append(await stack.enter_async_context(chat_app(store, clock, tmp_path / name)))
+        assert apps[0].client.port != apps[1].client.port
+        yield apps[0], apps[1]
+
+
+async def test_reply_through_one_instance_reaches_the_chat_held_by_the_other(
+    two: tuple[ChatApp, ChatApp],
+) -> None:
+    a, b = two
+    async with a.customer() as customer:
+        token = (await customer.hello())["session"]
+        await queue_customer(customer)
+
+        # Queued through A, seen and claimed through B.
+        status, queues = await b.api("tomek", "GET", "/api/queues")
+        technical = next(q for q in queues if q["team"] == "technical")
+        assert status == 200 and technical["waiting"] == 1
+        status, claimed = await b.api("tomek", "POST", "/api/claim", {"teams": ["technical"]})
+        assert status == 200 and claimed["messages"][0]["text"] == CUSTOMER_FIRST
+
+        status, _ = await b.api(
+            "tomek", "POST", f"/api/contacts/{claimed['id']}/reply", {"text": "Odpowiedź z B."}
+        )
+        assert status == 200
+        # A learns of B's claim by polling Redis, so "joined" may come before or after the
+        # reply that B published: take both in whichever order they arrive.
+        frames: dict[str, dict[str, object]] = {}
+        while not {"agent", "joined"} <= frames.keys():
+            frame = await customer.recv(10)
+            frames.setdefault(frame["type"], frame)
+        reply = frames["agent"]
+        assert (reply["text"], reply["author"]) == ("Odpowiedź z B.", "tomek")
+        assert frames["joined"]["author"] == "tomek"  # A sees B's claim in Redis
+
+        # Typing crosses processes too, both ways.
+        async with b.ctx.store.subscribe(f"typing:{claimed['id']}") as typing:
+            await customer.send({"type": "typing"})
+            seen = json.loads(await asyncio.wait_for(anext(typing), 5))
+        assert seen["contact_id"] == claimed["id"]
+        await agent_typing(b.ctx.store, claimed["address"], author="tomek")
+        assert (await customer.expect("agent_typing"))["author"] == "tomek"
+
+    # The customer comes back through B: the same conversation, with A's history.
+    async with b.customer() as customer:
+        welcome = await customer.hello(token)
+        assert welcome["resumed"] is True
+        assert [h["text"] for h in welcome["history"]][-1] == "Odpowiedź z B."
+        ack, _ = await customer.turn("Dziękuję, działa.")
+        assert ack["type"] == "ack"
+    stored = await a.ctx.store.get_contact(claimed["id"])
+    assert stored.state is ContactState.ASSIGNED
+    assert "Dziękuję, działa." in [m.text for m in stored.messages]
+
+
+async def test_contacts_queued_on_either_instance_are_claimed_on_the_other(
+    two: tuple[ChatApp, ChatApp],
+) -> None:
+    a, b = two
+    async with a.customer() as on_a, b.customer() as on_b:
+        await on_a.hello()
+        await on_b.hello()
+        assert (await queue_customer(on_a))["position"] == 1
+        assert (await queue_customer(on_b, "Router nie działa"))["position"] == 2
+
+        status, first = await b.api("tomek", "POST", "/api/claim", {"teams": ["technical"]})
+        assert status == 200 and first["messages"][0]["text"] == CUSTOMER_FIRST
+        await on_b.expect("queued", position=1)  # B's customer moved up, A claimed nothing
+        status, second = await a.api("ania", "POST", "/api/claim", {"teams": ["technical"]})
+        assert status == 200 and second["messages"][0]["text"] == "Router nie działa"
+
+        await a.api("ania", "POST", f"/api/contacts/{second['id']}/reply", {"text": "Z A do B."})
+        await b.api("tomek", "POST", f"/api/contacts/{first['id']}/reply", {"text": "Z B do A."})
+        assert (await on_b.expect("agent"))["text"] == "Z A do B."
+        assert (await on_a.expect("agent"))["text"] == "Z B do A."

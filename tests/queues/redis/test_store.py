@@ -1,0 +1,422 @@
+"""What only the Redis backend promises: durability across processes and servers, one
+EVALSHA per transition, reloaded scripts, hash tags per team and per contact shard, real
+pub/sub. Half-done hand-overs between tags: test_redis_repair.py; a real cluster:
+test_redis_cluster.py."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import textwrap
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from redis.crc import key_slot
+
+from queues import ContactState, Event, StoreUnavailable, now_s, open_store
+from queues.redis.keys import (
+    all_key,
+    contact_events_key,
+    entry_key,
+    flow_key,
+    history_key,
+    ready_key,
+    shard_of,
+    team_events_key,
+)
+from queues.redis.store import RedisStore
+from tests.conftest import FakeClock
+from tests.queues.redis_support import (
+    admin,
+    assert_consistent,
+    contact_and_message,
+    store,
+    waiting,
+)
+from tests.redis_server import redis_server
+
+__all__ = ["admin", "store"]  # fixtures used here
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+# -- durability ----------------------------------------------------------------------------
+async def test_data_survives_closing_and_reopening_the_store(
+    admin: aioredis.Redis, redis_url: str, clock: FakeClock
+) -> None:
+    async with await RedisStore.open(redis_url, clock=clock) as first:
+        held = await waiting(first, clock, "billing")
+        queued = await waiting(first, clock, "technical", delay_s=60)
+        claim = await first.claim(["billing"], "ann", lease_s=60)
+        assert claim is not None and claim.contact_id == held
+        await first.put_session("sms:+48500", {"node": "menu"}, ttl_s=600)
+    async with await RedisStore.open(redis_url, clock=clock) as second:
+        assert (await second.get_contact(held)).agent == "ann"
+        assert (await second.get_contact(queued)).messages[0].text == "hello"
+        assert await second.get_session("sms:+48500") == {"node": "menu"}
+        await second.ack(held, "ann", disposition="solved")
+        again = await second.claim(["billing", "technical"], "bob", lease_s=60)
+        assert again is not None and again.contact_id == queued
+        kinds = [e.kind for e in await second.events(held)]
+        assert kinds == [
+            "contact_created",
+            "message_received",
+            "contact_enqueued",
+            "contact_claimed",
+            "contact_resolved",
+        ]
+    await assert_consistent(admin)
+
+
+async def test_data_survives_a_redis_server_restart(tmp_path: Path, clock: FakeClock) -> None:
+    workdir = tmp_path / "redis"
+    with redis_server(workdir) as url:  # appendonly, fsync always
+        async with await RedisStore.open(url, clock=clock) as store:
+            cid = await waiting(store, clock, "billing", delay_s=90)
+    with redis_server(workdir) as url:
+        async with await RedisStore.open(url, clock=clock) as store:
+            stored = await store.get_contact(cid)
+            assert stored.state is ContactState.WAITING and stored.priority == 90
+            claim = await store.claim(["billing"], "ann", lease_s=60)
+            assert claim is not None and claim.contact_id == cid
+
+
+CHILD = textwrap.dedent(
+    """
+    import asyncio, sys
+    from queues import Channel, Contact, Direction, Message, now_s
+    from queues.redis.store import RedisStore
+
+    TEAMS = ["billing", "technical"]
+
+    async def worker(store, w):
+        i = 0
+        while True:
+            i += 1
+            contact = Contact(channel=Channel.CHAT, address=f"kill-{w}-{i}", created_at=now_s())
+            message = Message(direction=Direction.IN, text="x" * 100, at=now_s())
+            await store.intake(contact, message, key=f"kill:{w}:{i}")
+            print("in_flow", contact.id, flush=True)
+            await store.enqueue(contact.id, TEAMS[i % 2], delay_s=(i % 3) * 10)
+            print("waiting", contact.id, flush=True)
+            claim = await store.claim(TEAMS, f"agent{w}", lease_s=3600)
+            if claim is None:
+                continue
+            print("assigned", claim.contact_id, flush=True)
+            if i % 4 == 0:
+                other = TEAMS[TEAMS.index(claim.team) - 1]
+                print("moved", claim.contact_id, flush=True)  # from here, either
+                await store.transfer(claim.contact_id, other, agent=f"agent{w}")
+            elif i % 2:
+                await store.ack(claim.contact_id, f"agent{w}", disposition="done")
+                print("resolved", claim.contact_id, flush=True)
+
+    async def main():
+        store = await RedisStore.open(sys.argv[1], single_slot=sys.argv[2] == "single-slot")
+        await asyncio.gather(*(worker(store, w) for w in range(4)))
+
+    asyncio.run(main())
+    """
+)
+RANK = {"in_flow": 0, "waiting": 1, "assigned": 2, "resolved": 3}
+
+
+@pytest.mark.parametrize("protocol", ["one-redis", "single-slot"])
+async def test_every_committed_step_survives_kill_9_of_a_writer(
+    admin: aioredis.Redis, redis_url: str, protocol: str
+) -> None:
+    """A writer killed at any point leaves every contact in one place; what a hand-over
+    between tags left half done, a reader or the reaper finishes."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        CHILD,
+        redis_url,
+        protocol,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    printed: dict[str, str] = {}  # id -> the furthest state printed for it
+
+    def note(line: str) -> None:
+        state, cid = line.split()
+        if state == "moved" or printed.get(cid) == "moved":  # then any state but in_flow
+            printed[cid] = "moved"
+        elif RANK[state] >= RANK[printed.get(cid, "in_flow")]:
+            printed[cid] = state
+
+    try:
+        while len(printed) < 300:
+            raw = await asyncio.wait_for(child.stdout.readline(), 30)
+            assert raw, (await child.stderr.read()).decode()
+            note(raw.decode())
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        rest, _ = await child.communicate()
+    for line in rest.decode().splitlines(keepends=True):
+        if line.endswith("\n"):  # the last line may have been cut by the kill
+            note(line)
+    assert child.returncode == -signal.SIGKILL
+
+    await assert_consistent(admin, settled=False)
+    later = await RedisStore.open(redis_url, clock=lambda: now_s() + 60)  # past any grace
+    async with later:
+        assert await later.requeue_expired() == []  # finishes moves and hand-overs only
+    states = await assert_consistent(admin)
+    assert any(state == "moved" for state in printed.values())
+    for cid, state in printed.items():
+        # A step may have committed with its line unprinted: never less than printed.
+        if state == "moved":  # a transfer began: done or not, and maybe claimed again
+            assert states[cid] in ("waiting", "assigned", "resolved"), (cid, states[cid])
+        else:
+            assert RANK[states[cid]] >= RANK[state], (cid, state, states[cid])
+    async with await RedisStore.open(redis_url) as store:
+        for cid in printed:
+            contact = await store.get_contact(cid)
+            assert len(contact.messages) == 1
+            kinds = [e.kind for e in await store.events(cid)]
+            assert kinds[:2] == ["contact_created", "message_received"]
+
+
+# -- round trips, scripts, keys ------------------------------------------------------------
+async def commands_sent(
+    redis_url: str, admin: aioredis.Redis, steps: Callable[[], Awaitable[None]]
+) -> list[str]:
+    """The commands clients sent while ``steps`` ran (not those scripts ran)."""
+    watcher = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    sent: list[str] = []
+    async with watcher.monitor() as monitor:
+        await steps()
+        await admin.echo("end-of-count")
+        while True:
+            seen = await asyncio.wait_for(monitor.next_command(), 10)
+            if "end-of-count" in seen["command"]:
+                break
+            if seen["client_type"] != "lua":
+                sent.append(seen["command"].split(" ", 1)[0].lower())
+    await watcher.aclose()
+    return sent
+
+
+@pytest.mark.parametrize("single_slot", [False, True])
+async def test_enqueue_claim_ack_send_one_evalsha_each(
+    admin: aioredis.Redis, redis_url: str, clock: FakeClock, single_slot: bool
+) -> None:
+    async with await RedisStore.open(redis_url, clock=clock, single_slot=single_slot) as store:
+        await waiting(store, clock, "technical")  # a process registers a team once (SADD)
+        await waiting(store, clock, "billing")
+        await store.claim(["billing"], "ann", lease_s=60)
+        contact, message = contact_and_message(clock)
+        await store.intake(contact, message)
+
+        async def cycle() -> None:
+            await store.enqueue(contact.id, "billing")
+            claim = await store.claim(["billing"], "ann", lease_s=60)
+            assert claim is not None and claim.contact_id == contact.id
+            await store.ack(contact.id, "ann")
+
+        async def across_teams() -> None:
+            claim = await store.claim(["billing", "technical"], "bob", lease_s=60)
+            assert claim is not None and claim.team == "technical"
+
+        sent = await commands_sent(redis_url, admin, cycle)
+        # One Redis: the enqueue script checks the flow record in the same step. The
+        # cluster protocol: reserve on the contact's shard, enqueue on the team, reserved.
+        assert sent == ["evalsha"] * (5 if single_slot else 3)
+        # Across teams: one pipelined ZRANGE of each head, then the script on the best.
+        assert await commands_sent(redis_url, admin, across_teams) == [
+            "zrange",
+            "zrange",
+            "evalsha",
+        ]
+
+
+async def test_scripts_are_reloaded_after_script_flush(
+    admin: aioredis.Redis, store: RedisStore, clock: FakeClock
+) -> None:
+    first = await waiting(store, clock, "billing")
+    await admin.script_flush()
+    second = await waiting(store, clock, "billing")
+    claim = await store.claim(["billing"], "ann", lease_s=60)
+    assert claim is not None and claim.contact_id == first
+    await admin.script_flush()
+    await store.ack(first, "ann")
+    assert [e.kind for e in await store.events(second)][-1] == "contact_enqueued"
+    await assert_consistent(admin)
+
+
+async def test_keys_carry_a_hash_tag_per_team_and_per_contact_shard(
+    admin: aioredis.Redis, store: RedisStore, clock: FakeClock
+) -> None:
+    cid = await waiting(store, clock, "billing")
+    held = await waiting(store, clock, "domains_hosting")
+    await store.claim(["domains_hosting"], "ann", lease_s=60)
+    keys = {str(key) for key in await admin.keys("*")}
+    assert {key for key in keys if key.startswith("{sb:team:")} == {
+        "{sb:team:billing}:ready",
+        "{sb:team:billing}:queued",
+        "{sb:team:billing}:seq",
+        "{sb:team:billing}:events",
+        f"{{sb:team:billing}}:c:{cid}",
+        "{sb:team:domains_hosting}:leased",
+        "{sb:team:domains_hosting}:seq",
+        "{sb:team:domains_hosting}:events",
+        f"{{sb:team:domains_hosting}}:c:{held}",
+    }
+    assert all(key.startswith(("{sb:team:", "{sb:c:")) for key in keys - {"sb:teams"})
+    for contact_id, team in ((cid, "billing"), (held, "domains_hosting")):
+        shard = shard_of(contact_id)
+        contact_keys = [flow_key(contact_id), history_key(contact_id), all_key(shard)]
+        contact_keys.append(contact_events_key(contact_id))
+        assert len({key_slot(key.encode()) for key in contact_keys}) == 1
+        queue_keys = [entry_key(team, contact_id), ready_key(team), team_events_key(team)]
+        assert len({key_slot(key.encode()) for key in queue_keys}) == 1
+        assert await admin.object("encoding", flow_key(contact_id)) == "listpack"
+        assert await admin.object("encoding", entry_key(team, contact_id)) == "listpack"
+
+
+async def test_fifo_on_ties_holds_past_nine_and_ninety_nine(
+    store: RedisStore, clock: FakeClock
+) -> None:
+    ids = [await waiting(store, clock, "billing") for _ in range(105)]
+    claimed = []
+    for _ in ids:
+        claim = await store.claim(["billing"], "ann", lease_s=60)
+        assert claim is not None
+        claimed.append(claim.contact_id)
+    assert claimed == ids
+
+
+async def test_a_stale_team_in_another_process_is_corrected(
+    admin: aioredis.Redis, redis_url: str, store: RedisStore, clock: FakeClock
+) -> None:
+    cid = await waiting(store, clock, "billing")  # this store now believes "billing"
+    async with await RedisStore.open(redis_url, clock=clock) as other:
+        await other.transfer(cid, "technical", delay_s=30)
+    clock.advance(5)
+    await store.remove(cid)
+    gone = await store.get_contact(cid)
+    assert gone.state is ContactState.ABANDONED and gone.team == "technical"
+    assert await admin.zcard(ready_key("technical")) == 0
+    await assert_consistent(admin)
+
+
+async def test_requeue_expired_across_teams_in_lease_order(
+    admin: aioredis.Redis, store: RedisStore, clock: FakeClock
+) -> None:
+    billing = await waiting(store, clock, "billing")
+    technical = await waiting(store, clock, "technical")
+    kept = await waiting(store, clock, "technical")
+    await store.claim(["billing"], "ann", lease_s=30)
+    await store.claim(["technical"], "bob", lease_s=20)
+    await store.claim(["technical"], "cid", lease_s=300)
+    clock.advance(31)
+    assert await store.requeue_expired() == [technical, billing]
+    assert (await store.get_contact(kept)).agent == "cid"
+    events = await store.list_events(kinds=["lease_expired"])
+    # Each team records its own; at the same time, their order between teams is open.
+    assert sorted((e.contact_id, e.team, e.agent) for e in events) == sorted(
+        [(technical, "technical", "bob"), (billing, "billing", "ann")]
+    )
+    assert await store.requeue_expired() == []
+    await assert_consistent(admin)
+
+
+async def test_a_clock_running_behind_keeps_each_tags_events_in_recorded_order(
+    store: RedisStore, clock: FakeClock
+) -> None:
+    cid = await waiting(store, clock, "billing")
+    await store.claim(["billing"], "ann", lease_s=60)
+    clock.advance(-30)  # another process with a slower clock
+    await store.add_event(Event(cid, "note", at=clock(), data={"why": "behind"}))
+    await store.release(cid, "ann")
+    await store.remove(cid)
+    # The contact's shard and its team each keep their order; between them, time decides.
+    kinds = ["contact_created", "message_received", "note", "contact_enqueued"]
+    kinds += ["contact_claimed", "contact_released", "contact_abandoned"]
+    assert [e.kind for e in await store.events(cid)] == kinds
+    assert [e.kind for e in await store.list_events(since=clock())] == kinds
+    later = await store.list_events(since=clock() + 1)
+    assert [e.kind for e in later] == [kinds[0], kinds[1], kinds[3], kinds[4]]
+    assert (await store.events(cid))[2].data == {"why": "behind"}
+
+
+async def test_list_events_and_contacts_page_through_long_histories(
+    store: RedisStore, clock: FakeClock
+) -> None:
+    for i in range(300):
+        clock.advance(1)
+        contact, message = contact_and_message(clock, address=f"a{i % 3}")
+        await store.intake(contact, message)
+    created = await store.list_events(kinds=["contact_created"])
+    assert len(created) == 300
+    assert [e.at for e in created] == sorted(e.at for e in created)
+    assert len(await store.list_events(since=clock() - 9.5)) == 2 * 10
+    mine = await store.list_contacts(address="a1", limit=500)
+    assert len(mine) == 100 and all(c.address == "a1" for c in mine)
+    assert [c.created_at for c in mine] == sorted((c.created_at for c in mine), reverse=True)
+    assert len(await store.list_contacts(channel="sms", limit=280)) == 280
+
+
+async def test_sessions_carry_a_redis_ttl(
+    admin: aioredis.Redis, store: RedisStore, clock: FakeClock
+) -> None:
+    await store.put_session("chat:1", {"node": "verify"}, ttl_s=600)
+    assert 0 < await admin.pttl("sb:session:chat:1") <= 600_000
+
+
+# -- pub/sub and failures ------------------------------------------------------------------
+async def test_publish_reaches_a_subscriber_of_another_store(
+    admin: aioredis.Redis, redis_url: str
+) -> None:
+    async with (
+        await RedisStore.open(redis_url) as holder,
+        await RedisStore.open(redis_url) as sender,
+        holder.subscribe("replies:c1") as first,
+        holder.subscribe("replies:c1") as second,
+        holder.subscribe("replies:c2") as third,
+    ):
+        await sender.publish("replies:c1", '{"text": "Dzień dobry"}')
+        await sender.publish("replies:c2", "other")
+        assert await asyncio.wait_for(anext(first), 5) == '{"text": "Dzień dobry"}'
+        assert await asyncio.wait_for(anext(second), 5) == '{"text": "Dzień dobry"}'
+        assert await asyncio.wait_for(anext(third), 5) == "other"
+        clients = await admin.client_list()
+        assert sum("P" in c["flags"] for c in clients) == 1  # one pub/sub connection
+    async with await RedisStore.open(redis_url) as again, again.subscribe("replies:c1"):
+        assert await admin.pubsub_numsub("sb:pubsub:replies:c1") == [("sb:pubsub:replies:c1", 1)]
+
+
+async def test_store_unavailable_when_the_server_is_stopped(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    with redis_server(tmp_path / "redis", appendonly=False) as url:
+        store = await RedisStore.open(url, clock=clock)
+        cid = await waiting(store, clock, "billing")
+        subscription = store.subscribe("replies:x")
+        messages = await subscription.__aenter__()
+    try:
+        with pytest.raises(StoreUnavailable):
+            await asyncio.wait_for(anext(messages), 10)
+        await subscription.__aexit__(None, None, None)
+        with pytest.raises(StoreUnavailable):
+            await store.ping()
+        with pytest.raises(StoreUnavailable):
+            await store.claim(["billing"], "ann", lease_s=60)
+        with pytest.raises(StoreUnavailable):
+            await store.get_contact(cid)
+        with pytest.raises(StoreUnavailable):
+            await store.publish("replies:x", "lost")
+        with pytest.raises(StoreUnavailable):
+            async with store.subscribe("replies:x"):
+                pass
+        with pytest.raises(StoreUnavailable):
+            await open_store(url)
+    finally:
+        await store.aclose()
