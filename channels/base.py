@@ -16,8 +16,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from aiohttp import web
 
-from ivr.engine import Expect
-from queues.models import Channel, Contact, Position
+from ivr import Expect
+from queues import Channel, Contact, Position
 
 __all__ = [
     "Answer",

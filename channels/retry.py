@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from channels.base import Outbox, Reply, SendFailed
-from queues.models import Channel
+from queues import Channel
 
 __all__ = ["RetryingOutbox"]
 

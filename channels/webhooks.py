@@ -7,7 +7,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from queues.base import StoreUnavailable
+from queues import StoreUnavailable
 
 __all__ = ["RETRY_AFTER_S", "refuse", "store_unavailable"]
 

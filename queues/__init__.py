@@ -66,11 +66,11 @@ async def open_store(url: str, *, clock: Clock | None = None) -> Store:
 
         return MemoryStore(clock=clock)
     if scheme == "sqlite":
-        from queues.sqlite.store import SqliteStore
+        from queues.sqlite import SqliteStore
 
         return await SqliteStore.open(url, clock=clock)
     if scheme in ("redis", "rediss", "unix"):
-        from queues.redis.store import RedisStore
+        from queues.redis import RedisStore
 
         return await RedisStore.open(url, clock=clock)
     raise ValueError(

@@ -21,8 +21,7 @@ from channels.base import InboundMessage, Inbox, Outbox
 from channels.telegram.parse import inbound_message, is_start
 from channels.telegram.send import PromptQueue, TelegramOutbox, split_text, translate
 from channels.webhooks import refuse, store_unavailable
-from queues.base import StoreUnavailable
-from queues.models import Channel, ContactState
+from queues import Channel, ContactState, StoreUnavailable
 
 __all__ = ["SECRET_HEADER", "WEBHOOK_PATH", "TelegramAdapter"]
 

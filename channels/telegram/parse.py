@@ -8,7 +8,7 @@ from typing import Any
 from telegram import Message, MessageEntity
 
 from channels.base import InboundMessage
-from queues.models import Channel
+from queues import Channel
 
 __all__ = ["inbound_message", "is_start", "language_hint"]
 

@@ -30,7 +30,7 @@ from telegram.error import (
 )
 
 from channels.base import Reply, SendFailed
-from queues.models import Channel
+from queues import Channel
 
 __all__ = ["MAX_TEXT_CHARS", "PromptQueue", "TelegramOutbox", "split_text", "translate"]
 

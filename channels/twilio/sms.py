@@ -21,8 +21,7 @@ from channels.base import InboundMessage, Inbox, Outbox, Spoken
 from channels.twilio.auth import TwilioSignature
 from channels.twilio.sms_send import MAX_SMS_CHARS, SmsOutbox
 from channels.webhooks import refuse, store_unavailable
-from queues.base import StoreUnavailable
-from queues.models import Channel
+from queues import Channel, StoreUnavailable
 
 __all__ = ["INBOUND_PATH", "STATUS_PATH", "SmsAdapter", "render_twiml"]
 

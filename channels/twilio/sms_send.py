@@ -18,7 +18,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from channels.base import Reply, SendFailed
-from queues.models import Channel
+from queues import Channel
 
 __all__ = ["MAX_SMS_CHARS", "AiohttpTwilioClient", "SmsOutbox"]
 

@@ -1,1 +1,7 @@
-"""TODO"""
+"""The composition root: builds the store, services and channel adapters into one aiohttp app."""
+
+from router.app.demo import twilio_auth_token
+from router.app.factory import DEMO_TOKENS, create_app
+from router.app.logs import configure_logging
+
+__all__ = ["DEMO_TOKENS", "configure_logging", "create_app", "twilio_auth_token"]

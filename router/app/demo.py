@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from router.config.load import Config
+    from router.config import Config
 
 __all__ = ["demo_secret", "twilio_auth_token"]
 

@@ -11,25 +11,16 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from channels.base import AgentTarget, ChannelAdapter, Outbox
-from channels.retry import RetryingOutbox
-from ivr.engine import Engine
+from channels import AgentTarget, ChannelAdapter, Outbox, RetryingOutbox
+from ivr import Engine
 from queues import Channel, Store, StoreUnavailable, now_s, to_iso
-from router.config.load import Config
-from router.contacts.service import ContactService
-from router.desk.claims import AgentDesk
-from router.desk.presence import Presence
-from router.http.api import add_routes, error_middleware
-from router.http.context import CONTEXT, Context
-from router.http.pages import add_pages
-from router.identity.accounts import AccountDirectory, load_demo, load_secret
-from router.identity.agents import AgentDirectory
-from router.identity.verify import Verifier
-from router.routing.decision import Routing
-from router.routing.hours import BusinessHours
-from router.routing.policy import PriorityRules, SlaRules
-from router.stats.kpi import OVERALL, compute_kpis, overall_kpi
-from router.stats.metrics import Metrics, Snapshot, render
+from router.config import Config
+from router.contacts import ContactService
+from router.desk import AgentDesk, Presence
+from router.http import CONTEXT, Context, add_pages, add_routes, error_middleware
+from router.identity import AccountDirectory, AgentDirectory, Verifier, load_demo, load_secret
+from router.routing import BusinessHours, PriorityRules, Routing, SlaRules
+from router.stats import OVERALL, Metrics, Snapshot, compute_kpis, overall_kpi, render
 
 __all__ = [
     "DEMO_TOKENS",

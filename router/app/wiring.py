@@ -6,8 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import structlog
 
-from channels.base import ChannelAdapter
-from router.http.context import Context
+from channels import ChannelAdapter
+from router.http import Context
 
 __all__ = [
     "default_adapters",
@@ -53,9 +53,9 @@ def webchat_adapter(
     import hashlib
     import hmac
 
-    from channels.webchat.adapter import WebchatAdapter
+    from channels.webchat import WebchatAdapter
     from queues import Message
-    from router.identity.accounts import load_secret
+    from router.identity import load_secret
 
     settings = ctx.config.channels.webchat
     # Session tokens are signed with a key of their own, derived from the server key.
@@ -89,7 +89,7 @@ def sms_adapter(
     signs with it); without an account SID the webhook still takes messages, and an agent's
     reply fails saying why.
     """
-    from channels.twilio.sms import SmsAdapter
+    from channels.twilio import SmsAdapter
     from router.app.demo import twilio_auth_token
 
     settings = ctx.config.channels.twilio
@@ -122,7 +122,7 @@ def telegram_adapter(
     With ``demo`` a missing secret token is generated; the bot token is always needed. With
     ``http.public_url`` set the webhook is registered with Telegram at start.
     """
-    from channels.telegram.adapter import WEBHOOK_PATH, TelegramAdapter
+    from channels.telegram import WEBHOOK_PATH, TelegramAdapter
     from router.app.demo import demo_secret
 
     settings = ctx.config.channels.telegram
@@ -159,7 +159,7 @@ def voice_adapter(
     With ``demo`` a missing token is generated under the data dir; ``switchboard call``
     signs with the same one.
     """
-    from channels.twilio.voice import CONNECTING, TwilioVoice
+    from channels.twilio import CONNECTING, TwilioVoice
     from router.app.demo import twilio_auth_token
 
     settings = ctx.config.channels.twilio
@@ -187,9 +187,8 @@ def email_adapter(ctx: Context, env: Mapping[str, str]) -> ChannelAdapter | None
     host mail is still received, and replies fail saying why. Our Message-IDs are signed
     with the server key, so replies thread only to contacts we wrote from.
     """
-    from channels.email.adapter import EmailAdapter, EmailSettings
-    from channels.email.send import Relay
-    from router.identity.accounts import load_secret
+    from channels.email import EmailAdapter, EmailSettings, Relay
+    from router.identity import load_secret
 
     settings = ctx.config.channels.email
     if not settings.addresses:

@@ -1,1 +1,5 @@
-"""TODO"""
+"""The ``switchboard`` command: run, call, agent, accounts, agents, ivr."""
+
+from router.cli.parser import main
+
+__all__ = ["main"]

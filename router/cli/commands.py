@@ -12,12 +12,10 @@ import structlog
 from aiohttp import web
 
 from queues import Store, StoreUnavailable, open_store
-from router.app.factory import DEMO_TOKENS, create_app
-from router.app.logs import configure_logging
-from router.config.load import Config, HostPort
-from router.http.context import CONTEXT
-from router.identity.accounts import AccountDirectory, AccountError, load_secret
-from router.identity.agents import AgentDirectory, AgentError
+from router.app import DEMO_TOKENS, configure_logging, create_app
+from router.config import Config, HostPort
+from router.http import CONTEXT
+from router.identity import AccountDirectory, AccountError, AgentDirectory, AgentError, load_secret
 
 __all__ = ["accounts", "add_agent", "call", "ivr", "run"]
 
@@ -101,7 +99,7 @@ async def _serve(config: Config, store: Store, host: str, port: int, *, demo: bo
 
 
 def _redacted(url: str) -> str:
-    from router.config.load import redact_url
+    from router.config import redact_url
 
     return redact_url(url)
 
@@ -144,8 +142,7 @@ def add_agent(config: Config, args: argparse.Namespace) -> int:
 
 
 def ivr(config: Config, args: argparse.Namespace) -> int:
-    from ivr.graph import to_dot, to_svg
-    from ivr.lint import check_book
+    from ivr import check_book, to_dot, to_svg
 
     book = config.book
     if args.action == "check":
@@ -177,9 +174,9 @@ async def call(config: Config, args: argparse.Namespace) -> int:
     """`switchboard call`: the IVR simulator, signing with the router's Twilio auth token."""
     from functools import partial
 
-    from channels.twilio.auth import sign
-    from ivr.simulator.cli import CliOptions, run_cli
-    from router.app.demo import twilio_auth_token
+    from channels.twilio import sign
+    from ivr.simulator import CliOptions, run_cli
+    from router.app import twilio_auth_token
 
     # Without a configured token, the one `switchboard run --demo` uses.
     token = twilio_auth_token(config, os.environ, demo=True)

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from router.config.load import Config, ConfigError, load_config
+from router.config import Config, ConfigError, load_config
 
 __all__ = ["main"]
 

@@ -57,7 +57,7 @@ from router.config.models import (
 )
 
 if TYPE_CHECKING:
-    from ivr.flow import FlowBook
+    from ivr import FlowBook
 
 __all__ = [
     "IVR_KEYS",
@@ -351,7 +351,7 @@ def parse_config(
             # A value emptied because its variable is unset is reported once, above.
             if not any(path == p or path.startswith(p + ".") for p, _ in expand.problems):
                 problems.append((path, expand.hide(path, problem)))
-    from ivr.flow import FlowError, parse_book  # lazily: the flow engine lands separately
+    from ivr import FlowError, parse_book
 
     book = None
     try:

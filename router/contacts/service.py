@@ -15,9 +15,9 @@ from typing import Any
 
 import structlog
 
-from channels.base import AgentTarget, Answer, HoldStatus, InboundMessage, Spoken
-from ivr.engine import End as EndFlow
-from ivr.engine import (
+from channels import AgentTarget, Answer, HoldStatus, InboundMessage, Spoken
+from ivr import End as EndFlow
+from ivr import (
     Engine,
     Enqueue,
     Expect,
@@ -38,13 +38,10 @@ from queues import (
     Position,
     Store,
 )
-from router.desk.claims import sent_key
-from router.desk.presence import HandleTimes, Presence
-from router.identity.accounts import Account, AccountDirectory
-from router.identity.verify import Verifier
+from router.desk import HandleTimes, Presence, sent_key
+from router.identity import Account, AccountDirectory, Verifier
 from router.locks import KeyLocks
-from router.routing.decision import IncidentBook, Routing
-from router.routing.policy import Incidents, round_wait_min
+from router.routing import IncidentBook, Incidents, Routing, round_wait_min
 
 __all__ = ["ContactService", "redact_secret"]
 

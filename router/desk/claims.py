@@ -8,10 +8,10 @@ from collections.abc import Callable, Mapping, Sequence
 
 import structlog
 
-from channels.base import Outbox, Reply, SendFailed
+from channels import Outbox, Reply, SendFailed
 from queues import Channel, Claim, Contact, Direction, Message, NotHolder, Store
 from router.desk.presence import AgentStatus, Presence
-from router.identity.agents import Agent
+from router.identity import Agent
 
 __all__ = ["AgentDesk", "DeskError", "sent_key"]
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from queues import Event, Store
-from router.routing.policy import estimate_wait_s
-from router.stats.kpi import AgentLoad, recent_handle_times
+from router.routing import estimate_wait_s
+from router.stats import AgentLoad, recent_handle_times
 
 __all__ = ["AgentStatus", "HandleTimes", "Presence"]
 

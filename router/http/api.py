@@ -10,7 +10,7 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from channels.base import SendFailed
+from channels import SendFailed
 from queues import (
     Contact,
     ContactNotFound,
@@ -19,10 +19,10 @@ from queues import (
     NotHolder,
     StoreUnavailable,
 )
-from router.desk.claims import DeskError
+from router.desk import DeskError
 from router.http.context import AGENT, CONTEXT, Context
-from router.identity.agents import Agent
-from router.routing.policy import UnknownIncident
+from router.identity import Agent
+from router.routing import UnknownIncident
 
 __all__ = ["add_routes", "contact_view", "error_middleware"]
 

@@ -17,17 +17,19 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from channels.webchat.adapter import agent_typing
+from channels.webchat import agent_typing
 from queues import Channel, ContactState, NotHolder, to_iso
-from router.desk.presence import AgentStatus
+from router.desk import AgentStatus
 from router.http.api import require_agent
 from router.http.context import AGENT, CONTEXT, Context
-from router.stats.charts import Series, line_chart, stacked_bars
-from router.stats.history import (
+from router.stats import (
     Buckets,
+    Series,
     arrivals_by_channel,
     clock_labels,
+    line_chart,
     service_level,
+    stacked_bars,
     to_json,
     waiting_over_time,
 )

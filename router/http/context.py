@@ -9,14 +9,12 @@ from typing import Any
 from aiohttp import web
 
 from queues import Store
-from router.config.load import Config
-from router.contacts.service import ContactService
-from router.desk.claims import AgentDesk
-from router.desk.presence import Presence
-from router.identity.accounts import AccountDirectory
-from router.identity.agents import Agent, AgentDirectory
-from router.routing.decision import Routing
-from router.stats.metrics import Metrics
+from router.config import Config
+from router.contacts import ContactService
+from router.desk import AgentDesk, Presence
+from router.identity import AccountDirectory, Agent, AgentDirectory
+from router.routing import Routing
+from router.stats import Metrics
 
 __all__ = ["AGENT", "CONTEXT", "Context"]
 

@@ -29,10 +29,10 @@ import structlog
 from aiohttp import WSMsgType, web
 
 from queues import ContactNotFound, StoreUnavailable, to_iso
-from router.desk.presence import AgentStatus
+from router.desk import AgentStatus
 from router.http.api import contact_view
 from router.http.context import CONTEXT, Context
-from router.identity.agents import Agent
+from router.identity import Agent
 
 __all__ = ["LIVE_SETTINGS", "LiveSettings", "agent_socket", "queue_depths"]
 

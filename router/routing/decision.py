@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ivr.engine import Facts
+from ivr import Facts
 from queues import Store
-from router.identity.accounts import Account
+from router.identity import Account
 from router.routing.hours import BusinessHours
 from router.routing.policy import Incidents, PriorityRules, SlaRules
 

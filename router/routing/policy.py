@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from queues.models import from_iso, new_id, to_iso
+from queues import from_iso, new_id, to_iso
 from router.routing.hours import BusinessHours
 
 __all__ = [

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from queues.models import Event
+from queues import Event
 from router.stats.kpi import compute_kpis, overall_kpi
 
 __all__ = ["Buckets", "arrivals_by_channel", "service_level", "waiting_deltas", "waiting_over_time"]

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from queues.models import Event, QueueStats
+from queues import Event, QueueStats
 
 __all__ = ["OVERALL", "AgentLoad", "TeamKpi", "compute_kpis", "overall_kpi", "recent_handle_times"]
 

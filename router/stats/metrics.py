@@ -15,7 +15,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
-from queues.models import Channel, Direction
+from queues import Channel, Direction
 from router.stats.kpi import TeamKpi
 
 __all__ = ["KpiCollector", "Metrics", "Snapshot", "render"]
