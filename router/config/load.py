@@ -1,10 +1,7 @@
 """Load and validate config.yaml into a frozen ``Config``.
 
-Exceptions::
-
-    ConfigError (Exception)   the file cannot be read, is not YAML, or a setting is invalid;
-                              str(error) is one ``path: problem`` line per problem, and
-                              ``.problems`` holds the (path, problem) pairs.
+An unreadable file or invalid setting raises ``ConfigError`` (``router/errors.py``):
+str(error) is one ``path: problem`` line per problem, ``.problems`` holds the pairs.
 
 ``${VAR}`` and ``${VAR:-default}`` in any string are replaced from the environment first
 (``:-`` also applies when VAR is set but empty). Relative paths are relative to the config
@@ -55,6 +52,7 @@ from router.config.models import (
     TimeRange,
     Verification,
 )
+from router.errors import ConfigError
 
 if TYPE_CHECKING:
     from ivr import FlowBook
@@ -76,14 +74,6 @@ STORE_SCHEMES = ("memory", "sqlite", "redis", "rediss", "unix")
 #: Keys whose values are never shown in a message.
 SECRET_KEYS = frozenset({"auth_token", "bot_token", "secret_token", "password", "code"})
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-class ConfigError(Exception):
-    """An unreadable or invalid config file; one ``path: problem`` line per problem."""
-
-    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(f"{path}: {problem}" for path, problem in self.problems))
 
 
 def redact_url(url: str) -> str:

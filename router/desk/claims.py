@@ -11,6 +11,7 @@ import structlog
 from channels import Outbox, Reply, SendFailed
 from queues import Channel, Claim, Contact, Direction, Message, NotHolder, Store
 from router.desk.presence import AgentStatus, Presence
+from router.errors import DeskError
 from router.identity import Agent
 
 __all__ = ["AgentDesk", "DeskError", "sent_key"]
@@ -27,10 +28,6 @@ log = structlog.get_logger(__name__)
 SENT_TTL_S = 7 * 86400.0
 #: Long-polling claims look again at least this often: another process may have enqueued.
 POLL_S = 0.5
-
-
-class DeskError(ValueError):
-    """A request the desk refuses: an unknown team or disposition, an empty reply."""
 
 
 class AgentDesk:

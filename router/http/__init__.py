@@ -1,7 +1,19 @@
 """The HTTP surface: the agent API, the pages, the console websocket, one error table."""
 
-from router.http.api import add_routes, error_middleware
-from router.http.context import CONTEXT, Context
+from router.http.api import add_routes
+from router.http.context import AGENT, CONTEXT, Context
+from router.http.errors import STATUS, error_middleware
 from router.http.pages import add_pages
+from router.http.views import contact_view, queue_depths
 
-__all__ = ["CONTEXT", "Context", "add_pages", "add_routes", "error_middleware"]
+__all__ = [
+    "AGENT",
+    "CONTEXT",
+    "STATUS",
+    "Context",
+    "add_pages",
+    "add_routes",
+    "contact_view",
+    "error_middleware",
+    "queue_depths",
+]

@@ -2,142 +2,26 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 import structlog
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from channels import SendFailed
-from queues import (
-    Contact,
-    ContactNotFound,
-    ContactState,
-    InvalidTransition,
-    NotHolder,
-    StoreUnavailable,
+from router.http.auth import require_agent
+from router.http.bodies import (
+    ClaimBody,
+    IncidentBody,
+    ReplyBody,
+    ResolveBody,
+    TransferBody,
+    read_body,
 )
-from router.desk import DeskError
 from router.http.context import AGENT, CONTEXT, Context
+from router.http.errors import error_response
+from router.http.views import contact_view, queue_depths
 from router.identity import Agent
-from router.routing import UnknownIncident
 
-__all__ = ["add_routes", "contact_view", "error_middleware"]
+__all__ = ["add_routes"]
 
 log = structlog.get_logger(__name__)
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ClaimBody(_Body):
-    teams: list[str] | None = None
-    wait_s: float = Field(default=0.0, ge=0, le=30)
-
-
-class ReplyBody(_Body):
-    text: str = Field(min_length=1, max_length=4000)
-
-
-class ResolveBody(_Body):
-    disposition: str = "solved"
-
-
-class TransferBody(_Body):
-    team: str
-
-
-class IncidentBody(_Body):
-    team: str = "*"
-    text: str = Field(min_length=1, max_length=500)
-
-
-def _error(status: int, reason: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": reason, **extra}, status=status)
-
-
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every refusal is JSON with a reason; the store being down is 503 so clients retry."""
-    structlog.contextvars.clear_contextvars()
-    try:
-        return await handler(request)
-    except web.HTTPException:
-        raise
-    except StoreUnavailable as exc:
-        log.warning("store_unavailable", error=str(exc))
-        return _error(503, "the store is unavailable; try again shortly")
-    except ContactNotFound as exc:
-        return _error(404, str(exc))
-    except NotHolder as exc:
-        return _error(403, str(exc))
-    except InvalidTransition as exc:
-        return _error(409, str(exc), state=str(exc.state))
-    except UnknownIncident as exc:
-        return _error(404, str(exc).strip("'\""))
-    except DeskError as exc:
-        return _error(422, str(exc))
-    except SendFailed as exc:
-        return _error(502, str(exc), retryable=exc.retryable)
-
-
-async def _body(request: web.Request, model: type[_Body]) -> Any:
-    raw = await request.read()
-    try:
-        data = json.loads(raw) if raw.strip() else {}
-    except ValueError as exc:
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": f"the body is not JSON: {exc}"}),
-            content_type="application/json",
-        ) from None
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
-        raise web.HTTPUnprocessableEntity(
-            text=json.dumps({"error": "; ".join(problems)}), content_type="application/json"
-        ) from None
-
-
-def require_agent(handler: Handler) -> Handler:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        ctx = request.app[CONTEXT]
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        agent = ctx.agents.authenticate(token.strip()) if scheme.lower() == "bearer" else None
-        if agent is None:
-            return web.json_response(
-                {"error": "a valid agent token is required: Authorization: Bearer TOKEN"},
-                status=401,
-                headers={"WWW-Authenticate": 'Bearer realm="switchboard"'},
-            )
-        request[AGENT] = agent
-        structlog.contextvars.bind_contextvars(agent=agent.name)
-        return await handler(request)
-
-    return wrapped
-
-
-async def contact_view(ctx: Context, contact: Contact) -> dict[str, Any]:
-    """A contact as the API shows it: the record, the account (never its code), position."""
-    view = contact.to_dict()
-    account = ctx.accounts.find(contact.account) if contact.account else None
-    view["account_info"] = account.public() if account else None
-    view["position"] = None
-    if contact.state is ContactState.WAITING:
-        position = await ctx.store.position(contact.id)
-        if position is not None:
-            view["position"] = position.ahead + 1
-    view["waited_s"] = (
-        round((contact.assigned_at or ctx.clock()) - contact.queued_at, 3)
-        if contact.queued_at is not None
-        else None
-    )
-    return view
 
 
 def _ctx(request: web.Request) -> tuple[Context, Agent]:
@@ -147,27 +31,13 @@ def _ctx(request: web.Request) -> tuple[Context, Agent]:
 @require_agent
 async def get_queues(request: web.Request) -> web.Response:
     ctx, _ = _ctx(request)
-    stats = await ctx.store.queue_stats(ctx.routing.teams)
-    load = ctx.presence.load(ctx.routing.teams)
-    return web.json_response(
-        [
-            {
-                "team": s.team,
-                "waiting": s.waiting,
-                "assigned": s.assigned,
-                "oldest_wait_s": s.oldest_wait_s,
-                "agents_available": load[s.team].available,
-                "agents_busy": load[s.team].busy,
-            }
-            for s in stats
-        ]
-    )
+    return web.json_response(await queue_depths(ctx))
 
 
 @require_agent
 async def claim(request: web.Request) -> web.Response:
     ctx, agent = _ctx(request)
-    body: ClaimBody = await _body(request, ClaimBody)
+    body: ClaimBody = await read_body(request, ClaimBody)
     got = await ctx.desk.claim(agent, body.teams, wait_s=body.wait_s)
     if got is None:
         return web.Response(status=204)
@@ -189,9 +59,9 @@ async def list_contacts(request: web.Request) -> web.Response:
     try:
         limit = int(q.get("limit", "50"))
     except ValueError:
-        return _error(400, f"limit must be a whole number, not {q.get('limit')!r}")
+        return error_response(400, f"limit must be a whole number, not {q.get('limit')!r}")
     if not 1 <= limit <= 500:
-        return _error(400, f"limit must be between 1 and 500, not {limit}")
+        return error_response(400, f"limit must be between 1 and 500, not {limit}")
     contacts = await ctx.store.list_contacts(
         channel=q.get("channel") or None,
         state=q.get("state") or None,
@@ -205,7 +75,7 @@ async def list_contacts(request: web.Request) -> web.Response:
 @require_agent
 async def reply(request: web.Request) -> web.Response:
     ctx, agent = _ctx(request)
-    body: ReplyBody = await _body(request, ReplyBody)
+    body: ReplyBody = await read_body(request, ReplyBody)
     sent = await ctx.desk.reply(agent, request.match_info["id"], body.text)
     return web.json_response(sent.to_dict())
 
@@ -220,7 +90,7 @@ async def heartbeat(request: web.Request) -> web.Response:
 @require_agent
 async def resolve(request: web.Request) -> web.Response:
     ctx, agent = _ctx(request)
-    body: ResolveBody = await _body(request, ResolveBody)
+    body: ResolveBody = await read_body(request, ResolveBody)
     await ctx.desk.resolve(agent, request.match_info["id"], body.disposition)
     return web.json_response({"id": request.match_info["id"], "state": "resolved"})
 
@@ -228,7 +98,7 @@ async def resolve(request: web.Request) -> web.Response:
 @require_agent
 async def transfer(request: web.Request) -> web.Response:
     ctx, agent = _ctx(request)
-    body: TransferBody = await _body(request, TransferBody)
+    body: TransferBody = await read_body(request, TransferBody)
     await ctx.desk.transfer(agent, request.match_info["id"], body.team)
     return web.json_response(
         {"id": request.match_info["id"], "state": "waiting", "team": body.team}
@@ -252,9 +122,9 @@ async def stats(request: web.Request) -> web.Response:
 @require_agent
 async def open_incident(request: web.Request) -> web.Response:
     ctx, agent = _ctx(request)
-    body: IncidentBody = await _body(request, IncidentBody)
+    body: IncidentBody = await read_body(request, IncidentBody)
     if body.team != "*" and body.team not in ctx.routing.teams:
-        return _error(
+        return error_response(
             422,
             f"team {body.team!r} does not exist; use one of {', '.join(ctx.routing.teams)} or '*'",
         )

@@ -10,18 +10,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from channels.webchat import agent_typing
 from queues import Channel, ContactState, NotHolder, to_iso
-from router.desk import AgentStatus
-from router.http.api import require_agent
+from router.http.auth import require_agent
+from router.http.bodies import PresenceBody, read_body
 from router.http.context import AGENT, CONTEXT, Context
+from router.http.errors import error_response
 from router.stats import (
     Buckets,
     Series,
@@ -51,16 +50,6 @@ CHANNEL_LABELS = {
 CHARTS = ("contacts", "waiting", "service_level")
 
 
-class PresenceBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    status: AgentStatus
-    teams: list[str] | None = None
-
-
-def _error(status: int, reason: str) -> web.Response:
-    return web.json_response({"error": reason}, status=status)
-
-
 def team_label(ctx: Context, team: str) -> str:
     names = ctx.config.teams[team].names if team in ctx.config.teams else {}
     return str(names.get("en") or names.get(ctx.config.languages.default) or team)
@@ -86,20 +75,11 @@ async def me(request: web.Request) -> web.Response:
 @require_agent
 async def presence(request: web.Request) -> web.Response:
     ctx, agent = request.app[CONTEXT], request[AGENT]
-    try:
-        body = PresenceBody.model_validate(json.loads(await request.read() or b"{}"))
-    except ValueError as exc:  # JSONDecodeError and ValidationError are both ValueErrors
-        errors = exc.errors() if isinstance(exc, ValidationError) else None
-        reason = (
-            "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in errors)
-            if errors
-            else f"the body is not JSON: {exc}"
-        )
-        return _error(422 if errors else 400, reason)
+    body = await read_body(request, PresenceBody)
     teams = body.teams or list(agent.teams)
     wrong = [t for t in teams if t not in agent.teams]
     if wrong:
-        return _error(
+        return error_response(
             422,
             f"agent {agent.name!r} does not serve {', '.join(wrong)}; "
             f"they serve {', '.join(agent.teams)}",
@@ -193,7 +173,7 @@ async def chart(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     name = request.match_info["name"]
     if name not in CHARTS:
-        return _error(404, f"no chart {name!r}; charts are {', '.join(CHARTS)}")
+        return error_response(404, f"no chart {name!r}; charts are {', '.join(CHARTS)}")
     svg = render_chart(ctx, name, await request.app[HISTORY].get(ctx))
     return web.Response(
         text=svg,

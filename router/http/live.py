@@ -30,11 +30,11 @@ from aiohttp import WSMsgType, web
 
 from queues import ContactNotFound, StoreUnavailable, to_iso
 from router.desk import AgentStatus
-from router.http.api import contact_view
 from router.http.context import CONTEXT, Context
+from router.http.views import contact_view, queue_depths
 from router.identity import Agent
 
-__all__ = ["LIVE_SETTINGS", "LiveSettings", "agent_socket", "queue_depths"]
+__all__ = ["LIVE_SETTINGS", "LiveSettings", "agent_socket"]
 
 log = structlog.get_logger(__name__)
 
@@ -47,23 +47,6 @@ class LiveSettings:
 
 
 LIVE_SETTINGS = web.AppKey("live_settings", LiveSettings)
-
-
-async def queue_depths(ctx: Context) -> list[dict[str, Any]]:
-    """What ``GET /api/queues`` answers."""
-    stats = await ctx.store.queue_stats(ctx.routing.teams)
-    load = ctx.presence.load(ctx.routing.teams)
-    return [
-        {
-            "team": s.team,
-            "waiting": s.waiting,
-            "assigned": s.assigned,
-            "oldest_wait_s": s.oldest_wait_s,
-            "agents_available": load[s.team].available,
-            "agents_busy": load[s.team].busy,
-        }
-        for s in stats
-    ]
 
 
 @dataclass(slots=True)

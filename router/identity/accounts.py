@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from router.errors import AccountError
 from router.identity.jsonfile import JsonFile
 
 __all__ = [
@@ -50,10 +51,6 @@ CSV_COLUMNS = ("login", "number", "code", "name", "tier", "balance", "services")
 _LOGIN = re.compile(r"[a-z0-9._-]{3,64}")
 _NUMBER = re.compile(r"[0-9]{1,20}")
 _CODE = re.compile(r"[0-9]{4,8}")
-
-
-class AccountError(ValueError):
-    """A bad account, account file, CSV file or server secret."""
 
 
 def hash_code(key: bytes, code: str) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from router.errors import AgentError
 from router.identity.jsonfile import JsonFile
 
 __all__ = ["Agent", "AgentDirectory", "AgentError", "hash_token"]
@@ -30,10 +31,6 @@ _TEAM = re.compile(r"[a-z0-9_]{1,64}")
 _PHONE = re.compile(r"\+?[0-9]{3,20}")
 _IDENTITY = re.compile(r"[A-Za-z0-9_.@-]{1,121}")  # Twilio Client identity characters
 _MAX_TOKEN_CHARS = 512
-
-
-class AgentError(ValueError):
-    """A bad agent, team, phone, client identity or agents file."""
 
 
 def hash_token(token: str) -> str:

@@ -1,6 +1,6 @@
 """Verifying a customer by login (or customer number) and auth code, with lockouts.
 
-    VerifyError (ValueError)   a bad limit or an empty address; the message says what to pass
+A bad limit or an empty address raises ``VerifyError`` (the tree: ``router/errors.py``).
 
 Failures count per account across every channel and per address (phone number, chat
 session, email address), each in a sliding window. ``max_failures`` failures of one account
@@ -33,6 +33,7 @@ from enum import StrEnum
 import structlog
 
 from queues import Store
+from router.errors import VerifyError
 from router.identity.accounts import Account, AccountDirectory, code_matches, hash_code
 from router.locks import KeyLocks
 
@@ -42,10 +43,6 @@ log = structlog.get_logger(__name__)
 
 ACCOUNT_KEY = "lockout:account:{}"
 ADDRESS_KEY = "lockout:address:{}"
-
-
-class VerifyError(ValueError):
-    """The verifier was given a bad limit or an empty address."""
 
 
 class VerifyReason(StrEnum):

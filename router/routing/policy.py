@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from queues import from_iso, new_id, to_iso
+from router.errors import UnknownIncident
 from router.routing.hours import BusinessHours
 
 __all__ = [
@@ -92,14 +93,6 @@ class SlaRules:
         if answer is not None:
             return hours.next_open(at) + answer[0]
         return None
-
-
-class UnknownIncident(LookupError):
-    """No incident has that id."""
-
-    def __init__(self, incident_id: str) -> None:
-        super().__init__(f"incident {incident_id!r} does not exist; list the open incidents")
-        self.incident_id = incident_id
 
 
 @dataclass(frozen=True, slots=True)

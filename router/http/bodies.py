@@ -1,0 +1,70 @@
+"""JSON request bodies: pydantic models at the edge, and the one way they are read."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from router.desk import AgentStatus
+from router.http.errors import refuse
+
+__all__ = [
+    "Body",
+    "ClaimBody",
+    "IncidentBody",
+    "PresenceBody",
+    "ReplyBody",
+    "ResolveBody",
+    "TransferBody",
+    "read_body",
+]
+
+B = TypeVar("B", bound="Body")
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ClaimBody(Body):
+    teams: list[str] | None = None
+    wait_s: float = Field(default=0.0, ge=0, le=30)
+
+
+class ReplyBody(Body):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class ResolveBody(Body):
+    disposition: str = "solved"
+
+
+class TransferBody(Body):
+    team: str
+
+
+class IncidentBody(Body):
+    team: str = "*"
+    text: str = Field(min_length=1, max_length=500)
+
+
+class PresenceBody(Body):
+    status: AgentStatus
+    teams: list[str] | None = None
+
+
+async def read_body(request: web.Request, model: type[B]) -> B:
+    """The request's JSON as ``model``: not JSON is 400, not the model is 422 with reasons."""
+    raw = await request.read()
+    try:
+        data: Any = json.loads(raw) if raw.strip() else {}
+    except ValueError as exc:
+        raise refuse(400, f"the body is not JSON: {exc}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
+        raise refuse(422, "; ".join(problems)) from None
