@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from router.errors import AccountError
-from router.identity.jsonfile import JsonFile
+from router.identity.jsonfile import JsonDirectory
 
 __all__ = [
     "CSV_COLUMNS",
@@ -118,44 +118,39 @@ def _claim(account: Account, by_login: dict[str, Account], by_number: dict[str, 
     by_number[account.number] = account.login
 
 
-class AccountDirectory:
+class AccountDirectory(JsonDirectory[Account]):
     """Accounts in a JSON file (created when missing), found by login or customer number.
 
     Only the HMAC of each auth code is stored. Changes another process writes (``switchboard
     accounts add`` while the router runs) are picked up on the next lookup.
     """
 
+    key = "accounts"
+    what = "account file"
+    advice = "restore it from a backup, or move it away to start with no accounts"
+    error = AccountError
+
     def __init__(self, path: str | os.PathLike[str], key: bytes, *, tiers: Iterable[str] = ()):
         if len(key) < MIN_SECRET_CHARS:
             raise AccountError(f"the server key has {len(key)} bytes; use load_secret for one")
         self._key = key
         self._tiers = frozenset(tiers)  # empty: any tier
-        self._file = JsonFile(path)
         self._by_login: dict[str, Account] = {}
         self._by_number: dict[str, str] = {}
-        if not self._file.path.exists():
-            self._save({})
-        self._sync()
+        super().__init__(path)
 
-    @property
-    def path(self) -> Path:
-        return self._file.path
+    def _parse(self, record: Any) -> Account:
+        return Account.from_record(record)
 
-    def _sync(self) -> None:
-        accounts = self._file.load_records(
-            "accounts",
-            Account.from_record,
-            error=AccountError,
-            what="account file",
-            advice="restore it from a backup, or move it away to start with no accounts",
-        )
-        if accounts is not None:
-            self._by_login = {a.login: a for a in accounts}
-            self._by_number = {a.number: a.login for a in accounts}
+    def _dump(self, record: Account) -> dict[str, Any]:
+        return record.to_record()
+
+    def _index(self, records: list[Account]) -> None:
+        self._by_login = {a.login: a for a in records}
+        self._by_number = {a.number: a.login for a in records}
 
     def _save(self, by_login: Mapping[str, Account]) -> None:
-        records = [by_login[login].to_record() for login in sorted(by_login)]
-        self._file.write({"version": 1, "accounts": records})
+        self._write(by_login[login] for login in sorted(by_login))
 
     def find(self, identifier: str) -> Account | None:
         """The account with this login (any case) or customer number, or None."""
@@ -228,7 +223,6 @@ class AccountDirectory:
         for account in accounts:
             _claim(account, by_login, by_number)
         self._save(by_login)
-        self._by_login, self._by_number = by_login, by_number
 
     def import_csv(self, path: str | os.PathLike[str]) -> int:
         """Import a CSV file (header ``login,number,code,name,tier,balance,services``,
@@ -266,7 +260,6 @@ class AccountDirectory:
             )
         count = len(by_login) - len(self._by_login)
         self._save(by_login)
-        self._by_login, self._by_number = by_login, by_number
         return count
 
 

@@ -18,11 +18,10 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from router.errors import AgentError
-from router.identity.jsonfile import JsonFile
+from router.identity.jsonfile import JsonDirectory
 
 __all__ = ["Agent", "AgentDirectory", "AgentError", "hash_token"]
 
@@ -65,51 +64,41 @@ class Agent:
         )
 
 
-class AgentDirectory:
+class AgentDirectory(JsonDirectory[Agent]):
     """Agents in a JSON file (created when missing; written atomically, mode 0600).
 
     ``teams``, when given, are the configured teams; an agent serving another is refused.
     """
 
+    key = "agents"
+    what = "agents file"
+    advice = "restore it from a backup, or move it away and add the agents again"
+    error = AgentError
+
     def __init__(self, path: str | os.PathLike[str], *, teams: Iterable[str] = ()) -> None:
         self._teams = frozenset(teams)
-        self._file = JsonFile(path)
         self._by_name: dict[str, Agent] = {}
         self._by_hash: dict[str, Agent] = {}
-        if not self._file.path.exists():
-            self._save({})
-        self._sync()
+        super().__init__(path)
 
-    @property
-    def path(self) -> Path:
-        return self._file.path
+    def _parse(self, record: Any) -> Agent:
+        return Agent.from_record(record)
 
-    def _sync(self) -> None:
-        agents = self._file.load_records(
-            "agents",
-            Agent.from_record,
-            error=AgentError,
-            what="agents file",
-            advice="restore it from a backup, or move it away and add the agents again",
-        )
-        if agents is not None:
-            self._by_name = {a.name: a for a in agents}
-            self._by_hash = {a.token_hash: a for a in agents}
+    def _dump(self, record: Agent) -> dict[str, Any]:
+        return {
+            "name": record.name,
+            "teams": list(record.teams),
+            "token_hash": record.token_hash,
+            "phone": record.phone,
+            "client_identity": record.client_identity,
+        }
+
+    def _index(self, records: list[Agent]) -> None:
+        self._by_name = {a.name: a for a in records}
+        self._by_hash = {a.token_hash: a for a in records}
 
     def _save(self, by_name: Mapping[str, Agent]) -> None:
-        records = [
-            {
-                "name": a.name,
-                "teams": list(a.teams),
-                "token_hash": a.token_hash,
-                "phone": a.phone,
-                "client_identity": a.client_identity,
-            }
-            for a in (by_name[name] for name in sorted(by_name))
-        ]
-        self._file.write({"version": 1, "agents": records})
-        self._by_name = dict(by_name)
-        self._by_hash = {a.token_hash: a for a in by_name.values()}
+        self._write(by_name[name] for name in sorted(by_name))
 
     def _build(
         self,
