@@ -49,33 +49,40 @@ async def flush_redis(url: str) -> None:
         await client.aclose()
 
 
-@pytest.fixture
-async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[object]:
-    """Open stores of the test's backend (param), all closed at teardown."""
-    opened: list[Store] = []
-    backend: str = request.param
+class StoreMaker:
+    """Opens stores of one backend for a test (``await make_store(clock)``); closes them all."""
 
-    async def make(clock: FakeClock | None = None, *, fresh: bool = True) -> Store:
-        if backend == "memory":
+    def __init__(self, backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+        self.backend = backend
+        self._request = request
+        self._tmp_path = tmp_path
+        self.opened: list[Store] = []
+
+    async def __call__(self, clock: FakeClock | None = None, *, fresh: bool = True) -> Store:
+        if self.backend == "memory":
             url = "memory://"
-        elif backend == "sqlite":
-            url = f"sqlite:///{tmp_path / 'store.db'}"
+        elif self.backend == "sqlite":
+            url = f"sqlite:///{self._tmp_path / 'store.db'}"
         else:
-            url = request.getfixturevalue("redis_url")
-            if fresh and not opened:
+            url = self._request.getfixturevalue("redis_url")
+            if fresh and not self.opened:
                 await flush_redis(url)
         store = await open_store(url, clock=clock)
-        opened.append(store)
+        self.opened.append(store)
         return store
 
-    make.backend = backend  # type: ignore[attr-defined]
-    yield make
-    for store in opened:
+
+@pytest.fixture
+async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreMaker]:
+    """Open stores of the test's backend (param), all closed at teardown."""
+    maker = StoreMaker(request.param, request, tmp_path)
+    yield maker
+    for store in maker.opened:
         await store.aclose()
 
 
 @pytest.fixture
-async def store(make_store, clock: FakeClock) -> Store:  # type: ignore[no-untyped-def]
+async def store(make_store: StoreMaker, clock: FakeClock) -> Store:
     return await make_store(clock)
 
 

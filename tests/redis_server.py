@@ -93,7 +93,7 @@ def redis_cluster(workdir: Path, *, masters: int = 3) -> Iterator[str]:
             "redis-server and redis-cli are needed for the cluster tests; `make test` "
             "installs them (apt-get install redis-server)"
         )
-    ports = []
+    ports: list[int] = []
     while len(ports) < masters:
         port = _cluster_port()
         if port not in ports:

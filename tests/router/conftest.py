@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import yaml
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from queues import Channel
@@ -28,7 +29,12 @@ def repo_config(tmp_path: Path, **overrides: Any) -> Config:
 class Desk:
     """A running app with a test channel per text channel, and agents' HTTP clients."""
 
-    def __init__(self, client: TestClient, channels: dict[Channel, TestChannel], clock: FakeClock):
+    def __init__(
+        self,
+        client: TestClient[web.Request, web.Application],
+        channels: dict[Channel, TestChannel],
+        clock: FakeClock,
+    ) -> None:
         self.client = client
         self.channels = channels
         self.clock = clock
