@@ -15,9 +15,9 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from bench.baselines import RedisRaw, SqliteRaw, heapq_cycles
-from bench.redis_figures import count_commands, depth_and_memory
+from bench.redis_figures import CommandCount, DepthAndMemory, count_commands, depth_and_memory
 from bench.report import Figure
-from bench.workload import MESSAGE_CHARS, BenchError, compare_rates, phase
+from bench.workload import MESSAGE_CHARS, BenchError, Rates, compare_rates, phase
 from queues import Store, new_id, open_store
 from tests.redis_server import redis_server
 
@@ -176,6 +176,10 @@ async def run_redis(sizes: Sizes, url: str, deep_url: str) -> list[Figure]:
         batch=sizes.batch,
         workers=sizes.fill_workers,
     )
+    return _redis_figures(rates, commands, measured)
+
+
+def _redis_figures(rates: Rates, commands: CommandCount, measured: DepthAndMemory) -> list[Figure]:
     raw_bytes = MESSAGE_CHARS + len(new_id())
     return [
         Figure(
