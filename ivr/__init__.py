@@ -1,24 +1,28 @@
-"""The flow engine: flow definitions and a pure state machine; the IVR simulator."""
+"""The flow engine: flow definitions read from config.yaml and a pure state machine that
+runs them (``Engine``), with lint and drawings of the flows. The IVR simulator that speaks
+to the voice webhooks is ``ivr.simulator``; every error of the layer is an ``IvrError``
+(the tree is in ``ivr.errors``).
+"""
 
-from ivr.engine import (
+from ivr.classify import detect_language
+from ivr.engine import Engine
+from ivr.errors import FlowError, IvrError, StateError
+from ivr.flow import Flow, FlowBook, Keywords, parse_book
+from ivr.graph import to_dot, to_svg
+from ivr.lint import Problem, check_book, has_errors
+from ivr.state import (
     TERMINAL,
     Effect,
     End,
-    Engine,
     Enqueue,
     Expect,
     Facts,
     FlowState,
     Prompt,
-    StateError,
     Step,
     Verify,
     VerifyResult,
-    detect_language,
 )
-from ivr.flow import Flow, FlowBook, FlowError, Keywords, parse_book
-from ivr.graph import to_dot, to_svg
-from ivr.lint import Problem, check_book, has_errors
 
 __all__ = [
     "TERMINAL",
@@ -32,6 +36,7 @@ __all__ = [
     "FlowBook",
     "FlowError",
     "FlowState",
+    "IvrError",
     "Keywords",
     "Problem",
     "Prompt",

@@ -7,41 +7,13 @@ effect, and calls ``resume`` after a ``Verify``. ``Enqueue`` and ``End`` finish 
 from __future__ import annotations
 
 from ivr.classify import detect_language, redact_labelled
+from ivr.errors import StateError
 from ivr.flow import Flow, FlowBook
 from ivr.nodes import CollectNode, MenuNode, VerifyNode
 from ivr.run import Run
-from ivr.state import (
-    TERMINAL,
-    Effect,
-    End,
-    Enqueue,
-    Expect,
-    Facts,
-    FlowState,
-    Prompt,
-    StateError,
-    Step,
-    Verify,
-    VerifyResult,
-)
+from ivr.state import Facts, FlowState, Prompt, Step, VerifyResult
 
-__all__ = [
-    "TERMINAL",
-    "Effect",
-    "End",
-    "Engine",
-    "Enqueue",
-    "Expect",
-    "Facts",
-    "FlowState",
-    "Prompt",
-    "StateError",
-    "Step",
-    "Verify",
-    "VerifyResult",
-    "detect_language",
-]
-
+__all__ = ["Engine"]
 
 _KEPT_TEXT_CHARS = 4000
 

@@ -114,7 +114,7 @@ def _check_flow(book: FlowBook, flow: Flow, at: str) -> list[Problem]:
                 )
         _check_node(book, flow, node, where, error, warning)
 
-    reachable = _reach(flow.start, targets) if flow.start in nodes else set()
+    reachable = _reach({flow.start}, targets) if flow.start in nodes else set()
     for node_id in nodes:
         if node_id not in reachable:
             warning(f"{at}.nodes.{node_id}", "is unreachable from the start node")
@@ -186,11 +186,16 @@ def _check_node(
                 warning(f"keywords.{team}", f"has no keywords: {at} never picks {team!r}")
 
 
+def _fields(text: str) -> set[str]:
+    """The {placeholder} names of a prompt text; ValueError on bad braces."""
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+
+
 def _placeholders(book: FlowBook, key: str) -> set[str]:
     found: set[str] = set()
     for text in book.prompts.get(key, {}).values():
         try:
-            found |= {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+            found |= _fields(text)
         except ValueError:
             continue  # reported with the prompt itself
     return found
@@ -227,7 +232,7 @@ def _check_prompts(book: FlowBook) -> list[Problem]:
         fields: dict[str, set[str]] = {}
         for language, text in texts.items():
             try:
-                names = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+                names = _fields(text)
             except ValueError as exc:
                 found.append(Problem("error", f"prompts.{key}.{language}", f"bad braces: {exc}"))
                 continue
@@ -248,9 +253,10 @@ def _check_prompts(book: FlowBook) -> list[Problem]:
     return found
 
 
-def _reach(start: str, targets: dict[str, list[str]]) -> set[str]:
-    seen = {start}
-    todo = [start]
+def _reach(starts: set[str], targets: dict[str, list[str]]) -> set[str]:
+    """The nodes reachable from ``starts`` (included) along ``targets``."""
+    seen = set(starts)
+    todo = list(starts)
     while todo:
         for nxt in targets.get(todo.pop(), []):
             if nxt not in seen:
@@ -260,18 +266,12 @@ def _reach(start: str, targets: dict[str, list[str]]) -> set[str]:
 
 
 def _reach_back(goals: set[str], targets: dict[str, list[str]]) -> set[str]:
+    """The nodes from which one of ``goals`` is reachable."""
     sources: dict[str, list[str]] = {}
     for src, outs in targets.items():
         for dst in outs:
             sources.setdefault(dst, []).append(src)
-    seen = set(goals)
-    todo = list(goals)
-    while todo:
-        for prev in sources.get(todo.pop(), []):
-            if prev not in seen:
-                seen.add(prev)
-                todo.append(prev)
-    return seen
+    return _reach(goals, sources)
 
 
 def _loop(flow: Flow, targets: dict[str, list[str]]) -> list[str]:

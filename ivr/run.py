@@ -6,6 +6,7 @@ import re
 from types import MappingProxyType
 
 from ivr.classify import classify, count_stems, find_labelled, words
+from ivr.errors import StateError
 from ivr.flow import Flow, FlowBook
 from ivr.nodes import (
     AnnounceNode,
@@ -30,7 +31,6 @@ from ivr.state import (
     Facts,
     FlowState,
     Prompt,
-    StateError,
     Step,
     Verify,
     VerifyResult,
@@ -159,12 +159,10 @@ class Run:
             self.announce(node)
             return node.next
         if isinstance(node, ClassifyNode):
-            found = classify(self.vars.get(node.source, ""), self.book.keywords)
-            if found.complaint:
-                self.vars["complaint"] = "1"
-            if found.team is None:
+            team = self.pick_team(self.vars.get(node.source, ""))
+            if team is None:
                 return node.undecided
-            self.vars["team"] = found.team
+            self.vars["team"] = team
             return node.decided
         if isinstance(node, HoursNode):
             return node.open if self.team() in self.facts.open_teams else node.closed
@@ -186,6 +184,13 @@ class Run:
             # The same text opened on several teams is said once.
             for text in dict.fromkeys(incidents[key] for key in keys):
                 self.say(node.prompt, incident=text)
+
+    def pick_team(self, text: str) -> str | None:
+        """The team the text names, if one; a complaint sets the complaint var."""
+        found = classify(text, self.book.keywords)
+        if found.complaint:
+            self.vars["complaint"] = "1"
+        return found.team
 
     def condition(self, name: str) -> bool:
         negative = self.vars.get("balance_negative") == "1"
@@ -255,12 +260,8 @@ class Run:
         if len(named) == 1:
             return named[0]
         if node.classify:
-            found = classify(text, self.book.keywords)
-            if found.complaint:
-                self.vars["complaint"] = "1"
-            teams = [
-                c for c in node.choices if found.team and c.edge.assign.get("team") == found.team
-            ]
+            team = self.pick_team(text)
+            teams = [c for c in node.choices if team and c.edge.assign.get("team") == team]
             if len(teams) == 1:
                 return teams[0]
         return None

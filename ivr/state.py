@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
+from ivr.errors import StateError
+
 __all__ = [
     "TERMINAL",
     "Effect",
@@ -24,10 +26,6 @@ __all__ = [
 
 # state.node of a flow that has ended (queued or hung up); node ids cannot start with "$".
 TERMINAL = "$end"
-
-
-class StateError(ValueError):
-    """A FlowState or a call does not fit the flow book (see ivr.flow for the tree)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,31 @@
 """The IVR simulator: a TwiML emulator that calls the voice webhooks like Twilio does
-(``switchboard call``)."""
+(``switchboard call``): one call from a ``--press`` script or the keypad, or many at once.
+Its errors (``CallFailed``, ``ScriptError``, ``TwimlError``) are in ``ivr.errors``."""
 
-from ivr.simulator.call import Call, CallSpec
+from ivr.errors import CallFailed, ScriptError, TwimlError
+from ivr.simulator.call import Call
 from ivr.simulator.cli import CliOptions, run_cli
-from ivr.simulator.many import place_calls
+from ivr.simulator.keys import KeypadKeys, KeySource, ScriptKeys, parse_press
+from ivr.simulator.many import Summary, percentile, place_calls
+from ivr.simulator.models import CallResult, CallSpec, Outcome, Signer, new_call_sid
 
-__all__ = ["Call", "CallSpec", "CliOptions", "place_calls", "run_cli"]
+__all__ = [
+    "Call",
+    "CallFailed",
+    "CallResult",
+    "CallSpec",
+    "CliOptions",
+    "KeySource",
+    "KeypadKeys",
+    "Outcome",
+    "ScriptError",
+    "ScriptKeys",
+    "Signer",
+    "Summary",
+    "TwimlError",
+    "new_call_sid",
+    "parse_press",
+    "percentile",
+    "place_calls",
+    "run_cli",
+]

@@ -24,9 +24,9 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import aiohttp
 
+from ivr.errors import CallFailed, TwimlError
 from ivr.simulator.keys import KeySource
 from ivr.simulator.models import (
-    CallFailed,
     CallResult,
     CallSpec,
     Echo,
@@ -43,7 +43,6 @@ from ivr.simulator.twiml import (
     Redirect,
     Reject,
     Say,
-    TwimlError,
     Verb,
     parse,
 )

@@ -14,8 +14,9 @@ from typing import IO
 
 import aiohttp
 
+from ivr.errors import ScriptError
 from ivr.simulator.call import Call, CallSpec, Signer
-from ivr.simulator.keys import KeypadKeys, KeySource, ScriptError, ScriptKeys, parse_press
+from ivr.simulator.keys import KeypadKeys, KeySource, ScriptKeys, parse_press
 from ivr.simulator.many import place_calls
 
 __all__ = ["CliOptions", "run_cli"]

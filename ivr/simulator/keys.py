@@ -17,15 +17,12 @@ from collections import deque
 from collections.abc import Sequence
 from typing import IO, Any, Protocol
 
+from ivr.errors import ScriptError
 from ivr.simulator.twiml import KEYS
 
 __all__ = ["KeySource", "KeypadKeys", "ScriptError", "ScriptKeys", "parse_press"]
 
 SILENCE = "-"
-
-
-class ScriptError(ValueError):
-    """A ``--press`` script that is not keys; the message names the bad answer."""
 
 
 def parse_press(script: str) -> tuple[str, ...]:

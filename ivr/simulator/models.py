@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ivr.errors import CallFailed
+
 __all__ = [
     "CallFailed",
     "CallResult",
@@ -29,10 +31,6 @@ class Outcome(StrEnum):
     HUNG_UP = "hung_up"  # the caller hung up before being queued
     ENDED = "ended"  # the IVR hung up (or its document ran out)
     ERROR = "error"  # an HTTP error, malformed TwiML or an unknown verb
-
-
-class CallFailed(Exception):
-    """The call cannot go on: the webhook failed or answered something unusable."""
 
 
 def new_call_sid() -> str:

@@ -5,8 +5,7 @@ nested ``Say``/``Play``/``Pause``), ``Redirect``, ``Dial`` (``Number`` or ``Clie
 ``Hangup`` and ``Reject``. Anything else raises ``TwimlError`` naming the verb, so the
 simulator ends the call with a clear error instead of guessing. Defaults follow Twilio's
 reference (Gather: timeout 5 s, finishOnKey ``#``, method POST; Pause: 1 s).
-
-    TwimlError (ValueError)   malformed XML, an unknown verb or noun, a bad attribute value
+``TwimlError`` is in the layer's tree, ``ivr.errors``.
 """
 
 from __future__ import annotations
@@ -15,6 +14,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+
+from ivr.errors import TwimlError
 
 __all__ = [
     "Dial",
@@ -33,10 +34,6 @@ __all__ = [
 
 KEYS = "0123456789*#"
 _MAX_DOCUMENT_CHARS = 1_000_000
-
-
-class TwimlError(ValueError):
-    """The document is not TwiML the simulator can execute; the message names the verb."""
 
 
 @dataclass(frozen=True, slots=True)
