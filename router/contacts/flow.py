@@ -1,0 +1,186 @@
+"""Hosting the pure flow engine: start or advance a contact's flow and perform the effects
+it asks for (verify a login and code, enqueue on a team, end), feeding results back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from channels import InboundMessage, Spoken
+from ivr import End, Engine, Enqueue, Facts, FlowState, Prompt, Step, Verify, VerifyResult
+from queues import Channel, Contact, ContactState, Store
+from router.contacts.status import Announcer, QueueStatus
+from router.identity import Account, AccountDirectory, Verifier
+from router.routing import Incidents, Routing
+
+__all__ = ["FLOW_FOR_CHANNEL", "QUEUE_PROMPTS", "FlowHost", "Performed"]
+
+log = structlog.get_logger(__name__)
+
+FLOW_FOR_CHANNEL = {
+    Channel.VOICE: "voice",
+    Channel.EMAIL: "email",
+    Channel.SMS: "text",
+    Channel.TELEGRAM: "text",
+    Channel.CHAT: "text",
+}
+#: The queue announcement of each shipped flow, for a flow that ended in a failed attempt.
+QUEUE_PROMPTS = {"voice": "queued", "text": "queued_text", "email": "queued_email"}
+
+
+@dataclass(slots=True)
+class Performed:
+    """A turn of the flow with its effects done: what to say, and where the contact is."""
+
+    contact: Contact
+    step: Step
+    prompts: list[Prompt | Spoken] = field(default_factory=list)
+    queue_prompt: str | None = None
+    queued: QueueStatus | None = None
+
+    @property
+    def done(self) -> bool:
+        """The flow is over: the contact was queued or closed."""
+        return self.step.effect is not None
+
+
+class FlowHost:
+    """Runs a contact's flow on the engine and performs its effects against the store."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        engine: Engine,
+        routing: Routing,
+        verifier: Verifier,
+        accounts: AccountDirectory,
+        announcer: Announcer,
+        clock: Callable[[], float],
+        on_enqueued: Callable[[str], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._engine = engine
+        self._routing = routing
+        self._verifier = verifier
+        self._accounts = accounts
+        self._announcer = announcer
+        self._clock = clock
+        self._on_enqueued = on_enqueued
+
+    def step(
+        self,
+        message: InboundMessage,
+        session: dict[str, Any] | None,
+        *,
+        facts: Facts,
+        language: str,
+    ) -> Step:
+        """The next turn: a new flow for a new conversation, else the saved one advanced."""
+        if session is None or session.get("flow") is None:
+            return self._engine.start(
+                FLOW_FOR_CHANNEL[message.channel], facts=facts, language=language, text=message.text
+            )
+        state = FlowState.from_dict(session["flow"])
+        return self._engine.advance(state, message.text, facts=facts)
+
+    async def perform(
+        self, contact: Contact, step: Step, address: str, incidents: Incidents, facts: Facts
+    ) -> Performed:
+        """Perform the step's effects until the flow waits for input or is over."""
+        done = Performed(contact, step, list(step.prompts))
+        account: Account | None = None
+        while done.step.effect is not None:
+            effect = done.step.effect
+            if isinstance(effect, Verify):
+                result, account = await self.verify(done.contact, effect, address)
+                done.step = self._engine.resume(done.step.state, result, facts=facts)
+                done.prompts += done.step.prompts
+            elif isinstance(effect, Enqueue):
+                done.queue_prompt = effect.prompt
+                language = done.step.state.language
+                done.contact, done.queued = await self._enqueue(
+                    done.contact, effect, account, incidents, language
+                )
+                done.prompts.append(done.queued.told)
+                break
+            elif isinstance(effect, End):
+                done.contact = await self._store.close(
+                    contact.id, ContactState.RESOLVED, reason=effect.reason
+                )
+                break
+            else:  # pragma: no cover - the engine has no other effects
+                raise TypeError(f"unknown flow effect {effect!r}")
+        return done
+
+    async def verify_reply(
+        self, contact: Contact, message: InboundMessage, facts: Facts
+    ) -> Contact:
+        """A mail joining an unverified contact may carry the Login:/Auth code: lines asked
+        for; the email flow reads them, and only its verification is performed."""
+        step = self._engine.start(
+            FLOW_FOR_CHANNEL[Channel.EMAIL],
+            facts=facts,
+            language=contact.language,
+            text=message.text,
+        )
+        if isinstance(step.effect, Verify):
+            await self.verify(contact, step.effect, message.address)
+            return await self._store.get_contact(contact.id, messages=False)
+        return contact
+
+    async def verify(
+        self, contact: Contact, effect: Verify, address: str
+    ) -> tuple[VerifyResult, Account | None]:
+        outcome = await self._verifier.verify(effect.identifier, effect.code, address=address)
+        account = outcome.account
+        if outcome.ok and account is not None:
+            await self._store.update_contact(
+                contact.id,
+                verified=True,
+                verify_method=f"{contact.channel}:login+code",
+                account=account.login,
+            )
+            log.info("contact_verified", account=account.login)
+            result = VerifyResult(
+                ok=True,
+                account=account.login,
+                tier=account.tier,
+                balance_negative=account.balance < 0,
+            )
+            return result, account
+        log.info("verification_refused", reason=outcome.reason)
+        return VerifyResult(ok=False, locked=outcome.locked or outcome.throttled), None
+
+    async def _enqueue(
+        self,
+        contact: Contact,
+        effect: Enqueue,
+        account: Account | None,
+        incidents: Incidents,
+        language: str,
+    ) -> tuple[Contact, QueueStatus]:
+        current = await self._store.get_contact(contact.id, messages=False)
+        if account is None and current.account:
+            account = self._accounts.find(current.account)
+        decision = self._routing.decide(
+            str(contact.channel),
+            effect.team,
+            at=self._clock(),
+            account=account,
+            incidents=incidents,
+            complaint=effect.complaint,
+        )
+        meta = {**current.meta, "complaint": effect.complaint}
+        await self._store.update_contact(contact.id, sla_due=decision.sla_due, meta=meta)
+        queued = await self._store.enqueue(contact.id, decision.team, delay_s=decision.delay_s)
+        status = await self._announcer.status(contact.id, decision.team, effect.prompt, language)
+        log.info(
+            "contact_enqueued", team=decision.team, delay_s=decision.delay_s, ahead=status.ahead
+        )
+        if self._on_enqueued is not None:
+            self._on_enqueued(decision.team)
+        return queued, status

@@ -1,0 +1,82 @@
+"""Where a waiting contact stands: its position, the estimated wait, and the queue prompt.
+
+One place for the rule, used when a contact is queued, on every hold refresh, and when a
+retried message finds its flow already done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from channels import Spoken
+from ivr import Engine, Prompt
+from queues import Position, Store
+from router.desk import HandleTimes, Presence
+from router.routing import Routing, round_wait_min
+
+__all__ = ["Announcer", "QueueStatus"]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStatus:
+    position: Position | None
+    wait_s: float
+    told: Spoken  # the queue prompt, rendered in the customer's language
+
+    @property
+    def ahead(self) -> int:
+        return self.position.ahead if self.position else 0
+
+
+class Announcer:
+    """Positions, wait estimates and queue prompts."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        engine: Engine,
+        routing: Routing,
+        presence: Presence,
+        handle_times: HandleTimes,
+        clock: Callable[[], float],
+    ) -> None:
+        self._store = store
+        self._engine = engine
+        self._routing = routing
+        self._presence = presence
+        self._handle_times = handle_times
+        self._clock = clock
+
+    async def status(self, contact_id: str, team: str, prompt: str, language: str) -> QueueStatus:
+        """The contact's place in ``team``'s queue, and ``prompt`` telling it."""
+        position = await self._store.position(contact_id)
+        ahead = position.ahead if position else 0
+        wait_s = await self.estimate_s(team, ahead)
+        return QueueStatus(position, wait_s, self.render(prompt, language, team, ahead, wait_s))
+
+    async def estimate_s(self, team: str, ahead: int) -> float:
+        """The wait from recent handle times and agents available; at least until opening."""
+        available = self._presence.load([team])[team].available
+        wait_s = await self._handle_times.estimate_s(team, ahead, available)
+        return max(wait_s, self._routing.hours[team].next_open(self._clock()) - self._clock())
+
+    def render(self, prompt: str, language: str, team: str, ahead: int, wait_s: float) -> Spoken:
+        """The queue prompt: position (1 = next) and the estimated wait in minutes.
+
+        While the team is closed, the ``<prompt>_closed`` variant (when the config has one)
+        says when it opens, {opens}, rather than a wait of many hours in minutes.
+        """
+        now = self._clock()
+        hours = self._routing.hours[team]
+        opens_at = hours.next_open(now)
+        params = {
+            "team": team,
+            "position": str(ahead + 1),
+            "wait_min": str(round_wait_min(wait_s)),
+            "opens": hours.local_label(opens_at, language),
+        }
+        if opens_at > now and f"{prompt}_closed" in self._engine.book.prompts:
+            prompt = f"{prompt}_closed"
+        return Spoken(self._engine.render(Prompt(prompt, params), language), language)
