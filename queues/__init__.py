@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from queues.base import (
-    Clock,
+from queues.base import Clock, Store
+from queues.errors import (
     ContactNotFound,
     InvalidTransition,
     NotHolder,
     QueueError,
-    Store,
     StoreUnavailable,
 )
 from queues.models import (

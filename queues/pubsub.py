@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-__all__ = ["LocalPubSub"]
+__all__ = ["InProcessPubSub", "LocalPubSub"]
 
 _CLOSED = object()
 
@@ -44,3 +44,18 @@ class LocalPubSub:
             self._subscribers[channel].discard(queue)
             if not self._subscribers[channel]:
                 del self._subscribers[channel]
+
+
+class InProcessPubSub:
+    """The store Protocol's ``publish``/``subscribe`` on a ``LocalPubSub`` (``_pubsub``)."""
+
+    _pubsub: LocalPubSub
+
+    # -- pub/sub -------------------------------------------------------------------------
+    async def publish(self, channel: str, payload: str) -> None:
+        self._pubsub.publish(channel, payload)
+
+    @asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
+        async with self._pubsub.subscribe(channel) as messages:
+            yield messages

@@ -13,7 +13,7 @@ import math
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import cast
 
-from queues.base import ContactNotFound
+from queues.errors import ContactNotFound
 from queues.models import Contact, Event, Message
 from queues.redis.codec import LIVE, decode_contact, decode_event, decode_message, entry_refs
 from queues.redis.keys import (

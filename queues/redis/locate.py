@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from queues.base import ContactNotFound, QueueError
+from queues.errors import ContactNotFound, QueueError
 from queues.redis.codec import LIVE
 from queues.redis.keys import (
     TEAMS_KEY,

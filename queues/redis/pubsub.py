@@ -17,7 +17,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from queues.base import StoreUnavailable
+from queues.errors import StoreUnavailable
 
 __all__ = ["Fanout"]
 

@@ -20,7 +20,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from queues.base import Clock, ContactNotFound, InvalidTransition, QueueError
+from queues.base import Clock
+from queues.errors import ContactNotFound, InvalidTransition, QueueError
 from queues.models import Claim, Contact, Position, QueueStats
 from queues.redis.codec import decode_contact, fmt_time, pairs
 from queues.redis.keys import (

@@ -22,7 +22,13 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from queues.base import ContactNotFound, InvalidTransition, NotHolder, QueueError, StoreUnavailable
+from queues.errors import (
+    ContactNotFound,
+    InvalidTransition,
+    NotHolder,
+    QueueError,
+    StoreUnavailable,
+)
 from queues.redis.keys import SCRIPTS, script_source
 
 __all__ = ["UNAVAILABLE", "Client", "Scripts", "check", "translated", "unavailable"]

@@ -26,7 +26,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Itera
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from queues.base import UPDATABLE_FIELDS, Clock, ContactNotFound, InvalidTransition
+from queues.base import UPDATABLE_FIELDS, Clock
+from queues.errors import ContactNotFound, InvalidTransition, StoreUnavailable
 from queues.models import (
     Claim,
     Contact,
@@ -111,6 +112,7 @@ class RedisStore:
         )
         self._history = History(self._redis, self._locator)
         self._fanout = Fanout(connection.pubsub)
+        self._closed = False
 
     @classmethod
     async def open(
@@ -135,11 +137,14 @@ class RedisStore:
         await self.aclose()
 
     async def aclose(self) -> None:
+        self._closed = True
         await self._fanout.aclose()
         await self._connection.aclose()
 
     @_operation
     async def ping(self) -> None:
+        if self._closed:  # redis-py would quietly open a new connection
+            raise StoreUnavailable("the redis store is closed; open it again")
         await self._redis.ping()
 
     # -- helpers -------------------------------------------------------------------------

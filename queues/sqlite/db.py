@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from queues.base import StoreUnavailable
+from queues.errors import StoreUnavailable
 from queues.models import Channel, Contact, ContactState, Direction, Event, Message
 
 __all__ = ["SCHEMA_VERSION", "Database", "path_from_url"]

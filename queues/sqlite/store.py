@@ -8,15 +8,12 @@ the worker thread live in ``queues.sqlite.db``.
 
 from __future__ import annotations
 
-import functools
-import json
-import sqlite3
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeAlias, TypeVar
+from typing import Any
 
-from queues.base import UPDATABLE_FIELDS, Clock, ContactNotFound, InvalidTransition, NotHolder
+from queues.base import UPDATABLE_FIELDS, Clock
+from queues.errors import ContactNotFound, InvalidTransition, NotHolder
 from queues.models import (
     Claim,
     Contact,
@@ -27,18 +24,12 @@ from queues.models import (
     Message,
     Position,
     QueueStats,
-    now_s,
 )
-from queues.pubsub import LocalPubSub
 from queues.sqlite import db
+from queues.sqlite.keyed import KeyedRows
+from queues.sqlite.worker import Conn, reads, writes
 
 __all__ = ["SqliteStore"]
-
-P = ParamSpec("P")
-T = TypeVar("T")
-Conn: TypeAlias = sqlite3.Connection
-_OnWorker: TypeAlias = Callable[Concatenate["SqliteStore", Conn, P], T]
-_Awaitable: TypeAlias = Callable[Concatenate["SqliteStore", P], Coroutine[Any, Any, T]]
 
 QUEUE_HEAD = (
     "SELECT score, seq, id FROM contacts WHERE team = ? AND state = 'waiting' "
@@ -59,37 +50,14 @@ EXPIRED = (
 )
 
 
-def _on_worker(write: bool) -> Callable[[_OnWorker[P, T]], _Awaitable[P, T]]:
-    """Make ``method(self, conn, ...)`` the coroutine ``method(self, ...)``.
-
-    The method runs on the database's worker thread inside one transaction. It reads the
-    clock there, so event times follow commit order.
-    """
-
-    def decorate(method: _OnWorker[P, T]) -> _Awaitable[P, T]:
-        @functools.wraps(method)
-        async def run(self: SqliteStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
-            return await self._db.run(lambda conn: method(self, conn, *args, **kwargs), write=write)
-
-        return run
-
-    return decorate
-
-
-_reads = _on_worker(write=False)
-_writes = _on_worker(write=True)
-
-
-class SqliteStore:
+class SqliteStore(KeyedRows):
     """Store Protocol on one SQLite file (WAL, synchronous=FULL) for one process.
 
     Open with ``await SqliteStore.open("sqlite:////var/lib/switchboard/store.db")``.
     """
 
     def __init__(self, database: db.Database, *, clock: Clock | None = None) -> None:
-        self._db = database
-        self._clock = clock or now_s
-        self._pubsub = LocalPubSub()  # one process, so pub/sub stays in it
+        super().__init__(database, clock=clock)
 
     @property
     def path(self) -> Path:
@@ -114,7 +82,7 @@ class SqliteStore:
         self._pubsub.close()
         await self._db.aclose()
 
-    @_reads
+    @reads
     def ping(self, conn: Conn) -> None:
         conn.execute("SELECT 1").fetchone()
 
@@ -157,7 +125,7 @@ class SqliteStore:
         return back
 
     # -- contacts and history ------------------------------------------------------------
-    @_writes
+    @writes
     def intake(
         self, conn: Conn, contact: Contact, message: Message, *, key: str | None = None
     ) -> Intake:
@@ -181,14 +149,14 @@ class SqliteStore:
             conn.execute(sql, (key, contact.id, message.id))
         return Intake(existing, message, duplicate=False)
 
-    @_writes
+    @writes
     def append_message(self, conn: Conn, contact_id: str, message: Message) -> None:
         contact = self._get(conn, contact_id)
         self._add_message(conn, contact_id, message)
         kind = "message_sent" if message.direction is Direction.OUT else "message_received"
         self._event(conn, contact, kind, message_id=message.id)
 
-    @_reads
+    @reads
     def get_contact(self, conn: Conn, contact_id: str, *, messages: bool = True) -> Contact:
         contact = self._get(conn, contact_id)
         if not messages:
@@ -196,7 +164,7 @@ class SqliteStore:
         rows = conn.execute(f"{db.SELECT_MESSAGE} WHERE contact_id = ? ORDER BY n", (contact_id,))
         return contact.replace(messages=tuple(db.message_from_row(row) for row in rows))
 
-    @_writes
+    @writes
     def update_contact(self, conn: Conn, /, contact_id: str, **changes: Any) -> Contact:
         unknown = set(changes) - UPDATABLE_FIELDS
         if unknown:
@@ -220,9 +188,9 @@ class SqliteStore:
         self._event(conn, closed, kind, reason=reason)
         return closed
 
-    close = _writes(_close)
+    close = writes(_close)
 
-    @_reads
+    @reads
     def list_contacts(
         self,
         conn: Conn,
@@ -241,7 +209,7 @@ class SqliteStore:
             db.contact_from_row(row) for row in conn.execute(sql, (*given.values(), max(limit, 0)))
         ]
 
-    @_writes
+    @writes
     def add_event(self, conn: Conn, event: Event) -> None:
         self._get(conn, event.contact_id)
         conn.execute(
@@ -249,13 +217,13 @@ class SqliteStore:
             (event.contact_id, event.kind, event.at, event.team, event.agent, db.dumps(event.data)),
         )
 
-    @_reads
+    @reads
     def events(self, conn: Conn, contact_id: str) -> list[Event]:
         self._get(conn, contact_id)
         rows = conn.execute(f"{db.SELECT_EVENT} WHERE contact_id = ? ORDER BY id", (contact_id,))
         return [db.event_from_row(row) for row in rows]
 
-    @_reads
+    @reads
     def list_events(
         self, conn: Conn, *, since: float | None = None, kinds: Iterable[str] | None = None
     ) -> list[Event]:
@@ -272,7 +240,7 @@ class SqliteStore:
         return [db.event_from_row(row) for row in conn.execute(sql, params)]
 
     # -- queues --------------------------------------------------------------------------
-    @_writes
+    @writes
     def enqueue(self, conn: Conn, contact_id: str, team: str, *, delay_s: int = 0) -> Contact:
         contact = self._get(conn, contact_id)
         if contact.state is not ContactState.IN_FLOW:
@@ -286,7 +254,7 @@ class SqliteStore:
         self._event(conn, queued, "contact_enqueued", delay_s=int(delay_s))
         return queued
 
-    @_writes
+    @writes
     def claim(
         self, conn: Conn, teams: Sequence[str], agent: str, *, lease_s: float
     ) -> Claim | None:
@@ -305,7 +273,7 @@ class SqliteStore:
         self._event(conn, held, "contact_claimed", wait_s=round(now - contact.queued_at, 6))
         return Claim(contact_id, contact.team, agent, now + lease_s, score)
 
-    @_writes
+    @writes
     def heartbeat(self, conn: Conn, contact_id: str, agent: str, *, lease_s: float) -> Claim:
         contact = self._holder(conn, contact_id, agent, "heartbeat")
         assert contact.team is not None and contact.score is not None
@@ -313,7 +281,7 @@ class SqliteStore:
         self._save(conn, contact.replace(lease_until=lease_until))
         return Claim(contact_id, contact.team, agent, lease_until, contact.score)
 
-    @_writes
+    @writes
     def ack(
         self, conn: Conn, contact_id: str, agent: str, *, disposition: str | None = None
     ) -> None:
@@ -326,12 +294,12 @@ class SqliteStore:
         handle_s = round(now - contact.assigned_at, 6)
         self._event(conn, done, "contact_resolved", disposition=disposition, handle_s=handle_s)
 
-    @_writes
+    @writes
     def release(self, conn: Conn, contact_id: str, agent: str) -> None:
         back = self._requeue(conn, self._holder(conn, contact_id, agent, "release"))
         self._event(conn, back, "contact_released", agent=agent)
 
-    @_writes
+    @writes
     def transfer(
         self,
         conn: Conn,
@@ -359,7 +327,7 @@ class SqliteStore:
         self._save(conn, moved)  # queued_at and seq stay: it does not lose its place
         self._event(conn, moved, "contact_transferred", agent=agent, **{"from": contact.team})
 
-    @_writes
+    @writes
     def remove(self, conn: Conn, contact_id: str) -> None:
         contact = self._get(conn, contact_id)
         if contact.state is ContactState.IN_FLOW:
@@ -373,7 +341,7 @@ class SqliteStore:
         self._save(conn, gone)
         self._event(conn, gone, "contact_abandoned", wait_s=round(now - contact.queued_at, 6))
 
-    @_writes
+    @writes
     def requeue_expired(self, conn: Conn) -> list[str]:
         rows = conn.execute(EXPIRED, (self._clock(),)).fetchall()
         expired = [db.contact_from_row(row) for row in rows]
@@ -382,7 +350,7 @@ class SqliteStore:
             self._event(conn, back, "lease_expired", agent=contact.agent)
         return [contact.id for contact in expired]
 
-    @_reads
+    @reads
     def position(self, conn: Conn, contact_id: str) -> Position | None:
         contact = self._get(conn, contact_id)
         if contact.state is not ContactState.WAITING or contact.team is None:
@@ -390,7 +358,7 @@ class SqliteStore:
         waiting, ahead = conn.execute(POSITION, (contact_id,)).fetchone()
         return Position(contact.team, ahead=ahead, waiting=waiting)
 
-    @_reads
+    @reads
     def queue_stats(self, conn: Conn, teams: Sequence[str]) -> list[QueueStats]:
         now, stats = self._clock(), []
         for team in teams:
@@ -398,63 +366,3 @@ class SqliteStore:
             wait_s = None if oldest is None else round(now - oldest, 6)
             stats.append(QueueStats(team, waiting, assigned, wait_s))
         return stats
-
-    # -- sessions ------------------------------------------------------------------------
-    @_writes
-    def get_session(self, conn: Conn, key: str) -> dict[str, Any] | None:
-        sql = "SELECT data, expires_at FROM sessions WHERE key = ?"
-        row = conn.execute(sql, (key,)).fetchone()
-        if row is None:
-            return None
-        if row[1] <= self._clock():
-            conn.execute("DELETE FROM sessions WHERE key = ?", (key,))
-            return None
-        data: dict[str, Any] = json.loads(row[0])
-        return data
-
-    @_writes
-    def put_session(self, conn: Conn, key: str, data: dict[str, Any], *, ttl_s: float) -> None:
-        now = self._clock()
-        # Sessions nobody reads again would pile up; drop the expired ones on the way.
-        conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,))
-        conn.execute(
-            "INSERT INTO sessions (key, data, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) "
-            "DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
-            (key, db.dumps(data), now + ttl_s),
-        )
-
-    @_writes
-    def delete_session(self, conn: Conn, key: str) -> None:
-        conn.execute("DELETE FROM sessions WHERE key = ?", (key,))
-
-    # -- hit counters (table hits: one row per hit; expires_at is the key's) -------------
-    @_writes
-    def record_hit(self, conn: Conn, key: str, *, window_s: float, ttl_s: float) -> int:
-        now = self._clock()
-        conn.execute("DELETE FROM hits WHERE expires_at <= ?", (now,))
-        conn.execute("DELETE FROM hits WHERE key = ? AND at <= ?", (key, now - window_s))
-        conn.execute(
-            "INSERT INTO hits (key, at, expires_at) VALUES (?, ?, ?)", (key, now, now + ttl_s)
-        )
-        conn.execute("UPDATE hits SET expires_at = ? WHERE key = ?", (now + ttl_s, key))
-        count: int = conn.execute("SELECT count(*) FROM hits WHERE key = ?", (key,)).fetchone()[0]
-        return count
-
-    @_reads
-    def hits(self, conn: Conn, key: str, *, window_s: float) -> list[float]:
-        now = self._clock()
-        sql = "SELECT at FROM hits WHERE key = ? AND at > ? AND expires_at > ? ORDER BY at, n"
-        return [row[0] for row in conn.execute(sql, (key, now - window_s, now))]
-
-    @_writes
-    def clear_hits(self, conn: Conn, key: str) -> None:
-        conn.execute("DELETE FROM hits WHERE key = ?", (key,))
-
-    # -- pub/sub (in-process: the sqlite store serves one process) -----------------------
-    async def publish(self, channel: str, payload: str) -> None:
-        self._pubsub.publish(channel, payload)
-
-    @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
-        async with self._pubsub.subscribe(channel) as messages:
-            yield messages

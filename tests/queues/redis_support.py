@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -70,11 +71,13 @@ async def assert_consistent(admin: aioredis.Redis, *, settled: bool = True) -> d
     for team in teams:
         prefix = entry_prefix(team)
         async for key in admin.scan_iter(match=prefix + "*", count=500):
-            entries.setdefault(str(key).removeprefix(prefix), {})[team] = await admin.hgetall(key)
+            entries.setdefault(str(key).removeprefix(prefix), {})[team] = _text(
+                await admin.hgetall(key)
+            )
     states: dict[str, str] = {}
     async for key in admin.scan_iter(match="{sb:c:*}:c:*", count=500):
         cid = str(key).split("}:c:", 1)[1]
-        flow = await admin.hgetall(key)
+        flow = _text(await admin.hgetall(key))
         mine = entries.pop(cid, {})
         live = [(t, e) for t, e in mine.items() if e["st"] in LIVE]
         halfway = [t for t, e in mine.items() if e["st"] == "moving"] or "qa" in flow
@@ -109,3 +112,8 @@ async def assert_consistent(admin: aioredis.Redis, *, settled: bool = True) -> d
     members = set().union(*ready.values(), *leased.values(), *queued.values())
     assert members <= set(states), "queue members without a contact"
     return states
+
+
+def _text(fields: Mapping[Any, Any]) -> dict[str, str]:
+    """A hash as text (the admin client decodes responses)."""
+    return {str(k): str(v) for k, v in fields.items()}

@@ -17,6 +17,7 @@ from queues import (
     Message,
     NotHolder,
     Store,
+    StoreUnavailable,
 )
 from tests.conftest import FakeClock
 
@@ -436,5 +437,9 @@ async def test_publish_reaches_subscriber(store: Store) -> None:
     assert got == ['{"text": "hi"}', "second"]
 
 
-async def test_ping(store: Store) -> None:
-    await store.ping()
+async def test_ping_answers_while_open_and_refuses_once_closed(store: Store) -> None:
+    await store.ping()  # no error: it answers
+    await store.aclose()
+    with pytest.raises(StoreUnavailable, match="closed"):
+        await store.ping()
+    await store.aclose()  # closing twice is harmless (the fixture closes it again)

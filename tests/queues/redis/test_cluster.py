@@ -110,7 +110,9 @@ async def test_contacts_and_teams_spread_over_the_masters(
     store = await make_store(clock)  # type: ignore[operator]
     admin = await _admin(cluster_url)
     try:
-        owners = {admin.get_node_from_key(shard_tag(s)).name for s in range(SHARDS)}
+        owners = {
+            getattr(admin.get_node_from_key(shard_tag(s)), "name", None) for s in range(SHARDS)
+        }
         assert len({admin.keyslot(shard_tag(s)) for s in range(SHARDS)}) == SHARDS
         assert len(owners) == 3
         for team in ("billing", "technical", "domains_hosting"):

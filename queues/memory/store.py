@@ -9,18 +9,13 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from queues.base import (
-    UPDATABLE_FIELDS,
-    Clock,
-    ContactNotFound,
-    InvalidTransition,
-    NotHolder,
-)
+from queues.base import UPDATABLE_FIELDS, Clock
+from queues.errors import ContactNotFound, InvalidTransition, NotHolder
+from queues.memory.keyed import KeyedMemory
 from queues.models import (
     Claim,
     Contact,
@@ -31,9 +26,7 @@ from queues.models import (
     Message,
     Position,
     QueueStats,
-    now_s,
 )
-from queues.pubsub import LocalPubSub
 
 __all__ = ["MemoryStore"]
 
@@ -58,11 +51,11 @@ class _Team:
         return None
 
 
-class MemoryStore:
+class MemoryStore(KeyedMemory):
     """Store Protocol on plain dicts and heaps."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:
-        self._clock = clock or now_s
+        super().__init__(clock=clock)
         self._contacts: dict[str, Contact] = {}
         self._messages: dict[str, list[Message]] = defaultdict(list)
         self._events: list[Event] = []
@@ -71,21 +64,12 @@ class MemoryStore:
         self._teams: dict[str, _Team] = defaultdict(_Team)
         self._seqs: dict[str, int] = {}
         self._seq = itertools.count(1)
-        self._sessions: dict[str, tuple[float, dict[str, Any]]] = {}
-        self._hits: dict[str, tuple[float, list[float]]] = {}  # key -> (expires, times)
-        self._pubsub = LocalPubSub()
 
     async def __aenter__(self) -> MemoryStore:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-
-    async def aclose(self) -> None:
-        self._pubsub.close()
-
-    async def ping(self) -> None:
-        return None
 
     # -- helpers -------------------------------------------------------------------------
     def _get(self, contact_id: str) -> Contact:
@@ -359,49 +343,3 @@ class MemoryStore:
             oldest = round(now - min(queued), 6) if queued else None
             stats.append(QueueStats(team, len(queue.waiting), len(queue.leased), oldest))
         return stats
-
-    # -- sessions ------------------------------------------------------------------------
-    async def get_session(self, key: str) -> dict[str, Any] | None:
-        entry = self._sessions.get(key)
-        if entry is None:
-            return None
-        expires_at, data = entry
-        if expires_at <= self._clock():
-            del self._sessions[key]
-            return None
-        return dict(data)
-
-    async def put_session(self, key: str, data: dict[str, Any], *, ttl_s: float) -> None:
-        self._sessions[key] = (self._clock() + ttl_s, dict(data))
-
-    async def delete_session(self, key: str) -> None:
-        self._sessions.pop(key, None)
-
-    # -- hit counters (no await inside: each call is one step) --------------------------
-    def _live_hits(self, key: str, now: float, window_s: float) -> list[float]:
-        expires_at, times = self._hits.get(key, (now, []))
-        if expires_at <= now:
-            self._hits.pop(key, None)
-            return []
-        return [t for t in times if t > now - window_s]
-
-    async def record_hit(self, key: str, *, window_s: float, ttl_s: float) -> int:
-        now = self._clock()
-        times = [*self._live_hits(key, now, window_s), now]
-        self._hits[key] = (now + ttl_s, times)
-        return len(times)
-
-    async def hits(self, key: str, *, window_s: float) -> list[float]:
-        return self._live_hits(key, self._clock(), window_s)
-
-    async def clear_hits(self, key: str) -> None:
-        self._hits.pop(key, None)
-
-    # -- pub/sub -------------------------------------------------------------------------
-    async def publish(self, channel: str, payload: str) -> None:
-        self._pubsub.publish(channel, payload)
-
-    @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
-        async with self._pubsub.subscribe(channel) as messages:
-            yield messages

@@ -1,0 +1,71 @@
+"""Sessions, hit counters and pub/sub of the in-memory store: per-key state with expiry.
+
+Each call runs to completion without awaiting, so on one event loop each is one step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from queues.base import Clock
+from queues.errors import StoreUnavailable
+from queues.models import now_s
+from queues.pubsub import InProcessPubSub, LocalPubSub
+
+__all__ = ["KeyedMemory"]
+
+
+class KeyedMemory(InProcessPubSub):
+    """The keyed half of ``MemoryStore``: its lifecycle, sessions, counters and pub/sub."""
+
+    def __init__(self, *, clock: Clock | None = None) -> None:
+        self._clock = clock or now_s
+        self._sessions: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._hits: dict[str, tuple[float, list[float]]] = {}  # key -> (expires, times)
+        self._pubsub = LocalPubSub()
+        self._closed = False
+
+    async def aclose(self) -> None:
+        self._closed = True
+        self._pubsub.close()
+
+    async def ping(self) -> None:
+        if self._closed:
+            raise StoreUnavailable("the memory store is closed; open a new one")
+
+    # -- sessions ------------------------------------------------------------------------
+    async def get_session(self, key: str) -> dict[str, Any] | None:
+        entry = self._sessions.get(key)
+        if entry is None:
+            return None
+        expires_at, data = entry
+        if expires_at <= self._clock():
+            del self._sessions[key]
+            return None
+        return dict(data)
+
+    async def put_session(self, key: str, data: dict[str, Any], *, ttl_s: float) -> None:
+        self._sessions[key] = (self._clock() + ttl_s, dict(data))
+
+    async def delete_session(self, key: str) -> None:
+        self._sessions.pop(key, None)
+
+    # -- hit counters (no await inside: each call is one step) --------------------------
+    def _live_hits(self, key: str, now: float, window_s: float) -> list[float]:
+        expires_at, times = self._hits.get(key, (now, []))
+        if expires_at <= now:
+            self._hits.pop(key, None)
+            return []
+        return [t for t in times if t > now - window_s]
+
+    async def record_hit(self, key: str, *, window_s: float, ttl_s: float) -> int:
+        now = self._clock()
+        times = [*self._live_hits(key, now, window_s), now]
+        self._hits[key] = (now + ttl_s, times)
+        return len(times)
+
+    async def hits(self, key: str, *, window_s: float) -> list[float]:
+        return self._live_hits(key, self._clock(), window_s)
+
+    async def clear_hits(self, key: str) -> None:
+        self._hits.pop(key, None)

@@ -1,0 +1,73 @@
+"""Sessions, hit counters and pub/sub of the SQLite store (tables ``sessions``, ``hits``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from queues.base import Clock
+from queues.pubsub import InProcessPubSub, LocalPubSub
+from queues.sqlite import db
+from queues.sqlite.worker import Conn, OnDatabase, reads, writes
+
+__all__ = ["KeyedRows"]
+
+
+class KeyedRows(OnDatabase, InProcessPubSub):
+    """The keyed half of ``SqliteStore``: sessions with expiry, sliding-window counters, and
+    pub/sub inside the one process the file serves."""
+
+    def __init__(self, database: db.Database, *, clock: Clock | None = None) -> None:
+        super().__init__(database, clock=clock)
+        self._pubsub = LocalPubSub()  # one process, so pub/sub stays in it
+
+    # -- sessions ------------------------------------------------------------------------
+    @writes
+    def get_session(self, conn: Conn, key: str) -> dict[str, Any] | None:
+        sql = "SELECT data, expires_at FROM sessions WHERE key = ?"
+        row = conn.execute(sql, (key,)).fetchone()
+        if row is None:
+            return None
+        if row[1] <= self._clock():
+            conn.execute("DELETE FROM sessions WHERE key = ?", (key,))
+            return None
+        data: dict[str, Any] = json.loads(row[0])
+        return data
+
+    @writes
+    def put_session(self, conn: Conn, key: str, data: dict[str, Any], *, ttl_s: float) -> None:
+        now = self._clock()
+        # Sessions nobody reads again would pile up; drop the expired ones on the way.
+        conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,))
+        conn.execute(
+            "INSERT INTO sessions (key, data, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) "
+            "DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+            (key, db.dumps(data), now + ttl_s),
+        )
+
+    @writes
+    def delete_session(self, conn: Conn, key: str) -> None:
+        conn.execute("DELETE FROM sessions WHERE key = ?", (key,))
+
+    # -- hit counters (table hits: one row per hit; expires_at is the key's) -------------
+    @writes
+    def record_hit(self, conn: Conn, key: str, *, window_s: float, ttl_s: float) -> int:
+        now = self._clock()
+        conn.execute("DELETE FROM hits WHERE expires_at <= ?", (now,))
+        conn.execute("DELETE FROM hits WHERE key = ? AND at <= ?", (key, now - window_s))
+        conn.execute(
+            "INSERT INTO hits (key, at, expires_at) VALUES (?, ?, ?)", (key, now, now + ttl_s)
+        )
+        conn.execute("UPDATE hits SET expires_at = ? WHERE key = ?", (now + ttl_s, key))
+        count: int = conn.execute("SELECT count(*) FROM hits WHERE key = ?", (key,)).fetchone()[0]
+        return count
+
+    @reads
+    def hits(self, conn: Conn, key: str, *, window_s: float) -> list[float]:
+        now = self._clock()
+        sql = "SELECT at FROM hits WHERE key = ? AND at > ? AND expires_at > ? ORDER BY at, n"
+        return [row[0] for row in conn.execute(sql, (key, now - window_s, now))]
+
+    @writes
+    def clear_hits(self, conn: Conn, key: str) -> None:
+        conn.execute("DELETE FROM hits WHERE key = ?", (key,))
