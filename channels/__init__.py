@@ -1,7 +1,9 @@
 """Channel adapters: provider input in, replies out.
 
 The adapters live in subpackages (``email``, ``twilio``, ``telegram``, ``webchat``); this
-package offers what they share with the router: the Inbox and Outbox Protocols and records.
+package offers what they share with the router: the ``Inbox`` the router implements, the
+``Outbox`` and ``ChannelAdapter`` Protocols, the records that cross between them, the retrying
+outbox, and the layer's exception tree (``channels/errors.py``).
 """
 
 from channels.base import (
@@ -10,22 +12,27 @@ from channels.base import (
     ChannelAdapter,
     HoldStatus,
     InboundMessage,
+    Inbox,
     Outbox,
     Reply,
-    SendFailed,
     Spoken,
 )
+from channels.errors import ChannelError, FrameError, SendFailed, TelegramSendFailed
 from channels.retry import RetryingOutbox
 
 __all__ = [
     "AgentTarget",
     "Answer",
     "ChannelAdapter",
+    "ChannelError",
+    "FrameError",
     "HoldStatus",
     "InboundMessage",
+    "Inbox",
     "Outbox",
     "Reply",
     "RetryingOutbox",
     "SendFailed",
     "Spoken",
+    "TelegramSendFailed",
 ]

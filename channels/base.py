@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from aiohttp import web
 
+from channels.errors import ChannelError, SendFailed
 from ivr import Expect
 from queues import Channel, Contact, Position
 
@@ -29,20 +30,6 @@ __all__ = [
     "SendFailed",
     "Spoken",
 ]
-
-
-class ChannelError(Exception):
-    """Base of the errors a channel adapter raises."""
-
-
-class SendFailed(ChannelError):
-    """A reply could not be delivered; ``retryable`` says whether trying again may help."""
-
-    def __init__(self, channel: str, reason: str, *, retryable: bool = True) -> None:
-        super().__init__(f"{channel}: sending failed: {reason}")
-        self.channel = channel
-        self.reason = reason
-        self.retryable = retryable
 
 
 @dataclass(frozen=True, slots=True)

@@ -169,44 +169,20 @@ class EmailAdapter:
             return "250 2.0.0 OK: delivery report taken"
         sender = mail.from_address or _envelope_address(mail_from) or "unknown@invalid"
         joined, follow_up_of = await self._thread(mail, sender)
-        trimmed = trim_quoted(mail.text) if joined else None
         files = await self._keep(mail.attachments)
         reason = automated(mail, mail_from) or ("own address" if sender in self._ours else None)
         ours = [r.lower() for r in recipients]
         written_to = next((a for a in (*mail.to, *mail.cc) if a in ours), ours[0])
-        parts = [] if joined or not mail.subject else [mail.subject]
-        parts += [trimmed or mail.text] if (trimmed or mail.text) else []
-        if files:
-            parts.append("Attachments: " + ", ".join(_describe(f) for f in files))
-        meta: dict[str, Any] = {
-            "message_id": mail.message_id,
-            "subject": mail.subject,
-            "from": sender,
-            "from_name": mail.from_name,
-            "our_address": written_to,
-            "to": list(mail.to),
-            "cc": list(mail.cc),
-            "date": mail.date,
-            "attachments": files,
-            "html_only": mail.from_html,
-            "automated": reason,
-        }
-        if trimmed is not None:
-            meta["full_text"] = self._redact(mail.text)
-        if follow_up_of is not None:
-            meta["follow_up_of"] = follow_up_of
-        if mail.defects:
-            meta["defects"] = mail.defects
         answer = await self.inbox.receive(
-            InboundMessage(
-                channel=self.channel,
-                address=sender,
-                text="\n\n".join(parts) or "(empty message)",
+            self._inbound(
+                mail,
+                sender=sender,
                 key=key,
-                conversation=f"contact:{joined}" if joined else f"mail:{_digest(key)}",
-                contact_id=joined,
-                subject=mail.subject or None,
-                meta={"email": meta},
+                joined=joined,
+                follow_up_of=follow_up_of,
+                files=files,
+                automated=reason,
+                written_to=written_to,
             )
         )
         contact_id = answer.contact.id
@@ -229,6 +205,55 @@ class EmailAdapter:
         if not answer.duplicate and answer.prompts:
             self._auto_reply(answer, sender, reason)
         return f"250 2.0.0 OK: contact {contact_id}"
+
+    def _inbound(
+        self,
+        mail: ParsedMail,
+        *,
+        sender: str,
+        key: str,
+        joined: str | None,
+        follow_up_of: str | None,
+        files: list[dict[str, Any]],
+        automated: str | None,
+        written_to: str,
+    ) -> InboundMessage:
+        """The mail as one customer input: the subject (of a new contact), the text without
+        the quoted reply (of a joined one), and what the agent should know in ``meta``."""
+        trimmed = trim_quoted(mail.text) if joined else None
+        parts = [] if joined or not mail.subject else [mail.subject]
+        parts += [trimmed or mail.text] if (trimmed or mail.text) else []
+        if files:
+            parts.append("Attachments: " + ", ".join(_describe(f) for f in files))
+        email: dict[str, Any] = {
+            "message_id": mail.message_id,
+            "subject": mail.subject,
+            "from": sender,
+            "from_name": mail.from_name,
+            "our_address": written_to,
+            "to": list(mail.to),
+            "cc": list(mail.cc),
+            "date": mail.date,
+            "attachments": files,
+            "html_only": mail.from_html,
+            "automated": automated,
+        }
+        if trimmed is not None:
+            email["full_text"] = self._redact(mail.text)
+        if follow_up_of is not None:
+            email["follow_up_of"] = follow_up_of
+        if mail.defects:
+            email["defects"] = mail.defects
+        return InboundMessage(
+            channel=self.channel,
+            address=sender,
+            text="\n\n".join(parts) or "(empty message)",
+            key=key,
+            conversation=f"contact:{joined}" if joined else f"mail:{_digest(key)}",
+            contact_id=joined,
+            subject=mail.subject or None,
+            meta={"email": email},
+        )
 
     async def _thread(self, mail: ParsedMail, sender: str) -> tuple[str | None, str | None]:
         """(contact to join, resolved contact this follows up); (None, None) for a new one."""

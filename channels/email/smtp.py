@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 from aiosmtpd.smtp import SMTP
 
-from channels.base import ChannelError
+from channels.errors import ChannelError
 from queues import StoreUnavailable
 
 __all__ = ["MailHandler", "SmtpServer", "load_tls"]

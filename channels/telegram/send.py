@@ -30,6 +30,7 @@ from telegram.error import (
 )
 
 from channels.base import Reply, SendFailed
+from channels.errors import TelegramSendFailed
 from queues import Channel
 
 __all__ = ["MAX_TEXT_CHARS", "PromptQueue", "TelegramOutbox", "split_text", "translate"]
@@ -38,14 +39,6 @@ log = structlog.get_logger(__name__)
 
 #: The Bot API's limit for one message's text.
 MAX_TEXT_CHARS = 4096
-
-
-class TelegramSendFailed(SendFailed):
-    """A refused send; ``retry_after_s`` is the wait Telegram asked for (flood control)."""
-
-    def __init__(self, reason: str, *, retryable: bool, retry_after_s: float | None = None):
-        super().__init__("telegram", reason, retryable=retryable)
-        self.retry_after_s = retry_after_s
 
 
 def translate(exc: TelegramError) -> TelegramSendFailed:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from channels.errors import FrameError
 from queues import Direction, Message, to_iso
 
 __all__ = [
@@ -99,15 +100,6 @@ class SessionTokens:
     @staticmethod
     def is_session(value: str) -> bool:
         return _SESSION_RE.match(value) is not None
-
-
-class FrameError(ValueError):
-    """A client frame the server refuses; ``reason`` is the code sent in the error frame."""
-
-    def __init__(self, reason: str, message: str, *, frame_id: str | None = None) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.frame_id = frame_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 import aiosmtplib
 import yaml
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from aiosmtpd.smtp import SMTP
 
@@ -145,7 +146,7 @@ def email_config(tmp_path: Path, relay_port: int | None, **email: Any) -> Config
 class MailDesk:
     """A running app with the email channel; the customer side, the relay and agents."""
 
-    client: TestClient
+    client: TestClient[web.Request, web.Application]
     adapter: EmailAdapter
     relay: RelayHandler
     store: FlakyStore

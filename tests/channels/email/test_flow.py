@@ -26,7 +26,7 @@ async def desk(make_store: Any, clock: FakeClock, tmp_path: Path) -> AsyncIterat
         yield d
 
 
-async def first_contact(desk: MailDesk, **mail: str) -> tuple[str, str]:
+async def first_contact(desk: MailDesk, **mail: Any) -> tuple[str, str]:
     """A customer's first mail; (contact id, our automatic reply's Message-ID)."""
     before = len(desk.relay.received)
     code, _ = await desk.send(make_mail(**mail), sender=mail.get("sender", CUSTOMER))

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from channels.base import ChannelAdapter
@@ -83,7 +83,7 @@ def update(
 
 @dataclass
 class TelegramDesk:
-    client: TestClient
+    client: TestClient[web.Request, web.Application]
     telegram: FakeTelegramApi
     clock: FakeClock
 

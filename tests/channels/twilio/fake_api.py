@@ -95,7 +95,7 @@ class FakeTwilioApi:
         if self._failures:
             status, body = self._failures.pop(0)
             return web.json_response(body, status=status)
-        to, from_, body = form.get("To", ""), form.get("From", ""), form.get("Body", "")
+        to, from_, text = form.get("To", ""), form.get("From", ""), form.get("Body", "")
         if not E164.fullmatch(to):
             return web.json_response(
                 {
@@ -106,18 +106,18 @@ class FakeTwilioApi:
                 },
                 status=400,
             )
-        if not body:
+        if not text:
             return web.json_response(
                 {"code": 21602, "message": "Message body is required.", "status": 400}, status=400
             )
         sid = "SM" + secrets.token_hex(16)
         callback = form.get("StatusCallback")
-        self.sent.append(SentSms(sid, to, from_, body, callback, form))
+        self.sent.append(SentSms(sid, to, from_, text, callback, form))
         if callback:
             task = asyncio.create_task(self._report(callback, sid, to, from_))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return web.json_response(self._resource(sid, to, from_, body), status=201)
+        return web.json_response(self._resource(sid, to, from_, text), status=201)
 
     def _resource(self, sid: str, to: str, from_: str, body: str) -> dict[str, Any]:
         path = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json"

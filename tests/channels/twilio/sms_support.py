@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from channels.twilio.auth import HEADER, sign
@@ -74,7 +74,7 @@ def twilio_form(
 
 @dataclass
 class SmsDesk:
-    client: TestClient
+    client: TestClient[web.Request, web.Application]
     twilio: FakeTwilioApi
     clock: FakeClock
 

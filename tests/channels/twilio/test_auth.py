@@ -8,7 +8,7 @@ from channels.twilio.auth import HEADER, TwilioSignature, sign
 FORM = {"CallSid": "CA123", "From": "+48500100200", "Digits": "1"}
 
 
-async def serve(check: TwilioSignature) -> TestClient:
+async def serve(check: TwilioSignature) -> TestClient[web.Request, web.Application]:
     async def hook(request: web.Request) -> web.Response:
         form = {k: str(v) for k, v in (await request.post()).items()}
         return web.Response(status=200 if check.valid(request, form) else 403)

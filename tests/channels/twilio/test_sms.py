@@ -142,7 +142,7 @@ async def test_store_down_gives_503_and_the_retry_is_stored_exactly_once(
     tmp_path: Path, clock: FakeClock, store: Store
 ) -> None:
     switchable = Switchable(store)
-    async with sms_desk(tmp_path, clock, switchable) as desk:  # type: ignore[arg-type]
+    async with sms_desk(tmp_path, clock, switchable) as desk:
         form = twilio_form("Nie mogę zapłacić rachunku")
         switchable.down = True
         for _ in range(2):

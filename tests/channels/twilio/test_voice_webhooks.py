@@ -241,7 +241,7 @@ async def test_store_down_gives_503_and_the_retry_counts_once(
     tmp_path: Path, clock: FakeClock, store: Store
 ) -> None:
     switchable = Switchable(store)
-    async with phone(tmp_path, clock, switchable) as desk:  # type: ignore[arg-type]
+    async with phone(tmp_path, clock, switchable) as desk:
         await desk.post("/twilio/voice", call_form(SID))
         switchable.down = True
         for path in ("/twilio/voice/step?n=1", "/twilio/voice/hold", "/twilio/voice/status"):

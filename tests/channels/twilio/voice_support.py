@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 import yaml
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from channels.twilio.auth import HEADER, sign
@@ -28,6 +28,7 @@ from router.app.wiring import voice_adapter
 from router.config.load import Config, parse_config
 from router.http.context import CONTEXT, Context
 from tests.conftest import FakeClock
+from tests.redis_server import free_port
 from tests.router.conftest import ENV, ROOT
 
 AUTH_TOKEN = "7d" * 16
@@ -60,6 +61,8 @@ def config_for(tmp_path: Path, env: dict[str, str], *, public_url: str | None = 
     data = copy.deepcopy(_shipped_config())  # parsing the YAML is most of a test's set-up
     data["agents"]["demo"] = AGENTS
     data["http"]["public_url"] = public_url
+    # Apps built with every channel start the SMTP server: never on the shipped fixed port.
+    data["channels"]["email"]["listen"] = f"127.0.0.1:{free_port()}"
     return parse_config(data, base_dir=tmp_path, env=env)
 
 
@@ -99,7 +102,7 @@ def requests(result: CallResult) -> list[dict[str, Any]]:
 
 @dataclass
 class Phone:
-    client: TestClient
+    client: TestClient[web.Request, web.Application]
     clock: FakeClock
     store: Store
 
