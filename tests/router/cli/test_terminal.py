@@ -24,11 +24,12 @@ async def test_terminal_agent_claims_replies_and_resolves(desk: Desk) -> None:
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert agent.stdin is not None and agent.stdout is not None
+    stdout = agent.stdout
     seen: list[str] = []
 
     async def read_until(text: str) -> None:
         while not any(text in line for line in seen):
-            line = await asyncio.wait_for(agent.stdout.readline(), 20)
+            line = await asyncio.wait_for(stdout.readline(), 20)
             assert line, "".join(seen)
             seen.append(line.decode())
 

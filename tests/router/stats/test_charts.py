@@ -93,9 +93,9 @@ def test_line_chart_leaves_gaps_and_scales_percent() -> None:
     target = root.find(".//svg:line[@class='target']", NS)
     assert target is not None
     assert float(target.get("y1", "0")) == pytest.approx(y0 - 0.8 * (y0 - y100))
-    points = root.findall(".//svg:circle[@class='point']", NS)
-    assert [p.get("data-value") for p in points] == ["1", "0.5", "0.25", "0"]
-    assert points[1].findtext("svg:title", namespaces=NS) == "b sl: 50%"
+    circles = root.findall(".//svg:circle[@class='point']", NS)
+    assert [c.get("data-value") for c in circles] == ["1", "0.5", "0.25", "0"]
+    assert circles[1].findtext("svg:title", namespaces=NS) == "b sl: 50%"
     assert "100%" in [t.text for t in root.findall(".//svg:g[@class='axis']/svg:text", NS)]
 
 
