@@ -6,21 +6,27 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any
 
 import structlog
 from aiohttp import web
 
 from channels import AgentTarget, ChannelAdapter, Outbox, RetryingOutbox
 from ivr import Engine
-from queues import Channel, Store, StoreUnavailable, now_s, to_iso
+from queues import Channel, Store, StoreUnavailable, now_s
 from router.config import Config
 from router.contacts import ContactService
 from router.desk import AgentDesk, Presence
-from router.http import CONTEXT, Context, add_pages, add_routes, error_middleware
+from router.http import (
+    CONTEXT,
+    Context,
+    add_health_routes,
+    add_pages,
+    add_routes,
+    error_middleware,
+)
 from router.identity import AccountDirectory, AgentDirectory, Verifier, load_demo, load_secret
 from router.routing import BusinessHours, PriorityRules, Routing, SlaRules
-from router.stats import OVERALL, Metrics, Snapshot, compute_kpis, overall_kpi, render
+from router.stats import KpiBoard, Metrics
 
 __all__ = [
     "DEMO_TOKENS",
@@ -86,18 +92,6 @@ def build_context(
     load_demo(accounts, [a.model_dump() for a in config.accounts.demo])
     agents = AgentDirectory(config.agents.file, teams=config.team_names)
     demo_tokens = agents.load_demo([a.model_dump() for a in config.agents.demo])
-    v = config.verification
-    verifier = Verifier(
-        accounts,
-        store,
-        key,
-        max_failures=v.max_failures,
-        window_s=v.window_s,
-        lock_s=v.lock_s,
-        address_max_failures=v.address_max_failures,
-        address_window_s=v.address_window_s,
-        clock=clock,
-    )
     routing = routing_from_config(config)
     presence = Presence(clock)
     desk = AgentDesk(
@@ -113,7 +107,7 @@ def build_context(
         store=store,
         engine=Engine(config.book),
         routing=routing,
-        verifier=verifier,
+        verifier=_verifier(config, accounts, store, key, clock),
         accounts=accounts,
         presence=presence,
         clock=clock,
@@ -123,31 +117,14 @@ def build_context(
         on_enqueued=desk.notify,
         agent_target=lambda name: _target(agents, name),
     )
-    latest: list[Snapshot] = []
-    metrics = Metrics(lambda: latest[-1] if latest else Snapshot((), False))
-    thresholds = {str(ch): float(a.threshold_s) for ch, a in config.sla.answer.items()}
-
-    async def kpis() -> dict[str, Any]:
-        now = clock()
-        try:
-            events = await store.list_events(since=now - KPI_WINDOW_S - 86400)
-            stats = await store.queue_stats(routing.teams)
-        except StoreUnavailable:
-            latest[:] = [Snapshot(latest[-1].kpis if latest else (), False)]
-            raise
-        load = presence.load(routing.teams)
-        teams = compute_kpis(
-            events, stats, now=now, window_s=KPI_WINDOW_S, thresholds_s=thresholds, agents=load
-        )
-        latest[:] = [Snapshot(teams, True)]
-        total = overall_kpi(teams, agents=presence.total())
-        return {
-            "at": to_iso(now),
-            "window_s": KPI_WINDOW_S,
-            "teams": [t.to_dict() for t in teams],
-            "overall": {**total.to_dict(), "team": OVERALL},
-        }
-
+    board = KpiBoard(
+        store,
+        presence,
+        teams=routing.teams,
+        thresholds_s=config.sla.thresholds_s,
+        clock=clock,
+        window_s=KPI_WINDOW_S,
+    )
     ctx = Context(
         config=config,
         store=store,
@@ -157,11 +134,32 @@ def build_context(
         accounts=accounts,
         presence=presence,
         routing=routing,
-        metrics=metrics,
+        metrics=Metrics(board.snapshot),
         clock=clock,
-        kpis=kpis,
+        kpis=board.current,
     )
     return ctx, demo_tokens
+
+
+def _verifier(
+    config: Config,
+    accounts: AccountDirectory,
+    store: Store,
+    key: bytes,
+    clock: Callable[[], float],
+) -> Verifier:
+    v = config.verification
+    return Verifier(
+        accounts,
+        store,
+        key,
+        max_failures=v.max_failures,
+        window_s=v.window_s,
+        lock_s=v.lock_s,
+        address_max_failures=v.address_max_failures,
+        address_window_s=v.address_window_s,
+        clock=clock,
+    )
 
 
 def _target(agents: AgentDirectory, name: str) -> AgentTarget | None:
@@ -178,30 +176,6 @@ async def _reaper(ctx: Context, interval_s: float) -> None:
         except StoreUnavailable as exc:
             log.warning("reaper_store_unavailable", error=str(exc))
         await asyncio.sleep(interval_s)
-
-
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
-
-
-async def readyz(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    try:
-        await ctx.store.ping()
-    except StoreUnavailable as exc:
-        return web.json_response({"status": "unavailable", "store": str(exc)}, status=503)
-    return web.json_response({"status": "ready", "store": "ok"})
-
-
-async def metrics_handler(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    # When the store is down the last snapshot stays; store_up tells the scraper.
-    with contextlib.suppress(StoreUnavailable):
-        await ctx.kpis()
-    body, content_type = render(ctx.metrics)
-    response = web.Response(body=body)
-    response.headers["Content-Type"] = content_type
-    return response
 
 
 AdapterFactory = Callable[[Context], Sequence[ChannelAdapter]]
@@ -224,25 +198,34 @@ def create_app(
     the config and environment enable); their routes are added now, their servers and
     workers start with the app, and their outboxes carry agent replies, with retries.
     """
+    env = os.environ if env is None else env
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
     ctx, tokens = build_context(
-        config,
-        store,
-        clock=clock or now_s,
-        outboxes=outboxes or {},
-        env=os.environ if env is None else env,
+        config, store, clock=clock or now_s, outboxes=outboxes or {}, env=env
     )
     app[CONTEXT] = ctx
     app[DEMO_TOKENS] = tokens
     if adapters is None:
         from router.app.wiring import default_adapters
 
-        adapters = default_adapters(os.environ if env is None else env, demo=demo)
+        adapters = default_adapters(env, demo=demo)
     running = list(adapters(ctx))
     for adapter in running:
         adapter.add_routes(app)
         if adapter.outbox is not None:
             ctx.desk.outboxes[adapter.channel] = RetryingOutbox(adapter.outbox)
+    reaper_s = config.queues.reaper_interval_s if reaper else None
+    app.cleanup_ctx.append(_lifecycle(ctx, running, reaper_s))
+    add_health_routes(app)
+    add_routes(app)
+    add_pages(app)
+    return app
+
+
+def _lifecycle(
+    ctx: Context, running: Sequence[ChannelAdapter], reaper_s: float | None
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Start the adapters (and the lease reaper) with the app; stop them in reverse."""
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         started: list[ChannelAdapter] = []
@@ -251,8 +234,8 @@ def create_app(
             for adapter in running:
                 await adapter.start()
                 started.append(adapter)
-            if reaper:
-                task = asyncio.create_task(_reaper(ctx, config.queues.reaper_interval_s))
+            if reaper_s is not None:
+                task = asyncio.create_task(_reaper(ctx, reaper_s))
             yield
         finally:
             if task is not None:
@@ -262,10 +245,4 @@ def create_app(
             for adapter in reversed(started):
                 await adapter.aclose()
 
-    app.cleanup_ctx.append(lifecycle)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics_handler)
-    add_routes(app)
-    add_pages(app)
-    return app
+    return lifecycle

@@ -357,6 +357,11 @@ class Sla(Section):
     first_response_business_days: dict[ChannelName, PositiveInt]
     complaint_business_days: PositiveInt
 
+    @property
+    def thresholds_s(self) -> dict[str, float]:
+        """Per channel, the answer time that counts as within the service level."""
+        return {str(ch): float(a.threshold_s) for ch, a in self.answer.items()}
+
 
 class QueueSettings(Section):
     lease_s: PositiveFloat

@@ -3,6 +3,7 @@
 from router.http.api import add_routes
 from router.http.context import AGENT, CONTEXT, Context
 from router.http.errors import STATUS, error_middleware
+from router.http.health import add_health_routes
 from router.http.pages import add_pages
 from router.http.views import contact_view, queue_depths
 
@@ -11,6 +12,7 @@ __all__ = [
     "CONTEXT",
     "STATUS",
     "Context",
+    "add_health_routes",
     "add_pages",
     "add_routes",
     "contact_view",

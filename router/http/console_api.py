@@ -97,7 +97,7 @@ async def history(ctx: Context) -> dict[str, Any]:
     zone = str(ctx.config.timezone)
     buckets = Buckets.covering(now, window_s=WINDOW_S, step_s=BAR_STEP_S)
     times = [now - WINDOW_S + WAIT_STEP_S * i for i in range(int(WINDOW_S / WAIT_STEP_S) + 1)]
-    thresholds = {str(ch): float(a.threshold_s) for ch, a in ctx.config.sla.answer.items()}
+    thresholds = ctx.config.sla.thresholds_s
     targets = [a.target for a in ctx.config.sla.answer.values()]
     return {
         "at": now,

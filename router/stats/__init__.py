@@ -1,5 +1,6 @@
 """The numbers: KPIs from events, Prometheus metrics, the last hour as series and charts."""
 
+from router.stats.board import AgentCounts, KpiBoard
 from router.stats.charts import Series, line_chart, stacked_bars
 from router.stats.history import (
     Buckets,
@@ -14,8 +15,10 @@ from router.stats.metrics import Metrics, Snapshot, render
 
 __all__ = [
     "OVERALL",
+    "AgentCounts",
     "AgentLoad",
     "Buckets",
+    "KpiBoard",
     "Metrics",
     "Series",
     "Snapshot",

@@ -1,0 +1,74 @@
+"""The KPI board: the numbers of the last hour, computed on demand, the last kept for scrapes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from queues import Store, StoreUnavailable, to_iso
+from router.stats.kpi import OVERALL, AgentLoad, compute_kpis, overall_kpi
+from router.stats.metrics import Snapshot
+
+__all__ = ["AgentCounts", "KpiBoard"]
+
+#: Events this far before the window give context (a contact's channel, its arrival).
+CONTEXT_S = 86400.0
+
+
+class AgentCounts(Protocol):
+    """Agents available and busy (the desk's presence)."""
+
+    def load(self, teams: Sequence[str]) -> dict[str, AgentLoad]: ...
+    def total(self) -> AgentLoad: ...
+
+
+class KpiBoard:
+    """``/api/stats`` and ``/metrics``: per-team and overall KPIs over ``window_s``."""
+
+    def __init__(
+        self,
+        store: Store,
+        agents: AgentCounts,
+        *,
+        teams: Sequence[str],
+        thresholds_s: Mapping[str, float],
+        clock: Callable[[], float],
+        window_s: float,
+    ) -> None:
+        self._store = store
+        self._agents = agents
+        self._teams = tuple(teams)
+        self._thresholds_s = dict(thresholds_s)
+        self._clock = clock
+        self.window_s = window_s
+        self._latest = Snapshot((), False)
+
+    def snapshot(self) -> Snapshot:
+        """The last KPIs computed, and whether the store answered then."""
+        return self._latest
+
+    async def current(self) -> dict[str, Any]:
+        """The KPIs now; when the store is down the last snapshot stays, marked down."""
+        now = self._clock()
+        try:
+            events = await self._store.list_events(since=now - self.window_s - CONTEXT_S)
+            stats = await self._store.queue_stats(self._teams)
+        except StoreUnavailable:
+            self._latest = Snapshot(self._latest.kpis, False)
+            raise
+        teams = compute_kpis(
+            events,
+            stats,
+            now=now,
+            window_s=self.window_s,
+            thresholds_s=self._thresholds_s,
+            agents=self._agents.load(self._teams),
+        )
+        self._latest = Snapshot(teams, True)
+        total = overall_kpi(teams, agents=self._agents.total())
+        return {
+            "at": to_iso(now),
+            "window_s": self.window_s,
+            "teams": [t.to_dict() for t in teams],
+            "overall": {**total.to_dict(), "team": OVERALL},
+        }
