@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from typing import TypeAlias
 
 from router.config import Config, ConfigError, load_config
 
@@ -23,7 +24,16 @@ def build_parser() -> argparse.ArgumentParser:
         "-c", "--config", default="config.yaml", help="config file (default: %(default)s)"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_run, _accounts, _agents, _call, _ivr):
+        add(sub, config_opt)
+    return parser
 
+
+Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _run(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
+    """switchboard run"""
     run = sub.add_parser("run", parents=[config_opt], help="start the router")
     run.add_argument("--http", help="HOST:PORT for HTTP (default: http.listen, 127.0.0.1:8080)")
     run.add_argument("--smtp", help="HOST:PORT for SMTP (default: channels.email.listen)")
@@ -34,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="generate local webhook secrets under the data dir when none are set",
     )
 
+
+def _accounts(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
+    """switchboard accounts add|import"""
     accounts = sub.add_parser("accounts", parents=[config_opt], help="the account directory")
     acc = accounts.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = acc.add_parser("add", parents=[config_opt], help="add one account")
@@ -47,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp = acc.add_parser("import", parents=[config_opt], help="import accounts from CSV")
     imp.add_argument("file", help="CSV: login,number,code,name,tier,balance,services")
 
+
+def _agents(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
+    """switchboard agents add, and switchboard agent (the terminal client)"""
     agents = sub.add_parser("agents", parents=[config_opt], help="agents and their tokens")
     ag = agents.add_subparsers(dest="action", required=True, metavar="ACTION")
     agadd = ag.add_parser("add", parents=[config_opt], help="add an agent; prints its token")
@@ -60,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--url", default="http://127.0.0.1:8080")
     agent.add_argument("--token", default=None, help="agent token (or SWITCHBOARD_TOKEN)")
 
+
+def _call(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
+    """switchboard call: the IVR simulator"""
     call = sub.add_parser(
         "call",
         parents=[config_opt],
@@ -82,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--concurrency", type=int, default=1, help="calls at once (with --calls)")
     call.add_argument("--speed", type=float, default=1.0, help="run pauses and timeouts faster")
 
+
+def _ivr(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
+    """switchboard ivr check|graph"""
     ivr = sub.add_parser("ivr", parents=[config_opt], help="lint and draw the flows")
     iv = ivr.add_subparsers(dest="action", required=True, metavar="ACTION")
     iv.add_parser("check", parents=[config_opt], help="lint the flows")
@@ -89,7 +111,6 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--format", choices=["svg", "dot"], default="svg")
     graph.add_argument("--flow", default="voice")
     graph.add_argument("-o", "--output", default="-", help="file (default: stdout)")
-    return parser
 
 
 def _config(path: str) -> Config:

@@ -231,46 +231,64 @@ def line_chart(
     step = canvas.plot_w / max(1, n - 1)
     xs = [_LEFT + step * i if n > 1 else _LEFT + canvas.plot_w / 2 for i in range(n)]
     if target is not None and 0 <= target <= top:
-        y = _num(canvas.y(target, top))
-        canvas.parts.append(
-            f'<line class="target" x1="{_LEFT}" x2="{_num(_LEFT + canvas.plot_w)}" y1="{y}" '
-            f'y2="{y}" stroke="{_AXIS}" stroke-dasharray="4 3" stroke-width="1">'
-            f"<title>{escape(f'target {_fmt(target, percent)}')}</title></line>"
-        )
+        _target_line(canvas, target, top, percent)
     canvas.parts.append('<g class="lines">')
     for k, s in enumerate(series):
-        colour = _colour(s, k)
-        runs: list[list[tuple[float, float]]] = [[]]
-        for i, value in enumerate(s.values):
-            if value is None:
-                runs.append([])
-                continue
-            runs[-1].append((xs[i], canvas.y(min(max(value, 0.0), top), top)))
-        for run in runs:
-            if len(run) > 1:
-                points = " ".join(f"{_num(x)},{_num(y)}" for x, y in run)
-                canvas.parts.append(
-                    f'<polyline data-series={quoteattr(s.name)} points="{points}" fill="none" '
-                    f'stroke="{colour}" stroke-width="2" stroke-linejoin="round"/>'
-                )
-        # Points only where few enough to tell apart; a lone value still gets its dot.
-        dots = n <= 24
-        for i, value in enumerate(s.values):
-            if value is None:
-                continue
-            alone = (i == 0 or s.values[i - 1] is None) and (i == n - 1 or s.values[i + 1] is None)
-            if not (dots or alone):
-                continue
-            canvas.parts.append(
-                f'<circle class="point" data-series={quoteattr(s.name)} '
-                f'data-value="{_num(value)}" cx="{_num(xs[i])}" '
-                f'cy="{_num(canvas.y(min(max(value, 0.0), top), top))}" r="3" fill="{colour}">'
-                f"<title>{escape(f'{labels[i]} {s.shown}: {_fmt(value, percent)}')}</title>"
-                "</circle>"
-            )
+        _line(canvas, s, _colour(s, k), xs, top, labels=labels, percent=percent)
     canvas.parts.append("</g>")
     if not values:
         canvas.empty(empty)
     canvas.x_labels(labels, xs)
     canvas.legend(series)
     return canvas.done()
+
+
+def _target_line(canvas: _Canvas, target: float, top: float, percent: bool) -> None:
+    y = _num(canvas.y(target, top))
+    canvas.parts.append(
+        f'<line class="target" x1="{_LEFT}" x2="{_num(_LEFT + canvas.plot_w)}" y1="{y}" '
+        f'y2="{y}" stroke="{_AXIS}" stroke-dasharray="4 3" stroke-width="1">'
+        f"<title>{escape(f'target {_fmt(target, percent)}')}</title></line>"
+    )
+
+
+def _line(
+    canvas: _Canvas,
+    s: Series,
+    colour: str,
+    xs: Sequence[float],
+    top: float,
+    *,
+    labels: Sequence[str],
+    percent: bool,
+) -> None:
+    """One series: a polyline per run of values between gaps, and its points."""
+    n = len(xs)
+    runs: list[list[tuple[float, float]]] = [[]]
+    for i, value in enumerate(s.values):
+        if value is None:
+            runs.append([])
+            continue
+        runs[-1].append((xs[i], canvas.y(min(max(value, 0.0), top), top)))
+    for run in runs:
+        if len(run) > 1:
+            points = " ".join(f"{_num(x)},{_num(y)}" for x, y in run)
+            canvas.parts.append(
+                f'<polyline data-series={quoteattr(s.name)} points="{points}" fill="none" '
+                f'stroke="{colour}" stroke-width="2" stroke-linejoin="round"/>'
+            )
+    # Points only where few enough to tell apart; a lone value still gets its dot.
+    dots = n <= 24
+    for i, value in enumerate(s.values):
+        if value is None:
+            continue
+        alone = (i == 0 or s.values[i - 1] is None) and (i == n - 1 or s.values[i + 1] is None)
+        if not (dots or alone):
+            continue
+        canvas.parts.append(
+            f'<circle class="point" data-series={quoteattr(s.name)} '
+            f'data-value="{_num(value)}" cx="{_num(xs[i])}" '
+            f'cy="{_num(canvas.y(min(max(value, 0.0), top), top))}" r="3" fill="{colour}">'
+            f"<title>{escape(f'{labels[i]} {s.shown}: {_fmt(value, percent)}')}</title>"
+            "</circle>"
+        )

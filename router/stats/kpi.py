@@ -79,6 +79,28 @@ class _Tally:
     abandoned_late: int = 0
     handles: list[float] = dataclasses.field(default_factory=list)
 
+    def count(self, event: Event, threshold: float | None, *, reclaim: bool) -> None:
+        """Count one event of the window; ``reclaim``: the contact was claimed before."""
+        wait_s = _number(event.data, "wait_s")
+        if event.kind == "contact_enqueued":
+            self.offered.add(event.contact_id)
+        elif event.kind == "contact_claimed" and not reclaim:
+            self.answered.add(event.contact_id)
+            if wait_s is not None:
+                self.waits.append(wait_s)
+                if threshold is not None:
+                    self.measured += 1
+                    self.in_threshold += wait_s <= threshold
+        elif event.kind == "contact_abandoned" and wait_s is not None:
+            self.abandoned += 1
+            if threshold is not None and wait_s > threshold:
+                self.abandoned_late += 1
+                self.measured += 1
+        elif event.kind == "contact_resolved":
+            handle_s = _number(event.data, "handle_s")
+            if handle_s is not None:
+                self.handles.append(handle_s)
+
 
 def _number(data: Mapping[str, Any], key: str) -> float | None:
     value = data.get(key)
@@ -119,7 +141,24 @@ def compute_kpis(
     - AHT: mean ``handle_s`` of resolved contacts. Occupancy: see ``AgentLoad``.
     - waiting, longest wait: from ``stats``; agents: from ``agents``.
     """
-    start = now - window_s
+    tallies = _tally(events, start=now - window_s, now=now, thresholds_s=thresholds_s)
+    by_team = {s.team: s for s in stats}
+    names = list(by_team) + sorted((set(tallies) | set(agents)) - set(by_team) - {OVERALL})
+    return [
+        _team_kpi(
+            team,
+            tallies.get(team, _Tally()),
+            by_team.get(team),
+            agents.get(team, AgentLoad(0, 0)),
+        )
+        for team in names
+    ]
+
+
+def _tally(
+    events: Sequence[Event], *, start: float, now: float, thresholds_s: Mapping[str, float]
+) -> dict[str, _Tally]:
+    """Each team's counts from the events in ``[start, now]``, read in time order."""
     channels: dict[str, str] = {}
     claimed_before: set[str] = set()
     tallies: dict[str, _Tally] = {}
@@ -128,63 +167,37 @@ def compute_kpis(
         if event.kind == "contact_created" and isinstance(event.data.get("channel"), str):
             channels[cid] = event.data["channel"]
         if start <= event.at <= now and event.team is not None:
-            tally = tallies.setdefault(event.team, _Tally())
             threshold = thresholds_s.get(channels.get(cid, ""), thresholds_s.get(event.team))
-            wait_s = _number(event.data, "wait_s")
-            if event.kind == "contact_enqueued":
-                tally.offered.add(cid)
-            elif event.kind == "contact_claimed" and cid not in claimed_before:
-                tally.answered.add(cid)
-                if wait_s is not None:
-                    tally.waits.append(wait_s)
-                    if threshold is not None:
-                        tally.measured += 1
-                        if wait_s <= threshold:
-                            tally.in_threshold += 1
-            elif event.kind == "contact_abandoned" and wait_s is not None:
-                tally.abandoned += 1
-                if threshold is not None and wait_s > threshold:
-                    tally.abandoned_late += 1
-                    tally.measured += 1
-            elif event.kind == "contact_resolved":
-                handle_s = _number(event.data, "handle_s")
-                if handle_s is not None:
-                    tally.handles.append(handle_s)
+            tally = tallies.setdefault(event.team, _Tally())
+            tally.count(event, threshold, reclaim=cid in claimed_before)
         if event.kind in _CLAIMED_BEFORE or (
             event.kind == "contact_transferred" and event.agent is not None
         ):
             claimed_before.add(cid)
+    return tallies
 
-    by_team = {s.team: s for s in stats}
-    names = list(by_team) + sorted((set(tallies) | set(agents)) - set(by_team) - {OVERALL})
-    kpis = []
-    for team in names:
-        tally = tallies.get(team, _Tally())
-        queue = by_team.get(team)
-        load = agents.get(team, AgentLoad(0, 0))
-        answered = len(tally.answered)
-        kpis.append(
-            TeamKpi(
-                team=team,
-                offered=len(tally.offered),
-                answered=answered,
-                abandoned=tally.abandoned,
-                answered_in_threshold=tally.in_threshold,
-                abandoned_after_threshold=tally.abandoned_late,
-                service_level_base=tally.measured,
-                resolved=len(tally.handles),
-                service_level=_ratio(tally.in_threshold, tally.measured),
-                asa_s=_mean(sum(tally.waits), len(tally.waits)),
-                abandonment_rate=_ratio(tally.abandoned, answered + tally.abandoned),
-                aht_s=_mean(sum(tally.handles), len(tally.handles)),
-                occupancy=load.occupancy,
-                waiting=queue.waiting if queue else 0,
-                longest_wait_s=queue.oldest_wait_s if queue else None,
-                agents_available=load.available,
-                agents_busy=load.busy,
-            )
-        )
-    return kpis
+
+def _team_kpi(team: str, tally: _Tally, queue: QueueStats | None, load: AgentLoad) -> TeamKpi:
+    answered = len(tally.answered)
+    return TeamKpi(
+        team=team,
+        offered=len(tally.offered),
+        answered=answered,
+        abandoned=tally.abandoned,
+        answered_in_threshold=tally.in_threshold,
+        abandoned_after_threshold=tally.abandoned_late,
+        service_level_base=tally.measured,
+        resolved=len(tally.handles),
+        service_level=_ratio(tally.in_threshold, tally.measured),
+        asa_s=_mean(sum(tally.waits), len(tally.waits)),
+        abandonment_rate=_ratio(tally.abandoned, answered + tally.abandoned),
+        aht_s=_mean(sum(tally.handles), len(tally.handles)),
+        occupancy=load.occupancy,
+        waiting=queue.waiting if queue else 0,
+        longest_wait_s=queue.oldest_wait_s if queue else None,
+        agents_available=load.available,
+        agents_busy=load.busy,
+    )
 
 
 def overall_kpi(kpis: Iterable[TeamKpi], *, agents: AgentLoad | None = None) -> TeamKpi:
