@@ -11,19 +11,15 @@ that came from the environment.
 
 from __future__ import annotations
 
-import difflib
 import os
-import re
-import types
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
-    BaseModel,
     Field,
     PlainValidator,
     PrivateAttr,
@@ -32,26 +28,22 @@ from pydantic import (
     field_validator,
 )
 
+from router.config.env import Expander
 from router.config.models import (
     Accounts,
     Agents,
     Channels,
-    Filled,
-    HostPort,
     Http,
     Languages,
-    Name,
-    NonBlank,
     Priority,
     QueueSettings,
-    ResolvedPath,
     Section,
     Sla,
     Team,
-    TeamRef,
-    TimeRange,
     Verification,
 )
+from router.config.problems import problem, show
+from router.config.types import Filled, HostPort, Name, NonBlank, ResolvedPath, TeamRef, TimeRange
 from router.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -71,9 +63,6 @@ __all__ = [
 #: Top-level keys that belong to the flow engine (``ivr.flow.parse_book``), not to Config.
 IVR_KEYS = frozenset({"prompts", "keywords", "flows"})
 STORE_SCHEMES = ("memory", "sqlite", "redis", "rediss", "unix")
-#: Keys whose values are never shown in a message.
-SECRET_KEYS = frozenset({"auth_token", "bot_token", "secret_token", "password", "code"})
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 def redact_url(url: str) -> str:
@@ -186,7 +175,7 @@ class Config(Section):
 
     @field_validator("dispositions")
     @classmethod
-    def _unique(cls, dispositions: tuple[str, ...]) -> tuple[str, ...]:
+    def unique_by(cls, dispositions: tuple[str, ...]) -> tuple[str, ...]:
         for n, name in enumerate(dispositions):
             if name in dispositions[:n]:
                 raise ValueError(f"{name!r} is listed twice")
@@ -232,100 +221,13 @@ class Config(Section):
         yield from super().__repr_args__()
 
 
-class _Expander:
-    """Replaces ${VAR} references and remembers where, so that messages can show those
-    values as written instead of as expanded (secrets live in the environment)."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-        self.problems: list[tuple[str, str]] = []
-        self.expanded: dict[str, tuple[str, str]] = {}  # path -> (as written, as expanded)
-
-    def __call__(self, node: Any, path: str = "") -> Any:
-        if isinstance(node, Mapping):
-            return {k: self(v, f"{path}.{k}" if path else str(k)) for k, v in node.items()}
-        if isinstance(node, list):
-            return [self(item, f"{path}.{n}") for n, item in enumerate(node)]
-        if not isinstance(node, str) or "${" not in node:
-            return node
-
-        def replace(match: re.Match[str]) -> str:
-            name, default = match[1], match[2]
-            value = self.env.get(name)
-            if default is not None and not value:
-                return default
-            if value is None:
-                hint = f"set it or write ${{{name}:-}}"
-                self.problems.append((path, f"environment variable {name} is not set; {hint}"))
-                return ""
-            return value
-
-        if "${" in _ENV_REF.sub("", node):
-            self.problems.append((path, "has a ${ that is not ${VAR} or ${VAR:-default}"))
-        self.expanded[path] = (node, _ENV_REF.sub(replace, node))
-        return self.expanded[path][1]
-
-    def hide(self, path: str, message: str) -> str:
-        """``message`` with a value that came from the environment shown as written."""
-        if path not in self.expanded:
-            return message
-        written, value = self.expanded[path]
-        message = message.replace(repr(value), f"{written!r} (from the environment)")
-        return message if not value or value not in message else "is not valid"
-
-
-def _annotation_at(loc: Sequence[str | int]) -> Any:
-    """The declared type at ``loc`` below Config, or None when the walk leaves the models."""
-    annotation: Any = Config
-    for part in loc:
-        while get_origin(annotation) in (Annotated, Union, types.UnionType):
-            annotation = next(a for a in get_args(annotation) if a is not type(None))
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            field = annotation.model_fields.get(str(part))
-            annotation = field.annotation if field is not None else None
-        elif get_origin(annotation) in (dict, tuple, list):
-            annotation = get_args(annotation)[-1 if get_origin(annotation) is dict else 0]
-        else:
-            return None
-    return annotation
-
-
-def _show(value: Any) -> str:
-    shown = repr(value)
-    return shown if len(shown) <= 80 else shown[:77] + "..."
-
-
-def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
-    """One pydantic error as (path, problem)."""
-    loc = [part for part in error["loc"] if part != "[key]"]
-    path = ".".join(str(part) for part in loc) or "(top level)"
-    kind, message = error["type"], str(error["msg"])
-    if kind == "value_error":
-        return path, message.removeprefix("Value error, ")
-    if kind == "missing":
-        return path, "is missing; add it"
-    if kind == "extra_forbidden":
-        owner = _annotation_at(loc[:-1])
-        is_model = isinstance(owner, type) and issubclass(owner, BaseModel)
-        fields = list(owner.model_fields) if is_model else []
-        close = difflib.get_close_matches(str(loc[-1]), fields, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(fields)}"
-        return path, f"unknown key; {hint}"
-    shown = "the value" if loc and str(loc[-1]) in SECRET_KEYS else _show(error.get("input"))
-    if kind in ("model_type", "dict_type"):
-        return path, f"{shown} should be a mapping of keys to values"
-    if message.startswith("Input should "):
-        return path, f"{shown} {message.removeprefix('Input ')}"
-    return path, f"{shown}: {message}"
-
-
 def parse_config(
     data: Mapping[str, Any], *, base_dir: Path, env: Mapping[str, str] | None = None
 ) -> Config:
     """Validate a parsed config mapping; relative paths resolve against ``base_dir``."""
     if not isinstance(data, Mapping):
-        raise ConfigError([("(top level)", f"{_show(data)} should be a mapping of settings")])
-    expand = _Expander(os.environ if env is None else env)
+        raise ConfigError([("(top level)", f"{show(data)} should be a mapping of settings")])
+    expand = Expander(os.environ if env is None else env)
     raw = expand(data)
     problems = list(expand.problems)
     config: Config | None = None
@@ -337,10 +239,10 @@ def parse_config(
         )
     except ValidationError as exc:
         for error in exc.errors():
-            path, problem = _problem(error)
+            path, said = problem(error, Config)
             # A value emptied because its variable is unset is reported once, above.
             if not any(path == p or path.startswith(p + ".") for p, _ in expand.problems):
-                problems.append((path, expand.hide(path, problem)))
+                problems.append((path, expand.hide(path, said)))
     from ivr import FlowError, parse_book
 
     book = None
