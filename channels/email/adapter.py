@@ -20,7 +20,6 @@ How mail maps to contacts:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -32,11 +31,12 @@ import structlog
 from aiohttp import web
 
 from channels.base import Answer, InboundMessage, Inbox, Outbox, Reply, SendFailed
+from channels.email.intake import digest, envelope_address, hash_key, inbound_message
 from channels.email.loops import AutoReplyLimiter, automated
 from channels.email.parse import Attachment, ParsedMail, parse_mail
 from channels.email.send import EmailOutbox, Relay
 from channels.email.smtp import MailHandler, SmtpServer, load_tls
-from channels.email.text import decode_bytes, trim_quoted
+from channels.email.text import decode_bytes
 from channels.email.thread import THREAD_TTL_S, MessageIds, ThreadBook, subject_tag
 from queues import Channel, ContactNotFound, Store
 
@@ -160,21 +160,21 @@ class EmailAdapter:
         # A big mail is parsed off the loop, so other sessions and the HTTP side keep going.
         big = len(raw) > _PARSE_INLINE_BYTES
         mail = await asyncio.to_thread(parse_mail, raw) if big else parse_mail(raw)
-        key = f"email:{mail.message_id}" if mail.message_id else _hash_key(raw)
+        key = f"email:{mail.message_id}" if mail.message_id else hash_key(raw)
         bounce = self._bounced(mail, mail_from, raw)
         if bounce is not None:
             return await self._take_bounce(mail, key, *bounce)
         if mail.bounce is not None:
             log.info("email_bounce_unmatched", size=len(raw))
             return "250 2.0.0 OK: delivery report taken"
-        sender = mail.from_address or _envelope_address(mail_from) or "unknown@invalid"
+        sender = mail.from_address or envelope_address(mail_from) or "unknown@invalid"
         joined, follow_up_of = await self._thread(mail, sender)
         files = await self._keep(mail.attachments)
         reason = automated(mail, mail_from) or ("own address" if sender in self._ours else None)
         ours = [r.lower() for r in recipients]
         written_to = next((a for a in (*mail.to, *mail.cc) if a in ours), ours[0])
         answer = await self.inbox.receive(
-            self._inbound(
+            inbound_message(
                 mail,
                 sender=sender,
                 key=key,
@@ -183,6 +183,7 @@ class EmailAdapter:
                 files=files,
                 automated=reason,
                 written_to=written_to,
+                redact=self._redact,
             )
         )
         contact_id = answer.contact.id
@@ -205,55 +206,6 @@ class EmailAdapter:
         if not answer.duplicate and answer.prompts:
             self._auto_reply(answer, sender, reason)
         return f"250 2.0.0 OK: contact {contact_id}"
-
-    def _inbound(
-        self,
-        mail: ParsedMail,
-        *,
-        sender: str,
-        key: str,
-        joined: str | None,
-        follow_up_of: str | None,
-        files: list[dict[str, Any]],
-        automated: str | None,
-        written_to: str,
-    ) -> InboundMessage:
-        """The mail as one customer input: the subject (of a new contact), the text without
-        the quoted reply (of a joined one), and what the agent should know in ``meta``."""
-        trimmed = trim_quoted(mail.text) if joined else None
-        parts = [] if joined or not mail.subject else [mail.subject]
-        parts += [trimmed or mail.text] if (trimmed or mail.text) else []
-        if files:
-            parts.append("Attachments: " + ", ".join(_describe(f) for f in files))
-        email: dict[str, Any] = {
-            "message_id": mail.message_id,
-            "subject": mail.subject,
-            "from": sender,
-            "from_name": mail.from_name,
-            "our_address": written_to,
-            "to": list(mail.to),
-            "cc": list(mail.cc),
-            "date": mail.date,
-            "attachments": files,
-            "html_only": mail.from_html,
-            "automated": automated,
-        }
-        if trimmed is not None:
-            email["full_text"] = self._redact(mail.text)
-        if follow_up_of is not None:
-            email["follow_up_of"] = follow_up_of
-        if mail.defects:
-            email["defects"] = mail.defects
-        return InboundMessage(
-            channel=self.channel,
-            address=sender,
-            text="\n\n".join(parts) or "(empty message)",
-            key=key,
-            conversation=f"contact:{joined}" if joined else f"mail:{_digest(key)}",
-            contact_id=joined,
-            subject=mail.subject or None,
-            meta={"email": email},
-        )
 
     async def _thread(self, mail: ParsedMail, sender: str) -> tuple[str | None, str | None]:
         """(contact to join, resolved contact this follows up); (None, None) for a new one."""
@@ -282,7 +234,7 @@ class EmailAdapter:
         """(contact id, our Message-ID) a delivery report is about; None if not one of ours."""
         if mail.bounce is not None:
             return self.ids.first((*mail.bounce.message_ids, *mail.in_reply_to, *mail.references))
-        sender = (mail.from_address or _envelope_address(mail_from) or "").partition("@")[0]
+        sender = (mail.from_address or envelope_address(mail_from) or "").partition("@")[0]
         if sender in _ROBOT_SENDERS:
             # A bounce not in RFC 3464 form: our Message-ID somewhere in the returned text.
             return self.ids.first(self.ids.scan(decode_bytes(raw)))
@@ -317,7 +269,7 @@ class EmailAdapter:
             )
         )
         # The Inbox takes the report once (its key); the delivery status is recorded once too.
-        seen = f"email-bounce:{_digest(key)}"
+        seen = f"email-bounce:{digest(key)}"
         if not answer.duplicate and await self.store.get_session(seen) is None:
             await self.inbox.delivery(self.channel, message_id, status, detail=detail or None)
             await self.store.put_session(seen, {"contact_id": contact_id}, ttl_s=THREAD_TTL_S)
@@ -376,27 +328,6 @@ class EmailAdapter:
                     )
                     return
                 await asyncio.sleep(delay_s)
-
-
-def _envelope_address(mail_from: str) -> str | None:
-    address = mail_from.strip().strip("<>").lower()
-    return address if "@" in address else None
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
-
-
-def _hash_key(raw: bytes) -> str:
-    return f"email:sha256:{hashlib.sha256(raw).hexdigest()}"
-
-
-def _describe(info: dict[str, Any]) -> str:
-    size = int(info["size"])
-    shown = f"{size} B" if size < 1024 else f"{size / 1024:.1f} KiB"
-    if size >= 1024 * 1024:
-        shown = f"{size / 1024 / 1024:.1f} MiB"
-    return f"{info['name']} ({info['type']}, {shown})"
 
 
 def _write_once(directory: Path, sha256: str, data: bytes) -> None:

@@ -88,10 +88,7 @@ def build_context(
 ) -> tuple[Context, dict[str, str]]:
     """Every component of the router, wired; also the demo agents' fresh tokens."""
     key = load_secret(env, config.data_path)
-    accounts = AccountDirectory(config.accounts.file, key, tiers=config.priority.tier)
-    load_demo(accounts, [a.model_dump() for a in config.accounts.demo])
-    agents = AgentDirectory(config.agents.file, teams=config.team_names)
-    demo_tokens = agents.load_demo([a.model_dump() for a in config.agents.demo])
+    accounts, agents, demo_tokens = _directories(config, key)
     routing = routing_from_config(config)
     presence = Presence(clock)
     desk = AgentDesk(
@@ -118,13 +115,9 @@ def build_context(
         agent_target=lambda name: _target(agents, name),
     )
     board = KpiBoard(
-        store,
-        presence,
-        teams=routing.teams,
-        thresholds_s=config.sla.thresholds_s,
-        clock=clock,
+        store, presence, teams=routing.teams, thresholds_s=config.sla.thresholds_s, clock=clock,
         window_s=KPI_WINDOW_S,
-    )
+    )  # fmt: skip
     ctx = Context(
         config=config,
         store=store,
@@ -139,6 +132,18 @@ def build_context(
         kpis=board.current,
     )
     return ctx, demo_tokens
+
+
+def _directories(
+    config: Config, key: bytes
+) -> tuple[AccountDirectory, AgentDirectory, dict[str, str]]:
+    """The account and agent directories with the demo entries of the config added; the
+    demo agents get fresh tokens."""
+    accounts = AccountDirectory(config.accounts.file, key, tiers=config.priority.tier)
+    load_demo(accounts, [a.model_dump() for a in config.accounts.demo])
+    agents = AgentDirectory(config.agents.file, teams=config.team_names)
+    demo_tokens = agents.load_demo([a.model_dump() for a in config.agents.demo])
+    return accounts, agents, demo_tokens
 
 
 def _verifier(
