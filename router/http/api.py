@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 from aiohttp import web
 
+from queues import Contact
 from router.http.auth import require_agent
 from router.http.bodies import (
     ClaimBody,
@@ -69,7 +72,15 @@ async def list_contacts(request: web.Request) -> web.Response:
         address=q.get("address") or None,
         limit=limit,
     )
-    return web.json_response([c.to_dict() for c in contacts])
+    # The list carries no messages (GET /api/contacts/{id} has them): an empty list there
+    # would say something untrue about a contact that has messages.
+    return web.json_response([_listed(c) for c in contacts])
+
+
+def _listed(contact: Contact) -> dict[str, Any]:
+    view = contact.to_dict()
+    del view["messages"]
+    return view
 
 
 @require_agent

@@ -143,6 +143,15 @@ async def test_list_contacts_filters(desk: Desk) -> None:
     assert status == 400
 
 
+async def test_a_list_leaves_messages_out_rather_than_show_none(desk: Desk) -> None:
+    cid = await queue_one(desk)
+    _, listed = await desk.api("ania", "GET", "/api/contacts")
+    assert [c["id"] for c in listed] == [cid] and "messages" not in listed[0]
+    assert {"id", "channel", "address", "state", "team", "verified"} <= set(listed[0])
+    _, one = await desk.api("ania", "GET", f"/api/contacts/{cid}")
+    assert [m["text"] for m in one["messages"]][:1] == ["faktura za listopad"]
+
+
 async def test_incidents_open_raise_priority_and_close(desk: Desk) -> None:
     status, incident = await desk.api(
         "ania",
