@@ -277,6 +277,8 @@ class Run:
             parts = [part for part in _SEPARATORS.split(raw) if part]
             if len(parts) >= 2:
                 raw, rest = parts[0], parts[-1]
+        elif node.secret and self.flow.input == "text":
+            raw = self.both_again(node, raw)
         value = self.accept(node, raw)
         if value is None:
             return self.retry(node, no_input=False)
@@ -289,6 +291,26 @@ class Run:
                 return self.collect(target, rest)
         self.follow(node.next)
         return self.proceed()
+
+    def both_again(self, node: CollectNode, raw: str) -> str:
+        """ "jan.kowalski 482913" typed where only the code was asked (the login before it
+        was something else, say the problem in words): both are taken from this answer."""
+        parts = [part for part in _SEPARATORS.split(raw) if part]
+        asking = next(
+            (
+                n
+                for n in self.flow.nodes.values()
+                if isinstance(n, CollectNode) and n.rest_to == self.at
+            ),
+            None,
+        )
+        if asking is None or len(parts) < 2:
+            return raw
+        login = self.accept(asking, parts[0])
+        if login is None or self.accept(node, parts[-1]) is None:
+            return raw
+        self.keep(asking, login)
+        return parts[-1]
 
     def take_unasked(self, node: MenuNode | CollectNode) -> None:
         """A flow without input (email): read a collect from labelled lines, skip menus."""

@@ -42,7 +42,9 @@ def language_hint(code: str | None, supported: Collection[str]) -> str | None:
 
 
 def is_start(message: Message) -> bool:
-    """The ``/start`` command (also ``/start@OurBot`` and ``/start payload``)."""
+    """``/start`` or ``/help`` (also ``/start@OurBot`` and ``/start payload``): the
+    commands Telegram users send first, whatever their language. Both (re)start the flow,
+    whose welcome says what to send."""
     text = message.text or ""
     command = next(
         (e for e in message.entities if e.type == MessageEntity.BOT_COMMAND and e.offset == 0),
@@ -51,7 +53,7 @@ def is_start(message: Message) -> bool:
     if command is None:
         return False
     name = text[: command.length].split("@")[0]
-    return name.lower() == "/start"
+    return name.lower() in ("/start", "/help")
 
 
 def _attachment(message: Message) -> tuple[str, dict[str, Any]] | None:

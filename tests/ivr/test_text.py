@@ -47,6 +47,20 @@ def test_login_and_code_in_two_answers(talk: Start) -> None:
     assert chat.step.effect == Verify(identifier="jan.kowalski", code=CODE)
 
 
+def test_login_and_code_typed_where_only_the_code_was_asked_are_both_taken(talk: Start) -> None:
+    # Telegram: /start first, then the problem in words is taken as the login...
+    chat = talk("text", text="/start").answer("internet nie działa")
+    assert chat.node == "code" and chat.vars["login"] == "internet"
+    # ...and the right "login code" must still get in, not be refused as a code.
+    chat.answer(f"jan.kowalski {CODE}")
+    assert chat.step.effect == Verify(identifier="jan.kowalski", code=CODE)
+
+
+def test_a_code_alone_where_the_code_was_asked_keeps_the_login(talk: Start) -> None:
+    chat = talk("text", text=PLAIN).answer("jan.kowalski").answer(f"{CODE} {CODE}")
+    assert chat.step.effect == Verify(identifier="jan.kowalski", code=CODE)
+
+
 def test_code_that_is_not_digits_is_asked_again(talk: Start) -> None:
     chat = talk("text", text=PLAIN).answer("jan.kowalski kod")
     assert chat.keys == ["invalid_code_text", "ask_code_text"]

@@ -211,6 +211,28 @@ async def test_language_comes_from_the_users_app(
         }
 
 
+async def test_start_then_the_problem_then_login_and_code_gets_in(
+    tmp_path: Path, clock: FakeClock, store: Store
+) -> None:
+    async with telegram_desk(tmp_path, clock, store) as desk:
+        for text in ("/start", "internet nie działa", "jan.kowalski 482913"):
+            assert await desk.say(text, language="pl") == 200
+        (contact,) = await store.list_contacts(channel="telegram")
+        assert contact.verified and contact.account == "jan.kowalski"
+        assert "482913" not in " ".join(await inbound(store))
+
+
+async def test_help_is_a_command_not_a_login(
+    tmp_path: Path, clock: FakeClock, store: Store
+) -> None:
+    async with telegram_desk(tmp_path, clock, store) as desk:
+        assert await desk.say("/start", language="en") == 200
+        assert await desk.say("/help", language="en") == 200
+        await desk.adapter.prompts.join(5)
+        # Asked for the login, /help is not taken as one: the welcome says again what to send.
+        assert [s.text for s in desk.telegram.sent] == [WELCOME_EN, WELCOME_EN]
+
+
 async def test_start_in_the_middle_of_the_flow_begins_again(
     tmp_path: Path, clock: FakeClock, store: Store
 ) -> None:
