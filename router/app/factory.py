@@ -91,6 +91,11 @@ def build_context(
     accounts, agents, demo_tokens = _directories(config, key)
     routing = routing_from_config(config)
     presence = Presence(clock)
+    board = KpiBoard(
+        store, presence, teams=routing.teams, thresholds_s=config.sla.thresholds_s, clock=clock,
+        window_s=KPI_WINDOW_S,
+    )  # fmt: skip
+    metrics = Metrics(board.snapshot)
     desk = AgentDesk(
         store=store,
         presence=presence,
@@ -99,6 +104,7 @@ def build_context(
         teams=routing.teams,
         dispositions=config.dispositions,
         lease_s=config.queues.lease_s,
+        metrics=metrics,
     )
     service = ContactService(
         store=store,
@@ -113,11 +119,8 @@ def build_context(
         session_ttl_s=config.queues.session_ttl_s,
         on_enqueued=desk.notify,
         agent_target=lambda name: _target(agents, name),
+        metrics=metrics,
     )
-    board = KpiBoard(
-        store, presence, teams=routing.teams, thresholds_s=config.sla.thresholds_s, clock=clock,
-        window_s=KPI_WINDOW_S,
-    )  # fmt: skip
     ctx = Context(
         config=config,
         store=store,
@@ -127,7 +130,7 @@ def build_context(
         accounts=accounts,
         presence=presence,
         routing=routing,
-        metrics=Metrics(board.snapshot),
+        metrics=metrics,
         clock=clock,
         kpis=board.current,
     )

@@ -15,6 +15,7 @@ from queues import Channel, Contact, ContactState, Store
 from router.contacts.status import Announcer, QueueStatus
 from router.identity import Account, AccountDirectory, Verifier
 from router.routing import Incidents, Routing
+from router.stats import Metrics
 
 __all__ = ["FLOW_FOR_CHANNEL", "QUEUE_PROMPTS", "FlowHost", "Performed"]
 
@@ -61,8 +62,10 @@ class FlowHost:
         announcer: Announcer,
         clock: Callable[[], float],
         on_enqueued: Callable[[str], None] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics
         self._engine = engine
         self._routing = routing
         self._verifier = verifier
@@ -136,6 +139,8 @@ class FlowHost:
         self, contact: Contact, effect: Verify, address: str
     ) -> tuple[VerifyResult, Account | None]:
         outcome = await self._verifier.verify(effect.identifier, effect.code, address=address)
+        if self._metrics is not None:
+            self._metrics.verification(str(outcome.reason))
         account = outcome.account
         if outcome.ok and account is not None:
             await self._store.update_contact(

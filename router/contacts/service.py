@@ -25,6 +25,7 @@ from router.desk import HandleTimes, Presence, sent_key
 from router.identity import AccountDirectory, Verifier
 from router.locks import KeyLocks
 from router.routing import IncidentBook, Routing
+from router.stats import Metrics
 
 __all__ = ["ContactService", "redact_secret"]
 
@@ -65,8 +66,10 @@ class ContactService:
         session_ttl_s: float = 86400.0,
         on_enqueued: Callable[[str], None] | None = None,
         agent_target: Callable[[str], AgentTarget | None] = lambda name: AgentTarget(name),
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
+        self.metrics = metrics
         self.engine = engine
         self.routing = routing
         self.presence = presence
@@ -89,6 +92,7 @@ class ContactService:
             announcer=self.announcer,
             clock=clock,
             on_enqueued=on_enqueued,
+            metrics=metrics,
         )
         self._clock = clock
         self._default_language = default_language
@@ -169,6 +173,8 @@ class ContactService:
         # A duplicate not yet handled was stored by an attempt that failed before the flow
         # advanced (the store went away): the retry finishes the work.
         new = found.contact is None
+        if self.metrics is not None and not intake.duplicate:
+            self.metrics.message(str(message.channel), "in")
         log.info("message_received", new_contact=new, retried=intake.duplicate)
         language = contact.language or self._default_language
         incidents = await self.incidents.load()
@@ -291,6 +297,9 @@ class ContactService:
             else Spoken(self.engine.render(p, language), p.language or language)
             for p in done.prompts
         )
+        if self.metrics is not None:
+            for _ in spoken:
+                self.metrics.message(str(done.contact.channel), "out")
         for said in spoken:
             await self.store.append_message(
                 done.contact.id,

@@ -13,6 +13,7 @@ from queues import Channel, Claim, Contact, Direction, Message, NotHolder, Store
 from router.desk.presence import AgentStatus, Presence
 from router.errors import DeskError
 from router.identity import Agent
+from router.stats import Metrics
 
 __all__ = ["AgentDesk", "DeskError", "sent_key"]
 
@@ -43,9 +44,11 @@ class AgentDesk:
         teams: Sequence[str],
         dispositions: Sequence[str],
         lease_s: float = 60.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.presence = presence
+        self.metrics = metrics
         self.outboxes = dict(outboxes)
         self.teams = tuple(teams)
         self.dispositions = tuple(dispositions)
@@ -139,6 +142,8 @@ class AgentDesk:
             meta={"delivery": "sent", "provider_id": provider_id},
         )
         await self.store.append_message(contact.id, sent)
+        if self.metrics is not None:
+            self.metrics.message(str(contact.channel), "out")
         if provider_id is not None:
             await self.store.put_session(
                 sent_key(contact.channel, provider_id),

@@ -38,7 +38,7 @@ _TEAM_GAUGES = (
     ("asa_seconds", "Average speed of answer in the window.", "asa_s"),
     ("abandonment_ratio", "Abandoned / (answered + abandoned) in the window.", "abandonment_rate"),
     ("aht_seconds", "Average handle time of contacts resolved in the window.", "aht_s"),
-    ("occupancy_ratio", "Share of the team's agent time spent busy.", "occupancy"),
+    ("occupancy_ratio", "Agents busy / agents staffed (busy + available) now.", "occupancy"),
     ("contacts_offered", "Contacts enqueued in the window.", "offered"),
     ("contacts_answered", "Contacts answered in the window.", "answered"),
     ("contacts_abandoned", "Contacts abandoned while waiting in the window.", "abandoned"),

@@ -182,3 +182,34 @@ async def test_health_ready_metrics(desk: Desk) -> None:
     text = await metrics.text()
     assert 'switchboard_queue_waiting{team="billing"} 1.0' in text
     assert "switchboard_store_up 1.0" in text
+
+
+async def test_message_and_verification_counters_count_real_traffic(desk: Desk) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    sms = desk.channels[Channel.SMS]
+    await sms.say("+48600000011", "faktura za listopad")
+    await sms.say("+48600000011", "jan.kowalski 111111")  # wrong code
+    answer = await sms.say("+48600000011", "jan.kowalski 482913")
+    await sms.say("+48600000011", "faktura za listopad")  # joins the waiting contact
+    status, claimed = await desk.api("ania", "POST", "/api/claim", {})
+    assert status == 200 and claimed["id"] == answer.contact.id
+    status, _ = await desk.api(
+        "ania", "POST", f"/api/contacts/{claimed['id']}/reply", {"text": "hi"}
+    )
+    assert status == 200
+    contact = await desk.ctx.store.get_contact(answer.contact.id)
+    told = sum(1 for m in contact.messages if m.direction.value == "out")
+
+    body = await (await desk.client.get("/metrics")).text()
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(body)
+        for s in family.samples
+    }
+    sms_in = ("switchboard_messages_total", (("channel", "sms"), ("direction", "in")))
+    sms_out = ("switchboard_messages_total", (("channel", "sms"), ("direction", "out")))
+    assert samples[sms_in] == 4
+    assert told >= 4 and samples[sms_out] == told  # the flow's prompts and the agent's reply
+    assert samples[("switchboard_verifications_total", (("result", "wrong_code"),))] == 1
+    assert samples[("switchboard_verifications_total", (("result", "ok"),))] == 1
