@@ -21,7 +21,7 @@ from queues import Channel, Contact, ContactState, Direction, Event, Message, St
 from router.contacts.flow import FLOW_FOR_CHANNEL, QUEUE_PROMPTS, FlowHost, Performed
 from router.contacts.replay import replayed, session_record
 from router.contacts.status import Announcer
-from router.desk import HandleTimes, Presence, sent_key
+from router.desk import CALL_ENDED, ENDED_CALL_LEASE_S, HandleTimes, Presence, sent_key
 from router.identity import AccountDirectory, Verifier
 from router.locks import KeyLocks
 from router.routing import IncidentBook, Routing
@@ -117,8 +117,24 @@ class ContactService:
             if contact.state in (ContactState.IN_FLOW, ContactState.WAITING):
                 await self.store.remove(contact.id)
                 log.info("contact_abandoned", contact_id=contact.id, was=str(contact.state))
+            else:
+                await self._ended_while_held(contact)
             await self.store.delete_session(key)
             return await self.store.get_contact(contact.id, messages=False)
+
+    async def _ended_while_held(self, contact: Contact) -> None:
+        """A call that ended while an agent held it stays with that agent until they write
+        the disposition, and is never queued again (the desk refuses release and transfer,
+        and the long lease keeps the reaper away)."""
+        agent = contact.agent
+        if contact.channel is not Channel.VOICE or contact.state is not ContactState.ASSIGNED:
+            return
+        if agent is None:
+            return
+        meta = {**contact.meta, CALL_ENDED: self._clock()}
+        await self.store.update_contact(contact.id, meta=meta)
+        await self.store.heartbeat(contact.id, agent, lease_s=ENDED_CALL_LEASE_S)
+        log.info("call_ended_while_held", contact_id=contact.id, agent=agent)
 
     async def hold(self, channel: Channel, conversation: str) -> HoldStatus | None:
         session = await self.store.get_session(f"{channel}:{conversation}")

@@ -15,7 +15,7 @@ from router.errors import DeskError
 from router.identity import Agent
 from router.stats import Metrics
 
-__all__ = ["AgentDesk", "DeskError", "sent_key"]
+__all__ = ["CALL_ENDED", "ENDED_CALL_LEASE_S", "AgentDesk", "DeskError", "sent_key"]
 
 
 def sent_key(channel: Channel | str, provider_id: str) -> str:
@@ -24,6 +24,12 @@ def sent_key(channel: Channel | str, provider_id: str) -> str:
 
 
 log = structlog.get_logger(__name__)
+
+#: The lease of a contact whose call ended while an agent held it: it stays with the agent
+#: until they write the disposition, and is never put back in a queue for another.
+ENDED_CALL_LEASE_S = 7 * 86400.0
+#: Contact meta key set when the customer's call ended (the provider's status callback).
+CALL_ENDED = "call_ended_at"
 
 #: How long a provider's delivery report for a reply is matched to it.
 SENT_TTL_S = 7 * 86400.0
@@ -98,7 +104,9 @@ class AgentDesk:
 
     async def heartbeat(self, agent: Agent, contact_id: str) -> Claim:
         self.presence.seen(agent.name, agent.teams)
-        return await self.store.heartbeat(contact_id, agent.name, lease_s=self.lease_s)
+        contact = await self.store.get_contact(contact_id, messages=False)
+        lease_s = ENDED_CALL_LEASE_S if CALL_ENDED in contact.meta else self.lease_s
+        return await self.store.heartbeat(contact_id, agent.name, lease_s=lease_s)
 
     async def reply(self, agent: Agent, contact_id: str, text: str) -> Message:
         """Send ``text`` through the contact's channel; a failed send is recorded and raised."""
@@ -165,12 +173,14 @@ class AgentDesk:
     async def transfer(self, agent: Agent, contact_id: str, team: str) -> None:
         if team not in self.teams:
             raise DeskError(f"team {team!r} does not exist; teams are {', '.join(self.teams)}")
+        await self._not_ended(agent, contact_id, "transfer")
         await self.store.transfer(contact_id, team, agent=agent.name)
         self.presence.holding(agent.name, -1)
         self.notify(team)
         log.info("contact_transferred", contact_id=contact_id, agent=agent.name, team=team)
 
     async def release(self, agent: Agent, contact_id: str) -> None:
+        await self._not_ended(agent, contact_id, "release")
         await self.store.release(contact_id, agent.name)
         self.presence.holding(agent.name, -1)
         contact = await self.store.get_contact(contact_id, messages=False)
@@ -185,6 +195,16 @@ class AgentDesk:
         if expired:
             self.notify("")
         return expired
+
+    async def _not_ended(self, agent: Agent, contact_id: str, operation: str) -> None:
+        """A call that ended is never queued again: another agent would call nobody."""
+        contact = await self.store.get_contact(contact_id, messages=False)
+        held = contact.agent == agent.name and contact.state == "assigned"
+        if held and CALL_ENDED in contact.meta:
+            raise DeskError(
+                f"the caller of contact {contact_id!r} hung up; {operation} would queue a call "
+                "that no longer exists: resolve it with a disposition"
+            )
 
     async def _held(self, agent: Agent, contact_id: str) -> Contact:
         contact = await self.store.get_contact(contact_id, messages=False)
