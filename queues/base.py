@@ -157,6 +157,17 @@ class Store(Protocol):
     async def get_session(self, key: str) -> dict[str, Any] | None: ...
     async def put_session(self, key: str, data: dict[str, Any], *, ttl_s: float) -> None: ...
     async def delete_session(self, key: str) -> None: ...
+    async def get_session_tagged(self, key: str) -> tuple[dict[str, Any] | None, str]:
+        """The session and the tag of the write that stored it ("" when absent or expired).
+
+        Every put gives the session a new tag; ``put_session_if`` compares it.
+        """
+
+    async def put_session_if(
+        self, key: str, data: dict[str, Any], *, tag: str, ttl_s: float
+    ) -> bool:
+        """Compare-and-set: store ``data`` only when the session still has ``tag`` (what
+        ``get_session_tagged`` gave); False when another writer came first."""
 
     # -- sliding-window hit counters (rate limits, lockouts; atomic across processes) ----
     async def record_hit(self, key: str, *, window_s: float, ttl_s: float) -> int:

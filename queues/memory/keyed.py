@@ -5,6 +5,7 @@ Each call runs to completion without awaiting, so on one event loop each is one 
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from queues.base import Clock
@@ -20,7 +21,7 @@ class KeyedMemory(InProcessPubSub):
 
     def __init__(self, *, clock: Clock | None = None) -> None:
         self._clock = clock or now_s
-        self._sessions: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._sessions: dict[str, tuple[float, dict[str, Any], str]] = {}  # expires, data, tag
         self._hits: dict[str, tuple[float, list[float]]] = {}  # key -> (expires, times)
         self._pubsub = LocalPubSub()
         self._closed = False
@@ -35,17 +36,28 @@ class KeyedMemory(InProcessPubSub):
 
     # -- sessions ------------------------------------------------------------------------
     async def get_session(self, key: str) -> dict[str, Any] | None:
+        return (await self.get_session_tagged(key))[0]
+
+    async def get_session_tagged(self, key: str) -> tuple[dict[str, Any] | None, str]:
         entry = self._sessions.get(key)
         if entry is None:
-            return None
-        expires_at, data = entry
+            return None, ""
+        expires_at, data, tag = entry
         if expires_at <= self._clock():
             del self._sessions[key]
-            return None
-        return dict(data)
+            return None, ""
+        return dict(data), tag
 
     async def put_session(self, key: str, data: dict[str, Any], *, ttl_s: float) -> None:
-        self._sessions[key] = (self._clock() + ttl_s, dict(data))
+        self._sessions[key] = (self._clock() + ttl_s, dict(data), uuid.uuid4().hex)
+
+    async def put_session_if(
+        self, key: str, data: dict[str, Any], *, tag: str, ttl_s: float
+    ) -> bool:
+        if (await self.get_session_tagged(key))[1] != tag:
+            return False
+        await self.put_session(key, data, ttl_s=ttl_s)
+        return True
 
     async def delete_session(self, key: str) -> None:
         self._sessions.pop(key, None)

@@ -45,7 +45,7 @@ Elsewhere::
 
     sb:teams              set: every team a contact was ever queued in (added before)
     {sb:idem:<key>}       string: "<contact id> <message id>" of an idempotency key
-    sb:session:<key>      string: {"x": expires_at, "d": data}, with a PX ttl
+    sb:session:<key>      string: {"x": expires_at, "t": tag, "d": data}, with a PX ttl
     sb:hits:<key>         zset: "<uuid>" -> time of one hit (record_hit), with a PX ttl
     sb:pubsub:<channel>   pub/sub channels (not keys)
 
@@ -91,6 +91,7 @@ SCRIPTS = (
     "moved",
     # one key of its own
     "record_hit",
+    "put_session_if",
 )
 
 

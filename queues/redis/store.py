@@ -313,25 +313,41 @@ class RedisStore:
         return await self._queues.queue_stats(teams)
 
     # -- sessions ------------------------------------------------------------------------
-    @_operation
     async def get_session(self, key: str) -> dict[str, Any] | None:
+        return (await self.get_session_tagged(key))[0]
+
+    @_operation
+    async def get_session_tagged(self, key: str) -> tuple[dict[str, Any] | None, str]:
         raw = await self._redis.get(session_key(key))
         if raw is None:
-            return None
+            return None, ""
         stored = json.loads(raw)
         if stored["x"] <= self._clock():
-            return None
+            return None, ""
         data: dict[str, Any] = stored["d"]
-        return data
+        return data, str(stored.get("t", ""))
 
     @_operation
     async def put_session(self, key: str, data: dict[str, Any], *, ttl_s: float) -> None:
         if ttl_s <= 0:
             await self._redis.delete(session_key(key))
             return
+        raw, px = self._session_value(data, ttl_s)
+        await self._redis.set(session_key(key), raw, px=px)
+
+    @_operation
+    async def put_session_if(
+        self, key: str, data: dict[str, Any], *, tag: str, ttl_s: float
+    ) -> bool:
+        raw, px = self._session_value(data, max(ttl_s, 0.001))
+        args = [tag, repr(self._clock()), raw, str(px)]
+        reply = await self._scripts.run("put_session_if", [session_key(key)], args)
+        return bool(reply[0] == "ok")
+
+    def _session_value(self, data: dict[str, Any], ttl_s: float) -> tuple[str, int]:
         # Expiry is checked against the store's clock; the PX ttl only reclaims memory.
-        raw = json.dumps({"x": round(self._clock() + ttl_s, 6), "d": data}, ensure_ascii=False)
-        await self._redis.set(session_key(key), raw, px=max(1, math.ceil(ttl_s * 1000)))
+        stored = {"x": round(self._clock() + ttl_s, 6), "t": uuid.uuid4().hex, "d": data}
+        return json.dumps(stored, ensure_ascii=False), max(1, math.ceil(ttl_s * 1000))
 
     @_operation
     async def delete_session(self, key: str) -> None:

@@ -26,7 +26,7 @@ __all__ = ["SCHEMA_VERSION", "Database", "path_from_url"]
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS contacts (
     id TEXT PRIMARY KEY, channel TEXT NOT NULL, address TEXT NOT NULL, state TEXT NOT NULL,
@@ -59,7 +59,8 @@ CREATE TABLE IF NOT EXISTS idempotency (
     key TEXT PRIMARY KEY, contact_id TEXT NOT NULL, message_id TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sessions (
-    key TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at REAL NOT NULL
+    key TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at REAL NOT NULL,
+    tag TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at);
 CREATE TABLE IF NOT EXISTS hits (
@@ -240,8 +241,11 @@ class Database:
                     f"{self.path} has schema version {version}, newer than this Switchboard's "
                     f"({SCHEMA_VERSION}); upgrade Switchboard"
                 )
+            # Version 2 tags each session write (compare-and-set of shared records).
+            upgrade = "ALTER TABLE sessions ADD COLUMN tag TEXT NOT NULL DEFAULT '';"
             conn.executescript(
-                f"BEGIN IMMEDIATE; {SCHEMA}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                f"BEGIN IMMEDIATE; {SCHEMA}; {upgrade if version == 1 else ''} "
+                f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
             )
         except BaseException:
             conn.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from queues.base import Clock
@@ -22,27 +23,46 @@ class KeyedRows(OnDatabase, InProcessPubSub):
         self._pubsub = LocalPubSub()  # one process, so pub/sub stays in it
 
     # -- sessions ------------------------------------------------------------------------
+    async def get_session(self, key: str) -> dict[str, Any] | None:
+        return (await self.get_session_tagged(key))[0]
+
     @writes
-    def get_session(self, conn: Conn, key: str) -> dict[str, Any] | None:
-        sql = "SELECT data, expires_at FROM sessions WHERE key = ?"
+    def get_session_tagged(self, conn: Conn, key: str) -> tuple[dict[str, Any] | None, str]:
+        return self._tagged(conn, key)
+
+    def _tagged(self, conn: Conn, key: str) -> tuple[dict[str, Any] | None, str]:
+        sql = "SELECT data, expires_at, tag FROM sessions WHERE key = ?"
         row = conn.execute(sql, (key,)).fetchone()
         if row is None:
-            return None
+            return None, ""
         if row[1] <= self._clock():
             conn.execute("DELETE FROM sessions WHERE key = ?", (key,))
-            return None
+            return None, ""
         data: dict[str, Any] = json.loads(row[0])
-        return data
+        return data, row[2]
 
     @writes
     def put_session(self, conn: Conn, key: str, data: dict[str, Any], *, ttl_s: float) -> None:
+        self._put(conn, key, data, ttl_s)
+
+    @writes
+    def put_session_if(
+        self, conn: Conn, key: str, data: dict[str, Any], *, tag: str, ttl_s: float
+    ) -> bool:
+        if self._tagged(conn, key)[1] != tag:
+            return False
+        self._put(conn, key, data, ttl_s)
+        return True
+
+    def _put(self, conn: Conn, key: str, data: dict[str, Any], ttl_s: float) -> None:
         now = self._clock()
         # Sessions nobody reads again would pile up; drop the expired ones on the way.
         conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,))
         conn.execute(
-            "INSERT INTO sessions (key, data, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) "
-            "DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
-            (key, db.dumps(data), now + ttl_s),
+            "INSERT INTO sessions (key, data, expires_at, tag) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "
+            "expires_at = excluded.expires_at, tag = excluded.tag",
+            (key, db.dumps(data), now + ttl_s, uuid.uuid4().hex),
         )
 
     @writes

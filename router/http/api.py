@@ -21,6 +21,7 @@ from router.http.context import AGENT, CONTEXT, Context
 from router.http.errors import error_response
 from router.http.views import contact_view, queue_depths
 from router.identity import Agent
+from router.routing import Incidents
 
 __all__ = ["add_routes"]
 
@@ -139,9 +140,10 @@ async def open_incident(request: web.Request) -> web.Response:
             422,
             f"team {body.team!r} does not exist; use one of {', '.join(ctx.routing.teams)} or '*'",
         )
-    incidents = await ctx.service.incidents.load()
-    incidents, incident = incidents.open(body.team, body.text, at=ctx.clock())
-    await ctx.service.incidents.save(incidents)
+    at = ctx.clock()
+    incident = await ctx.service.incidents.update(
+        lambda book: book.open(body.team, body.text, at=at)
+    )
     log.info("incident_opened", incident_id=incident.id, team=body.team, by=agent.name)
     return web.json_response(incident.to_dict(), status=201)
 
@@ -156,11 +158,15 @@ async def list_incidents(request: web.Request) -> web.Response:
 @require_agent
 async def close_incident(request: web.Request) -> web.Response:
     ctx, agent = _ctx(request)
-    incidents = await ctx.service.incidents.load()
-    incidents = incidents.close(request.match_info["id"], at=ctx.clock())
-    await ctx.service.incidents.save(incidents)
-    log.info("incident_closed", incident_id=request.match_info["id"], by=agent.name)
-    return web.json_response(incidents.get(request.match_info["id"]).to_dict())
+    incident_id, at = request.match_info["id"], ctx.clock()
+
+    def close(book: Incidents) -> tuple[Incidents, Incidents]:
+        closed = book.close(incident_id, at=at)
+        return closed, closed
+
+    incidents = await ctx.service.incidents.update(close)
+    log.info("incident_closed", incident_id=incident_id, by=agent.name)
+    return web.json_response(incidents.get(incident_id).to_dict())
 
 
 def add_routes(app: web.Application) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ivr import Facts
-from queues import Store
+from queues import Store, StoreUnavailable
 from router.identity import Account
 from router.routing.hours import BusinessHours
 from router.routing.policy import Incidents, PriorityRules, SlaRules
@@ -15,10 +16,18 @@ __all__ = ["Decision", "IncidentBook", "Routing"]
 
 INCIDENTS_KEY = "router:incidents"
 INCIDENTS_TTL_S = 10 * 365 * 86400.0
+#: Compare-and-set attempts before a change of the incident book gives up (503).
+UPDATE_TRIES = 20
+
+T = TypeVar("T")
 
 
 class IncidentBook:
-    """Open and closed incidents, kept in the store so every router process sees them."""
+    """Open and closed incidents, kept in the store so every router process sees them.
+
+    Changes are compare-and-set: two processes changing the book at once both land, the
+    later one retried on what the first wrote.
+    """
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -27,8 +36,20 @@ class IncidentBook:
         data = await self._store.get_session(INCIDENTS_KEY)
         return Incidents.from_dict(data) if data else Incidents()
 
-    async def save(self, incidents: Incidents) -> None:
-        await self._store.put_session(INCIDENTS_KEY, incidents.to_dict(), ttl_s=INCIDENTS_TTL_S)
+    async def update(self, change: Callable[[Incidents], tuple[Incidents, T]]) -> T:
+        """Apply ``change`` to the current book and store the result; returns what
+        ``change`` returned. ``change`` may run more than once: keep it pure."""
+        for _ in range(UPDATE_TRIES):
+            data, tag = await self._store.get_session_tagged(INCIDENTS_KEY)
+            changed, result = change(Incidents.from_dict(data) if data else Incidents())
+            stored = await self._store.put_session_if(
+                INCIDENTS_KEY, changed.to_dict(), tag=tag, ttl_s=INCIDENTS_TTL_S
+            )
+            if stored:
+                return result
+        raise StoreUnavailable(
+            f"the incidents changed {UPDATE_TRIES} times while this change was made; try again"
+        )
 
 
 @dataclass(frozen=True, slots=True)

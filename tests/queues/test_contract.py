@@ -443,3 +443,24 @@ async def test_ping_answers_while_open_and_refuses_once_closed(store: Store) -> 
     with pytest.raises(StoreUnavailable, match="closed"):
         await store.ping()
     await store.aclose()  # closing twice is harmless (the fixture closes it again)
+
+
+async def test_session_compare_and_set_lets_one_of_two_writers_win(
+    store: Store, clock: FakeClock
+) -> None:
+    assert await store.get_session_tagged("incidents") == (None, "")
+    assert await store.put_session_if("incidents", {"n": 1}, tag="", ttl_s=60)
+    data, tag = await store.get_session_tagged("incidents")
+    assert data == {"n": 1} and tag
+    # Two writers read the same version; the second to write finds it changed.
+    assert await store.put_session_if("incidents", {"n": 2}, tag=tag, ttl_s=60)
+    assert not await store.put_session_if("incidents", {"n": 3}, tag=tag, ttl_s=60)
+    assert await store.get_session("incidents") == {"n": 2}
+    # A plain put is a new version too; an expired session counts as absent.
+    _, tag = await store.get_session_tagged("incidents")
+    await store.put_session("incidents", {"n": 4}, ttl_s=60)
+    assert not await store.put_session_if("incidents", {"n": 5}, tag=tag, ttl_s=60)
+    clock.advance(61)
+    assert await store.get_session_tagged("incidents") == (None, "")
+    assert await store.put_session_if("incidents", {"n": 6}, tag="", ttl_s=60)
+    assert await store.get_session("incidents") == {"n": 6}

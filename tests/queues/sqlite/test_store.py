@@ -301,6 +301,27 @@ async def test_file_from_a_newer_schema_is_refused(url: str, path: Path) -> None
         await SqliteStore.open(url)
 
 
+async def test_a_version_1_file_is_upgraded_keeping_its_sessions(
+    url: str, path: Path, clock: FakeClock
+) -> None:
+    path.parent.mkdir(parents=True)
+    with sqlite3.connect(path) as raw:  # sessions as version 1 made them: no tag column
+        raw.execute(
+            "CREATE TABLE sessions (key TEXT PRIMARY KEY, data TEXT NOT NULL, "
+            "expires_at REAL NOT NULL) WITHOUT ROWID"
+        )
+        raw.execute("INSERT INTO sessions VALUES ('sms:+48500', '{\"n\": 1}', ?)", (clock() + 60,))
+        raw.execute("PRAGMA user_version = 1")
+    raw.close()
+    async with await SqliteStore.open(url, clock) as store:
+        assert await store.get_session_tagged("sms:+48500") == ({"n": 1}, "")
+        assert await store.put_session_if("sms:+48500", {"n": 2}, tag="", ttl_s=60)
+        assert await store.get_session("sms:+48500") == {"n": 2}
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    raw.close()
+
+
 async def test_relative_absolute_and_memory_urls(
     tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
