@@ -32,12 +32,13 @@ from aiohttp import web
 
 from channels.base import Answer, InboundMessage, Inbox, Outbox, Reply, SendFailed
 from channels.email.intake import digest, envelope_address, hash_key, inbound_message
-from channels.email.loops import AutoReplyLimiter, automated
+from channels.email.loops import automated
 from channels.email.parse import Attachment, ParsedMail, parse_mail
 from channels.email.send import EmailOutbox, Relay
 from channels.email.smtp import MailHandler, SmtpServer, load_tls
 from channels.email.text import decode_bytes
 from channels.email.thread import THREAD_TTL_S, MessageIds, ThreadBook, subject_tag
+from channels.limits import WindowLimit
 from queues import Channel, ContactNotFound, Store
 
 __all__ = ["EmailAdapter", "EmailSettings"]
@@ -103,7 +104,10 @@ class EmailAdapter:
             clock=clock,
         )
         self.outbox: Outbox | None = self.mail_out
-        self.limiter = AutoReplyLimiter(settings.auto_reply_per_hour, clock)
+        # Counted in the store: the processes on one store share one budget per address.
+        self.limiter = WindowLimit(
+            store, settings.auto_reply_per_hour, window_s=3600.0, prefix="email:auto-reply:"
+        )
         self._redact = redact
         self._ours = tuple(a.lower() for a in settings.addresses)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -204,7 +208,7 @@ class EmailAdapter:
             size=len(raw),
         )
         if not answer.duplicate and answer.prompts:
-            self._auto_reply(answer, sender, reason)
+            await self._auto_reply(answer, sender, reason)
         return f"250 2.0.0 OK: contact {contact_id}"
 
     async def _thread(self, mail: ParsedMail, sender: str) -> tuple[str | None, str | None]:
@@ -294,13 +298,13 @@ class EmailAdapter:
         return kept
 
     # -- automatic replies -----------------------------------------------------------------
-    def _auto_reply(self, answer: Answer, address: str, reason: str | None) -> None:
+    async def _auto_reply(self, answer: Answer, address: str, reason: str | None) -> None:
         if reason is not None:
             log.info("email_auto_reply_suppressed", reason=reason)
             return
         if self.mail_out.relay is None:
             return  # said once at start: email_relay_missing
-        if not self.limiter.allow(address):
+        if await self.limiter.allow(address.lower()) is not None:
             log.info("email_auto_reply_suppressed", reason="rate limit")
             return
         contact = answer.contact

@@ -8,12 +8,9 @@ empty return path, delivery reports. Those that are sent are limited per address
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable
-
 from channels.email.parse import ParsedMail
 
-__all__ = ["AutoReplyLimiter", "automated"]
+__all__ = ["automated"]
 
 _ROBOTS = ("mailer-daemon", "postmaster")
 _NO_REPLY = ("noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply")
@@ -44,35 +41,3 @@ def automated(mail: ParsedMail, mail_from: str) -> str | None:
         if local in _ROBOTS or local.startswith(_NO_REPLY):
             return f"sender {local}"
     return None
-
-
-class AutoReplyLimiter:
-    """At most ``per_hour`` automatic replies to one address in any hour.
-
-    In-process: each router process counts its own, so N processes may send up to N times
-    as many; the limit is a guard against loops, not a quota.
-    """
-
-    def __init__(self, per_hour: int, clock: Callable[[], float], *, max_addresses: int = 10_000):
-        self.per_hour = per_hour
-        self._clock = clock
-        self._max_addresses = max_addresses
-        self._sent: dict[str, deque[float]] = {}
-
-    def allow(self, address: str) -> bool:
-        """True (and counted) when one more automatic reply to ``address`` is within limit."""
-        now = self._clock()
-        key = address.lower()
-        sent = self._sent.setdefault(key, deque())
-        while sent and sent[0] <= now - 3600:
-            sent.popleft()
-        if len(sent) >= self.per_hour:
-            return False
-        sent.append(now)
-        if len(self._sent) > self._max_addresses:
-            self._forget(now)
-        return True
-
-    def _forget(self, now: float) -> None:
-        for key in [k for k, v in self._sent.items() if not v or v[-1] <= now - 3600]:
-            del self._sent[key]

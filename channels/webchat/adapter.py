@@ -44,7 +44,6 @@ typing is published on ``typing:CONTACT_ID`` for the agent console, and
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterable
 from importlib import resources
 from urllib.parse import urlsplit
@@ -53,9 +52,10 @@ import structlog
 from aiohttp import web
 
 from channels.base import Inbox, Outbox
+from channels.limits import WindowLimit
 from channels.webchat.conn import ChatSettings, Connection, History
 from channels.webchat.outbox import ChatOutbox, PubSub, agent_typing
-from channels.webchat.protocol import RateLimiter, SessionTokens
+from channels.webchat.protocol import SessionTokens
 from queues import Channel, now_s
 
 __all__ = ["WebchatAdapter", "agent_typing"]
@@ -101,7 +101,6 @@ class WebchatAdapter:
         heartbeat_s: float = 30.0,
         typing_every_s: float = 2.0,
         clock: Callable[[], float] = now_s,
-        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.outbox: Outbox | None = ChatOutbox(pubsub)
         self._settings = ChatSettings(
@@ -109,7 +108,9 @@ class WebchatAdapter:
             pubsub=pubsub,
             history=history,
             tokens=SessionTokens(secret),
-            limiter=RateLimiter(max_messages_per_minute, monotonic=monotonic),
+            limiter=WindowLimit(
+                pubsub, max_messages_per_minute, window_s=60.0, prefix="chat:messages:"
+            ),
             languages=frozenset(languages),
             max_message_chars=max_message_chars,
             queue_update_s=queue_update_s,

@@ -13,11 +13,11 @@ import structlog
 from aiohttp import WSMsgType, web
 
 from channels.base import HoldStatus, InboundMessage, Inbox
+from channels.limits import WindowLimit
 from channels.webchat.outbox import PubSub
 from channels.webchat.protocol import (
     FrameError,
     Hello,
-    RateLimiter,
     SessionTokens,
     Typing,
     UserText,
@@ -47,7 +47,7 @@ class ChatSettings:
     pubsub: PubSub
     history: History
     tokens: SessionTokens
-    limiter: RateLimiter
+    limiter: WindowLimit
     languages: frozenset[str]
     max_message_chars: int
     queue_update_s: float
@@ -158,20 +158,20 @@ class Connection:
         else:
             await self._send(error_frame("bad_frame", "hello is sent once, at the start"))
 
-    async def _message(self, frame: UserText) -> None:
-        retry_after_s = self._s.limiter.allow(self._session)
-        if retry_after_s is not None:
-            reason = "too many messages in a minute; wait and send again"
-            await self._send(
-                error_frame(
-                    "rate_limited",
-                    reason,
-                    frame_id=frame.id,
-                    retry=True,
-                    retry_after_s=retry_after_s,
-                )
+    async def _within_limit(self, frame: UserText) -> bool:
+        """Count the message against the session's rate limit; refuse it when over."""
+        retry_after_s = await self._s.limiter.allow(self._session)
+        if retry_after_s is None:
+            return True
+        reason = "too many messages in a minute; wait and send again"
+        await self._send(
+            error_frame(
+                "rate_limited", reason, frame_id=frame.id, retry=True, retry_after_s=retry_after_s
             )
-            return
+        )
+        return False
+
+    async def _message(self, frame: UserText) -> None:
         if frame.language is not None:
             self._language = self._supported(frame.language) or self._language
         message = InboundMessage(
@@ -183,6 +183,8 @@ class Connection:
             language=self._language,
         )
         try:
+            if not await self._within_limit(frame):
+                return
             answer = await self._s.inbox.receive(message)
         except StoreUnavailable as exc:
             log.warning("chat_store_unavailable", error=str(exc))

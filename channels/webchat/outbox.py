@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from channels.base import Reply, SendFailed
+from channels.limits import Counters
 from channels.webchat.protocol import SessionTokens, chat_channel, dump
 from queues import Channel, StoreUnavailable, new_id, now_s, to_iso
 
@@ -23,8 +24,8 @@ class Publisher(Protocol):
     async def publish(self, channel: str, payload: str) -> None: ...
 
 
-class PubSub(Publisher, Protocol):
-    """What the web chat needs of the store: ``queues.Store`` has both methods."""
+class PubSub(Publisher, Counters, Protocol):
+    """What the web chat needs of the store: pub/sub and counters (``queues.Store``)."""
 
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[str]]: ...
 

@@ -15,9 +15,6 @@ import json
 import math
 import re
 import secrets
-import time
-from collections import deque
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +24,6 @@ from queues import Direction, Message, to_iso
 __all__ = [
     "FrameError",
     "Hello",
-    "RateLimiter",
     "SessionTokens",
     "Typing",
     "UserText",
@@ -188,41 +184,3 @@ def history_item(message: Message) -> dict[str, Any] | None:
         "author": message.author,
         "at": to_iso(message.at),
     }
-
-
-class RateLimiter:
-    """At most ``limit`` events per key within a sliding ``window_s``."""
-
-    def __init__(
-        self,
-        limit: int,
-        *,
-        window_s: float = 60.0,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._limit = limit
-        self._window_s = window_s
-        self._monotonic = monotonic
-        self._seen: dict[str, deque[float]] = {}
-        self._swept = monotonic()
-
-    def allow(self, key: str) -> float | None:
-        """Record an event and return None, or return the seconds until one is allowed."""
-        now = self._monotonic()
-        if now - self._swept > self._window_s:
-            self._sweep(now)
-        seen = self._seen.setdefault(key, deque())
-        while seen and now - seen[0] >= self._window_s:
-            seen.popleft()
-        if len(seen) >= self._limit:
-            return max(0.1, self._window_s - (now - seen[0]))
-        seen.append(now)
-        return None
-
-    def _sweep(self, now: float) -> None:
-        self._swept = now
-        stale: Iterable[str] = [
-            k for k, seen in self._seen.items() if not seen or now - seen[-1] >= self._window_s
-        ]
-        for key in stale:
-            del self._seen[key]

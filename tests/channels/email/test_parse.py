@@ -7,10 +7,12 @@ import random
 
 import pytest
 
-from channels.email.loops import AutoReplyLimiter, automated
+from channels.email.loops import automated
 from channels.email.parse import parse_mail
 from channels.email.text import decode_bytes, decode_words, html_to_text, trim_quoted
 from channels.email.thread import MessageIds, reply_subject, subject_tag
+from channels.limits import WindowLimit
+from queues.memory import MemoryStore
 from tests.channels.email.support import MAIL_DIR, corpus, make_mail
 from tests.conftest import FakeClock
 
@@ -200,10 +202,10 @@ def test_auto_submitted_no_is_a_person() -> None:
     )
 
 
-def test_limiter_counts_per_address_within_an_hour() -> None:
+async def test_limit_counts_per_key_within_its_window() -> None:
     clock = FakeClock()
-    limiter = AutoReplyLimiter(2, clock)
-    assert [limiter.allow("A@x.pl") for _ in range(3)] == [True, True, False]
-    assert limiter.allow("b@x.pl")
+    limit = WindowLimit(MemoryStore(clock=clock), 2, window_s=3600, prefix="t:")
+    assert [await limit.allow("a@x.pl") for _ in range(3)] == [None, None, 3600]
+    assert await limit.allow("b@x.pl") is None
     clock.advance(3600)
-    assert limiter.allow("a@x.pl")
+    assert await limit.allow("a@x.pl") is None
