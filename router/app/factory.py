@@ -233,20 +233,22 @@ def create_app(
 def _lifecycle(
     ctx: Context, running: Sequence[ChannelAdapter], reaper_s: float | None
 ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """Start the adapters (and the lease reaper) with the app; stop them in reverse."""
+    """Start the adapters, the claim wake-up listener and the lease reaper with the app;
+    stop them in reverse."""
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         started: list[ChannelAdapter] = []
-        task = None
+        tasks: list[asyncio.Task[None]] = []
         try:
             for adapter in running:
                 await adapter.start()
                 started.append(adapter)
+            tasks.append(asyncio.create_task(ctx.desk.listen()))
             if reaper_s is not None:
-                task = asyncio.create_task(_reaper(ctx, reaper_s))
+                tasks.append(asyncio.create_task(_reaper(ctx, reaper_s)))
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

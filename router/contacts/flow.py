@@ -3,7 +3,7 @@ it asks for (verify a login and code, enqueue on a team, end), feeding results b
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +61,7 @@ class FlowHost:
         accounts: AccountDirectory,
         announcer: Announcer,
         clock: Callable[[], float],
-        on_enqueued: Callable[[str], None] | None = None,
+        on_enqueued: Callable[[str], Awaitable[None]] | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self._store = store
@@ -187,5 +187,5 @@ class FlowHost:
             "contact_enqueued", team=decision.team, delay_s=decision.delay_s, ahead=status.ahead
         )
         if self._on_enqueued is not None:
-            self._on_enqueued(decision.team)
+            await self._on_enqueued(decision.team)
         return queued, status

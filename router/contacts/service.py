@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -64,7 +64,7 @@ class ContactService:
         default_language: str,
         languages: tuple[str, ...],
         session_ttl_s: float = 86400.0,
-        on_enqueued: Callable[[str], None] | None = None,
+        on_enqueued: Callable[[str], Awaitable[None]] | None = None,
         agent_target: Callable[[str], AgentTarget | None] = lambda name: AgentTarget(name),
         metrics: Metrics | None = None,
     ) -> None:

@@ -9,7 +9,16 @@ from collections.abc import Callable, Mapping, Sequence
 import structlog
 
 from channels import Outbox, Reply, SendFailed
-from queues import Channel, Claim, Contact, Direction, Message, NotHolder, Store
+from queues import (
+    Channel,
+    Claim,
+    Contact,
+    Direction,
+    Message,
+    NotHolder,
+    Store,
+    StoreUnavailable,
+)
 from router.desk.presence import AgentStatus, Presence
 from router.errors import DeskError
 from router.identity import Agent
@@ -33,8 +42,11 @@ CALL_ENDED = "call_ended_at"
 
 #: How long a provider's delivery report for a reply is matched to it.
 SENT_TTL_S = 7 * 86400.0
-#: Long-polling claims look again at least this often: another process may have enqueued.
-POLL_S = 0.5
+#: Store pub/sub channel on which every process says "a contact may be claimable now".
+WAKE_CHANNEL = "desk:wake"
+#: Long-polling claims are woken over pub/sub; they look again at least this often anyway,
+#: in case a wake-up was lost (a pub/sub reconnect).
+POLL_S = 5.0
 
 
 class AgentDesk:
@@ -62,8 +74,25 @@ class AgentDesk:
         self._clock = clock
         self._arrived = asyncio.Event()
 
-    def notify(self, team: str) -> None:
-        """A contact was enqueued in this process: wake long-polling claims."""
+    async def notify(self, team: str) -> None:
+        """A contact may be claimable now (enqueued, released, back from a lease): wake the
+        long-polling claims of this process, and of every other one through the store."""
+        self._wake()
+        with contextlib.suppress(StoreUnavailable):
+            await self.store.publish(WAKE_CHANNEL, team)
+
+    async def listen(self) -> None:
+        """Wake this process's long-polling claims when any process announces work."""
+        while True:
+            try:
+                async with self.store.subscribe(WAKE_CHANNEL) as wakes:
+                    async for _ in wakes:
+                        self._wake()
+            except StoreUnavailable as exc:
+                log.warning("desk_wake_unavailable", error=str(exc))
+            await asyncio.sleep(1.0)
+
+    def _wake(self) -> None:
         self._arrived.set()
         self._arrived = asyncio.Event()
 
@@ -176,7 +205,7 @@ class AgentDesk:
         await self._not_ended(agent, contact_id, "transfer")
         await self.store.transfer(contact_id, team, agent=agent.name)
         self.presence.holding(agent.name, -1)
-        self.notify(team)
+        await self.notify(team)
         log.info("contact_transferred", contact_id=contact_id, agent=agent.name, team=team)
 
     async def release(self, agent: Agent, contact_id: str) -> None:
@@ -184,7 +213,7 @@ class AgentDesk:
         await self.store.release(contact_id, agent.name)
         self.presence.holding(agent.name, -1)
         contact = await self.store.get_contact(contact_id, messages=False)
-        self.notify(contact.team or "")
+        await self.notify(contact.team or "")
         log.info("contact_released", contact_id=contact_id, agent=agent.name)
 
     async def reap(self) -> list[str]:
@@ -193,7 +222,7 @@ class AgentDesk:
         for contact_id in expired:
             log.info("lease_expired", contact_id=contact_id)
         if expired:
-            self.notify("")
+            await self.notify("")
         return expired
 
     async def _not_ended(self, agent: Agent, contact_id: str, operation: str) -> None:

@@ -111,3 +111,24 @@ async def test_contacts_queued_on_either_instance_are_claimed_on_the_other(
         await b.api("tomek", "POST", f"/api/contacts/{first['id']}/reply", {"text": "Z B do A."})
         assert (await on_b.expect("agent"))["text"] == "Z A do B."
         assert (await on_a.expect("agent"))["text"] == "Z B do A."
+
+
+async def test_a_claim_waiting_on_one_instance_wakes_when_the_other_enqueues(
+    two: tuple[ChatApp, ChatApp],
+) -> None:
+    a, b = two
+    loop = asyncio.get_running_loop()
+    waiting = asyncio.create_task(
+        b.api("tomek", "POST", "/api/claim", {"teams": ["technical"], "wait_s": 20})
+    )
+    await asyncio.sleep(0.3)  # B's claim is parked on its wake-up
+    assert not waiting.done()
+    async with a.customer() as customer:
+        await customer.hello()
+        queued_at = loop.time()
+        await queue_customer(customer)
+        status, claimed = await asyncio.wait_for(waiting, 10)
+        woke_after_s = loop.time() - queued_at
+    assert status == 200 and claimed["messages"][0]["text"] == CUSTOMER_FIRST
+    # Woken by the store's pub/sub, not by its 5 s fallback look.
+    assert woke_after_s < 2.5
