@@ -169,6 +169,14 @@ class Store(Protocol):
         """Compare-and-set: store ``data`` only when the session still has ``tag`` (what
         ``get_session_tagged`` gave); False when another writer came first."""
 
+    # -- agent presence (one small record per agent, shared by every process) ----------
+    async def put_presence(self, agent: str, record: dict[str, Any]) -> None:
+        """Replace ``agent``'s presence record (status, teams, last seen, ...)."""
+
+    async def get_presence(self, agent: str) -> dict[str, Any] | None: ...
+    async def all_presence(self) -> dict[str, dict[str, Any]]:
+        """Every agent's presence record; the reader decides which are too old to count."""
+
     # -- sliding-window hit counters (rate limits, lockouts; atomic across processes) ----
     async def record_hit(self, key: str, *, window_s: float, ttl_s: float) -> int:
         """Count one hit under ``key`` now and return how many hits the window holds.

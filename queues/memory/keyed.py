@@ -24,6 +24,7 @@ class KeyedMemory(InProcessPubSub):
         self._sessions: dict[str, tuple[float, dict[str, Any], str]] = {}  # expires, data, tag
         self._hits: dict[str, tuple[float, list[float]]] = {}  # key -> (expires, times)
         self._pubsub = LocalPubSub()
+        self._presence: dict[str, dict[str, Any]] = {}
         self._closed = False
 
     async def aclose(self) -> None:
@@ -61,6 +62,17 @@ class KeyedMemory(InProcessPubSub):
 
     async def delete_session(self, key: str) -> None:
         self._sessions.pop(key, None)
+
+    # -- presence ------------------------------------------------------------------------
+    async def put_presence(self, agent: str, record: dict[str, Any]) -> None:
+        self._presence[agent] = dict(record)
+
+    async def get_presence(self, agent: str) -> dict[str, Any] | None:
+        record = self._presence.get(agent)
+        return dict(record) if record is not None else None
+
+    async def all_presence(self) -> dict[str, dict[str, Any]]:
+        return {agent: dict(record) for agent, record in self._presence.items()}
 
     # -- hit counters (no await inside: each call is one step) --------------------------
     def _live_hits(self, key: str, now: float, window_s: float) -> list[float]:

@@ -46,6 +46,7 @@ Elsewhere::
     sb:teams              set: every team a contact was ever queued in (added before)
     {sb:idem:<key>}       string: "<contact id> <message id>" of an idempotency key
     sb:session:<key>      string: {"x": expires_at, "t": tag, "d": data}, with a PX ttl
+    sb:presence           hash: agent -> JSON presence record (status, teams, seen, holding)
     sb:hits:<key>         zset: "<uuid>" -> time of one hit (record_hit), with a PX ttl
     sb:pubsub:<channel>   pub/sub channels (not keys)
 
@@ -64,6 +65,7 @@ PREFIX = "sb:"
 SHARDS = 16  # contact shards; changing it moves every contact, so it is fixed
 TEAMS_KEY = PREFIX + "teams"
 SESSION_PREFIX = PREFIX + "session:"
+PRESENCE_KEY = PREFIX + "presence"
 HITS_PREFIX = PREFIX + "hits:"
 CHANNEL_PREFIX = PREFIX + "pubsub:"
 TOMBSTONE_TTL_S = 86_400

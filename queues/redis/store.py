@@ -55,6 +55,7 @@ from queues.redis.codec import (
 from queues.redis.history import History, split_history
 from queues.redis.keys import (
     CHANNEL_PREFIX,
+    PRESENCE_KEY,
     address_key,
     all_key,
     contact_events_key,
@@ -352,6 +353,22 @@ class RedisStore:
     @_operation
     async def delete_session(self, key: str) -> None:
         await self._redis.delete(session_key(key))
+
+    # -- presence (one hash: agent -> JSON record) ---------------------------------------
+    @_operation
+    async def put_presence(self, agent: str, record: dict[str, Any]) -> None:
+        await self._redis.hset(PRESENCE_KEY, agent, json.dumps(record, ensure_ascii=False))
+
+    @_operation
+    async def get_presence(self, agent: str) -> dict[str, Any] | None:
+        raw = await self._redis.hget(PRESENCE_KEY, agent)
+        record: dict[str, Any] | None = json.loads(raw) if raw is not None else None
+        return record
+
+    @_operation
+    async def all_presence(self) -> dict[str, dict[str, Any]]:
+        found = await self._redis.hgetall(PRESENCE_KEY)
+        return {str(agent): json.loads(raw) for agent, raw in found.items()}
 
     # -- hit counters (one script on the key's own slot) ---------------------------------
     @_operation

@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS hits (
 );
 CREATE INDEX IF NOT EXISTS hits_key ON hits (key, at);
 CREATE INDEX IF NOT EXISTS hits_expiry ON hits (expires_at);
+CREATE TABLE IF NOT EXISTS presence (agent TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters (name, value) VALUES ('queue_seq', 0);
 """

@@ -69,6 +69,26 @@ class KeyedRows(OnDatabase, InProcessPubSub):
     def delete_session(self, conn: Conn, key: str) -> None:
         conn.execute("DELETE FROM sessions WHERE key = ?", (key,))
 
+    # -- presence ------------------------------------------------------------------------
+    @writes
+    def put_presence(self, conn: Conn, agent: str, record: dict[str, Any]) -> None:
+        conn.execute(
+            "INSERT INTO presence (agent, data) VALUES (?, ?) "
+            "ON CONFLICT (agent) DO UPDATE SET data = excluded.data",
+            (agent, db.dumps(record)),
+        )
+
+    @reads
+    def get_presence(self, conn: Conn, agent: str) -> dict[str, Any] | None:
+        row = conn.execute("SELECT data FROM presence WHERE agent = ?", (agent,)).fetchone()
+        record: dict[str, Any] | None = json.loads(row[0]) if row else None
+        return record
+
+    @reads
+    def all_presence(self, conn: Conn) -> dict[str, dict[str, Any]]:
+        rows = conn.execute("SELECT agent, data FROM presence").fetchall()
+        return {agent: json.loads(data) for agent, data in rows}
+
     # -- hit counters (table hits: one row per hit; expires_at is the key's) -------------
     @writes
     def record_hit(self, conn: Conn, key: str, *, window_s: float, ttl_s: float) -> int:

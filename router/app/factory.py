@@ -90,7 +90,7 @@ def build_context(
     key = load_secret(env, config.data_path)
     accounts, agents, demo_tokens = _directories(config, key)
     routing = routing_from_config(config)
-    presence = Presence(clock)
+    presence = Presence(store, clock)
     board = KpiBoard(
         store, presence, teams=routing.teams, thresholds_s=config.sla.thresholds_s, clock=clock,
         window_s=KPI_WINDOW_S,

@@ -58,7 +58,7 @@ class Announcer:
 
     async def estimate_s(self, team: str, ahead: int) -> float:
         """The wait from recent handle times and agents available; at least until opening."""
-        available = self._presence.load([team])[team].available
+        available = (await self._presence.load([team]))[team].available
         wait_s = await self._handle_times.estimate_s(team, ahead, available)
         return max(wait_s, self._routing.hours[team].next_open(self._clock()) - self._clock())
 

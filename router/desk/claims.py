@@ -113,16 +113,16 @@ class AgentDesk:
     ) -> Claim | None:
         """The best waiting contact of the agent's teams, waiting up to ``wait_s`` for one."""
         serve = self._teams(agent, teams)
-        if self.presence.status(agent.name) is AgentStatus.BREAK:
+        if await self.presence.status(agent.name) is AgentStatus.BREAK:
             raise DeskError(f"agent {agent.name!r} is on a break; set available to claim")
-        self.presence.seen(agent.name, serve)
+        await self.presence.seen(agent.name, serve)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.0, wait_s)
         while True:
             arrived = self._arrived
             claim = await self.store.claim(serve, agent.name, lease_s=self.lease_s)
             if claim is not None:
-                self.presence.holding(agent.name, +1)
+                await self.presence.holding(agent.name, +1)
                 log.info("contact_claimed", contact_id=claim.contact_id, agent=agent.name)
                 return claim
             left = deadline - loop.time()
@@ -132,7 +132,7 @@ class AgentDesk:
                 await asyncio.wait_for(arrived.wait(), timeout=min(left, POLL_S))
 
     async def heartbeat(self, agent: Agent, contact_id: str) -> Claim:
-        self.presence.seen(agent.name, agent.teams)
+        await self.presence.seen(agent.name, agent.teams)
         contact = await self.store.get_contact(contact_id, messages=False)
         lease_s = ENDED_CALL_LEASE_S if CALL_ENDED in contact.meta else self.lease_s
         return await self.store.heartbeat(contact_id, agent.name, lease_s=lease_s)
@@ -196,7 +196,7 @@ class AgentDesk:
                 f"disposition {disposition!r} is unknown; use one of {', '.join(self.dispositions)}"
             )
         await self.store.ack(contact_id, agent.name, disposition=disposition)
-        self.presence.holding(agent.name, -1)
+        await self.presence.holding(agent.name, -1)
         log.info("contact_resolved", contact_id=contact_id, agent=agent.name)
 
     async def transfer(self, agent: Agent, contact_id: str, team: str) -> None:
@@ -204,14 +204,14 @@ class AgentDesk:
             raise DeskError(f"team {team!r} does not exist; teams are {', '.join(self.teams)}")
         await self._not_ended(agent, contact_id, "transfer")
         await self.store.transfer(contact_id, team, agent=agent.name)
-        self.presence.holding(agent.name, -1)
+        await self.presence.holding(agent.name, -1)
         await self.notify(team)
         log.info("contact_transferred", contact_id=contact_id, agent=agent.name, team=team)
 
     async def release(self, agent: Agent, contact_id: str) -> None:
         await self._not_ended(agent, contact_id, "release")
         await self.store.release(contact_id, agent.name)
-        self.presence.holding(agent.name, -1)
+        await self.presence.holding(agent.name, -1)
         contact = await self.store.get_contact(contact_id, messages=False)
         await self.notify(contact.team or "")
         log.info("contact_released", contact_id=contact_id, agent=agent.name)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
 from queues import Event, Store
 from router.routing import estimate_wait_s
@@ -21,61 +23,112 @@ class AgentStatus(StrEnum):
     BREAK = "break"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Seen:
     teams: tuple[str, ...]
     status: AgentStatus
     at: float
     holding: int = 0
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "teams": list(self.teams),
+            "status": str(self.status),
+            "at": self.at,
+            "holding": self.holding,
+        }
 
-class Presence:
-    """Agents' availability in this process, as their clients report it."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self._agents: dict[str, _Seen] = {}
-
-    def seen(self, agent: str, teams: Sequence[str], *, status: AgentStatus | None = None) -> None:
-        previous = self._agents.get(agent)
-        self._agents[agent] = _Seen(
-            tuple(teams),
-            status or (previous.status if previous else AgentStatus.AVAILABLE),
-            self._clock(),
-            previous.holding if previous else 0,
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> _Seen:
+        return cls(
+            tuple(str(t) for t in data.get("teams", ())),
+            AgentStatus(data.get("status", AgentStatus.AVAILABLE)),
+            float(data.get("at", 0.0)),
+            int(data.get("holding", 0)),
         )
 
-    def holding(self, agent: str, delta: int) -> None:
-        if agent in self._agents:
-            seen = self._agents[agent]
-            seen.holding = max(0, seen.holding + delta)
 
-    def status(self, agent: str) -> AgentStatus | None:
-        seen = self._agents.get(agent)
+class Presence:
+    """Agents' availability as their clients report it, kept in the store so that every
+    router process sees the same: a break set through one is refused claims through all.
+
+    Reads of everyone (queue depths, wait estimates, KPIs) come from a snapshot at most
+    ``snapshot_s`` old, a hint the store confirms; an agent's own status is read fresh.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], float],
+        *,
+        snapshot_s: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._monotonic = monotonic
+        self._snapshot_s = snapshot_s
+        self._snapshot: dict[str, _Seen] = {}
+        self._snapshot_at: float | None = None
+
+    async def seen(
+        self, agent: str, teams: Sequence[str], *, status: AgentStatus | None = None
+    ) -> None:
+        previous = await self._get(agent)
+        await self._put(
+            agent,
+            _Seen(
+                tuple(teams),
+                status or (previous.status if previous else AgentStatus.AVAILABLE),
+                self._clock(),
+                previous.holding if previous else 0,
+            ),
+        )
+
+    async def holding(self, agent: str, delta: int) -> None:
+        seen = await self._get(agent)
+        if seen is not None:
+            await self._put(agent, replace(seen, holding=max(0, seen.holding + delta)))
+
+    async def status(self, agent: str) -> AgentStatus | None:
+        seen = await self._get(agent)
         return seen.status if seen else None
 
-    def total(self) -> AgentLoad:
+    async def total(self) -> AgentLoad:
         """Distinct agents available and busy, whatever teams they serve."""
-        now = self._clock()
-        working = [
-            seen
-            for seen in self._agents.values()
-            if now - seen.at <= SEEN_TIMEOUT_S and seen.status is AgentStatus.AVAILABLE
-        ]
+        working = await self._working()
         busy = sum(1 for seen in working if seen.holding)
         return AgentLoad(available=len(working) - busy, busy=busy)
 
-    def load(self, teams: Sequence[str]) -> dict[str, AgentLoad]:
+    async def load(self, teams: Sequence[str]) -> dict[str, AgentLoad]:
         """Per team: agents available (on no contact) and busy (holding one)."""
-        now = self._clock()
         load = {team: [0, 0] for team in teams}
-        for seen in self._agents.values():
-            if now - seen.at > SEEN_TIMEOUT_S or seen.status is not AgentStatus.AVAILABLE:
-                continue
+        for seen in await self._working():
             for team in seen.teams:
                 if team in load:
                     load[team][1 if seen.holding else 0] += 1
         return {team: AgentLoad(available=a, busy=b) for team, (a, b) in load.items()}
+
+    async def _working(self) -> list[_Seen]:
+        age_at = self._monotonic()
+        if self._snapshot_at is None or age_at - self._snapshot_at >= self._snapshot_s:
+            records = await self._store.all_presence()
+            self._snapshot = {a: _Seen.from_dict(r) for a, r in records.items()}
+            self._snapshot_at = age_at
+        now = self._clock()
+        return [
+            seen
+            for seen in self._snapshot.values()
+            if now - seen.at <= SEEN_TIMEOUT_S and seen.status is AgentStatus.AVAILABLE
+        ]
+
+    async def _get(self, agent: str) -> _Seen | None:
+        record = await self._store.get_presence(agent)
+        return _Seen.from_dict(record) if record is not None else None
+
+    async def _put(self, agent: str, seen: _Seen) -> None:
+        await self._store.put_presence(agent, seen.to_dict())
+        self._snapshot[agent] = seen  # this process sees its own change at once
 
 
 class HandleTimes:

@@ -58,7 +58,7 @@ def team_label(ctx: Context, team: str) -> str:
 @require_agent
 async def me(request: web.Request) -> web.Response:
     ctx, agent = request.app[CONTEXT], request[AGENT]
-    status = ctx.presence.status(agent.name)
+    status = await ctx.presence.status(agent.name)
     return web.json_response(
         {
             **agent.public(),
@@ -84,7 +84,7 @@ async def presence(request: web.Request) -> web.Response:
             f"agent {agent.name!r} does not serve {', '.join(wrong)}; "
             f"they serve {', '.join(agent.teams)}",
         )
-    ctx.presence.seen(agent.name, teams, status=body.status)
+    await ctx.presence.seen(agent.name, teams, status=body.status)
     return web.json_response({"name": agent.name, "status": str(body.status), "teams": teams})
 
 

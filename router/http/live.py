@@ -68,7 +68,7 @@ class _Session:
             await self.ws.send_str(json.dumps(frame, ensure_ascii=False))
 
     async def push_queues(self) -> None:
-        self.ctx.presence.seen(self.agent.name, self.teams or self.agent.teams)
+        await self.ctx.presence.seen(self.agent.name, self.teams or self.agent.teams)
         depths = await queue_depths(self.ctx)
         # The server's time: the console counts SLA time left by it, not by the PC's clock.
         await self.send({"type": "queues", "at": to_iso(self.ctx.clock()), "queues": depths})
@@ -151,7 +151,7 @@ class _Session:
             await self.send({"type": "error", "error": "status is available or break"})
             return
         self.teams = [str(t) for t in teams]
-        self.ctx.presence.seen(self.agent.name, self.teams, status=chosen)
+        await self.ctx.presence.seen(self.agent.name, self.teams, status=chosen)
         await self.push_queues()
 
     async def handle(self, frame: dict[str, Any]) -> None:

@@ -31,7 +31,7 @@ async def contact_view(ctx: Context, contact: Contact) -> dict[str, Any]:
 async def queue_depths(ctx: Context) -> list[dict[str, Any]]:
     """Each team's queue: waiting, assigned, the oldest wait, agents available and busy."""
     stats = await ctx.store.queue_stats(ctx.routing.teams)
-    load = ctx.presence.load(ctx.routing.teams)
+    load = await ctx.presence.load(ctx.routing.teams)
     return [
         {
             "team": s.team,

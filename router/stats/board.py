@@ -18,8 +18,8 @@ CONTEXT_S = 86400.0
 class AgentCounts(Protocol):
     """Agents available and busy (the desk's presence)."""
 
-    def load(self, teams: Sequence[str]) -> dict[str, AgentLoad]: ...
-    def total(self) -> AgentLoad: ...
+    async def load(self, teams: Sequence[str]) -> dict[str, AgentLoad]: ...
+    async def total(self) -> AgentLoad: ...
 
 
 class KpiBoard:
@@ -62,10 +62,10 @@ class KpiBoard:
             now=now,
             window_s=self.window_s,
             thresholds_s=self._thresholds_s,
-            agents=self._agents.load(self._teams),
+            agents=await self._agents.load(self._teams),
         )
         self._latest = Snapshot(teams, True)
-        total = overall_kpi(teams, agents=self._agents.total())
+        total = overall_kpi(teams, agents=await self._agents.total())
         return {
             "at": to_iso(now),
             "window_s": self.window_s,

@@ -132,3 +132,22 @@ async def test_a_claim_waiting_on_one_instance_wakes_when_the_other_enqueues(
     assert status == 200 and claimed["messages"][0]["text"] == CUSTOMER_FIRST
     # Woken by the store's pub/sub, not by its 5 s fallback look.
     assert woke_after_s < 2.5
+
+
+async def test_presence_is_one_across_instances(two: tuple[ChatApp, ChatApp]) -> None:
+    a, b = two
+    # Seen through B (a claim), counted on A.
+    status, _ = await b.api("tomek", "POST", "/api/claim", {"teams": ["technical"]})
+    assert status == 204
+    await asyncio.sleep(1.1)  # past A's one-second snapshot of everyone's presence
+    for app in (a, b):
+        _, queues = await app.api("tomek", "GET", "/api/queues")
+        technical = next(q for q in queues if q["team"] == "technical")
+        assert technical["agents_available"] == 1
+    # A break set through A is refused claims through B, at once.
+    status, _ = await a.api("tomek", "POST", "/api/presence", {"status": "break"})
+    assert status == 200
+    status, body = await b.api("tomek", "POST", "/api/claim", {"teams": ["technical"]})
+    assert status == 422 and "break" in body["error"]
+    _, me = await b.api("tomek", "GET", "/api/me")
+    assert me["status"] == "break"
