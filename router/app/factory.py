@@ -233,8 +233,8 @@ def create_app(
 def _lifecycle(
     ctx: Context, running: Sequence[ChannelAdapter], reaper_s: float | None
 ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """Start the adapters, the claim wake-up listener and the lease reaper with the app;
-    stop them in reverse."""
+    """Start the adapters and the lease reaper with the app; stop them, and the claims'
+    wake-up listener, in reverse."""
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         started: list[ChannelAdapter] = []
@@ -243,7 +243,6 @@ def _lifecycle(
             for adapter in running:
                 await adapter.start()
                 started.append(adapter)
-            tasks.append(asyncio.create_task(ctx.desk.listen()))
             if reaper_s is not None:
                 tasks.append(asyncio.create_task(_reaper(ctx, reaper_s)))
             yield
@@ -252,6 +251,7 @@ def _lifecycle(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await ctx.desk.aclose()
             for adapter in reversed(started):
                 await adapter.aclose()
 

@@ -73,6 +73,15 @@ class AgentDesk:
         self.lease_s = lease_s
         self._clock = clock
         self._arrived = asyncio.Event()
+        self._listener: asyncio.Task[None] | None = None
+
+    async def aclose(self) -> None:
+        """Stop listening for other processes' wake-ups."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
 
     async def notify(self, team: str) -> None:
         """A contact may be claimable now (enqueued, released, back from a lease): wake the
@@ -118,6 +127,9 @@ class AgentDesk:
         await self.presence.seen(agent.name, serve)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.0, wait_s)
+        if wait_s > 0 and self._listener is None:
+            # The first long poll starts listening; a process nobody polls never subscribes.
+            self._listener = asyncio.create_task(self.listen())
         while True:
             arrived = self._arrived
             claim = await self.store.claim(serve, agent.name, lease_s=self.lease_s)

@@ -16,7 +16,7 @@ from queues import ContactState, Direction
 from tests.channels.email.support import CUSTOMER, SUPPORT, MailDesk, mail_desk, make_mail
 from tests.conftest import FakeClock
 
-STORE_BACKENDS = ["memory"]
+STORE_BACKENDS = ["memory", "sqlite", "redis"]
 OTHER = "mallory@example.org"
 
 

@@ -16,7 +16,7 @@ from queues import ContactState, Direction, Store, open_store
 from tests.channels.telegram.support import CHAT, SECRET, telegram_desk, update
 from tests.conftest import FakeClock
 
-STORE_BACKENDS = ["memory"]
+STORE_BACKENDS = ["memory", "sqlite", "redis"]
 
 WELCOME_EN = (
     "Hello! Thank you for your message, we have saved it.\n\n"

@@ -38,7 +38,7 @@ from tests.channels.telegram.support import (
 from tests.conftest import FakeClock
 from tests.router.conftest import ENV
 
-STORE_BACKENDS = ["memory"]
+STORE_BACKENDS = ["memory", "sqlite", "redis"]
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,7 @@ from tests.channels.twilio.sms_support import (
 from tests.conftest import FakeClock
 from tests.stores import Switchable
 
-STORE_BACKENDS = ["memory"]
+STORE_BACKENDS = ["memory", "sqlite", "redis"]
 
 
 def said(twiml: str) -> list[str]:

@@ -29,7 +29,7 @@ from tests.conftest import FakeClock
 from tests.redis_server import free_port
 from tests.router.conftest import ENV
 
-STORE_BACKENDS = ["memory"]
+STORE_BACKENDS = ["memory", "sqlite", "redis"]
 
 
 async def queued_and_claimed(desk: SmsDesk) -> str:

@@ -21,7 +21,7 @@ from tests.channels.twilio.voice_support import (
 )
 from tests.conftest import FakeClock
 
-STORE_BACKENDS = ["memory"]
+STORE_BACKENDS = ["memory", "sqlite", "redis"]
 CODE = "482913"
 ASK_NUMBER = {
     "pl-PL": "Wprowadź numer klienta i zakończ krzyżykiem.",

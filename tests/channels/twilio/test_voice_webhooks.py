@@ -28,7 +28,7 @@ from tests.conftest import FakeClock
 from tests.router.conftest import ENV
 from tests.stores import Switchable
 
-STORE_BACKENDS = ["memory"]
+STORE_BACKENDS = ["memory", "sqlite", "redis"]
 SID = "CA" + "c" * 32
 CODE = "482913"
 

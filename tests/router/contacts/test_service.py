@@ -12,7 +12,7 @@ from queues import Channel, ContactState
 from tests.router.conftest import Desk
 from tests.router.testchannel import texts
 
-STORE_BACKENDS = ["memory", "sqlite"]
+STORE_BACKENDS = ["memory", "sqlite", "redis"]
 CODE = "482913"
 
 

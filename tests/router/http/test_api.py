@@ -7,7 +7,7 @@ import pytest
 from queues import Channel
 from tests.router.conftest import Desk
 
-STORE_BACKENDS = ["memory"]
+STORE_BACKENDS = ["memory", "sqlite", "redis"]
 
 
 async def queue_one(

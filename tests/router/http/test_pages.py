@@ -25,7 +25,7 @@ from tests.conftest import FakeClock
 from tests.router.conftest import ENV, Desk, repo_config
 from tests.router.testchannel import TestChannel
 
-STORE_BACKENDS = ["memory"]
+STORE_BACKENDS = ["memory", "sqlite", "redis"]
 
 
 @pytest.fixture
