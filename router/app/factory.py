@@ -238,19 +238,19 @@ def _lifecycle(
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         started: list[ChannelAdapter] = []
-        tasks: list[asyncio.Task[None]] = []
+        reaping: asyncio.Task[None] | None = None
         try:
             for adapter in running:
                 await adapter.start()
                 started.append(adapter)
             if reaper_s is not None:
-                tasks.append(asyncio.create_task(_reaper(ctx, reaper_s)))
+                reaping = asyncio.create_task(_reaper(ctx, reaper_s))
             yield
         finally:
-            for task in tasks:
-                task.cancel()
+            if reaping is not None:
+                reaping.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                    await reaping
             await ctx.desk.aclose()
             for adapter in reversed(started):
                 await adapter.aclose()

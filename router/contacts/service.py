@@ -127,9 +127,8 @@ class ContactService:
         the disposition, and is never queued again (the desk refuses release and transfer,
         and the long lease keeps the reaper away)."""
         agent = contact.agent
-        if contact.channel is not Channel.VOICE or contact.state is not ContactState.ASSIGNED:
-            return
-        if agent is None:
+        held = contact.state is ContactState.ASSIGNED and agent is not None
+        if contact.channel is not Channel.VOICE or not held or agent is None:
             return
         meta = {**contact.meta, CALL_ENDED: self._clock()}
         await self.store.update_contact(contact.id, meta=meta)
