@@ -232,7 +232,12 @@ class AgentDesk:
         """Put contacts whose lease expired back in their queues."""
         expired = await self.store.requeue_expired()
         for contact_id in expired:
-            log.info("lease_expired", contact_id=contact_id)
+            # The agent no longer holds it: their busy count follows (from the store's event).
+            events = await self.store.events(contact_id)
+            agent = next((e.agent for e in reversed(events) if e.kind == "lease_expired"), None)
+            if agent is not None:
+                await self.presence.holding(agent, -1)
+            log.info("lease_expired", contact_id=contact_id, agent=agent)
         if expired:
             await self.notify("")
         return expired

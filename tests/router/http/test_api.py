@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from queues import Channel
@@ -38,7 +40,6 @@ async def test_queues_lists_every_team(desk: Desk) -> None:
 
 
 async def test_claim_empty_is_204_and_long_poll_wakes_on_enqueue(desk: Desk) -> None:
-    import asyncio
 
     status, _ = await desk.api("ola", "POST", "/api/claim", {})
     assert status == 204
@@ -213,3 +214,17 @@ async def test_message_and_verification_counters_count_real_traffic(desk: Desk) 
     assert told >= 4 and samples[sms_out] == told  # the flow's prompts and the agent's reply
     assert samples[("switchboard_verifications_total", (("result", "wrong_code"),))] == 1
     assert samples[("switchboard_verifications_total", (("result", "ok"),))] == 1
+
+
+async def test_an_expired_lease_frees_the_agent_in_the_counts(desk: Desk) -> None:
+    cid = await queue_one(desk)
+    status, claimed = await desk.api("ania", "POST", "/api/claim", {"teams": ["billing"]})
+    assert status == 200 and claimed["id"] == cid
+    _, queues = await desk.api("ola", "GET", "/api/queues")
+    billing = next(q for q in queues if q["team"] == "billing")
+    assert (billing["agents_busy"], billing["assigned"]) == (1, 1)
+    desk.clock.advance(61)  # past the 60 s lease without a heartbeat
+    assert await desk.ctx.desk.reap() == [cid]
+    _, queues = await desk.api("ola", "GET", "/api/queues")
+    billing = next(q for q in queues if q["team"] == "billing")
+    assert (billing["agents_busy"], billing["waiting"]) == (0, 1)
