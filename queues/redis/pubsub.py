@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
@@ -114,7 +114,10 @@ class Fanout:
             if not confirmed.done():
                 confirmed.set_exception(error)
         if pubsub is not None:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            # redis-py types aclose() in some releases and not in others: call it through a
+            # typed name so both type-check.
+            close = cast(Callable[[], Awaitable[None]], pubsub.aclose)
+            await close()
 
 
 async def _drain(queue: asyncio.Queue[str | StoreUnavailable]) -> AsyncIterator[str]:

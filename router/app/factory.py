@@ -13,6 +13,7 @@ from aiohttp import web
 from channels import AgentTarget, ChannelAdapter, Outbox, RetryingOutbox
 from ivr import Engine
 from queues import Channel, Store, StoreUnavailable, now_s
+from router.app.demo import demo_secret
 from router.config import Config
 from router.contacts import ContactService
 from router.desk import AgentDesk, Presence
@@ -141,11 +142,13 @@ def _directories(
     config: Config, key: bytes
 ) -> tuple[AccountDirectory, AgentDirectory, dict[str, str]]:
     """The account and agent directories with the demo entries of the config added; the
-    demo agents get fresh tokens."""
+    demo agents' tokens derive from a demo secret under the data dir, the same for every
+    process started on it."""
     accounts = AccountDirectory(config.accounts.file, key, tiers=config.priority.tier)
     load_demo(accounts, [a.model_dump() for a in config.accounts.demo])
     agents = AgentDirectory(config.agents.file, teams=config.team_names)
-    demo_tokens = agents.load_demo([a.model_dump() for a in config.agents.demo])
+    seed = demo_secret(config.data_path, "agent-tokens").encode() if config.agents.demo else None
+    demo_tokens = agents.load_demo([a.model_dump() for a in config.agents.demo], seed=seed)
     return accounts, agents, demo_tokens
 
 

@@ -11,6 +11,7 @@ another process (``switchboard agents add`` while the router runs) are picked up
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
@@ -30,6 +31,12 @@ _TEAM = re.compile(r"[a-z0-9_]{1,64}")
 _PHONE = re.compile(r"\+?[0-9]{3,20}")
 _IDENTITY = re.compile(r"[A-Za-z0-9_.@-]{1,121}")  # Twilio Client identity characters
 _MAX_TOKEN_CHARS = 512
+
+
+def demo_token(seed: bytes, name: str) -> str:
+    """The demo agent ``name``'s token, derived from the demo secret ``seed``."""
+    digest = hmac.new(seed, f"demo agent {name}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def hash_token(token: str) -> str:
@@ -106,6 +113,7 @@ class AgentDirectory(JsonDirectory[Agent]):
         teams: Iterable[str] | str,
         phone: str | None,
         client_identity: str | None,
+        seed: bytes | None = None,
     ) -> tuple[Agent, str]:
         name = str(name).strip().lower()
         if not _NAME.fullmatch(name):
@@ -130,7 +138,7 @@ class AgentDirectory(JsonDirectory[Agent]):
                 f"client identity {client_identity!r} of agent {name!r} is not valid; use up "
                 "to 121 characters of A-Z, a-z, 0-9, '_', '.', '@', '-'"
             )
-        token = secrets.token_urlsafe(32)
+        token = demo_token(seed, name) if seed is not None else secrets.token_urlsafe(32)
         agent = Agent(name, wanted, hash_token(token), phone, client_identity)
         return agent, token
 
@@ -152,9 +160,16 @@ class AgentDirectory(JsonDirectory[Agent]):
         self._save({**self._by_name, agent.name: agent})
         return token
 
-    def load_demo(self, entries: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-        """Issue new tokens to the demo agents (config.yaml ``agents.demo``) in one write;
-        returns name -> token for ``switchboard run`` to print."""
+    def load_demo(
+        self, entries: Iterable[Mapping[str, Any]], *, seed: bytes | None = None
+    ) -> dict[str, str]:
+        """Write the demo agents (config.yaml ``agents.demo``) in one write; returns name ->
+        token for ``switchboard run`` to print.
+
+        With ``seed`` (the demo's secret) each token is derived from it, so every process on
+        the same data dir issues the same tokens and a second start invalidates none;
+        without it each start issues new random tokens.
+        """
         built: list[tuple[Agent, str]] = []
         for n, entry in enumerate(entries, 1):
             if "name" not in entry or "teams" not in entry:
@@ -163,7 +178,11 @@ class AgentDirectory(JsonDirectory[Agent]):
                 )
             built.append(
                 self._build(
-                    entry["name"], entry["teams"], entry.get("phone"), entry.get("client_identity")
+                    entry["name"],
+                    entry["teams"],
+                    entry.get("phone"),
+                    entry.get("client_identity"),
+                    seed,
                 )
             )
         self._sync()

@@ -143,3 +143,19 @@ def test_a_corrupt_agents_file_is_reported(tmp_path: Path) -> None:
     path.write_text('{"agents": [{"name": "ania"}]}')
     with pytest.raises(AgentError, match=r"agents file .*agents\.json' cannot be read"):
         AgentDirectory(path)
+
+
+def test_a_second_process_starting_the_demo_keeps_the_first_ones_tokens(
+    tmp_path: Path,
+) -> None:
+    demo = [{"name": "ania", "teams": ["billing"]}, {"name": "tomek", "teams": ["technical"]}]
+    first = AgentDirectory(tmp_path / "agents.json")
+    printed = first.load_demo(demo, seed=b"demo secret of this data dir")
+    second = AgentDirectory(tmp_path / "agents.json")  # another process, same data dir
+    assert second.load_demo(demo, seed=b"demo secret of this data dir") == printed
+    assert first.authenticate(printed["ania"]) == second.authenticate(printed["ania"])
+    assert first.authenticate(printed["ania"]) is not None
+    # Another data dir (another demo secret) gets other tokens; without a seed, new ones.
+    other = AgentDirectory(tmp_path / "other.json").load_demo(demo, seed=b"another secret")
+    assert other["ania"] != printed["ania"]
+    assert first.load_demo(demo)["ania"] != printed["ania"]
