@@ -2,10 +2,8 @@
 
 A channel turns provider input into an ``InboundMessage`` and hands it to an injected
 ``Inbox`` (the router implements it); the ``Answer`` says what to tell the customer now.
-Agent replies leave through the channel's ``Outbox``.
-
-    ChannelError
-    └── SendFailed      the provider refused or could not be reached; retry later
+Agent replies leave through the channel's ``Outbox``; its failures are the ``SendFailed`` of
+the layer's exception tree (``channels.errors``), re-exported here for older imports.
 """
 
 from __future__ import annotations
@@ -21,8 +19,11 @@ from ivr import Expect
 from queues import Channel, Contact, Position
 
 __all__ = [
+    "AgentTarget",
     "Answer",
+    "ChannelAdapter",
     "ChannelError",
+    "HoldStatus",
     "InboundMessage",
     "Inbox",
     "Outbox",

@@ -37,7 +37,7 @@ class SendFailed(ChannelError):
 class TelegramSendFailed(SendFailed):
     """A refused send; ``retry_after_s`` is the wait Telegram asked for (flood control)."""
 
-    def __init__(self, reason: str, *, retryable: bool, retry_after_s: float | None = None):
+    def __init__(self, reason: str, *, retryable: bool, retry_after_s: float | None = None) -> None:
         super().__init__("telegram", reason, retryable=retryable)
         self.retry_after_s = retry_after_s
 

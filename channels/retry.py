@@ -8,20 +8,28 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
-from channels.base import Outbox, Reply, SendFailed
+from channels.base import Outbox, Reply
+from channels.errors import SendFailed
 from queues import Channel
 
-__all__ = ["RetryingOutbox"]
+__all__ = ["RetryingOutbox", "backoff_s"]
 
 log = structlog.get_logger(__name__)
+
+
+def backoff_s(attempt: int, *, first_delay_s: float, max_delay_s: float) -> float:
+    """The wait after failed ``attempt`` (1, 2, ...): full jitter under a ceiling that doubles
+    from ``first_delay_s`` up to ``max_delay_s``, so many failing sends do not retry in
+    lockstep."""
+    ceiling = min(first_delay_s * 2 ** (attempt - 1), max_delay_s)
+    return random.uniform(0, ceiling)  # jitter, not crypto
 
 
 class RetryingOutbox:
     """Wraps an Outbox: retryable ``SendFailed`` are tried again, the last one is raised.
 
     The caller (the agent desk) records a reply that still failed and tells the agent, so
-    nothing is dropped silently. Delays double from ``first_delay_s`` up to ``max_delay_s``
-    with full jitter, so many failing sends do not retry in lockstep.
+    nothing is dropped silently. The waits between attempts are ``backoff_s``.
     """
 
     def __init__(
@@ -43,7 +51,6 @@ class RetryingOutbox:
         self._sleep = sleep
 
     async def send(self, reply: Reply) -> str | None:
-        delay = self._first_delay_s
         for attempt in range(1, self._attempts + 1):
             try:
                 return await self.inner.send(reply)
@@ -60,6 +67,6 @@ class RetryingOutbox:
                 log.info(
                     "send_retry", channel=str(self.channel), attempt=attempt, reason=exc.reason
                 )
-                await self._sleep(random.uniform(0, delay))  # jitter, not crypto
-                delay = min(delay * 2, self._max_delay_s)
+                first_s, max_s = self._first_delay_s, self._max_delay_s
+                await self._sleep(backoff_s(attempt, first_delay_s=first_s, max_delay_s=max_s))
         raise AssertionError("unreachable")  # pragma: no cover

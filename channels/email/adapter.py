@@ -1,10 +1,11 @@
 """The email channel: our own SMTP server in, an SMTP relay out.
 
-A mail to one of the support addresses is parsed (``email_parse``), matched to its contact
-(``email_thread``: our signed Message-ID in In-Reply-To/References, or ``[#id]`` in the
-subject, and only when the sender is the contact's own address), handed to the Inbox, and
-acknowledged 250 only once stored. What the flow says back is mailed as an automatic reply,
-unless the mail is machine mail or the address had its share this hour (``email_loops``).
+A mail to one of the support addresses is parsed (``channels.email.parse``), matched to
+its contact (``channels.email.thread``: our signed Message-ID in In-Reply-To/References, or
+``[#id]`` in the subject, and only when the sender is the contact's own address), handed to
+the Inbox, and acknowledged 250 only once stored. What the flow says back is mailed as an
+automatic reply, unless the mail is machine mail or the address had its share this hour
+(``channels.email.loops``).
 
 How mail maps to contacts:
 - a new mail (nothing of ours in it) is a new contact, its flow reads Login/Auth code lines;
@@ -30,14 +31,15 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from channels.base import Answer, InboundMessage, Inbox, Outbox, Reply, SendFailed
+from channels.base import Answer, InboundMessage, Inbox, Outbox, Reply
 from channels.email.intake import digest, envelope_address, hash_key, inbound_message
-from channels.email.loops import automated
+from channels.email.loops import ROBOT_SENDERS, automated
 from channels.email.parse import Attachment, ParsedMail, parse_mail
 from channels.email.send import EmailOutbox, Relay
 from channels.email.smtp import MailHandler, SmtpServer, load_tls
 from channels.email.text import decode_bytes
 from channels.email.thread import THREAD_TTL_S, MessageIds, ThreadBook, subject_tag
+from channels.errors import SendFailed
 from channels.limits import WindowLimit
 from queues import Channel, ContactNotFound, Store
 
@@ -45,7 +47,6 @@ __all__ = ["EmailAdapter", "EmailSettings"]
 
 log = structlog.get_logger(__name__)
 
-_ROBOT_SENDERS = ("mailer-daemon", "postmaster")
 _AUTO_REPLY_DELAYS_S = (0.5, 2.0)
 _PARSE_INLINE_BYTES = 256 * 1024
 
@@ -239,7 +240,7 @@ class EmailAdapter:
         if mail.bounce is not None:
             return self.ids.first((*mail.bounce.message_ids, *mail.in_reply_to, *mail.references))
         sender = (mail.from_address or envelope_address(mail_from) or "").partition("@")[0]
-        if sender in _ROBOT_SENDERS:
+        if sender in ROBOT_SENDERS:
             # A bounce not in RFC 3464 form: our Message-ID somewhere in the returned text.
             return self.ids.first(self.ids.scan(decode_bytes(raw)))
         return None

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from channels.email.parse import ParsedMail
 
-__all__ = ["automated"]
+__all__ = ["ROBOT_SENDERS", "automated"]
 
-_ROBOTS = ("mailer-daemon", "postmaster")
+#: Local parts of the mail system's own senders: their mail is a delivery report.
+ROBOT_SENDERS = ("mailer-daemon", "postmaster")
 _NO_REPLY = ("noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply")
 
 
@@ -38,6 +39,6 @@ def automated(mail: ParsedMail, mail_from: str) -> str | None:
         return "empty return path"
     for address in (mail.from_address or "", envelope):
         local = address.rpartition("@")[0] if "@" in address else address
-        if local in _ROBOTS or local.startswith(_NO_REPLY):
+        if local in ROBOT_SENDERS or local.startswith(_NO_REPLY):
             return f"sender {local}"
     return None

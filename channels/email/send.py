@@ -20,8 +20,9 @@ from typing import Any
 import aiosmtplib
 import structlog
 
-from channels.base import Reply, SendFailed
+from channels.base import Reply
 from channels.email.thread import MessageIds, ThreadBook, reply_subject
+from channels.errors import SendFailed
 from queues import Channel, StoreUnavailable
 
 __all__ = ["EmailOutbox", "Relay"]

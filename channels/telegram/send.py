@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,8 +28,10 @@ from telegram.error import (
     TelegramError,
 )
 
-from channels.base import Reply, SendFailed
-from channels.errors import TelegramSendFailed
+from channels.base import Reply
+from channels.errors import SendFailed, TelegramSendFailed
+from channels.length import check_length, pack
+from channels.retry import backoff_s
 from queues import Channel
 
 __all__ = ["MAX_TEXT_CHARS", "PromptQueue", "TelegramOutbox", "split_text", "translate"]
@@ -73,16 +74,7 @@ def translate(exc: TelegramError) -> TelegramSendFailed:
 
 def split_text(texts: list[str], limit: int = MAX_TEXT_CHARS) -> list[str]:
     """Texts joined by blank lines into as few messages as ``limit`` allows."""
-    chunks: list[str] = []
-    for text in texts:
-        while len(text) > limit:
-            chunks.append(text[:limit])
-            text = text[limit:]
-        if chunks and len(chunks[-1]) + 2 + len(text) <= limit:
-            chunks[-1] = f"{chunks[-1]}\n\n{text}"
-        elif text:
-            chunks.append(text)
-    return chunks
+    return pack(texts, limit=limit, separator="\n\n")
 
 
 class TelegramOutbox:
@@ -101,13 +93,7 @@ class TelegramOutbox:
         return f"{sent.chat_id}:{sent.message_id}"
 
     async def send(self, reply: Reply) -> str:
-        if len(reply.text) > MAX_TEXT_CHARS:
-            raise SendFailed(
-                "telegram",
-                f"the reply is {len(reply.text)} characters; a Telegram message takes at most "
-                f"{MAX_TEXT_CHARS}, so shorten it or send it in parts",
-                retryable=False,
-            )
+        check_length("telegram", reply.text, limit=MAX_TEXT_CHARS, one_message="a Telegram message")
         return await self.send_text(reply.meta.get("chat_id", reply.address), reply.text)
 
 
@@ -196,11 +182,9 @@ class PromptQueue:
                 del self._chats[chat_id]
 
     def _delay(self, attempt: int, exc: SendFailed) -> float:
-        asked = getattr(exc, "retry_after_s", None)
-        if asked is not None:
-            return min(float(asked), self._max_delay_s)
-        ceiling = min(self._first_delay_s * 2 ** (attempt - 1), self._max_delay_s)
-        return random.uniform(0, ceiling)  # jitter, not crypto
+        if isinstance(exc, TelegramSendFailed) and exc.retry_after_s is not None:
+            return min(exc.retry_after_s, self._max_delay_s)
+        return backoff_s(attempt, first_delay_s=self._first_delay_s, max_delay_s=self._max_delay_s)
 
     async def join(self, timeout_s: float | None = None) -> bool:
         """Wait until nothing is pending (or ``timeout_s`` passes); True when drained."""

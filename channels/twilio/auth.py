@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-__all__ = ["TwilioSignature", "sign"]
+__all__ = ["HEADER", "TwilioSignature", "sign"]
 
 HEADER = "X-Twilio-Signature"
 
@@ -42,6 +42,13 @@ class TwilioSignature:
             host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0]
             return f"{proto.strip()}://{host.strip()}{request.rel_url.path_qs}"
         return str(request.url)
+
+    async def signed_form(self, request: web.Request) -> dict[str, str] | None:
+        """The POSTed form when Twilio signed it, else None (reading a body over the app's
+        limit raises 413)."""
+        posted = await request.post()
+        form = {key: value for key, value in posted.items() if isinstance(value, str)}
+        return form if self.valid(request, form) else None
 
     def valid(self, request: web.Request, form: Mapping[str, str]) -> bool:
         signature = request.headers.get(HEADER, "")

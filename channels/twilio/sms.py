@@ -18,6 +18,7 @@ from aiohttp import web
 from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.base import InboundMessage, Inbox, Outbox, Spoken
+from channels.length import pack
 from channels.twilio.auth import TwilioSignature
 from channels.twilio.sms_send import MAX_SMS_CHARS, SmsOutbox
 from channels.webhooks import refuse, store_unavailable
@@ -37,22 +38,10 @@ MAX_DEFERRED_REPORTS = 1000
 def render_twiml(prompts: Iterable[Spoken]) -> str:
     """The prompts as TwiML: joined into as few ``<Message>``s as the SMS length allows."""
     response = MessagingResponse()
-    for chunk in _pack([p.text for p in prompts if p.text.strip()], MAX_SMS_CHARS):
+    texts = [p.text for p in prompts if p.text.strip()]
+    for chunk in pack(texts, limit=MAX_SMS_CHARS, separator="\n"):
         response.message(chunk)
     return str(response)
-
-
-def _pack(texts: list[str], limit: int) -> list[str]:
-    chunks: list[str] = []
-    for text in texts:
-        while len(text) > limit:  # a single over-long prompt is cut; prompts are short
-            chunks.append(text[:limit])
-            text = text[limit:]
-        if chunks and len(chunks[-1]) + 1 + len(text) <= limit:
-            chunks[-1] = f"{chunks[-1]}\n{text}"
-        else:
-            chunks.append(text)
-    return chunks
 
 
 class SmsAdapter:
@@ -101,14 +90,9 @@ class SmsAdapter:
                 await task
         await self.sender.aclose()
 
-    async def _signed_form(self, request: web.Request) -> dict[str, str] | None:
-        posted = await request.post()
-        form = {key: value for key, value in posted.items() if isinstance(value, str)}
-        return form if self._signature.valid(request, form) else None
-
     # -- inbound messages ------------------------------------------------------------------
     async def inbound(self, request: web.Request) -> web.Response:
-        form = await self._signed_form(request)
+        form = await self._signature.signed_form(request)
         if form is None:
             log.warning("sms_signature_refused")
             return refuse(403, "the X-Twilio-Signature is missing or wrong")
@@ -161,7 +145,7 @@ class SmsAdapter:
 
     # -- delivery reports ------------------------------------------------------------------
     async def status(self, request: web.Request) -> web.Response:
-        form = await self._signed_form(request)
+        form = await self._signature.signed_form(request)
         if form is None:
             log.warning("sms_signature_refused", path=STATUS_PATH)
             return refuse(403, "the X-Twilio-Signature is missing or wrong")

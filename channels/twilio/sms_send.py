@@ -17,7 +17,9 @@ from twilio.http import AsyncHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from channels.base import Reply, SendFailed
+from channels.base import Reply
+from channels.errors import SendFailed
+from channels.length import check_length
 from queues import Channel
 
 __all__ = ["MAX_SMS_CHARS", "AiohttpTwilioClient", "SmsOutbox"]
@@ -116,13 +118,7 @@ class SmsOutbox:
             raise SendFailed(
                 "sms", "the contact has no Twilio number to reply from", retryable=False
             )
-        if len(reply.text) > MAX_SMS_CHARS:
-            raise SendFailed(
-                "sms",
-                f"the reply is {len(reply.text)} characters; an SMS takes at most "
-                f"{MAX_SMS_CHARS}, so shorten it or send it in parts",
-                retryable=False,
-            )
+        check_length("sms", reply.text, limit=MAX_SMS_CHARS, one_message="an SMS")
         callback = self._status_callback_url or reply.meta.get("status_callback")
         try:
             message = await self._client.messages.create_async(

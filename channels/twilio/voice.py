@@ -177,9 +177,8 @@ class TwilioVoice:
     # -- helpers ---------------------------------------------------------------------------
     async def _checked(self, request: web.Request) -> dict[str, str] | web.Response:
         structlog.contextvars.bind_contextvars(channel=str(self.channel))
-        posted = await request.post()  # over the app's body limit: 413
-        form = {key: value for key, value in posted.items() if isinstance(value, str)}
-        if not self._signature.valid(request, form):
+        form = await self._signature.signed_form(request)
+        if form is None:
             log.warning("voice_signature_refused", path=request.path)
             return refuse(403, "the X-Twilio-Signature is missing or does not match")
         if not _SID.fullmatch(form.get("CallSid", "")):

@@ -13,10 +13,10 @@ import structlog
 from aiohttp import WSMsgType, web
 
 from channels.base import HoldStatus, InboundMessage, Inbox
+from channels.errors import FrameError
 from channels.limits import WindowLimit
 from channels.webchat.outbox import PubSub
 from channels.webchat.protocol import (
-    FrameError,
     Hello,
     SessionTokens,
     Typing,

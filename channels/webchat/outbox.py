@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
-from channels.base import Reply, SendFailed
+from channels.base import Reply
+from channels.errors import SendFailed
 from channels.limits import Counters
 from channels.webchat.protocol import SessionTokens, chat_channel, dump
 from queues import Channel, StoreUnavailable, new_id, now_s, to_iso

@@ -1,4 +1,4 @@
-"""The web chat's wire format: session tokens, client frames, server frames, rate limits.
+"""The web chat's wire format: session tokens, client frames, server frames.
 
 See ``channels.webchat.adapter`` for the protocol as a whole. Session tokens are
 ``<session id>.<signature>``: the id is random and public (it is the contact's address,
@@ -22,7 +22,6 @@ from channels.errors import FrameError
 from queues import Direction, Message, to_iso
 
 __all__ = [
-    "FrameError",
     "Hello",
     "SessionTokens",
     "Typing",

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from channels.base import Reply, SendFailed
-from channels.retry import RetryingOutbox
+from channels.base import Reply
+from channels.errors import SendFailed
+from channels.retry import RetryingOutbox, backoff_s
 from queues import Channel
 
 REPLY = Reply("c1", Channel.SMS, "+48500", "hi", "pl")
@@ -54,3 +55,10 @@ async def test_permanent_failure_is_not_retried() -> None:
     with pytest.raises(SendFailed):
         await RetryingOutbox(inner, sleep=no_sleep).send(REPLY)
     assert inner.calls == 1
+
+
+def test_backoff_doubles_its_ceiling_up_to_the_maximum() -> None:
+    for attempt, ceiling in ((1, 0.5), (2, 1.0), (3, 2.0), (4, 3.0), (9, 3.0)):
+        waits = [backoff_s(attempt, first_delay_s=0.5, max_delay_s=3.0) for _ in range(200)]
+        assert all(0 <= w <= ceiling for w in waits)
+        assert max(waits) > ceiling / 2  # jittered across the range, not pinned at zero

@@ -18,7 +18,8 @@ from telegram.error import (
     TimedOut,
 )
 
-from channels.base import ChannelAdapter, Reply, SendFailed
+from channels.base import ChannelAdapter, Reply
+from channels.errors import SendFailed
 from channels.telegram.adapter import TelegramAdapter
 from channels.telegram.send import PromptQueue, split_text, translate
 from queues import Channel, Store, open_store

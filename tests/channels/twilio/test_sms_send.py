@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from channels.base import Reply, SendFailed
+from channels.base import Reply
+from channels.errors import SendFailed
 from channels.twilio.sms_send import SmsOutbox
 from queues import Channel, Store
 from router.app.factory import build_context

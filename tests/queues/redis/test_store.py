@@ -1,7 +1,7 @@
 """What only the Redis backend promises: durability across processes and servers, one
 EVALSHA per transition, reloaded scripts, hash tags per team and per contact shard, real
-pub/sub. Half-done hand-overs between tags: test_redis_repair.py; a real cluster:
-test_redis_cluster.py."""
+pub/sub. Half-done hand-overs between tags: test_repair.py; a real cluster:
+test_cluster.py."""
 
 from __future__ import annotations
 
