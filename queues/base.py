@@ -19,7 +19,17 @@ from queues.errors import (
     QueueError,
     StoreUnavailable,
 )
-from queues.models import Claim, Contact, ContactState, Event, Intake, Message, Position, QueueStats
+from queues.models import (
+    Claim,
+    Contact,
+    ContactState,
+    Direction,
+    Event,
+    Intake,
+    Message,
+    Position,
+    QueueStats,
+)
 
 __all__ = [
     "EVENT_KINDS",
@@ -31,6 +41,8 @@ __all__ = [
     "QueueError",
     "Store",
     "StoreUnavailable",
+    "check_updatable",
+    "message_event_kind",
 ]
 
 Clock = Callable[[], float]  # stores may call it from a worker thread: keep it thread-safe
@@ -40,6 +52,17 @@ Clock = Callable[[], float]  # stores may call it from a worker thread: keep it 
 UPDATABLE_FIELDS = frozenset(
     {"language", "verified", "verify_method", "account", "subject", "sla_due", "meta"}
 )
+
+
+def check_updatable(fields: Iterable[str]) -> None:
+    """Refuse (ValueError) an ``update_contact`` naming a field not in ``UPDATABLE_FIELDS``."""
+    unknown = set(fields) - UPDATABLE_FIELDS
+    if unknown:
+        raise ValueError(
+            f"cannot update {sorted(unknown)}; only {sorted(UPDATABLE_FIELDS)} change "
+            "this way, queue fields change through queue operations"
+        )
+
 
 #: Events every store records by itself, in the same step as the transition.
 EVENT_KINDS = frozenset(
@@ -56,6 +79,11 @@ EVENT_KINDS = frozenset(
         "lease_expired",
     }
 )
+
+
+def message_event_kind(message: Message) -> str:
+    """The event that records ``message`` on its contact's history."""
+    return "message_sent" if message.direction is Direction.OUT else "message_received"
 
 
 @runtime_checkable

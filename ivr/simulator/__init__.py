@@ -1,5 +1,6 @@
 """The IVR simulator: a TwiML emulator that calls the voice webhooks like Twilio does
-(``switchboard call``): one call from a ``--press`` script or the keypad, or many at once.
+(``switchboard call``): one call from a ``--press`` script or the keypad, or many at once;
+``parse_twiml`` reads a TwiML document into the verbs it executes.
 Its errors (``CallFailed``, ``ScriptError``, ``TwimlError``) are in ``ivr.errors``."""
 
 from ivr.errors import CallFailed, ScriptError, TwimlError
@@ -8,6 +9,7 @@ from ivr.simulator.cli import CliOptions, run_cli
 from ivr.simulator.keys import KeypadKeys, KeySource, ScriptKeys, parse_press
 from ivr.simulator.many import Summary, percentile, place_calls
 from ivr.simulator.models import CallResult, CallSpec, Outcome, Signer, new_call_sid
+from ivr.simulator.twiml import parse as parse_twiml
 
 __all__ = [
     "Call",
@@ -25,6 +27,7 @@ __all__ = [
     "TwimlError",
     "new_call_sid",
     "parse_press",
+    "parse_twiml",
     "percentile",
     "place_calls",
     "run_cli",

@@ -13,20 +13,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from queues.base import UPDATABLE_FIELDS, Clock
-from queues.errors import ContactNotFound, InvalidTransition, NotHolder
+from queues import transitions
+from queues.base import Clock, check_updatable, message_event_kind
+from queues.errors import ContactNotFound
 from queues.memory.keyed import KeyedMemory
 from queues.models import (
     Claim,
     Contact,
     ContactState,
-    Direction,
     Event,
     Intake,
     Message,
     Position,
     QueueStats,
 )
+from queues.transitions import Step
 
 __all__ = ["MemoryStore"]
 
@@ -78,37 +79,28 @@ class MemoryStore(KeyedMemory):
         except KeyError:
             raise ContactNotFound(contact_id) from None
 
-    def _event(self, contact: Contact, kind: str, **data: Any) -> None:
-        event = Event(
-            contact_id=contact.id,
-            kind=kind,
-            at=self._clock(),
-            team=data.pop("team", contact.team),
-            agent=data.pop("agent", contact.agent),
-            data=data,
-        )
+    def _record(self, event: Event) -> None:
         self._events.append(event)
-        self._contact_events[contact.id].append(event)
+        self._contact_events[event.contact_id].append(event)
 
-    def _holder(self, contact_id: str, agent: str, operation: str) -> Contact:
-        contact = self._get(contact_id)
-        if contact.state is not ContactState.ASSIGNED:
-            if contact.state is ContactState.WAITING:
-                raise NotHolder(contact_id, agent)
-            raise InvalidTransition(contact_id, contact.state, operation)
-        if contact.agent != agent:
-            raise NotHolder(contact_id, agent)
-        return contact
+    def _event(self, contact: Contact, kind: str, **data: Any) -> None:
+        self._record(transitions.event(contact, kind, self._clock(), **data))
 
-    def _requeue(self, contact: Contact) -> Contact:
+    def _apply(self, step: Step) -> Contact:
+        self._contacts[step.contact.id] = step.contact
+        self._record(step.event)
+        return step.contact
+
+    def _leave(self, contact: Contact) -> None:
+        """Take ``contact`` out of its team's queue, waiting or leased."""
+        if contact.team is not None and contact.team in self._teams:
+            self._teams[contact.team].waiting.pop(contact.id, None)
+            self._teams[contact.team].leased.discard(contact.id)
+
+    def _wait(self, contact: Contact) -> None:
+        """Put a waiting ``contact`` in its team's queue at its score and first ``seq``."""
         assert contact.team is not None and contact.score is not None
-        self._teams[contact.team].leased.discard(contact.id)
-        back = contact.replace(
-            state=ContactState.WAITING, agent=None, assigned_at=None, lease_until=None
-        )
-        self._contacts[contact.id] = back
         self._teams[contact.team].push(contact.id, contact.score, self._seqs[contact.id])
-        return back
 
     # -- contacts and history ------------------------------------------------------------
     async def intake(self, contact: Contact, message: Message, *, key: str | None = None) -> Intake:
@@ -130,8 +122,7 @@ class MemoryStore(KeyedMemory):
     async def append_message(self, contact_id: str, message: Message) -> None:
         contact = self._get(contact_id)
         self._messages[contact_id].append(message)
-        kind = "message_sent" if message.direction is Direction.OUT else "message_received"
-        self._event(contact, kind, message_id=message.id)
+        self._event(contact, message_event_kind(message), message_id=message.id)
 
     async def get_contact(self, contact_id: str, *, messages: bool = True) -> Contact:
         contact = self._get(contact_id)
@@ -140,25 +131,14 @@ class MemoryStore(KeyedMemory):
         return contact
 
     async def update_contact(self, contact_id: str, **changes: Any) -> Contact:
-        unknown = set(changes) - UPDATABLE_FIELDS
-        if unknown:
-            raise ValueError(
-                f"cannot update {sorted(unknown)}; only {sorted(UPDATABLE_FIELDS)} change "
-                "this way, queue fields change through queue operations"
-            )
+        check_updatable(changes)
         contact = self._get(contact_id).replace(**changes)
         self._contacts[contact_id] = contact
         return contact
 
     async def close(self, contact_id: str, state: ContactState, *, reason: str = "") -> Contact:
-        contact = self._get(contact_id)
-        if contact.state is not ContactState.IN_FLOW or not ContactState(state).is_final:
-            raise InvalidTransition(contact_id, contact.state, f"close as {state}")
-        closed = contact.replace(state=ContactState(state), closed_at=self._clock())
-        self._contacts[contact_id] = closed
-        kind = "contact_resolved" if state is ContactState.RESOLVED else "contact_abandoned"
-        self._event(closed, kind, reason=reason)
-        return closed
+        step = transitions.close(self._get(contact_id), state, self._clock(), reason=reason)
+        return self._apply(step)
 
     async def list_contacts(
         self,
@@ -182,8 +162,7 @@ class MemoryStore(KeyedMemory):
 
     async def add_event(self, event: Event) -> None:
         self._get(event.contact_id)
-        self._events.append(event)
-        self._contact_events[event.contact_id].append(event)
+        self._record(event)
 
     async def events(self, contact_id: str) -> list[Event]:
         self._get(contact_id)
@@ -201,19 +180,10 @@ class MemoryStore(KeyedMemory):
 
     # -- queues --------------------------------------------------------------------------
     async def enqueue(self, contact_id: str, team: str, *, delay_s: int = 0) -> Contact:
-        contact = self._get(contact_id)
-        if contact.state is not ContactState.IN_FLOW:
-            raise InvalidTransition(contact_id, contact.state, "enqueue")
-        queued = contact.replace(
-            state=ContactState.WAITING, team=team, priority=int(delay_s), queued_at=self._clock()
-        )
-        self._contacts[contact_id] = queued
-        seq = next(self._seq)
-        self._seqs[contact_id] = seq
-        assert queued.score is not None
-        self._teams[team].push(contact_id, queued.score, seq)
-        self._event(queued, "contact_enqueued", delay_s=int(delay_s))
-        return queued
+        step = transitions.enqueue(self._get(contact_id), team, delay_s, self._clock())
+        self._seqs[contact_id] = next(self._seq)
+        self._wait(step.contact)
+        return self._apply(step)
 
     async def claim(self, teams: Sequence[str], agent: str, *, lease_s: float) -> Claim | None:
         best: tuple[float, int, str] | None = None
@@ -223,45 +193,31 @@ class MemoryStore(KeyedMemory):
                 best = head
         if best is None:
             return None
-        score, _seq, contact_id = best
-        contact = self._contacts[contact_id]
-        assert contact.team is not None and contact.queued_at is not None
+        contact = self._contacts[best[2]]
+        assert contact.team is not None
         queue = self._teams[contact.team]
-        del queue.waiting[contact_id]
+        del queue.waiting[contact.id]
         heapq.heappop(queue.heap)
-        queue.leased.add(contact_id)
-        now = self._clock()
-        held = contact.replace(
-            state=ContactState.ASSIGNED, agent=agent, assigned_at=now, lease_until=now + lease_s
-        )
-        self._contacts[contact_id] = held
-        self._event(held, "contact_claimed", wait_s=round(now - contact.queued_at, 6))
-        return Claim(contact_id, contact.team, agent, now + lease_s, score)
+        queue.leased.add(contact.id)
+        step = transitions.claim(contact, agent, self._clock(), lease_s)
+        return transitions.lease(self._apply(step))
 
     async def heartbeat(self, contact_id: str, agent: str, *, lease_s: float) -> Claim:
-        contact = self._holder(contact_id, agent, "heartbeat")
-        assert contact.team is not None and contact.score is not None
-        renewed = contact.replace(lease_until=self._clock() + lease_s)
+        renewed = transitions.heartbeat(self._get(contact_id), agent, self._clock(), lease_s)
         self._contacts[contact_id] = renewed
-        assert renewed.lease_until is not None
-        return Claim(contact_id, contact.team, agent, renewed.lease_until, contact.score)
+        return transitions.lease(renewed)
 
     async def ack(self, contact_id: str, agent: str, *, disposition: str | None = None) -> None:
-        contact = self._holder(contact_id, agent, "resolve")
-        assert contact.team is not None and contact.assigned_at is not None
-        now = self._clock()
-        self._teams[contact.team].leased.discard(contact_id)
-        done = contact.replace(
-            state=ContactState.RESOLVED, disposition=disposition, lease_until=None, closed_at=now
-        )
-        self._contacts[contact_id] = done
-        handle_s = round(now - contact.assigned_at, 6)
-        self._event(done, "contact_resolved", disposition=disposition, handle_s=handle_s)
+        contact = self._get(contact_id)
+        step = transitions.ack(contact, agent, disposition, self._clock())
+        self._leave(contact)
+        self._apply(step)
 
     async def release(self, contact_id: str, agent: str) -> None:
-        contact = self._holder(contact_id, agent, "release")
-        back = self._requeue(contact)
-        self._event(back, "contact_released", agent=agent)
+        contact = self._get(contact_id)
+        step = transitions.release(contact, agent, self._clock())
+        self._leave(contact)
+        self._wait(self._apply(step))
 
     async def transfer(
         self,
@@ -272,44 +228,15 @@ class MemoryStore(KeyedMemory):
         delay_s: int | None = None,
     ) -> None:
         contact = self._get(contact_id)
-        if contact.state is ContactState.ASSIGNED:
-            if agent is None:
-                raise NotHolder(contact_id, "")
-            contact = self._holder(contact_id, agent, "transfer")
-        elif contact.state is not ContactState.WAITING:
-            raise InvalidTransition(contact_id, contact.state, "transfer")
-        elif agent is not None:
-            raise NotHolder(contact_id, agent)
-        old = contact.team
-        assert old is not None
-        self._teams[old].waiting.pop(contact_id, None)
-        self._teams[old].leased.discard(contact_id)
-        moved = contact.replace(
-            state=ContactState.WAITING,
-            team=team,
-            priority=contact.priority if delay_s is None else int(delay_s),
-            agent=None,
-            assigned_at=None,
-            lease_until=None,
-        )
-        self._contacts[contact_id] = moved
-        assert moved.score is not None
-        self._teams[team].push(contact_id, moved.score, self._seqs[contact_id])
-        self._event(moved, "contact_transferred", agent=agent, **{"from": old})
+        step = transitions.transfer(contact, team, agent, delay_s, self._clock())
+        self._leave(contact)
+        self._wait(self._apply(step))
 
     async def remove(self, contact_id: str) -> None:
         contact = self._get(contact_id)
-        if contact.state is ContactState.IN_FLOW:
-            await self.close(contact_id, ContactState.ABANDONED, reason="left in flow")
-            return
-        if contact.state is not ContactState.WAITING:
-            raise InvalidTransition(contact_id, contact.state, "remove")
-        assert contact.team is not None and contact.queued_at is not None
-        self._teams[contact.team].waiting.pop(contact_id, None)
-        now = self._clock()
-        gone = contact.replace(state=ContactState.ABANDONED, closed_at=now)
-        self._contacts[contact_id] = gone
-        self._event(gone, "contact_abandoned", wait_s=round(now - contact.queued_at, 6))
+        step = transitions.remove(contact, self._clock())
+        self._leave(contact)
+        self._apply(step)
 
     async def requeue_expired(self) -> list[str]:
         now = self._clock()
@@ -321,8 +248,8 @@ class MemoryStore(KeyedMemory):
         ]
         expired.sort(key=lambda c: (c.lease_until or 0.0, c.id))
         for contact in expired:
-            back = self._requeue(contact)
-            self._event(back, "lease_expired", agent=contact.agent)
+            self._leave(contact)
+            self._wait(self._apply(transitions.expire(contact, now)))
         return [c.id for c in expired]
 
     async def position(self, contact_id: str) -> Position | None:

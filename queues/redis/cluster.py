@@ -2,7 +2,7 @@
 
 ``redis://host:port/0?cluster=1`` connects to a cluster through that node, ``cluster=0`` to
 one Redis; without the option the server is asked (``INFO cluster``). On a cluster, every
-script the store runs touches one hash tag (``queues/redis_keys.py``), commands that read
+script the store runs touches one hash tag (``queues/redis/keys.py``), commands that read
 several tags are pipelined node by node, and pub/sub uses one plain connection to the
 node of the URL (a cluster delivers PUBLISH to every node's subscribers).
 """
@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -20,9 +22,13 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from queues.redis.scripts import Client
+from queues.redis.scripts import UNAVAILABLE, Client, unavailable
 
-__all__ = ["Connection", "connect", "split_url"]
+__all__ = ["Connection", "OnConnection", "connect", "operation", "split_url"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_S = TypeVar("_S", bound="OnConnection")
 
 MAX_CONNECTIONS = 50  # per server; a cluster store also runs at most this many operations
 _POOL_WAIT_S = 20.0  # a burst waits this long for a pooled connection
@@ -101,3 +107,28 @@ async def connect(url: str) -> Connection:
     # operations wait here for one of MAX_CONNECTIONS slots (each holds one connection per
     # node at a time).
     return Connection(client, plain, True, asyncio.Semaphore(MAX_CONNECTIONS))
+
+
+class OnConnection:
+    """A store on one ``Connection``; its ``operation`` methods share the connection's limit."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._redis = connection.client
+
+
+def operation(
+    method: Callable[Concatenate[_S, _P], Awaitable[_R]],
+) -> Callable[Concatenate[_S, _P], Coroutine[Any, Any, _R]]:
+    """A store operation: waits for a connection slot (cluster mode) and turns an
+    unreachable server into StoreUnavailable."""
+
+    @functools.wraps(method)
+    async def wrapper(self: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        async with self._connection.limit:
+            try:
+                return await method(self, *args, **kwargs)
+            except UNAVAILABLE as exc:
+                raise unavailable(exc) from exc
+
+    return wrapper

@@ -1,6 +1,6 @@
 """Record encodings of the Redis store: flow records, queue entries, messages, events.
 
-A contact is two hashes (``queues/redis_keys.py``): its flow record under its shard and,
+A contact is two hashes (``queues/redis/keys.py``): its flow record under its shard and,
 once queued, its queue entry under a team. ``decode_contact`` merges them; the entry, when
 there is one, decides the state.
 """

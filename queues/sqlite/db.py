@@ -142,6 +142,10 @@ def event_from_row(row: Sequence[Any]) -> Event:
     return Event(contact_id, kind, at, team=team, agent=agent, data=json.loads(data))
 
 
+def event_to_row(e: Event) -> tuple[Any, ...]:
+    return (e.contact_id, e.kind, e.at, e.team, e.agent, dumps(e.data))
+
+
 def _transaction(conn: sqlite3.Connection, begin: str, fn: Callable[[sqlite3.Connection], T]) -> T:
     conn.execute(begin)
     try:

@@ -12,13 +12,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from queues.base import UPDATABLE_FIELDS, Clock
-from queues.errors import ContactNotFound, InvalidTransition, NotHolder
+from queues import transitions
+from queues.base import Clock, check_updatable, message_event_kind
+from queues.errors import ContactNotFound
 from queues.models import (
     Claim,
     Contact,
     ContactState,
-    Direction,
     Event,
     Intake,
     Message,
@@ -28,6 +28,7 @@ from queues.models import (
 from queues.sqlite import db
 from queues.sqlite.keyed import KeyedRows
 from queues.sqlite.worker import Conn, reads, writes
+from queues.transitions import Step
 
 __all__ = ["SqliteStore"]
 
@@ -96,33 +97,20 @@ class SqliteStore(KeyedRows):
     def _save(self, conn: Conn, contact: Contact, *, seq: int | None = None) -> None:
         conn.execute(db.UPSERT_CONTACT, db.contact_to_row(contact, seq))
 
+    def _record(self, conn: Conn, event: Event) -> None:
+        conn.execute(db.INSERT_EVENT, db.event_to_row(event))
+
     def _event(self, conn: Conn, contact: Contact, kind: str, **data: Any) -> None:
-        team = data.pop("team", contact.team)
-        agent = data.pop("agent", contact.agent)
-        conn.execute(
-            db.INSERT_EVENT, (contact.id, kind, self._clock(), team, agent, db.dumps(data))
-        )
+        self._record(conn, transitions.event(contact, kind, self._clock(), **data))
+
+    def _apply(self, conn: Conn, step: Step, *, seq: int | None = None) -> Contact:
+        # seq stays as it was unless given: a contact back in its queue keeps its place.
+        self._save(conn, step.contact, seq=seq)
+        self._record(conn, step.event)
+        return step.contact
 
     def _add_message(self, conn: Conn, contact_id: str, message: Message) -> None:
         conn.execute(db.INSERT_MESSAGE, db.message_to_row(contact_id, message))
-
-    def _holder(self, conn: Conn, contact_id: str, agent: str, operation: str) -> Contact:
-        contact = self._get(conn, contact_id)
-        if contact.state is ContactState.WAITING:
-            raise NotHolder(contact_id, agent)  # its lease expired and it went back
-        if contact.state is not ContactState.ASSIGNED:
-            raise InvalidTransition(contact_id, contact.state, operation)
-        if contact.agent != agent:
-            raise NotHolder(contact_id, agent)
-        return contact
-
-    def _requeue(self, conn: Conn, contact: Contact) -> Contact:
-        # queued_at, priority and seq stay as they were: the original score and place.
-        back = contact.replace(
-            state=ContactState.WAITING, agent=None, assigned_at=None, lease_until=None
-        )
-        self._save(conn, back)
-        return back
 
     # -- contacts and history ------------------------------------------------------------
     @writes
@@ -153,8 +141,7 @@ class SqliteStore(KeyedRows):
     def append_message(self, conn: Conn, contact_id: str, message: Message) -> None:
         contact = self._get(conn, contact_id)
         self._add_message(conn, contact_id, message)
-        kind = "message_sent" if message.direction is Direction.OUT else "message_received"
-        self._event(conn, contact, kind, message_id=message.id)
+        self._event(conn, contact, message_event_kind(message), message_id=message.id)
 
     @reads
     def get_contact(self, conn: Conn, contact_id: str, *, messages: bool = True) -> Contact:
@@ -166,29 +153,17 @@ class SqliteStore(KeyedRows):
 
     @writes
     def update_contact(self, conn: Conn, /, contact_id: str, **changes: Any) -> Contact:
-        unknown = set(changes) - UPDATABLE_FIELDS
-        if unknown:
-            raise ValueError(
-                f"cannot update {sorted(unknown)}; only {sorted(UPDATABLE_FIELDS)} change "
-                "this way, queue fields change through queue operations"
-            )
+        check_updatable(changes)
         contact = self._get(conn, contact_id).replace(**changes)
         self._save(conn, contact)
         return contact
 
-    def _close(
+    @writes
+    def close(
         self, conn: Conn, contact_id: str, state: ContactState, *, reason: str = ""
     ) -> Contact:
-        contact = self._get(conn, contact_id)
-        if contact.state is not ContactState.IN_FLOW or not ContactState(state).is_final:
-            raise InvalidTransition(contact_id, contact.state, f"close as {state}")
-        closed = contact.replace(state=ContactState(state), closed_at=self._clock())
-        self._save(conn, closed)
-        kind = "contact_resolved" if closed.state is ContactState.RESOLVED else "contact_abandoned"
-        self._event(conn, closed, kind, reason=reason)
-        return closed
-
-    close = writes(_close)
+        step = transitions.close(self._get(conn, contact_id), state, self._clock(), reason=reason)
+        return self._apply(conn, step)
 
     @reads
     def list_contacts(
@@ -212,10 +187,7 @@ class SqliteStore(KeyedRows):
     @writes
     def add_event(self, conn: Conn, event: Event) -> None:
         self._get(conn, event.contact_id)
-        conn.execute(
-            db.INSERT_EVENT,
-            (event.contact_id, event.kind, event.at, event.team, event.agent, db.dumps(event.data)),
-        )
+        self._record(conn, event)
 
     @reads
     def events(self, conn: Conn, contact_id: str) -> list[Event]:
@@ -242,17 +214,10 @@ class SqliteStore(KeyedRows):
     # -- queues --------------------------------------------------------------------------
     @writes
     def enqueue(self, conn: Conn, contact_id: str, team: str, *, delay_s: int = 0) -> Contact:
-        contact = self._get(conn, contact_id)
-        if contact.state is not ContactState.IN_FLOW:
-            raise InvalidTransition(contact_id, contact.state, "enqueue")
-        queued = contact.replace(
-            state=ContactState.WAITING, team=team, priority=int(delay_s), queued_at=self._clock()
-        )
+        step = transitions.enqueue(self._get(conn, contact_id), team, delay_s, self._clock())
         conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'queue_seq'")
         seq = conn.execute("SELECT value FROM counters WHERE name = 'queue_seq'").fetchone()[0]
-        self._save(conn, queued, seq=seq)
-        self._event(conn, queued, "contact_enqueued", delay_s=int(delay_s))
-        return queued
+        return self._apply(conn, step, seq=seq)
 
     @writes
     def claim(
@@ -263,41 +228,28 @@ class SqliteStore(KeyedRows):
         found = [tuple(head) for head in heads if head is not None]
         if not found:
             return None
-        score, _seq, contact_id = min(found)
-        contact, now = self._get(conn, contact_id), self._clock()
-        assert contact.team is not None and contact.queued_at is not None
-        held = contact.replace(
-            state=ContactState.ASSIGNED, agent=agent, assigned_at=now, lease_until=now + lease_s
-        )
-        self._save(conn, held)
-        self._event(conn, held, "contact_claimed", wait_s=round(now - contact.queued_at, 6))
-        return Claim(contact_id, contact.team, agent, now + lease_s, score)
+        _score, _seq, contact_id = min(found)
+        step = transitions.claim(self._get(conn, contact_id), agent, self._clock(), lease_s)
+        return transitions.lease(self._apply(conn, step))
 
     @writes
     def heartbeat(self, conn: Conn, contact_id: str, agent: str, *, lease_s: float) -> Claim:
-        contact = self._holder(conn, contact_id, agent, "heartbeat")
-        assert contact.team is not None and contact.score is not None
-        lease_until = self._clock() + lease_s
-        self._save(conn, contact.replace(lease_until=lease_until))
-        return Claim(contact_id, contact.team, agent, lease_until, contact.score)
+        contact = self._get(conn, contact_id)
+        renewed = transitions.heartbeat(contact, agent, self._clock(), lease_s)
+        self._save(conn, renewed)
+        return transitions.lease(renewed)
 
     @writes
     def ack(
         self, conn: Conn, contact_id: str, agent: str, *, disposition: str | None = None
     ) -> None:
-        contact, now = self._holder(conn, contact_id, agent, "resolve"), self._clock()
-        assert contact.assigned_at is not None
-        done = contact.replace(
-            state=ContactState.RESOLVED, disposition=disposition, lease_until=None, closed_at=now
-        )
-        self._save(conn, done)
-        handle_s = round(now - contact.assigned_at, 6)
-        self._event(conn, done, "contact_resolved", disposition=disposition, handle_s=handle_s)
+        contact = self._get(conn, contact_id)
+        self._apply(conn, transitions.ack(contact, agent, disposition, self._clock()))
 
     @writes
     def release(self, conn: Conn, contact_id: str, agent: str) -> None:
-        back = self._requeue(conn, self._holder(conn, contact_id, agent, "release"))
-        self._event(conn, back, "contact_released", agent=agent)
+        contact = self._get(conn, contact_id)
+        self._apply(conn, transitions.release(contact, agent, self._clock()))
 
     @writes
     def transfer(
@@ -310,44 +262,19 @@ class SqliteStore(KeyedRows):
         delay_s: int | None = None,
     ) -> None:
         contact = self._get(conn, contact_id)
-        if contact.state is ContactState.ASSIGNED:
-            contact = self._holder(conn, contact_id, agent or "", "transfer")
-        elif contact.state is not ContactState.WAITING:
-            raise InvalidTransition(contact_id, contact.state, "transfer")
-        elif agent is not None:
-            raise NotHolder(contact_id, agent)
-        moved = contact.replace(
-            state=ContactState.WAITING,
-            team=team,
-            priority=contact.priority if delay_s is None else int(delay_s),
-            agent=None,
-            assigned_at=None,
-            lease_until=None,
-        )
-        self._save(conn, moved)  # queued_at and seq stay: it does not lose its place
-        self._event(conn, moved, "contact_transferred", agent=agent, **{"from": contact.team})
+        self._apply(conn, transitions.transfer(contact, team, agent, delay_s, self._clock()))
 
     @writes
     def remove(self, conn: Conn, contact_id: str) -> None:
         contact = self._get(conn, contact_id)
-        if contact.state is ContactState.IN_FLOW:
-            self._close(conn, contact_id, ContactState.ABANDONED, reason="left in flow")
-            return
-        if contact.state is not ContactState.WAITING:
-            raise InvalidTransition(contact_id, contact.state, "remove")
-        assert contact.queued_at is not None
-        now = self._clock()
-        gone = contact.replace(state=ContactState.ABANDONED, closed_at=now)
-        self._save(conn, gone)
-        self._event(conn, gone, "contact_abandoned", wait_s=round(now - contact.queued_at, 6))
+        self._apply(conn, transitions.remove(contact, self._clock()))
 
     @writes
     def requeue_expired(self, conn: Conn) -> list[str]:
-        rows = conn.execute(EXPIRED, (self._clock(),)).fetchall()
-        expired = [db.contact_from_row(row) for row in rows]
+        now = self._clock()
+        expired = [db.contact_from_row(row) for row in conn.execute(EXPIRED, (now,)).fetchall()]
         for contact in expired:
-            back = self._requeue(conn, contact)
-            self._event(conn, back, "lease_expired", agent=contact.agent)
+            self._apply(conn, transitions.expire(contact, now))
         return [contact.id for contact in expired]
 
     @reads

@@ -1,7 +1,7 @@
 -- Shared helpers, put in front of every script when the store loads it.
 --
 -- Every script touches the keys of one hash tag: a contact shard or a team (see
--- queues/redis_keys.py). Times arrive in ARGV as strings of POSIX seconds from the store's
+-- queues/redis/keys.py). Times arrive in ARGV as strings of POSIX seconds from the store's
 -- clock; no script reads the server's TIME. Numbers that go back into Redis are formatted
 -- with %.17g, because Lua's own number-to-string keeps only 14 digits. Replies start with a
 -- status: 'ok', 'notfound', 'state' <state>, 'notholder', 'absent' (no entry in this team:

@@ -111,3 +111,9 @@ async def test_script_gives_one_answer_per_gather_and_drops_the_rest() -> None:
     await keys.key(0)
     keys.begin()
     assert keys.ignored == ["23"]
+
+
+def test_the_simulator_package_offers_the_twiml_parser() -> None:
+    import ivr.simulator
+
+    assert ivr.simulator.parse_twiml is parse

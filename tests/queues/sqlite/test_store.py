@@ -237,7 +237,7 @@ async def test_failure_inside_a_transition_rolls_all_of_it_back(
     def disk_fails(*args: object, **kwargs: object) -> None:
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(store, "_event", disk_fails)  # after the contact row is written
+    monkeypatch.setattr(store, "_record", disk_fails)  # after the contact row is written
     with pytest.raises(StoreUnavailable, match="disk I/O error"):
         await store.enqueue(cid, "billing")
     monkeypatch.undo()

@@ -1,0 +1,117 @@
+"""Sessions, presence, hit counters and pub/sub of the Redis store: keys outside any
+contact or team, each on its own slot (``queues/redis/keys.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from queues.base import Clock
+from queues.models import now_s
+from queues.redis.cluster import Connection, OnConnection, operation
+from queues.redis.codec import fmt_time
+from queues.redis.keys import CHANNEL_PREFIX, PRESENCE_KEY, hits_key, session_key
+from queues.redis.pubsub import Fanout
+from queues.redis.scripts import Scripts, check
+
+__all__ = ["KeyedRedis"]
+
+
+class KeyedRedis(OnConnection):
+    """The keyed half of ``RedisStore``: sessions with expiry, presence records,
+    sliding-window counters, and pub/sub shared by every process on the server."""
+
+    def __init__(self, connection: Connection, *, clock: Clock | None = None) -> None:
+        super().__init__(connection)
+        self._clock = clock or now_s
+        self._scripts = Scripts(self._redis)
+        self._fanout = Fanout(connection.pubsub)
+
+    # -- sessions ------------------------------------------------------------------------
+    async def get_session(self, key: str) -> dict[str, Any] | None:
+        return (await self.get_session_tagged(key))[0]
+
+    @operation
+    async def get_session_tagged(self, key: str) -> tuple[dict[str, Any] | None, str]:
+        raw = await self._redis.get(session_key(key))
+        if raw is None:
+            return None, ""
+        stored = json.loads(raw)
+        if stored["x"] <= self._clock():
+            return None, ""
+        data: dict[str, Any] = stored["d"]
+        return data, str(stored.get("t", ""))
+
+    @operation
+    async def put_session(self, key: str, data: dict[str, Any], *, ttl_s: float) -> None:
+        if ttl_s <= 0:
+            await self._redis.delete(session_key(key))
+            return
+        raw, px = self._session_value(data, ttl_s)
+        await self._redis.set(session_key(key), raw, px=px)
+
+    @operation
+    async def put_session_if(
+        self, key: str, data: dict[str, Any], *, tag: str, ttl_s: float
+    ) -> bool:
+        raw, px = self._session_value(data, max(ttl_s, 0.001))
+        args = [tag, repr(self._clock()), raw, str(px)]
+        reply = await self._scripts.run("put_session_if", [session_key(key)], args)
+        return bool(reply[0] == "ok")
+
+    def _session_value(self, data: dict[str, Any], ttl_s: float) -> tuple[str, int]:
+        # Expiry is checked against the store's clock; the PX ttl only reclaims memory.
+        stored = {"x": round(self._clock() + ttl_s, 6), "t": uuid.uuid4().hex, "d": data}
+        return json.dumps(stored, ensure_ascii=False), max(1, math.ceil(ttl_s * 1000))
+
+    @operation
+    async def delete_session(self, key: str) -> None:
+        await self._redis.delete(session_key(key))
+
+    # -- presence (one hash: agent -> JSON record) ---------------------------------------
+    @operation
+    async def put_presence(self, agent: str, record: dict[str, Any]) -> None:
+        await self._redis.hset(PRESENCE_KEY, agent, json.dumps(record, ensure_ascii=False))
+
+    @operation
+    async def get_presence(self, agent: str) -> dict[str, Any] | None:
+        raw = await self._redis.hget(PRESENCE_KEY, agent)
+        record: dict[str, Any] | None = json.loads(raw) if raw is not None else None
+        return record
+
+    @operation
+    async def all_presence(self) -> dict[str, dict[str, Any]]:
+        found = await self._redis.hgetall(PRESENCE_KEY)
+        return {str(agent): json.loads(raw) for agent, raw in found.items()}
+
+    # -- hit counters (one script on the key's own slot) ---------------------------------
+    @operation
+    async def record_hit(self, key: str, *, window_s: float, ttl_s: float) -> int:
+        now = self._clock()
+        ttl_ms = str(max(1, math.ceil(ttl_s * 1000)))
+        args = [fmt_time(now), uuid.uuid4().hex, repr(now - window_s), ttl_ms]
+        reply = await self._scripts.run("record_hit", [hits_key(key)], args)
+        return int(check(reply, key, "record_hit")[1])
+
+    @operation
+    async def hits(self, key: str, *, window_s: float) -> list[float]:
+        cutoff = f"({self._clock() - window_s!r}"
+        found = await self._redis.zrangebyscore(hits_key(key), cutoff, "+inf", withscores=True)
+        return [float(pair[1]) for pair in found]
+
+    @operation
+    async def clear_hits(self, key: str) -> None:
+        await self._redis.delete(hits_key(key))
+
+    # -- pub/sub -------------------------------------------------------------------------
+    @operation
+    async def publish(self, channel: str, payload: str) -> None:
+        await self._redis.publish(CHANNEL_PREFIX + channel, payload)
+
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[str]]:
+        return self._fanout.subscribe(CHANNEL_PREFIX + channel)
