@@ -172,6 +172,12 @@ class EmailAdapter:
         if mail.bounce is not None:
             log.info("email_bounce_unmatched", size=len(raw))
             return "250 2.0.0 OK: delivery report taken"
+        return await self._take_mail(mail, key, raw, mail_from, recipients)
+
+    async def _take_mail(
+        self, mail: ParsedMail, key: str, raw: bytes, mail_from: str, recipients: list[str]
+    ) -> str:
+        """A customer's mail: joined to its thread, stored, and answered automatically."""
         sender = mail.from_address or envelope_address(mail_from) or "unknown@invalid"
         joined, follow_up_of = await self._thread(mail, sender)
         files = await self._keep(mail.attachments)

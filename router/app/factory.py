@@ -92,21 +92,9 @@ def build_context(
     accounts, agents, demo_tokens = _directories(config, key)
     routing = routing_from_config(config)
     presence = Presence(store, clock)
-    board = KpiBoard(
-        store, presence, teams=routing.teams, thresholds_s=config.sla.thresholds_s, clock=clock,
-        window_s=KPI_WINDOW_S,
-    )  # fmt: skip
+    board = _kpi_board(config, store, presence, routing, clock)
     metrics = Metrics(board.snapshot)
-    desk = AgentDesk(
-        store=store,
-        presence=presence,
-        outboxes=outboxes,
-        clock=clock,
-        teams=routing.teams,
-        dispositions=config.dispositions,
-        lease_s=config.queues.lease_s,
-        metrics=metrics,
-    )
+    desk = _desk(config, store, presence, routing, metrics, outboxes=outboxes, clock=clock)
     service = ContactService(
         store=store,
         engine=Engine(config.book),
@@ -136,6 +124,46 @@ def build_context(
         kpis=board.current,
     )
     return ctx, demo_tokens
+
+
+def _kpi_board(
+    config: Config,
+    store: Store,
+    presence: Presence,
+    routing: Routing,
+    clock: Callable[[], float],
+) -> KpiBoard:
+    """The last hour's KPIs for ``/api/stats``, the last of them kept for ``/metrics``."""
+    return KpiBoard(
+        store,
+        presence,
+        teams=routing.teams,
+        thresholds_s=config.sla.thresholds_s,
+        clock=clock,
+        window_s=KPI_WINDOW_S,
+    )
+
+
+def _desk(
+    config: Config,
+    store: Store,
+    presence: Presence,
+    routing: Routing,
+    metrics: Metrics,
+    *,
+    outboxes: Mapping[Channel, Outbox],
+    clock: Callable[[], float],
+) -> AgentDesk:
+    return AgentDesk(
+        store=store,
+        presence=presence,
+        outboxes=outboxes,
+        clock=clock,
+        teams=routing.teams,
+        dispositions=config.dispositions,
+        lease_s=config.queues.lease_s,
+        metrics=metrics,
+    )
 
 
 def _directories(

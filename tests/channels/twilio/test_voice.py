@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,7 @@ MENU_LINES = [
 
 
 @pytest.fixture
-async def desk(tmp_path: Path, clock: FakeClock, store: Store):  # type: ignore[no-untyped-def]
+async def desk(tmp_path: Path, clock: FakeClock, store: Store) -> AsyncIterator[Phone]:
     async with phone(tmp_path, clock, store) as running:
         yield running
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -34,7 +35,7 @@ CODE = "482913"
 
 
 @pytest.fixture
-async def desk(tmp_path: Path, clock: FakeClock, store: Store):  # type: ignore[no-untyped-def]
+async def desk(tmp_path: Path, clock: FakeClock, store: Store) -> AsyncIterator[Phone]:
     async with phone(tmp_path, clock, store) as running:
         yield running
 

@@ -21,14 +21,14 @@ from tests.channels.webchat.support import (
     chat_app,
     queue_customer,
 )
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, StoreMaker
 from tests.router.conftest import ENV
 
 STORE_BACKENDS = ["memory", "sqlite", "redis"]
 
 
 @pytest.fixture
-async def chat(make_store, clock: FakeClock, tmp_path: Path) -> AsyncIterator[ChatApp]:  # type: ignore[no-untyped-def]
+async def chat(make_store: StoreMaker, clock: FakeClock, tmp_path: Path) -> AsyncIterator[ChatApp]:
     async with chat_app(await make_store(clock), clock, tmp_path) as app:
         yield app
 
@@ -276,7 +276,9 @@ async def test_bad_frames_get_error_frames_and_the_chat_goes_on(chat: ChatApp) -
         assert ack["type"] == "ack"
 
 
-async def test_limits_on_size_rate_and_frame_bytes(make_store, clock, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_limits_on_size_rate_and_frame_bytes(
+    make_store: StoreMaker, clock: FakeClock, tmp_path: Path
+) -> None:
     store = await make_store(clock)
     limits = {"max_message_chars": 40, "max_messages_per_minute": 3}
     async with chat_app(store, clock, tmp_path, **limits) as chat, chat.customer() as customer:
@@ -305,7 +307,9 @@ async def test_limits_on_size_rate_and_frame_bytes(make_store, clock, tmp_path) 
         assert closed.type is aiohttp.WSMsgType.CLOSE and closed.data == 1009
 
 
-async def test_origin_check_when_origins_are_configured(make_store, clock, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_origin_check_when_origins_are_configured(
+    make_store: StoreMaker, clock: FakeClock, tmp_path: Path
+) -> None:
     store = await make_store(clock)
     shop = "https://shop.example.com"
     async with chat_app(store, clock, tmp_path, allowed_origins=[shop]) as chat:

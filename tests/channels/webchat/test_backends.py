@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from tests.channels.webchat.support import CUSTOMER_FIRST, chat_app, queue_customer
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, StoreMaker
 
 
 async def test_round_trip_customer_queue_agent_reply_and_resume(
-    make_store: Any,
+    make_store: StoreMaker,
     clock: FakeClock,
     tmp_path: Path,
 ) -> None:

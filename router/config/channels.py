@@ -1,0 +1,118 @@
+"""The ``channels:`` section of config.yaml: Twilio, email, Telegram and web chat settings.
+
+Credentials are ``SecretStr`` and usually ``${VAR}`` references; a channel whose credentials
+are missing stays off (``enabled``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, PositiveInt, SecretStr, ValidationInfo, field_validator
+
+from router.config.models import Section
+from router.config.types import (
+    BLANK_IS_NONE,
+    Email,
+    HostPort,
+    Listen,
+    OptSecret,
+    OptStr,
+    OptUrl,
+    Port,
+    ResolvedPath,
+    matching,
+)
+
+__all__ = [
+    "Channels",
+    "EmailConfig",
+    "EmailRelay",
+    "TelegramConfig",
+    "TwilioConfig",
+    "WebchatConfig",
+]
+
+
+class TwilioConfig(Section):
+    account_sid: OptStr = None
+    auth_token: OptSecret = None
+    api_base_url: OptUrl = None
+    trust_proxy: bool = False
+    hold_refresh_s: Annotated[int, Field(ge=30, le=60)] = 45
+
+    @property
+    def enabled(self) -> bool:
+        return self.account_sid is not None and self.auth_token is not None
+
+
+class EmailRelay(Section):
+    host: OptStr = None
+    port: Port = 25
+    username: OptStr = None
+    password: OptSecret = None
+    starttls: bool = False
+
+
+class EmailConfig(Section):
+    listen: Listen = HostPort("127.0.0.1", 8025)
+    addresses: tuple[Email, ...] = ()
+    from_address: Email | None = None
+    max_size_bytes: PositiveInt = 10 * 1024 * 1024
+    relay: EmailRelay = EmailRelay()
+    # STARTTLS is offered when both are set (PEM files, relative to this config file).
+    tls_cert: Annotated[ResolvedPath | None, BLANK_IS_NONE] = None
+    tls_key: Annotated[ResolvedPath | None, BLANK_IS_NONE, Field(validate_default=True)] = None
+    # keep: attachment files go under <data_dir>/mail/attachments by content hash; drop:
+    # only their name, type and size are kept.
+    attachments: Annotated[str, matching("keep|drop", "keep or drop")] = "keep"
+    max_attachment_bytes: PositiveInt = 10 * 1024 * 1024
+    auto_reply_per_hour: PositiveInt = 5  # automatic replies to one address (loop guard)
+
+    @field_validator("tls_key")
+    @classmethod
+    def _cert_with_key(cls, key: Path | None, info: ValidationInfo) -> Path | None:
+        if "tls_cert" in info.data and (key is None) != (info.data["tls_cert"] is None):
+            raise ValueError("set tls_cert and tls_key together, or neither")
+        return key
+
+
+class TelegramConfig(Section):
+    bot_token: OptSecret = None
+    secret_token: OptSecret = None
+    api_base_url: OptUrl = None
+
+    @field_validator("secret_token")
+    @classmethod
+    def _token_charset(cls, token: SecretStr | None) -> SecretStr | None:
+        # Telegram's own rule for secret_token; the message must not echo the secret.
+        value = token.get_secret_value() if token is not None else ""
+        if token is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value):
+            raise ValueError("may hold only A-Z, a-z, 0-9, _ and - (1 to 256 characters)")
+        return token
+
+    @property
+    def enabled(self) -> bool:
+        return self.bot_token is not None and self.secret_token is not None
+
+
+class WebchatConfig(Section):
+    max_message_chars: PositiveInt = 2000
+    max_messages_per_minute: PositiveInt = 30
+    # Sites (scheme://host[:port]) that may embed /chat or open its websocket besides this
+    # server itself; empty: any site may embed it.
+    allowed_origins: tuple[
+        Annotated[
+            str, matching(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?", "an origin (https://host)")
+        ],
+        ...,
+    ] = ()
+
+
+class Channels(Section):
+    twilio: TwilioConfig = TwilioConfig()
+    email: EmailConfig = EmailConfig()
+    telegram: TelegramConfig = TelegramConfig()
+    webchat: WebchatConfig = WebchatConfig()
