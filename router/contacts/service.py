@@ -9,16 +9,17 @@ the session — all before the channel acknowledges the provider.
 from __future__ import annotations
 
 import dataclasses
-import re
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 
 from channels import AgentTarget, Answer, HoldStatus, InboundMessage, Spoken
-from ivr import Engine, Facts, detect_language
-from queues import Channel, Contact, ContactState, Direction, Event, Message, Store
+from ivr import Engine, Facts
+from queues import Channel, Contact, ContactState, Direction, Event, Intake, Message, Store
 from router.contacts.flow import FLOW_FOR_CHANNEL, QUEUE_PROMPTS, FlowHost, Performed
+from router.contacts.inbound import Conversation, find_conversation, history_message, new_contact
 from router.contacts.replay import replayed, session_record
 from router.contacts.status import Announcer
 from router.desk import CALL_ENDED, ENDED_CALL_LEASE_S, HandleTimes, Presence, sent_key
@@ -27,25 +28,9 @@ from router.locks import KeyLocks
 from router.routing import IncidentBook, Routing
 from router.stats import Metrics
 
-__all__ = ["ContactService", "redact_secret"]
+__all__ = ["ContactService"]
 
 log = structlog.get_logger(__name__)
-
-_CODE_RE = re.compile(r"(?<!\d)\d{4,8}(?!\d)")
-
-
-def redact_secret(text: str) -> str:
-    """Mask every run of 4-8 digits: what the customer typed as an auth code is never kept."""
-    return _CODE_RE.sub(lambda m: "•" * len(m.group()), text)
-
-
-@dataclasses.dataclass(slots=True)
-class _Conversation:
-    """What the store knows of a message's conversation before the message is stored."""
-
-    session: dict[str, Any] | None
-    contact: Contact | None
-    follow_up_of: str | None = None
 
 
 class ContactService:
@@ -174,17 +159,12 @@ class ContactService:
     # -- the flow --------------------------------------------------------------------------
     async def _receive(self, message: InboundMessage) -> Answer:
         now = self._clock()
-        found = await self._conversation(message)
-        secret = bool(found.session and found.session.get("secret"))
-        contact = found.contact or self._new_contact(message, now, found.follow_up_of)
-        intake = await self.store.intake(
-            contact, self._inbound(message, now, secret=secret), key=message.key
-        )
-        contact, session, stored_text = intake.contact, found.session, intake.message.text
+        found = await find_conversation(self.store, message)
+        intake = await self._store_inbound(message, found, now)
+        contact, stored_text = intake.contact, intake.message.text
         structlog.contextvars.bind_contextvars(contact_id=contact.id)
-        handled = list(session.get("handled", ())) if session else []
-        if intake.duplicate and session and message.key in handled:
-            return replayed(contact, session, message.key, stored_text)
+        if intake.duplicate and found.session and message.key in found.handled:
+            return replayed(contact, found.session, message.key, stored_text)
         # A duplicate not yet handled was stored by an attempt that failed before the flow
         # advanced (the store went away): the retry finishes the work.
         new = found.contact is None
@@ -195,13 +175,34 @@ class ContactService:
         incidents = await self.incidents.load()
         facts = self.routing.facts(incidents, at=now, language=language)
         if contact.state is not ContactState.IN_FLOW:
-            stale = (session is not None and session.get("flow") is not None) or (
-                new and intake.duplicate
-            )
+            stale = found.in_flow_session or (new and intake.duplicate)
             answer = await self._after_flow(contact, message, facts, stale=stale)
-            return dataclasses.replace(answer, stored_text=stored_text)
-        step = self.flows.step(message, None if new else session, facts=facts, language=language)
-        done = await self.flows.perform(contact, step, message.address, incidents, facts)
+        else:
+            step = self.flows.step(message, found.session, facts=facts, language=language)
+            done = await self.flows.perform(contact, step, message.address, incidents, facts)
+            answer = await self._finish_turn(message, done, found.handled)
+        return dataclasses.replace(answer, stored_text=stored_text)
+
+    async def _store_inbound(
+        self, message: InboundMessage, found: Conversation, now: float
+    ) -> Intake:
+        """Store the message durably with its contact (a new one when none is open),
+        idempotent on the message's key."""
+        contact = found.contact or new_contact(
+            message,
+            now,
+            follow_up_of=found.follow_up_of,
+            languages=self._languages,
+            default_language=self._default_language,
+        )
+        redact = functools.partial(self.engine.redact, FLOW_FOR_CHANNEL[message.channel])
+        kept = history_message(message, now, redact=redact, secret=found.secret)
+        return await self.store.intake(contact, kept, key=message.key)
+
+    async def _finish_turn(
+        self, message: InboundMessage, done: Performed, handled: list[str]
+    ) -> Answer:
+        """Say the turn's prompts, save the session for the next input, and answer."""
         spoken = await self._say(done)
         expect = None if done.done else done.step.expect
         await self._save_session(
@@ -223,53 +224,6 @@ class ContactService:
             expect,
             position=queued.position if queued else None,
             wait_s=queued.wait_s if queued else None,
-            stored_text=stored_text,
-        )
-
-    async def _conversation(self, message: InboundMessage) -> _Conversation:
-        """The open contact this message continues, by its conversation or a thread id.
-
-        Writing again about a closed matter opens a new contact that points back to it.
-        """
-        session = await self.store.get_session(message.session_key)
-        if session is not None:
-            contact = await self.store.get_contact(session["contact_id"], messages=False)
-            if not contact.state.is_final:
-                return _Conversation(session, contact)
-        if message.contact_id is not None:
-            contact = await self.store.get_contact(message.contact_id, messages=False)
-            if contact.state.is_final:
-                return _Conversation(None, None, follow_up_of=contact.id)
-            return _Conversation(None, contact)
-        return _Conversation(None, None)
-
-    def _inbound(self, message: InboundMessage, now: float, *, secret: bool) -> Message:
-        """The message as the history keeps it: auth codes never reach the history (labelled
-        lines always, and any digits typed where the flow asked for a code)."""
-        text = message.text
-        if text is not None:
-            text = self.engine.redact(FLOW_FOR_CHANNEL[message.channel], text)
-            text = redact_secret(text) if secret else text
-        return Message(
-            direction=Direction.IN,
-            text=text or "",
-            at=now,
-            meta={**message.meta, "timeout": text is None},
-        )
-
-    def _new_contact(
-        self, message: InboundMessage, now: float, follow_up_of: str | None
-    ) -> Contact:
-        language = message.language or detect_language(
-            message.text or "", self._languages, self._default_language
-        )
-        return Contact(
-            channel=message.channel,
-            address=message.address,
-            created_at=now,
-            language=language,
-            subject=message.subject,
-            meta={**message.meta, **({"follow_up_of": follow_up_of} if follow_up_of else {})},
         )
 
     async def _after_flow(
@@ -288,17 +242,23 @@ class ContactService:
         return Answer(contact, (), None)
 
     async def _flow_already_done(self, contact: Contact, message: InboundMessage) -> Answer:
+        """An earlier attempt ended the flow and lost the session: tell a waiting contact
+        its place again, and save the session the flow's last turn would have saved."""
         prompts: tuple[Spoken, ...] = ()
-        position = wait_s = None
+        position = wait_s = queue_prompt = None
         if contact.state is ContactState.WAITING and contact.team is not None:
-            key = QUEUE_PROMPTS.get(FLOW_FOR_CHANNEL[message.channel], "queued")
-            key = key if key in self.engine.book.prompts else "queued"
+            queue_prompt = QUEUE_PROMPTS.get(FLOW_FOR_CHANNEL[message.channel], "queued")
+            if queue_prompt not in self.engine.book.prompts:
+                queue_prompt = "queued"
             language = contact.language or self._default_language
-            status = await self.announcer.status(contact.id, contact.team, key, language)
+            status = await self.announcer.status(contact.id, contact.team, queue_prompt, language)
             prompts, position, wait_s = (status.told,), status.position, status.wait_s
-        await self._save_session(
-            message, session_record(contact.id, key=message.key, spoken=prompts)
+        # Kept so a hold refresh tells the same words as this answer: a chat or Telegram
+        # customer is not told the voice prompt's "please stay on the line".
+        record = session_record(
+            contact.id, key=message.key, spoken=prompts, queue_prompt=queue_prompt
         )
+        await self._save_session(message, record)
         return Answer(contact, prompts, None, position=position, wait_s=wait_s)
 
     async def _say(self, done: Performed) -> tuple[Spoken, ...]:

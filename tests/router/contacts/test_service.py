@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
 
-from queues import Channel, ContactState
+from channels import InboundMessage
+from queues import Channel, ContactState, StoreUnavailable
 from tests.router.conftest import Desk
 from tests.router.testchannel import texts
 
@@ -144,21 +146,21 @@ async def test_kpis_on_a_scripted_scenario(desk: Desk) -> None:
     assert stats["overall"]["answered"] == 2
 
 
-async def test_retry_after_the_store_failed_mid_message_finishes_the_work(desk: Desk) -> None:
+async def test_retry_after_the_store_failed_mid_message_finishes_the_work(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Stored, then the store went away before the session was saved: the retry advances."""
-    from queues import StoreUnavailable
-
     store = desk.ctx.store
     real_put = store.put_session
     failures = [1]
 
-    async def flaky_put(key: str, data: dict, *, ttl_s: float) -> None:  # type: ignore[type-arg]
+    async def flaky_put(key: str, data: dict[str, Any], *, ttl_s: float) -> None:
         if key.startswith("sms:") and failures:
             failures.pop()
             raise StoreUnavailable("connection lost")
         await real_put(key, data, ttl_s=ttl_s)
 
-    store.put_session = flaky_put  # type: ignore[method-assign]
+    monkeypatch.setattr(store, "put_session", flaky_put)
     sms = desk.channels[Channel.SMS]
     with pytest.raises(StoreUnavailable):
         await sms.say("+48500000008", "faktura", key="SM-A")
@@ -171,8 +173,6 @@ async def test_retry_after_the_store_failed_mid_message_finishes_the_work(desk: 
 
 
 async def test_mail_reply_with_credentials_verifies_the_waiting_contact(desk: Desk) -> None:
-    from channels.base import InboundMessage
-
     service = desk.ctx.service
     first = await service.receive(
         InboundMessage(Channel.EMAIL, "jan@example.net", "Faktura za listopad jest za wysoka", "m1")

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from queues import Channel, ContactState
+from typing import Any
+
+import pytest
+
+from queues import Channel, ContactState, StoreUnavailable
 from tests.router.conftest import Desk
+from tests.router.testchannel import texts
 
 STORE_BACKENDS = ["memory", "sqlite", "redis"]
 SATURDAY_NOON_S = 1_795_262_400.0  # 2026-11-21 12:00 Europe/Warsaw is 11:00 UTC; closed
+QUEUED_FIRST = "Twoja sprawa czeka w kolejce (miejsce 1)."
 
 
 async def _queue(desk: Desk, address: str) -> str:
@@ -43,3 +49,34 @@ async def test_closed_team_is_told_when_it_opens_not_a_wait_in_minutes(desk: Des
             "queued_email", "en", "billing", 0, status.wait_s
         ).text
     )
+
+
+async def test_queueing_hold_and_a_stale_retry_tell_the_same_closed_status(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The three places a waiting contact is told its place use the one rule, so out of
+    hours all three give the ``_closed`` variant: when queued, on a hold refresh, and when a
+    retry finds the flow already done (the session was lost after the contact was queued)."""
+    desk.clock.now = SATURDAY_NOON_S
+    store, sms = desk.ctx.store, desk.channels[Channel.SMS]
+    real_put = store.put_session
+    lost = [1]
+
+    async def lose_one_put(key: str, data: dict[str, Any], *, ttl_s: float) -> None:
+        if key.startswith("sms:") and data.get("flow") is None and lost:
+            lost.pop()
+            raise StoreUnavailable("connection lost")
+        await real_put(key, data, ttl_s=ttl_s)
+
+    await sms.say("+48500000104", "faktura")
+    monkeypatch.setattr(store, "put_session", lose_one_put)
+    with pytest.raises(StoreUnavailable):
+        await sms.say("+48500000104", "jan.kowalski 482913", key="SM-Q")
+    retried = await sms.say("+48500000104", "jan.kowalski 482913", key="SM-Q")
+    hold = await desk.ctx.service.hold(Channel.SMS, "+48500000104")
+    closed = "Odpowiemy w tej rozmowie po otwarciu: pon. 10:00."
+    assert not retried.duplicate and texts(retried) == [f"{QUEUED_FIRST} {closed}"]
+    assert hold is not None and hold.prompt is not None
+    assert hold.prompt.text == texts(retried)[0]
+    assert hold.position == retried.position and hold.wait_s == retried.wait_s
+    assert (await store.queue_stats(["billing"]))[0].waiting == 1  # queued once
