@@ -12,13 +12,6 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, runtime_checkable
 
-from queues.errors import (
-    ContactNotFound,
-    InvalidTransition,
-    NotHolder,
-    QueueError,
-    StoreUnavailable,
-)
 from queues.models import (
     Claim,
     Contact,
@@ -35,12 +28,7 @@ __all__ = [
     "EVENT_KINDS",
     "UPDATABLE_FIELDS",
     "Clock",
-    "ContactNotFound",
-    "InvalidTransition",
-    "NotHolder",
-    "QueueError",
     "Store",
-    "StoreUnavailable",
     "check_updatable",
     "message_event_kind",
 ]

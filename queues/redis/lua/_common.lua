@@ -96,6 +96,15 @@ local function gone(entry)
   return nil
 end
 
+-- Why an operation on a waiting contact cannot act on this entry, or nil when it can.
+local function not_waiting(entry)
+  local refused = gone(entry)
+  if not refused and entry.st ~= 'waiting' then
+    refused = {'state', entry.st}
+  end
+  return refused
+end
+
 -- Why an agent cannot act on a contact as its holder, or nil when it can.
 local function not_holder(entry, agent)
   if entry.st == 'waiting' then

@@ -3,12 +3,9 @@
 -- ARGV: id
 -- Reply: 'ok' ahead waiting; 'state' <state> when it is not waiting; 'absent'; 'moved'.
 local entry = load(KEYS[1])
-local refused = gone(entry)
+local refused = not_waiting(entry)
 if refused then
   return refused
-end
-if entry.st ~= 'waiting' then
-  return {'state', entry.st}
 end
 local ahead = redis.call('ZRANK', KEYS[2], member_of(entry, ARGV[1]))
 if not ahead then

@@ -3,12 +3,9 @@
 -- ARGV: id, now, team
 local id, now = ARGV[1], ARGV[2]
 local entry = load(KEYS[1])
-local refused = gone(entry)
+local refused = not_waiting(entry)
 if refused then
   return refused
-end
-if entry.st ~= 'waiting' then
-  return {'state', entry.st}
 end
 redis.call('ZREM', KEYS[2], member_of(entry, id))
 redis.call('ZREM', KEYS[3], id)
