@@ -20,6 +20,7 @@ from queues.models import (
     Event,
     Intake,
     Message,
+    Parcel,
     Position,
     QueueStats,
 )
@@ -52,7 +53,8 @@ def check_updatable(fields: Iterable[str]) -> None:
         )
 
 
-#: Events every store records by itself, in the same step as the transition.
+#: Events every store records by itself, in the same step as the transition; and
+#: ``agent_status`` (no contact), which the desk records when an agent's status changes.
 EVENT_KINDS = frozenset(
     {
         "contact_created",
@@ -65,6 +67,7 @@ EVENT_KINDS = frozenset(
         "contact_resolved",
         "contact_abandoned",
         "lease_expired",
+        "agent_status",
     }
 )
 
@@ -119,7 +122,10 @@ class Store(Protocol):
     ) -> list[Contact]:
         """Contacts matching every given filter, newest first, without messages."""
 
-    async def add_event(self, event: Event) -> None: ...
+    async def add_event(self, event: Event) -> None:
+        """Record ``event`` on its contact's history; with ``contact_id`` "" it belongs to no
+        contact (an agent's status) and only ``list_events`` gives it."""
+
     async def events(self, contact_id: str) -> list[Event]:
         """One contact's history, oldest first."""
 
@@ -192,6 +198,56 @@ class Store(Protocol):
     async def get_presence(self, agent: str) -> dict[str, Any] | None: ...
     async def all_presence(self) -> dict[str, dict[str, Any]]:
         """Every agent's presence record; the reader decides which are too old to count."""
+
+    # -- documents (small records by kind and key, with compare-and-set) ----------------
+    async def get_doc(self, kind: str, key: str) -> tuple[dict[str, Any] | None, str]:
+        """The document and its tag ("" when absent); every put gives a new tag."""
+
+    async def put_doc(
+        self, kind: str, key: str, data: dict[str, Any], *, tag: str | None = None
+    ) -> str | None:
+        """Store the document and return its new tag. With ``tag``: only when the document
+        still has that tag ("" = only when absent); None when another writer came first."""
+
+    async def delete_doc(self, kind: str, key: str) -> None: ...
+    async def all_docs(self, kind: str) -> dict[str, dict[str, Any]]:
+        """Every document of ``kind`` by key (imports, exports, directory loads)."""
+
+    # -- locks with a time to live (one holder across every process) --------------------
+    async def acquire_lock(self, name: str, owner: str, *, ttl_s: float) -> bool:
+        """Take ``name`` for ``owner`` until ``ttl_s`` from now; False when someone else
+        holds it. A holder that dies loses it when the time runs out. Taking it again as
+        the same owner extends it."""
+
+    async def release_lock(self, name: str, owner: str) -> None:
+        """Give ``name`` up if ``owner`` still holds it (a lock that expired and was taken
+        by another is left alone)."""
+
+    # -- the outbox (messages that must reach a provider, at least once, in order) ------
+    async def post_parcel(
+        self, parcel_id: str, payload: dict[str, Any], *, keep_s: float = 7 * 86_400
+    ) -> bool:
+        """Put a parcel in the outbox, due now, unless ``parcel_id`` was posted in the last
+        ``keep_s`` seconds (pending or settled): then nothing changes and False is returned,
+        so a retried post is never sent twice."""
+
+    async def take_parcels(
+        self, *, lease_s: float, limit: int, ids: Sequence[str] = ()
+    ) -> list[Parcel]:
+        """Take parcels that are due (``ids``: only those), earliest due first (ties in
+        post order), up to
+        ``limit``: each one's attempts grow by one and it is hidden from other takers for
+        ``lease_s``; a taker that dies leaves it to the next one after that."""
+
+    async def settle_parcel(self, parcel_id: str, attempts: int) -> bool:
+        """The parcel is done (sent, or given up): out of the outbox for good. False when
+        ``attempts`` is stale (the lease ran out and another taker has it)."""
+
+    async def defer_parcel(self, parcel_id: str, attempts: int, *, delay_s: float) -> bool:
+        """Try again later: due after ``delay_s``. False when ``attempts`` is stale."""
+
+    async def parcels_pending(self) -> int:
+        """How many parcels wait in the outbox (due or taken)."""
 
     # -- sliding-window hit counters (rate limits, lockouts; atomic across processes) ----
     async def record_hit(self, key: str, *, window_s: float, ttl_s: float) -> int:

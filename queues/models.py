@@ -26,6 +26,7 @@ __all__ = [
     "Event",
     "Intake",
     "Message",
+    "Parcel",
     "Position",
     "QueueStats",
     "from_iso",
@@ -297,3 +298,19 @@ class QueueStats:
     waiting: int
     assigned: int
     oldest_wait_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Parcel:
+    """One outgoing message in the store's outbox, waiting to reach a provider.
+
+    ``payload`` is the sender's (the store keeps it as JSON and never reads it). A taker
+    holds the parcel until ``due_at``; ``attempts`` counts the takes and fences the
+    holder: settling or deferring with a stale count does nothing.
+    """
+
+    id: str
+    payload: Mapping[str, Any]
+    attempts: int
+    due_at: float
+    posted_at: float

@@ -5,6 +5,7 @@ Each call runs to completion without awaiting, so on one event loop each is one 
 
 from __future__ import annotations
 
+import copy
 import uuid
 from typing import Any
 
@@ -25,6 +26,8 @@ class KeyedMemory(InProcessPubSub):
         self._hits: dict[str, tuple[float, list[float]]] = {}  # key -> (expires, times)
         self._pubsub = LocalPubSub()
         self._presence: dict[str, dict[str, Any]] = {}
+        self._docs: dict[str, dict[str, tuple[dict[str, Any], str]]] = {}  # kind -> key -> doc
+        self._locks: dict[str, tuple[str, float]] = {}  # name -> (owner, expires_at)
         self._closed = False
 
     async def aclose(self) -> None:
@@ -73,6 +76,40 @@ class KeyedMemory(InProcessPubSub):
 
     async def all_presence(self) -> dict[str, dict[str, Any]]:
         return {agent: dict(record) for agent, record in self._presence.items()}
+
+    # -- documents -----------------------------------------------------------------------
+    async def get_doc(self, kind: str, key: str) -> tuple[dict[str, Any] | None, str]:
+        found = self._docs.get(kind, {}).get(key)
+        return (copy.deepcopy(found[0]), found[1]) if found is not None else (None, "")
+
+    async def put_doc(
+        self, kind: str, key: str, data: dict[str, Any], *, tag: str | None = None
+    ) -> str | None:
+        docs = self._docs.setdefault(kind, {})
+        if tag is not None and docs.get(key, ({}, ""))[1] != tag:
+            return None
+        new_tag = uuid.uuid4().hex
+        docs[key] = (copy.deepcopy(data), new_tag)
+        return new_tag
+
+    async def delete_doc(self, kind: str, key: str) -> None:
+        self._docs.get(kind, {}).pop(key, None)
+
+    async def all_docs(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {key: copy.deepcopy(doc) for key, (doc, _) in self._docs.get(kind, {}).items()}
+
+    # -- locks ---------------------------------------------------------------------------
+    async def acquire_lock(self, name: str, owner: str, *, ttl_s: float) -> bool:
+        now = self._clock()
+        holder, expires_at = self._locks.get(name, (owner, now))
+        if holder != owner and expires_at > now:
+            return False
+        self._locks[name] = (owner, now + ttl_s)
+        return True
+
+    async def release_lock(self, name: str, owner: str) -> None:
+        if self._locks.get(name, ("", 0.0))[0] == owner:
+            del self._locks[name]
 
     # -- hit counters (no await inside: each call is one step) --------------------------
     def _live_hits(self, key: str, now: float, window_s: float) -> list[float]:

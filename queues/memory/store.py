@@ -17,6 +17,7 @@ from queues import transitions
 from queues.base import Clock, check_updatable, message_event_kind
 from queues.errors import ContactNotFound
 from queues.memory.keyed import KeyedMemory
+from queues.memory.outbox import MemoryOutbox
 from queues.models import (
     Claim,
     Contact,
@@ -52,11 +53,12 @@ class _Team:
         return None
 
 
-class MemoryStore(KeyedMemory):
+class MemoryStore(KeyedMemory, MemoryOutbox):
     """Store Protocol on plain dicts and heaps."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:
-        super().__init__(clock=clock)
+        KeyedMemory.__init__(self, clock=clock)
+        MemoryOutbox.__init__(self, clock=clock)
         self._contacts: dict[str, Contact] = {}
         self._messages: dict[str, list[Message]] = defaultdict(list)
         self._events: list[Event] = []

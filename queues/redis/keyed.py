@@ -15,7 +15,14 @@ from queues.base import Clock
 from queues.models import now_s
 from queues.redis.cluster import Connection, OnConnection, operation
 from queues.redis.codec import fmt_time
-from queues.redis.keys import CHANNEL_PREFIX, PRESENCE_KEY, hits_key, session_key
+from queues.redis.keys import (
+    CHANNEL_PREFIX,
+    PRESENCE_KEY,
+    doc_key,
+    hits_key,
+    lock_key,
+    session_key,
+)
 from queues.redis.pubsub import Fanout
 from queues.redis.scripts import Scripts, check
 
@@ -88,6 +95,50 @@ class KeyedRedis(OnConnection):
     async def all_presence(self) -> dict[str, dict[str, Any]]:
         found = await self._redis.hgetall(PRESENCE_KEY)
         return {str(agent): json.loads(raw) for agent, raw in found.items()}
+
+    # -- documents (one hash per kind: key -> {"t": tag, "d": data}) ----------------------
+    @operation
+    async def get_doc(self, kind: str, key: str) -> tuple[dict[str, Any] | None, str]:
+        raw = await self._redis.hget(doc_key(kind), key)
+        if raw is None:
+            return None, ""
+        stored = json.loads(raw)
+        data: dict[str, Any] = stored["d"]
+        return data, str(stored["t"])
+
+    @operation
+    async def put_doc(
+        self, kind: str, key: str, data: dict[str, Any], *, tag: str | None = None
+    ) -> str | None:
+        new_tag = uuid.uuid4().hex
+        raw = json.dumps({"t": new_tag, "d": data}, ensure_ascii=False)
+        if tag is None:
+            await self._redis.hset(doc_key(kind), key, raw)
+            return new_tag
+        reply = await self._scripts.run("put_doc_if", [doc_key(kind)], [key, tag, raw])
+        return new_tag if reply[0] == "ok" else None
+
+    @operation
+    async def delete_doc(self, kind: str, key: str) -> None:
+        await self._redis.hdel(doc_key(kind), key)
+
+    @operation
+    async def all_docs(self, kind: str) -> dict[str, dict[str, Any]]:
+        found = await self._redis.hgetall(doc_key(kind))
+        return {str(key): json.loads(raw)["d"] for key, raw in found.items()}
+
+    # -- locks (a key each, expiry on the store's clock) --------------------------------
+    @operation
+    async def acquire_lock(self, name: str, owner: str, *, ttl_s: float) -> bool:
+        now = self._clock()
+        px = str(max(1, math.ceil(ttl_s * 1000)))
+        args = [owner, repr(now), repr(now + ttl_s), px]
+        reply = await self._scripts.run("acquire_lock", [lock_key(name)], args)
+        return bool(reply[0] == "ok")
+
+    @operation
+    async def release_lock(self, name: str, owner: str) -> None:
+        await self._scripts.run("release_lock", [lock_key(name)], [owner])
 
     # -- hit counters (one script on the key's own slot) ---------------------------------
     @operation

@@ -48,6 +48,11 @@ Elsewhere::
     sb:session:<key>      string: {"x": expires_at, "t": tag, "d": data}, with a PX ttl
     sb:presence           hash: agent -> JSON presence record (status, teams, seen, holding)
     sb:hits:<key>         zset: "<uuid>" -> time of one hit (record_hit), with a PX ttl
+    sb:doc:<kind>         hash: key -> {"t": tag, "d": data} (documents: accounts, agents)
+    sb:lock:<name>        string: {"o": owner, "x": expires_at}, with a PX ttl
+    {sb:outbox}:due       zset: parcel id -> due_at (taken ones: the end of the lease)
+    {sb:outbox}:p, :a, :at  hashes: parcel id -> payload JSON, attempts, posted_at
+    {sb:outbox}:known     zset: parcel id -> forget_at, ids posted (pending or settled)
     sb:pubsub:<channel>   pub/sub channels (not keys)
 
 Where a contact stands: its team entry when one is waiting, assigned or done (the only one;
@@ -67,6 +72,12 @@ TEAMS_KEY = PREFIX + "teams"
 SESSION_PREFIX = PREFIX + "session:"
 PRESENCE_KEY = PREFIX + "presence"
 HITS_PREFIX = PREFIX + "hits:"
+DOC_PREFIX = PREFIX + "doc:"
+LOCK_PREFIX = PREFIX + "lock:"
+OUTBOX_TAG = "{" + PREFIX + "outbox}"
+#: The outbox's keys, in the order its scripts take them (due, payloads, attempts, posted,
+#: known); one hash tag, so each script is single-slot on a cluster.
+OUTBOX_KEYS = [OUTBOX_TAG + s for s in (":due", ":p", ":a", ":at", ":known")]
 CHANNEL_PREFIX = PREFIX + "pubsub:"
 TOMBSTONE_TTL_S = 86_400
 
@@ -94,6 +105,13 @@ SCRIPTS = (
     # one key of its own
     "record_hit",
     "put_session_if",
+    "put_doc_if",
+    "acquire_lock",
+    "release_lock",
+    # the outbox's tag
+    "post_parcel",
+    "take_parcels",
+    "settle_parcel",
 )
 
 
@@ -194,6 +212,14 @@ def session_key(key: str) -> str:
 
 def hits_key(key: str) -> str:
     return HITS_PREFIX + key
+
+
+def doc_key(kind: str) -> str:
+    return DOC_PREFIX + kind
+
+
+def lock_key(name: str) -> str:
+    return LOCK_PREFIX + name
 
 
 @cache

@@ -58,13 +58,14 @@ from queues.redis.keys import (
     shard_of,
 )
 from queues.redis.locate import Locator
+from queues.redis.outbox import OutboxRedis
 from queues.redis.queue import Queues
 from queues.redis.scripts import check, translated
 
 __all__ = ["RedisStore"]
 
 
-class RedisStore(KeyedRedis):
+class RedisStore(KeyedRedis, OutboxRedis):
     """Store Protocol on Redis or Redis Cluster: Lua scripts for transitions, pipelined
     reads for the rest."""
 

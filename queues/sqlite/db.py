@@ -26,7 +26,7 @@ __all__ = ["SCHEMA_VERSION", "Database", "path_from_url"]
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS contacts (
     id TEXT PRIMARY KEY, channel TEXT NOT NULL, address TEXT NOT NULL, state TEXT NOT NULL,
@@ -69,6 +69,19 @@ CREATE TABLE IF NOT EXISTS hits (
 CREATE INDEX IF NOT EXISTS hits_key ON hits (key, at);
 CREATE INDEX IF NOT EXISTS hits_expiry ON hits (expires_at);
 CREATE TABLE IF NOT EXISTS presence (agent TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS docs (
+    kind TEXT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL, tag TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS locks (
+    name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS parcels (
+    n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, payload TEXT, attempts INTEGER NOT NULL,
+    due_at REAL, posted_at REAL NOT NULL, forget_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS parcels_due ON parcels (due_at, n) WHERE due_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS parcels_forget ON parcels (forget_at);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters (name, value) VALUES ('queue_seq', 0);
 """
@@ -246,7 +259,8 @@ class Database:
                     f"{self.path} has schema version {version}, newer than this Switchboard's "
                     f"({SCHEMA_VERSION}); upgrade Switchboard"
                 )
-            # Version 2 tags each session write (compare-and-set of shared records).
+            # Version 2 tags each session write (compare-and-set of shared records); version 3
+            # only adds tables (docs, locks, parcels), which SCHEMA creates when missing.
             upgrade = "ALTER TABLE sessions ADD COLUMN tag TEXT NOT NULL DEFAULT '';"
             conn.executescript(
                 f"BEGIN IMMEDIATE; {SCHEMA}; {upgrade if version == 1 else ''} "

@@ -89,6 +89,58 @@ class KeyedRows(OnDatabase, InProcessPubSub):
         rows = conn.execute("SELECT agent, data FROM presence").fetchall()
         return {agent: json.loads(data) for agent, data in rows}
 
+    # -- documents (table docs) -----------------------------------------------------------
+    @reads
+    def get_doc(self, conn: Conn, kind: str, key: str) -> tuple[dict[str, Any] | None, str]:
+        sql = "SELECT data, tag FROM docs WHERE kind = ? AND key = ?"
+        row = conn.execute(sql, (kind, key)).fetchone()
+        return (json.loads(row[0]), row[1]) if row else (None, "")
+
+    @writes
+    def put_doc(
+        self, conn: Conn, kind: str, key: str, data: dict[str, Any], *, tag: str | None = None
+    ) -> str | None:
+        if tag is not None:
+            row = conn.execute(
+                "SELECT tag FROM docs WHERE kind = ? AND key = ?", (kind, key)
+            ).fetchone()
+            if (row[0] if row else "") != tag:
+                return None
+        new_tag = uuid.uuid4().hex
+        conn.execute(
+            "INSERT INTO docs (kind, key, data, tag) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (kind, key) DO UPDATE SET data = excluded.data, tag = excluded.tag",
+            (kind, key, db.dumps(data), new_tag),
+        )
+        return new_tag
+
+    @writes
+    def delete_doc(self, conn: Conn, kind: str, key: str) -> None:
+        conn.execute("DELETE FROM docs WHERE kind = ? AND key = ?", (kind, key))
+
+    @reads
+    def all_docs(self, conn: Conn, kind: str) -> dict[str, dict[str, Any]]:
+        rows = conn.execute("SELECT key, data FROM docs WHERE kind = ?", (kind,)).fetchall()
+        return {key: json.loads(data) for key, data in rows}
+
+    # -- locks (table locks) -------------------------------------------------------------
+    @writes
+    def acquire_lock(self, conn: Conn, name: str, owner: str, *, ttl_s: float) -> bool:
+        now = self._clock()
+        row = conn.execute("SELECT owner, expires_at FROM locks WHERE name = ?", (name,)).fetchone()
+        if row is not None and row[0] != owner and row[1] > now:
+            return False
+        conn.execute(
+            "INSERT INTO locks (name, owner, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) "
+            "DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at",
+            (name, owner, now + ttl_s),
+        )
+        return True
+
+    @writes
+    def release_lock(self, conn: Conn, name: str, owner: str) -> None:
+        conn.execute("DELETE FROM locks WHERE name = ? AND owner = ?", (name, owner))
+
     # -- hit counters (table hits: one row per hit; expires_at is the key's) -------------
     @writes
     def record_hit(self, conn: Conn, key: str, *, window_s: float, ttl_s: float) -> int:

@@ -27,6 +27,7 @@ from queues.models import (
 )
 from queues.sqlite import db
 from queues.sqlite.keyed import KeyedRows
+from queues.sqlite.outbox import OutboxRows
 from queues.sqlite.worker import Conn, reads, writes
 from queues.transitions import Step
 
@@ -51,7 +52,7 @@ EXPIRED = (
 )
 
 
-class SqliteStore(KeyedRows):
+class SqliteStore(KeyedRows, OutboxRows):
     """Store Protocol on one SQLite file (WAL, synchronous=FULL) for one process.
 
     Open with ``await SqliteStore.open("sqlite:////var/lib/switchboard/store.db")``.

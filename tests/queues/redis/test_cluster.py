@@ -30,7 +30,7 @@ from queues.redis.keys import (
 from queues.redis.locate import team_keys
 from queues.redis.store import RedisStore
 from tests.conftest import FakeClock
-from tests.queues import test_contract
+from tests.queues import test_contract, test_contract_shared
 from tests.redis_server import redis_cluster
 
 pytestmark = pytest.mark.slow
@@ -38,9 +38,10 @@ pytestmark = pytest.mark.slow
 STORE_BACKENDS = ["cluster"]
 
 # Every contract test, collected again in this module, where make_store opens cluster stores.
-globals().update(
-    {name: test for name, test in vars(test_contract).items() if name.startswith("test_")}
-)
+for _module in (test_contract, test_contract_shared):
+    globals().update(
+        {name: test for name, test in vars(_module).items() if name.startswith("test_")}
+    )
 
 
 @pytest.fixture(scope="module")
