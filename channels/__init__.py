@@ -3,7 +3,7 @@
 The adapters live in subpackages (``email``, ``twilio``, ``telegram``, ``webchat``); this
 package offers what they share with the router: the ``Inbox`` the router implements, the
 ``Outbox`` and ``ChannelAdapter`` Protocols, the records that cross between them, the retrying
-outbox, and the layer's exception tree (``channels/errors.py``).
+outbox (``courier``), and the layer's exception tree (``channels/errors.py``).
 """
 
 from channels.base import (
@@ -17,21 +17,22 @@ from channels.base import (
     Reply,
     Spoken,
 )
+from channels.courier import Courier, Delivery
 from channels.errors import ChannelError, FrameError, SendFailed, TelegramSendFailed
-from channels.retry import RetryingOutbox
 
 __all__ = [
     "AgentTarget",
     "Answer",
     "ChannelAdapter",
     "ChannelError",
+    "Courier",
+    "Delivery",
     "FrameError",
     "HoldStatus",
     "InboundMessage",
     "Inbox",
     "Outbox",
     "Reply",
-    "RetryingOutbox",
     "SendFailed",
     "Spoken",
     "TelegramSendFailed",

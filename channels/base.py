@@ -110,7 +110,11 @@ class HoldStatus:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """An outbound message to a contact, sent through the channel it came from."""
+    """An outbound message to a contact, sent through the channel it came from.
+
+    ``author`` is the agent (None for the flow's own messages); ``auto`` marks a message
+    the router sent by itself where the channel says so (email: Auto-Submitted).
+    """
 
     contact_id: str
     channel: Channel
@@ -119,6 +123,7 @@ class Reply:
     language: str
     author: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    auto: bool = False
 
 
 @runtime_checkable

@@ -225,23 +225,26 @@ class Store(Protocol):
 
     # -- the outbox (messages that must reach a provider, at least once, in order) ------
     async def post_parcel(
-        self, parcel_id: str, payload: dict[str, Any], *, keep_s: float = 7 * 86_400
+        self, parcel_id: str, payload: dict[str, Any], *, group: str, keep_s: float = 7 * 86_400
     ) -> bool:
-        """Put a parcel in the outbox, due now, unless ``parcel_id`` was posted in the last
+        """Put a parcel in the outbox at the end of ``group``'s line (one address: its
+        messages go out in post order) unless ``parcel_id`` was posted in the last
         ``keep_s`` seconds (pending or settled): then nothing changes and False is returned,
         so a retried post is never sent twice."""
 
     async def take_parcels(
         self, *, lease_s: float, limit: int, ids: Sequence[str] = ()
     ) -> list[Parcel]:
-        """Take parcels that are due (``ids``: only those), earliest due first (ties in
-        post order), up to
-        ``limit``: each one's attempts grow by one and it is hidden from other takers for
-        ``lease_s``; a taker that dies leaves it to the next one after that."""
+        """Take parcels that are due (``ids``: only those), earliest due first, up to
+        ``limit``. Only the first pending parcel of a group is ever due: the next one
+        becomes due when it is settled. Each one taken has its attempts grown by one and is
+        hidden from other takers for ``lease_s``; a taker that dies leaves it to the next
+        one after that."""
 
     async def settle_parcel(self, parcel_id: str, attempts: int) -> bool:
-        """The parcel is done (sent, or given up): out of the outbox for good. False when
-        ``attempts`` is stale (the lease ran out and another taker has it)."""
+        """The parcel is done (sent, or given up): out of the outbox for good, and the next
+        of its group due now. False when ``attempts`` is stale (the lease ran out and
+        another taker has it)."""
 
     async def defer_parcel(self, parcel_id: str, attempts: int, *, delay_s: float) -> bool:
         """Try again later: due after ``delay_s``. False when ``attempts`` is stale."""

@@ -32,6 +32,7 @@ import structlog
 from aiohttp import web
 
 from channels.base import Answer, InboundMessage, Inbox, Outbox, Reply
+from channels.courier import Courier
 from channels.email.intake import digest, envelope_address, hash_key, inbound_message
 from channels.email.loops import ROBOT_SENDERS, automated
 from channels.email.parse import Attachment, ParsedMail, parse_mail
@@ -39,7 +40,6 @@ from channels.email.send import EmailOutbox, Relay
 from channels.email.smtp import MailHandler, SmtpServer, load_tls
 from channels.email.text import decode_bytes
 from channels.email.thread import THREAD_TTL_S, MessageIds, ThreadBook, subject_tag
-from channels.errors import SendFailed
 from channels.limits import WindowLimit
 from queues import Channel, ContactNotFound, Store
 
@@ -47,7 +47,6 @@ __all__ = ["EmailAdapter", "EmailSettings"]
 
 log = structlog.get_logger(__name__)
 
-_AUTO_REPLY_DELAYS_S = (0.5, 2.0)
 _PARSE_INLINE_BYTES = 256 * 1024
 
 
@@ -83,6 +82,7 @@ class EmailAdapter:
         *,
         inbox: Inbox,
         store: Store,
+        courier: Courier,
         settings: EmailSettings,
         secret: bytes,
         clock: Callable[[], float],
@@ -111,7 +111,7 @@ class EmailAdapter:
         )
         self._redact = redact
         self._ours = tuple(a.lower() for a in settings.addresses)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.courier = courier
         self.server: SmtpServer | None = None
 
     @property
@@ -148,14 +148,10 @@ class EmailAdapter:
         if self.server is not None:
             await self.server.aclose()
             self.server = None
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def drain(self) -> None:
-        """Wait for the automatic replies under way (tests, benchmarks)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Wait for the outbox to empty: automatic replies sent (tests, benchmarks)."""
+        await self.courier.join()
 
     # -- inbound ---------------------------------------------------------------------------
     async def take(self, raw: bytes, mail_from: str, recipients: list[str]) -> str:
@@ -214,8 +210,8 @@ class EmailAdapter:
             attachments=len(files),
             size=len(raw),
         )
-        if not answer.duplicate and answer.prompts:
-            await self._auto_reply(answer, sender, reason)
+        if answer.prompts:
+            await self._auto_reply(answer, sender, reason, key)
         return f"250 2.0.0 OK: contact {contact_id}"
 
     async def _thread(self, mail: ParsedMail, sender: str) -> tuple[str | None, str | None]:
@@ -305,13 +301,15 @@ class EmailAdapter:
         return kept
 
     # -- automatic replies -----------------------------------------------------------------
-    async def _auto_reply(self, answer: Answer, address: str, reason: str | None) -> None:
+    async def _auto_reply(self, answer: Answer, address: str, reason: str | None, key: str) -> None:
+        """Post the flow's answer to the outbox (``Auto-Submitted``), once per mail: a mail
+        delivered again posts the same parcel id, which the store refuses."""
         if reason is not None:
             log.info("email_auto_reply_suppressed", reason=reason)
             return
         if self.mail_out.relay is None:
             return  # said once at start: email_relay_missing
-        if await self.limiter.allow(address.lower()) is not None:
+        if not answer.duplicate and await self.limiter.allow(address.lower()) is not None:
             log.info("email_auto_reply_suppressed", reason="rate limit")
             return
         contact = answer.contact
@@ -322,23 +320,9 @@ class EmailAdapter:
             text="\n\n".join(p.text for p in answer.prompts),
             language=answer.prompts[0].language,
             meta=dict(contact.meta),
+            auto=True,
         )
-        task = asyncio.create_task(self._send_auto(reply))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _send_auto(self, reply: Reply) -> None:
-        for delay_s in (*_AUTO_REPLY_DELAYS_S, None):
-            try:
-                await self.mail_out.deliver(reply, auto=True)
-                return
-            except SendFailed as exc:
-                if not exc.retryable or delay_s is None:
-                    log.warning(
-                        "email_auto_reply_failed", contact_id=reply.contact_id, reason=exc.reason
-                    )
-                    return
-                await asyncio.sleep(delay_s)
+        await self.courier.post(f"email-auto:{key}", reply, kind="auto")
 
 
 def _write_once(directory: Path, sha256: str, data: bytes) -> None:

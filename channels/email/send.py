@@ -72,7 +72,7 @@ class EmailOutbox:
 
     async def send(self, reply: Reply) -> str:
         """An agent's reply; returns its Message-ID."""
-        return await self.deliver(reply, auto=False)
+        return await self.deliver(reply, auto=reply.auto)
 
     async def deliver(self, reply: Reply, *, auto: bool) -> str:
         """Send ``reply``; ``auto`` marks an automatic reply (RFC 3834)."""

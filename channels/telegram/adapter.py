@@ -3,8 +3,10 @@
 Telegram sends the secret token it was given with ``setWebhook`` in
 X-Telegram-Bot-Api-Secret-Token; anything else is refused (403). An update is answered
 200 only once its message is stored; when the store is down the answer is 503 and Telegram
-delivers the update again, which ``update_id`` makes one message. The flow's prompts go out
-after the answer, through a per-process retry queue.
+delivers the update again, which ``update_id`` makes one message. The flow's prompts are
+posted to the store's outbox (``channels.courier``) before the answer, under ids made from
+the ``update_id``: a redelivered update never sends them twice, and a process that dies
+after answering leaves them to the courier of another process (or of the next start).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from aiohttp import web
 from telegram import Bot, Update
 from telegram.error import TelegramError
 
-from channels.base import InboundMessage, Inbox, Outbox
+from channels.base import InboundMessage, Inbox, Outbox, Reply
+from channels.courier import Courier
 from channels.telegram.parse import inbound_message, is_start
-from channels.telegram.send import PromptQueue, TelegramOutbox, split_text, translate
+from channels.telegram.send import TelegramOutbox, split_text, translate
 from channels.webhooks import refuse, store_unavailable
 from queues import Channel, ContactState, StoreUnavailable
 
@@ -46,13 +49,12 @@ class TelegramAdapter:
         self,
         inbox: Inbox,
         *,
+        courier: Courier,
         bot_token: str,
         secret_token: str,
         api_base_url: str | None = None,
         webhook_url: str | None = None,
         languages: tuple[str, ...] = ("pl", "en", "ru", "he"),
-        prompt_first_delay_s: float = 0.5,
-        prompt_max_delay_s: float = 60.0,
     ) -> None:
         if not bot_token:
             raise ValueError("the Telegram bot token is empty; set TELEGRAM_BOT_TOKEN")
@@ -66,11 +68,7 @@ class TelegramAdapter:
         self.bot = Bot(bot_token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot")
         self.sender = TelegramOutbox(self.bot)
         self.outbox: Outbox | None = self.sender
-        self.prompts = PromptQueue(
-            self.sender.send_text,
-            first_delay_s=prompt_first_delay_s,
-            max_delay_s=prompt_max_delay_s,
-        )
+        self.courier = courier
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post(WEBHOOK_PATH, self.webhook)
@@ -103,7 +101,6 @@ class TelegramAdapter:
             log.info("telegram_webhook_set", url=self._webhook_url)
 
     async def aclose(self) -> None:
-        await self.prompts.aclose()
         await self.bot.shutdown()
 
     async def webhook(self, request: web.Request) -> web.Response:
@@ -136,6 +133,21 @@ class TelegramAdapter:
         try:
             waiting = await self._restart(inbound) if is_start(message) else None
             answer = await self._inbox.receive(inbound)
+            texts = [p.text for p in answer.prompts if p.text.strip()]
+            if not texts and waiting is not None:
+                texts = [waiting]  # /start while queued: where they stand
+            language = answer.prompts[0].language if answer.prompts else inbound.language
+            for n, text in enumerate(split_text(texts)):
+                # A redelivered update posts the same ids again, which the store refuses.
+                reply = Reply(
+                    contact_id=answer.contact.id,
+                    channel=Channel.TELEGRAM,
+                    address=inbound.address,
+                    text=text,
+                    language=language or "pl",
+                    meta={"chat_id": message.chat.id},
+                )
+                await self.courier.post(f"telegram:{update_id}:{n}", reply, kind="prompt")
         except StoreUnavailable as exc:
             return store_unavailable("Telegram", exc, ok=False)
         log.info(
@@ -143,15 +155,8 @@ class TelegramAdapter:
             contact_id=answer.contact.id,
             update_id=update_id,
             duplicate=answer.duplicate,
-            prompts=len(answer.prompts),
+            prompts=len(texts),
         )
-        # A repeated update's prompts went out with the first delivery.
-        if not answer.duplicate:
-            texts = [p.text for p in answer.prompts if p.text.strip()]
-            if not texts and waiting is not None:
-                texts = [waiting]  # /start while queued: where they stand
-            for text in split_text(texts):
-                self.prompts.submit(message.chat.id, text, contact_id=answer.contact.id)
         return web.json_response({"ok": True})
 
     async def _restart(self, inbound: InboundMessage) -> str | None:

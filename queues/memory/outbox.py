@@ -1,12 +1,14 @@
-"""The outbox of the in-memory store: parcels by id, taken oldest post first.
+"""The outbox of the in-memory store: parcels by id, in groups that go out in post order.
 
-Each call runs to completion without awaiting, so on one event loop each is one step.
+Only the first pending parcel of a group is due; the next one becomes due (now) when it is
+settled. Each call runs to completion without awaiting, so on one event loop each is one step.
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +22,7 @@ __all__ = ["MemoryOutbox"]
 @dataclass(slots=True)
 class _Held:
     payload: dict[str, Any]
+    group: str
     attempts: int
     due_at: float
     posted_at: float
@@ -27,11 +30,13 @@ class _Held:
 
 
 class MemoryOutbox:
-    """Pending parcels in post order, and the ids settled or posted within ``keep_s``."""
+    """Pending parcels, their groups' lines, the heads that are due, and the ids settled or
+    posted within ``keep_s``."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:
         self._clock = clock or now_s
-        self._parcels: dict[str, _Held] = {}  # insertion order is post order
+        self._parcels: dict[str, _Held] = {}
+        self._groups: dict[str, deque[str]] = {}  # group -> pending ids in post order
         self._known: dict[str, float] = {}  # id -> forget after (pending or settled)
         self._seq = itertools.count()
 
@@ -43,12 +48,14 @@ class MemoryOutbox:
         return until is not None
 
     async def post_parcel(
-        self, parcel_id: str, payload: dict[str, Any], *, keep_s: float = 7 * 86_400
+        self, parcel_id: str, payload: dict[str, Any], *, group: str, keep_s: float = 7 * 86_400
     ) -> bool:
         now = self._clock()
         if self._remembered(parcel_id, now):
             return False
-        self._parcels[parcel_id] = _Held(copy.deepcopy(payload), 0, now, now, next(self._seq))
+        held = _Held(copy.deepcopy(payload), group, 0, now, now, next(self._seq))
+        self._parcels[parcel_id] = held
+        self._groups.setdefault(group, deque()).append(parcel_id)
         self._known[parcel_id] = now + keep_s
         return True
 
@@ -56,7 +63,8 @@ class MemoryOutbox:
         self, *, lease_s: float, limit: int, ids: Sequence[str] = ()
     ) -> list[Parcel]:
         now = self._clock()
-        wanted = [i for i in ids if i in self._parcels] if ids else list(self._parcels)
+        heads = [line[0] for line in self._groups.values()]
+        wanted = [i for i in ids if i in heads] if ids else heads
         due = sorted(
             (held.due_at, held.seq, parcel_id)
             for parcel_id in wanted
@@ -83,6 +91,12 @@ class MemoryOutbox:
         if held is None or held.attempts != attempts:
             return False
         del self._parcels[parcel_id]
+        line = self._groups[held.group]
+        line.remove(parcel_id)
+        if line:
+            self._parcels[line[0]].due_at = self._clock()
+        else:
+            del self._groups[held.group]
         return True
 
     async def defer_parcel(self, parcel_id: str, attempts: int, *, delay_s: float) -> bool:

@@ -163,6 +163,9 @@ class MemoryStore(KeyedMemory, MemoryOutbox):
         return found[:limit]
 
     async def add_event(self, event: Event) -> None:
+        if not event.contact_id:  # an agent's status: no contact's history
+            self._events.append(event)
+            return
         self._get(event.contact_id)
         self._record(event)
 

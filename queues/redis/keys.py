@@ -50,8 +50,11 @@ Elsewhere::
     sb:hits:<key>         zset: "<uuid>" -> time of one hit (record_hit), with a PX ttl
     sb:doc:<kind>         hash: key -> {"t": tag, "d": data} (documents: accounts, agents)
     sb:lock:<name>        string: {"o": owner, "x": expires_at}, with a PX ttl
-    {sb:outbox}:due       zset: parcel id -> due_at (taken ones: the end of the lease)
-    {sb:outbox}:p, :a, :at  hashes: parcel id -> payload JSON, attempts, posted_at
+    {sb:outbox}:due       zset: parcel id -> due_at, the first of each line only (taken
+                          ones: the end of the lease)
+    {sb:outbox}:p, :a, :at, :grp  hashes: parcel id -> payload JSON, attempts, posted_at,
+                          group
+    {sb:outbox}:g:<group> list: the group's pending parcel ids in post order
     {sb:outbox}:known     zset: parcel id -> forget_at, ids posted (pending or settled)
     sb:pubsub:<channel>   pub/sub channels (not keys)
 
@@ -77,7 +80,9 @@ LOCK_PREFIX = PREFIX + "lock:"
 OUTBOX_TAG = "{" + PREFIX + "outbox}"
 #: The outbox's keys, in the order its scripts take them (due, payloads, attempts, posted,
 #: known); one hash tag, so each script is single-slot on a cluster.
-OUTBOX_KEYS = [OUTBOX_TAG + s for s in (":due", ":p", ":a", ":at", ":known")]
+OUTBOX_KEYS = [OUTBOX_TAG + s for s in (":due", ":p", ":a", ":at", ":known", ":grp")]
+#: Each group's line (list of pending ids in post order) is this prefix + the group.
+OUTBOX_LINE_PREFIX = OUTBOX_TAG + ":g:"
 CHANNEL_PREFIX = PREFIX + "pubsub:"
 TOMBSTONE_TTL_S = 86_400
 

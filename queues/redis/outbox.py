@@ -11,10 +11,12 @@ from queues.base import Clock
 from queues.models import Parcel
 from queues.redis.cluster import OnConnection, operation
 from queues.redis.codec import fmt_time
-from queues.redis.keys import OUTBOX_KEYS
+from queues.redis.keys import OUTBOX_KEYS, OUTBOX_LINE_PREFIX
 from queues.redis.scripts import Scripts
 
 __all__ = ["OutboxRedis"]
+
+_SETTLE_KEYS = [*OUTBOX_KEYS[:4], OUTBOX_KEYS[5]]  # due, payloads, attempts, posted, groups
 
 
 class OutboxRedis(OnConnection):
@@ -25,11 +27,11 @@ class OutboxRedis(OnConnection):
 
     @operation
     async def post_parcel(
-        self, parcel_id: str, payload: dict[str, Any], *, keep_s: float = 7 * 86_400
+        self, parcel_id: str, payload: dict[str, Any], *, group: str, keep_s: float = 7 * 86_400
     ) -> bool:
         now = self._clock()
         raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-        args = [parcel_id, fmt_time(now), raw, fmt_time(now + keep_s)]
+        args = [parcel_id, fmt_time(now), raw, fmt_time(now + keep_s), group, OUTBOX_LINE_PREFIX]
         reply = await self._scripts.run("post_parcel", OUTBOX_KEYS, args)
         return bool(reply[0] == "ok")
 
@@ -55,14 +57,14 @@ class OutboxRedis(OnConnection):
 
     @operation
     async def settle_parcel(self, parcel_id: str, attempts: int) -> bool:
-        args = [parcel_id, str(attempts), ""]
-        reply = await self._scripts.run("settle_parcel", OUTBOX_KEYS[:4], args)
+        args = [parcel_id, str(attempts), "", fmt_time(self._clock()), OUTBOX_LINE_PREFIX]
+        reply = await self._scripts.run("settle_parcel", _SETTLE_KEYS, args)
         return bool(reply[0] == "ok")
 
     @operation
     async def defer_parcel(self, parcel_id: str, attempts: int, *, delay_s: float) -> bool:
-        args = [parcel_id, str(attempts), fmt_time(self._clock() + delay_s)]
-        reply = await self._scripts.run("settle_parcel", OUTBOX_KEYS[:4], args)
+        args = [parcel_id, str(attempts), fmt_time(self._clock() + delay_s), "", ""]
+        reply = await self._scripts.run("settle_parcel", _SETTLE_KEYS, args)
         return bool(reply[0] == "ok")
 
     @operation

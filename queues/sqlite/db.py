@@ -77,11 +77,12 @@ CREATE TABLE IF NOT EXISTS locks (
     name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS parcels (
-    n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, payload TEXT, attempts INTEGER NOT NULL,
-    due_at REAL, posted_at REAL NOT NULL, forget_at REAL NOT NULL
+    n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, grp TEXT NOT NULL, payload TEXT,
+    attempts INTEGER NOT NULL, due_at REAL, posted_at REAL NOT NULL, forget_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS parcels_due ON parcels (due_at, n) WHERE due_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS parcels_forget ON parcels (forget_at);
+CREATE INDEX IF NOT EXISTS parcels_line ON parcels (grp, n) WHERE payload IS NOT NULL;
+CREATE INDEX IF NOT EXISTS parcels_forget ON parcels (forget_at) WHERE payload IS NULL;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters (name, value) VALUES ('queue_seq', 0);
 """

@@ -1,7 +1,9 @@
 """The outbox of the SQLite store (table ``parcels``).
 
-A pending parcel has a payload and a ``due_at``; a settled one keeps only its id until
-``forget_at``, so posting it again within that time is refused.
+A pending parcel has a payload; only the first pending one of its group (``grp``) has a
+``due_at``, the others wait with none until the one before them is settled. A settled
+parcel keeps only its id until ``forget_at``, so posting it again within that time is
+refused.
 """
 
 from __future__ import annotations
@@ -24,16 +26,27 @@ class OutboxRows(OnDatabase):
 
     @writes
     def post_parcel(
-        self, conn: Conn, parcel_id: str, payload: dict[str, Any], *, keep_s: float = 7 * 86_400
+        self,
+        conn: Conn,
+        parcel_id: str,
+        payload: dict[str, Any],
+        *,
+        group: str,
+        keep_s: float = 7 * 86_400,
     ) -> bool:
         now = self._clock()
-        conn.execute("DELETE FROM parcels WHERE forget_at <= ? AND due_at IS NULL", (now,))
-        cursor = conn.execute(
-            "INSERT INTO parcels (id, payload, attempts, due_at, posted_at, forget_at) "
-            "VALUES (?, ?, 0, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-            (parcel_id, db.dumps(payload), now, now, now + keep_s),
+        conn.execute("DELETE FROM parcels WHERE forget_at <= ? AND payload IS NULL", (now,))
+        if conn.execute("SELECT 1 FROM parcels WHERE id = ?", (parcel_id,)).fetchone():
+            return False
+        behind = conn.execute(
+            "SELECT 1 FROM parcels WHERE grp = ? AND payload IS NOT NULL LIMIT 1", (group,)
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO parcels (id, grp, payload, attempts, due_at, posted_at, forget_at) "
+            "VALUES (?, ?, ?, 0, ?, ?, ?)",
+            (parcel_id, group, db.dumps(payload), None if behind else now, now, now + keep_s),
         )
-        return cursor.rowcount == 1
+        return True
 
     @writes
     def take_parcels(
@@ -59,12 +72,19 @@ class OutboxRows(OnDatabase):
 
     @writes
     def settle_parcel(self, conn: Conn, parcel_id: str, attempts: int) -> bool:
-        cursor = conn.execute(
-            "UPDATE parcels SET payload = NULL, due_at = NULL "
-            "WHERE id = ? AND attempts = ? AND due_at IS NOT NULL",
+        row = conn.execute(
+            "SELECT grp FROM parcels WHERE id = ? AND attempts = ? AND payload IS NOT NULL",
             (parcel_id, attempts),
+        ).fetchone()
+        if row is None:
+            return False
+        conn.execute("UPDATE parcels SET payload = NULL, due_at = NULL WHERE id = ?", (parcel_id,))
+        conn.execute(
+            "UPDATE parcels SET due_at = ? WHERE n = (SELECT min(n) FROM parcels "
+            "WHERE grp = ? AND payload IS NOT NULL)",
+            (self._clock(), row[0]),
         )
-        return cursor.rowcount == 1
+        return True
 
     @writes
     def defer_parcel(self, conn: Conn, parcel_id: str, attempts: int, *, delay_s: float) -> bool:
@@ -77,6 +97,6 @@ class OutboxRows(OnDatabase):
     @reads
     def parcels_pending(self, conn: Conn) -> int:
         count: int = conn.execute(
-            "SELECT count(*) FROM parcels WHERE due_at IS NOT NULL"
+            "SELECT count(*) FROM parcels WHERE payload IS NOT NULL"
         ).fetchone()[0]
         return count

@@ -187,7 +187,8 @@ class SqliteStore(KeyedRows, OutboxRows):
 
     @writes
     def add_event(self, conn: Conn, event: Event) -> None:
-        self._get(conn, event.contact_id)
+        if event.contact_id:  # else an agent's status, on no contact's history
+            self._get(conn, event.contact_id)
         self._record(conn, event)
 
     @reads

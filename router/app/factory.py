@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 import structlog
 from aiohttp import web
 
-from channels import AgentTarget, ChannelAdapter, Outbox, RetryingOutbox
+from channels import AgentTarget, ChannelAdapter, Courier, Outbox
 from ivr import Engine
 from queues import Channel, Store, StoreUnavailable, now_s
 from router.app.demo import demo_secret
@@ -94,7 +94,17 @@ def build_context(
     presence = Presence(store, clock)
     board = _kpi_board(config, store, presence, routing, clock)
     metrics = Metrics(board.snapshot)
-    desk = _desk(config, store, presence, routing, metrics, outboxes=outboxes, clock=clock)
+    q = config.queues
+    courier = Courier(
+        store,
+        lease_s=q.outbox_lease_s,
+        poll_s=q.outbox_poll_s,
+        attempts=q.outbox_attempts,
+        clock=clock,
+    )
+    courier.senders.update(outboxes)
+    desk = _desk(config, store, presence, routing, metrics, courier=courier, clock=clock)
+    courier.on_settled = desk.record
     service = ContactService(
         store=store,
         engine=Engine(config.book),
@@ -115,6 +125,7 @@ def build_context(
         store=store,
         service=service,
         desk=desk,
+        courier=courier,
         agents=agents,
         accounts=accounts,
         presence=presence,
@@ -151,13 +162,13 @@ def _desk(
     routing: Routing,
     metrics: Metrics,
     *,
-    outboxes: Mapping[Channel, Outbox],
+    courier: Courier,
     clock: Callable[[], float],
 ) -> AgentDesk:
     return AgentDesk(
         store=store,
         presence=presence,
-        outboxes=outboxes,
+        courier=courier,
         clock=clock,
         teams=routing.teams,
         dispositions=config.dispositions,
@@ -252,7 +263,7 @@ def create_app(
     for adapter in running:
         adapter.add_routes(app)
         if adapter.outbox is not None:
-            ctx.desk.outboxes[adapter.channel] = RetryingOutbox(adapter.outbox)
+            ctx.courier.senders[adapter.channel] = adapter.outbox
     reaper_s = config.queues.reaper_interval_s if reaper else None
     app.cleanup_ctx.append(_lifecycle(ctx, running, reaper_s))
     add_health_routes(app)
@@ -276,8 +287,10 @@ def _lifecycle(
                 started.append(adapter)
             if reaper_s is not None:
                 reaping = asyncio.create_task(_reaper(ctx, reaper_s))
+            await ctx.courier.start()
             yield
         finally:
+            await ctx.courier.aclose()
             if reaping is not None:
                 reaping.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

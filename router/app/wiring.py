@@ -143,6 +143,7 @@ def telegram_adapter(
     public_url = ctx.config.http.public_url
     return TelegramAdapter(
         ctx.service,
+        courier=ctx.courier,
         bot_token=bot,
         secret_token=secret,
         api_base_url=str(settings.api_base_url) if settings.api_base_url else None,
@@ -199,6 +200,7 @@ def email_adapter(ctx: Context, env: Mapping[str, str]) -> ChannelAdapter | None
     return EmailAdapter(
         inbox=ctx.service,
         store=ctx.store,
+        courier=ctx.courier,
         settings=EmailSettings(
             addresses=settings.addresses,
             host=settings.listen.host,

@@ -180,6 +180,12 @@ class QueueSettings(Section):
     lease_s: PositiveFloat
     reaper_interval_s: PositiveFloat
     session_ttl_s: PositiveInt
+    # The outbox (channels.courier): how long a process holds a message it is sending
+    # before another may take it, how often each process looks for due ones, and how many
+    # tries a retryable failure gets before it is given up.
+    outbox_lease_s: PositiveFloat = 30.0
+    outbox_poll_s: PositiveFloat = 1.0
+    outbox_attempts: PositiveInt = 8
 
 
 class Verification(Section):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 import structlog
 
-from channels import Outbox, Reply, SendFailed
+from channels import Courier, Delivery, Outbox, Reply, SendFailed
 from queues import (
     Channel,
     Claim,
@@ -18,6 +18,7 @@ from queues import (
     NotHolder,
     Store,
     StoreUnavailable,
+    new_id,
 )
 from router.desk.presence import AgentStatus, Presence
 from router.errors import DeskError
@@ -49,6 +50,22 @@ WAKE_CHANNEL = "desk:wake"
 POLL_S = 5.0
 
 
+def reply_message(delivery: Delivery) -> Message:
+    """An agent's reply as the history keeps it (its id is the parcel's)."""
+    if delivery.sent:
+        meta: dict[str, object] = {"delivery": "sent", "provider_id": delivery.provider_id}
+    else:
+        meta = {"delivery": "failed", "reason": delivery.reason}
+    return Message(
+        direction=Direction.OUT,
+        text=delivery.reply.text,
+        at=delivery.at,
+        id=delivery.parcel_id,
+        author=delivery.reply.author,
+        meta=meta,
+    )
+
+
 class AgentDesk:
     """What agents do with contacts; every operation checks the agent's right to do it."""
 
@@ -57,7 +74,7 @@ class AgentDesk:
         *,
         store: Store,
         presence: Presence,
-        outboxes: Mapping[Channel, Outbox],
+        courier: Courier,
         clock: Callable[[], float],
         teams: Sequence[str],
         dispositions: Sequence[str],
@@ -67,13 +84,18 @@ class AgentDesk:
         self.store = store
         self.presence = presence
         self.metrics = metrics
-        self.outboxes = dict(outboxes)
+        self.courier = courier
         self.teams = tuple(teams)
         self.dispositions = tuple(dispositions)
         self.lease_s = lease_s
         self._clock = clock
         self._arrived = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
+
+    @property
+    def outboxes(self) -> dict[Channel, Outbox]:
+        """The running channels' senders (the courier sends through them)."""
+        return self.courier.senders
 
     async def aclose(self) -> None:
         """Stop listening for other processes' wake-ups."""
@@ -158,8 +180,7 @@ class AgentDesk:
             raise DeskError(
                 "a voice contact is answered on the call itself; there is no text reply to send"
             )
-        outbox = self.outboxes.get(contact.channel)
-        if outbox is None:
+        if contact.channel not in self.outboxes:
             raise DeskError(f"the {contact.channel} channel is not running; the reply was not sent")
         reply = Reply(
             contact_id=contact.id,
@@ -170,37 +191,38 @@ class AgentDesk:
             author=agent.name,
             meta=dict(contact.meta),
         )
-        try:
-            provider_id = await outbox.send(reply)
-        except SendFailed as exc:
-            failed = Message(
-                direction=Direction.OUT,
-                text=text,
-                at=self._clock(),
-                author=agent.name,
-                meta={"delivery": "failed", "reason": exc.reason},
+        # In the store's outbox first: a process dying now leaves it to another's courier.
+        parcel_id = new_id()
+        await self.courier.post(parcel_id, reply, kind="reply", retry=False)
+        delivery = await self.courier.send_now(parcel_id)
+        if delivery is None:  # another process took it in between; it sends and records it
+            return Message(Direction.OUT, text, self._clock(), id=parcel_id, author=agent.name)
+        if not delivery.sent:
+            raise SendFailed(
+                str(contact.channel), delivery.reason or "", retryable=delivery.retryable
             )
-            await self.store.append_message(contact.id, failed)
-            log.warning("reply_failed", contact_id=contact.id, reason=exc.reason)
-            raise
-        sent = Message(
-            direction=Direction.OUT,
-            text=text,
-            at=self._clock(),
-            author=agent.name,
-            meta={"delivery": "sent", "provider_id": provider_id},
-        )
-        await self.store.append_message(contact.id, sent)
+        return reply_message(delivery)
+
+    async def record(self, delivery: Delivery) -> None:
+        """The courier's report: an agent's reply goes in the contact's history, sent (with
+        the provider's id, for delivery reports) or failed (with why)."""
+        if delivery.kind != "reply":
+            return
+        message = reply_message(delivery)
+        contact_id = delivery.reply.contact_id
+        await self.store.append_message(contact_id, message)
+        if not delivery.sent:
+            log.warning("reply_failed", contact_id=contact_id, reason=delivery.reason)
+            return
         if self.metrics is not None:
-            self.metrics.message(str(contact.channel), "out")
-        if provider_id is not None:
+            self.metrics.message(str(delivery.reply.channel), "out")
+        if delivery.provider_id is not None:
             await self.store.put_session(
-                sent_key(contact.channel, provider_id),
-                {"contact_id": contact.id, "message_id": sent.id},
+                sent_key(delivery.reply.channel, delivery.provider_id),
+                {"contact_id": contact_id, "message_id": message.id},
                 ttl_s=SENT_TTL_S,
             )
-        log.info("reply_sent", contact_id=contact.id, agent=agent.name)
-        return sent
+        log.info("reply_sent", contact_id=contact_id, agent=delivery.reply.author)
 
     async def resolve(self, agent: Agent, contact_id: str, disposition: str) -> None:
         if disposition not in self.dispositions:

@@ -10,12 +10,14 @@ from typing import Any
 
 from queues import Event, Store
 from router.routing import estimate_wait_s
-from router.stats import AgentLoad, recent_handle_times
+from router.stats import AGENT_STATUS, AgentLoad, recent_handle_times
 
 __all__ = ["AgentStatus", "HandleTimes", "Presence"]
 
 #: An agent not seen (claim, heartbeat, console) for this long counts as logged out.
 SEEN_TIMEOUT_S = 120.0
+#: The status an ``agent_status`` event gives an agent whose presence expired.
+OFFLINE = "offline"
 
 
 class AgentStatus(StrEnum):
@@ -75,15 +77,28 @@ class Presence:
         self, agent: str, teams: Sequence[str], *, status: AgentStatus | None = None
     ) -> None:
         previous = await self._get(agent)
-        await self._put(
-            agent,
-            _Seen(
-                tuple(teams),
-                status or (previous.status if previous else AgentStatus.AVAILABLE),
-                self._clock(),
-                previous.holding if previous else 0,
-            ),
+        seen = _Seen(
+            tuple(teams),
+            status or (previous.status if previous else AgentStatus.AVAILABLE),
+            self._clock(),
+            previous.holding if previous else 0,
         )
+        await self._record_change(agent, previous, seen)
+        await self._put(agent, seen)
+
+    async def _record_change(self, agent: str, previous: _Seen | None, seen: _Seen) -> None:
+        """Record a login, status change or unnoticed expiry as an ``agent_status`` event:
+        KPIs take the time agents were logged in from the store's events."""
+        if previous is not None and seen.at - previous.at > SEEN_TIMEOUT_S:
+            expired_at = previous.at + SEEN_TIMEOUT_S
+            await self._store.add_event(_status_event(agent, OFFLINE, expired_at, previous.teams))
+            previous = None
+        if previous is None or previous.status is not seen.status:
+            await self._store.add_event(_status_event(agent, seen.status, seen.at, seen.teams))
+
+    async def present_until(self) -> dict[str, float]:
+        """When each agent's presence expires unless they are seen again."""
+        return {name: seen.at + SEEN_TIMEOUT_S for name, seen in (await self._records()).items()}
 
     async def holding(self, agent: str, delta: int) -> None:
         seen = await self._get(agent)
@@ -109,16 +124,19 @@ class Presence:
                     load[team][1 if seen.holding else 0] += 1
         return {team: AgentLoad(available=a, busy=b) for team, (a, b) in load.items()}
 
-    async def _working(self) -> list[_Seen]:
+    async def _records(self) -> dict[str, _Seen]:
         age_at = self._monotonic()
         if self._snapshot_at is None or age_at - self._snapshot_at >= self._snapshot_s:
             records = await self._store.all_presence()
             self._snapshot = {a: _Seen.from_dict(r) for a, r in records.items()}
             self._snapshot_at = age_at
+        return self._snapshot
+
+    async def _working(self) -> list[_Seen]:
         now = self._clock()
         return [
             seen
-            for seen in self._snapshot.values()
+            for seen in (await self._records()).values()
             if now - seen.at <= SEEN_TIMEOUT_S and seen.status is AgentStatus.AVAILABLE
         ]
 
@@ -129,6 +147,11 @@ class Presence:
     async def _put(self, agent: str, seen: _Seen) -> None:
         await self._store.put_presence(agent, seen.to_dict())
         self._snapshot[agent] = seen  # this process sees its own change at once
+
+
+def _status_event(agent: str, status: str, at: float, teams: Sequence[str]) -> Event:
+    data = {"status": str(status), "teams": list(teams)}
+    return Event(contact_id="", kind=AGENT_STATUS, at=at, agent=agent, data=data)
 
 
 class HandleTimes:

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from channels import Courier
 from queues import Store
 from router.config import Config
 from router.contacts import ContactService
@@ -25,6 +26,7 @@ class Context:
     store: Store
     service: ContactService
     desk: AgentDesk
+    courier: Courier
     agents: AgentDirectory
     accounts: AccountDirectory
     presence: Presence

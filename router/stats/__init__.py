@@ -12,16 +12,20 @@ from router.stats.history import (
 )
 from router.stats.kpi import OVERALL, AgentLoad, compute_kpis, overall_kpi, recent_handle_times
 from router.stats.metrics import Metrics, Snapshot, render
+from router.stats.occupancy import AGENT_STATUS, AgentTime, agent_time
 
 __all__ = [
+    "AGENT_STATUS",
     "OVERALL",
     "AgentCounts",
     "AgentLoad",
+    "AgentTime",
     "Buckets",
     "KpiBoard",
     "Metrics",
     "Series",
     "Snapshot",
+    "agent_time",
     "arrivals_by_channel",
     "clock_labels",
     "compute_kpis",

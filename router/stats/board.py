@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 from queues import Store, StoreUnavailable, to_iso
 from router.stats.kpi import OVERALL, AgentLoad, compute_kpis, overall_kpi
 from router.stats.metrics import Snapshot
+from router.stats.occupancy import AgentTime, agent_time
 
 __all__ = ["AgentCounts", "KpiBoard"]
 
@@ -20,6 +22,8 @@ class AgentCounts(Protocol):
 
     async def load(self, teams: Sequence[str]) -> dict[str, AgentLoad]: ...
     async def total(self) -> AgentLoad: ...
+    async def present_until(self) -> dict[str, float]:
+        """When each agent's presence expires (last seen + timeout) unless seen again."""
 
 
 class KpiBoard:
@@ -56,19 +60,31 @@ class KpiBoard:
         except StoreUnavailable:
             self._latest = Snapshot(self._latest.kpis, False)
             raise
+        # Occupancy is agent time from the same events, so every process agrees on it.
+        times, overall = agent_time(
+            events,
+            start=now - self.window_s,
+            now=now,
+            present_until=await self._agents.present_until(),
+        )
+        loads = await self._agents.load(self._teams)
         teams = compute_kpis(
             events,
             stats,
             now=now,
             window_s=self.window_s,
             thresholds_s=self._thresholds_s,
-            agents=await self._agents.load(self._teams),
+            agents={t: _timed(load, times.get(t, AgentTime())) for t, load in loads.items()},
         )
         self._latest = Snapshot(teams, True)
-        total = overall_kpi(teams, agents=await self._agents.total())
+        total = overall_kpi(teams, agents=_timed(await self._agents.total(), overall))
         return {
             "at": to_iso(now),
             "window_s": self.window_s,
             "teams": [t.to_dict() for t in teams],
             "overall": {**total.to_dict(), "team": OVERALL},
         }
+
+
+def _timed(load: AgentLoad, time: AgentTime) -> AgentLoad:
+    return replace(load, busy_s=time.busy_s, logged_in_s=time.logged_in_s)

@@ -26,7 +26,7 @@ _CLAIMED_BEFORE = frozenset({"contact_claimed", "contact_released", "lease_expir
 
 @dataclass(frozen=True, slots=True)
 class AgentLoad:
-    """Agents serving a team now; ``busy_s``/``logged_in_s`` over the window when known."""
+    """Agents serving a team now, and their ``busy_s``/``logged_in_s`` over the window."""
 
     available: int
     busy: int
@@ -35,11 +35,10 @@ class AgentLoad:
 
     @property
     def occupancy(self) -> float | None:
-        """Busy time / logged-in time when known, else busy / (busy + available) now."""
-        if self.busy_s is not None and self.logged_in_s:
-            return self.busy_s / self.logged_in_s
-        staffed = self.busy + self.available
-        return self.busy / staffed if staffed else None
+        """Time busy / time logged in; None when nobody was logged in or times are unknown."""
+        if self.busy_s is None or not self.logged_in_s:
+            return None
+        return self.busy_s / self.logged_in_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +62,8 @@ class TeamKpi:
     longest_wait_s: float | None
     agents_available: int
     agents_busy: int
+    agents_busy_s: float | None = None
+    agents_logged_in_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -138,7 +139,9 @@ def compute_kpis(
       who hang up within T count neither way; ``service_level_base`` is that denominator.
       T is ``thresholds_s`` of the contact's channel when that is known and named, else
       of its team; contacts with neither are left out of the service level only.
-    - AHT: mean ``handle_s`` of resolved contacts. Occupancy: see ``AgentLoad``.
+    - AHT: mean ``handle_s`` of resolved contacts.
+    - occupancy: time the team's agents were busy / logged in, from ``agents`` (see
+      ``AgentLoad``, and ``occupancy.agent_time`` for the times); None without them.
     - waiting, longest wait: from ``stats``; agents: from ``agents``.
     """
     tallies = _tally(events, start=now - window_s, now=now, thresholds_s=thresholds_s)
@@ -197,6 +200,8 @@ def _team_kpi(team: str, tally: _Tally, queue: QueueStats | None, load: AgentLoa
         longest_wait_s=queue.oldest_wait_s if queue else None,
         agents_available=load.available,
         agents_busy=load.busy,
+        agents_busy_s=load.busy_s,
+        agents_logged_in_s=load.logged_in_s,
     )
 
 
@@ -204,7 +209,7 @@ def overall_kpi(kpis: Iterable[TeamKpi], *, agents: AgentLoad | None = None) -> 
     """The aggregate of team KPIs, with team ``"*"``.
 
     Agents serving several teams appear in each; pass ``agents`` (distinct agents) to
-    count them once, otherwise the teams' agent counts are summed.
+    count them once, otherwise the teams' agent counts and times are summed.
     """
     teams = list(kpis)
     answered = sum(k.answered for k in teams)
@@ -217,7 +222,10 @@ def overall_kpi(kpis: Iterable[TeamKpi], *, agents: AgentLoad | None = None) -> 
     handles = [(k.aht_s, k.resolved) for k in teams if k.aht_s is not None]
     longest = [k.longest_wait_s for k in teams if k.longest_wait_s is not None]
     load = agents or AgentLoad(
-        sum(k.agents_available for k in teams), sum(k.agents_busy for k in teams)
+        sum(k.agents_available for k in teams),
+        sum(k.agents_busy for k in teams),
+        _sum_known(k.agents_busy_s for k in teams),
+        _sum_known(k.agents_logged_in_s for k in teams),
     )
     return TeamKpi(
         team=OVERALL,
@@ -237,7 +245,14 @@ def overall_kpi(kpis: Iterable[TeamKpi], *, agents: AgentLoad | None = None) -> 
         longest_wait_s=max(longest, default=None),
         agents_available=load.available,
         agents_busy=load.busy,
+        agents_busy_s=load.busy_s,
+        agents_logged_in_s=load.logged_in_s,
     )
+
+
+def _sum_known(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
 
 
 def recent_handle_times(events: Sequence[Event], team: str, limit: int = 50) -> list[float]:

@@ -38,7 +38,12 @@ _TEAM_GAUGES = (
     ("asa_seconds", "Average speed of answer in the window.", "asa_s"),
     ("abandonment_ratio", "Abandoned / (answered + abandoned) in the window.", "abandonment_rate"),
     ("aht_seconds", "Average handle time of contacts resolved in the window.", "aht_s"),
-    ("occupancy_ratio", "Agents busy / agents staffed (busy + available) now.", "occupancy"),
+    (
+        "occupancy_ratio",
+        "Time agents were busy (holding a contact) / time they were logged in (available or"
+        " busy; not on a break or offline), in the window.",
+        "occupancy",
+    ),
     ("contacts_offered", "Contacts enqueued in the window.", "offered"),
     ("contacts_answered", "Contacts answered in the window.", "answered"),
     ("contacts_abandoned", "Contacts abandoned while waiting in the window.", "abandoned"),

@@ -85,7 +85,8 @@ async def test_parcels_are_taken_in_post_order_with_their_payload(
 ) -> None:
     assert await store.parcels_pending() == 0
     for n in range(3):
-        assert await store.post_parcel(f"p{n}", {"text": f"hello {n}", "at": 1.5, "to": []})
+        payload = {"text": f"hello {n}", "at": 1.5, "to": []}
+        assert await store.post_parcel(f"p{n}", payload, group=f"chat{n}")
         clock.advance(0.001)
     assert await store.parcels_pending() == 3
     taken = await store.take_parcels(lease_s=30, limit=2)
@@ -99,21 +100,21 @@ async def test_parcels_are_taken_in_post_order_with_their_payload(
 
 
 async def test_a_posted_id_is_never_posted_twice(store: Store, clock: FakeClock) -> None:
-    assert await store.post_parcel("reply-1", {"text": "a"})
-    assert not await store.post_parcel("reply-1", {"text": "b"})  # pending
+    assert await store.post_parcel("reply-1", {"text": "a"}, group="g")
+    assert not await store.post_parcel("reply-1", {"text": "b"}, group="g")  # pending
     (parcel,) = await store.take_parcels(lease_s=30, limit=10)
     assert await store.settle_parcel("reply-1", parcel.attempts)
     assert await store.parcels_pending() == 0
-    assert not await store.post_parcel("reply-1", {"text": "c"})  # settled, still known
+    assert not await store.post_parcel("reply-1", {"text": "c"}, group="g")  # settled, still known
     assert await store.take_parcels(lease_s=30, limit=10) == []
     clock.advance(7 * 86_400 + 1)
-    assert await store.post_parcel("reply-1", {"text": "d"})  # forgotten after keep_s
+    assert await store.post_parcel("reply-1", {"text": "d"}, group="g")  # forgotten after keep_s
 
 
 async def test_a_dead_takers_parcel_goes_to_the_next_after_the_lease(
     store: Store, clock: FakeClock
 ) -> None:
-    await store.post_parcel("p", {"text": "x"})
+    await store.post_parcel("p", {"text": "x"}, group="g")
     (first,) = await store.take_parcels(lease_s=10, limit=1)
     clock.advance(9)
     assert await store.take_parcels(lease_s=10, limit=1) == []
@@ -128,9 +129,9 @@ async def test_a_dead_takers_parcel_goes_to_the_next_after_the_lease(
 
 
 async def test_deferred_parcel_comes_back_after_the_delay(store: Store, clock: FakeClock) -> None:
-    await store.post_parcel("a", {"n": 1})
+    await store.post_parcel("a", {"n": 1}, group="ga")
     clock.advance(0.001)
-    await store.post_parcel("b", {"n": 2})
+    await store.post_parcel("b", {"n": 2}, group="gb")
     (a,) = await store.take_parcels(lease_s=30, limit=1)
     assert await store.defer_parcel("a", a.attempts, delay_s=5)
     assert [p.id for p in await store.take_parcels(lease_s=30, limit=5)] == ["b"]
@@ -141,7 +142,7 @@ async def test_deferred_parcel_comes_back_after_the_delay(store: Store, clock: F
 
 async def test_take_by_ids_takes_only_those_that_are_due(store: Store, clock: FakeClock) -> None:
     for name in ("a", "b", "c"):
-        await store.post_parcel(name, {"n": name})
+        await store.post_parcel(name, {"n": name}, group=name)
     assert [p.id for p in await store.take_parcels(lease_s=30, limit=5, ids=["c"])] == ["c"]
     assert await store.take_parcels(lease_s=30, limit=5, ids=["c", "nope"]) == []
     assert [p.id for p in await store.take_parcels(lease_s=30, limit=5)] == ["a", "b"]
@@ -149,7 +150,29 @@ async def test_take_by_ids_takes_only_those_that_are_due(store: Store, clock: Fa
 
 async def test_concurrent_takers_never_share_a_parcel(store: Store) -> None:
     for n in range(40):
-        await store.post_parcel(f"p{n:02d}", {"n": n})
+        await store.post_parcel(f"p{n:02d}", {"n": n}, group=f"g{n}")
     batches = await asyncio.gather(*(store.take_parcels(lease_s=30, limit=3) for _ in range(20)))
     ids = [p.id for batch in batches for p in batch]
     assert len(ids) == len(set(ids)) == 40
+
+
+async def test_a_group_goes_out_in_post_order_one_at_a_time(store: Store, clock: FakeClock) -> None:
+    for n in range(3):
+        await store.post_parcel(f"chat-{n}", {"n": n}, group="telegram:42")
+        clock.advance(0.001)
+    await store.post_parcel("other", {"n": 9}, group="telegram:7")
+    first = await store.take_parcels(lease_s=30, limit=10)
+    assert [p.id for p in first] == ["chat-0", "other"]  # the rest of 42's line waits
+    assert await store.defer_parcel("chat-0", first[0].attempts, delay_s=5)
+    clock.advance(3)
+    assert await store.take_parcels(lease_s=30, limit=10) == []  # still behind chat-0
+    clock.advance(2)
+    (again,) = await store.take_parcels(lease_s=30, limit=10)
+    assert again.id == "chat-0"
+    assert await store.settle_parcel("chat-0", again.attempts)
+    (second,) = await store.take_parcels(lease_s=30, limit=10)
+    assert second.id == "chat-1"  # due once the one before it settled
+    assert await store.take_parcels(lease_s=30, limit=10, ids=["chat-2"]) == []
+    assert await store.settle_parcel("chat-1", second.attempts)
+    assert [p.id for p in await store.take_parcels(lease_s=30, limit=10)] == ["chat-2"]
+    assert await store.parcels_pending() == 2  # chat-2 (taken) and other (taken)

@@ -130,7 +130,7 @@ async def test_concurrent_duplicates_make_one_message_and_one_prompt(
         responses = await asyncio.gather(*(desk.post(body) for _ in range(6)))
         assert [r.status for r in responses] == [200] * 6
         assert await inbound(store) == ["Dzień dobry, mam problem z fakturą"]
-        await desk.adapter.prompts.join(5)
+        await desk.delivered()
         assert len(desk.telegram.sent) == 1
         assert desk.telegram.sent[0].text.startswith("Dzień dobry! Dziękujemy za wiadomość")
 
@@ -175,7 +175,7 @@ async def test_non_text_messages_are_taken_with_placeholders_and_file_ids(
         assert contacts["1"].meta["attachment"]["file_id"] == "AgACAgIAAxk-big"
         assert contacts["3"].meta["attachment"]["file_unique_id"] == "AgADsT"
         assert contacts["4"].meta["attachment"]["mime_type"] == "application/pdf"
-        await desk.adapter.prompts.join(5)
+        await desk.delivered()
         assert sorted(s.chat_id for s in desk.telegram.sent) == [1, 2, 3, 4]
 
 
@@ -202,7 +202,7 @@ async def test_language_comes_from_the_users_app(
         await desk.say("/start", language="ru", chat_id=10)
         await desk.say("/start", language="he", chat_id=11)
         await desk.say("/start", language="de", chat_id=12)
-        await desk.adapter.prompts.join(5)
+        await desk.delivered()
         first = {s.chat_id: s.text.split("\n")[0] for s in desk.telegram.sent}
         assert first == {
             10: "Здравствуйте! Спасибо за сообщение, мы его сохранили.",
@@ -228,7 +228,7 @@ async def test_help_is_a_command_not_a_login(
     async with telegram_desk(tmp_path, clock, store) as desk:
         assert await desk.say("/start", language="en") == 200
         assert await desk.say("/help", language="en") == 200
-        await desk.adapter.prompts.join(5)
+        await desk.delivered()
         # Asked for the login, /help is not taken as one: the welcome says again what to send.
         assert [s.text for s in desk.telegram.sent] == [WELCOME_EN, WELCOME_EN]
 
@@ -246,7 +246,7 @@ async def test_start_in_the_middle_of_the_flow_begins_again(
         states = {c.id: c.state for c in await store.list_contacts(channel="telegram")}
         assert states.pop(contact.id) is ContactState.ABANDONED
         assert list(states.values()) == [ContactState.IN_FLOW]
-        await desk.adapter.prompts.join(5)
+        await desk.delivered()
         assert [s.text for s in desk.telegram.sent] == [WELCOME_EN, WELCOME_EN]
 
 
@@ -278,5 +278,5 @@ async def test_redis_going_away_gives_503_and_the_update_is_stored_once_when_bac
         statuses = [(await desk.post(later)).status for _ in range(3)]
         assert 200 in statuses and set(statuses) <= {200, 503}
         assert await inbound(store) == ["Nie działa internet", "jan.kowalski ••••••"]
-        await desk.adapter.prompts.join(5)
+        await desk.delivered()
         assert "Dziękujemy, Twoja tożsamość została potwierdzona." in desk.telegram.sent[-1].text

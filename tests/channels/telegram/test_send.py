@@ -21,7 +21,7 @@ from telegram.error import (
 from channels.base import ChannelAdapter, Reply
 from channels.errors import SendFailed
 from channels.telegram.adapter import TelegramAdapter
-from channels.telegram.send import PromptQueue, split_text, translate
+from channels.telegram.send import split_text, translate
 from queues import Channel, Store, open_store
 from router.app.factory import build_context
 from router.app.wiring import telegram_adapter
@@ -49,14 +49,13 @@ def _timedelta_periods(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def fast(ctx: Context, env: dict[str, str], api: FakeTelegramApi) -> ChannelAdapter:
-    """The adapter with retry delays short enough for a test."""
+    """The adapter built by hand (retry delays run on the store's clock, which tests move)."""
     return TelegramAdapter(
         ctx.service,
+        courier=ctx.courier,
         bot_token=BOT_TOKEN,
         secret_token=SECRET,
         api_base_url=api.base_url,
-        prompt_first_delay_s=0.01,
-        prompt_max_delay_s=0.05,
     )
 
 
@@ -77,10 +76,11 @@ async def test_failed_prompts_are_retried_in_order_in_the_background(
         desk.telegram.fail_next(502, "Bad Gateway")
         assert await desk.say("Internet nie działa od rana") == 200  # stored: 200 at once
         assert await desk.say("jan.kowalski 482913") == 200
-        sent = await desk.telegram.wait_sent(2)
+        assert await desk.delivered()  # the retries wait on the store's clock
+        sent = desk.telegram.sent
+        assert len(sent) == 2
         assert sent[0].text.startswith("Dzień dobry! Dziękujemy za wiadomość")
         assert sent[1].text.startswith("Dziękujemy, Twoja tożsamość została potwierdzona.")
-        assert await desk.adapter.prompts.join(5) and desk.adapter.prompts.pending == 0
         assert desk.telegram.calls.count("sendMessage") == 5
 
 
@@ -91,8 +91,8 @@ async def test_prompts_to_a_user_who_blocked_the_bot_are_not_retried(
         desk.telegram.blocked.add(CHAT)
         with capture_logs() as logs:
             assert await desk.say("Dzień dobry") == 200
-            assert await desk.adapter.prompts.join(5)
-        failed = [e for e in logs if e["event"] == "telegram_prompt_failed"]
+            assert await desk.delivered()
+        failed = [e for e in logs if e["event"] == "courier_failed"]
         assert len(failed) == 1 and failed[0]["attempts"] == 1
         assert "bot was blocked by the user" in failed[0]["reason"]
         assert desk.telegram.calls.count("sendMessage") == 1
@@ -104,7 +104,7 @@ async def test_agent_reply_is_retried_then_refusal_is_surfaced(
 ) -> None:
     async with telegram_desk(tmp_path, clock, store) as desk:
         contact_id = await queued_and_claimed(desk)
-        await desk.adapter.prompts.join(5)
+        await desk.delivered()
         desk.telegram.fail_next(500)
         desk.telegram.fail_next(503, "Service Unavailable")
         path = f"/api/contacts/{contact_id}/reply"
@@ -149,22 +149,6 @@ def test_split_text_joins_prompts_within_the_limit() -> None:
     assert split_text(["a", "b"]) == ["a\n\nb"]
     assert split_text(["a" * 6, "b" * 3], limit=8) == ["a" * 6, "b" * 3]
     assert split_text(["a" * 10], limit=4) == ["aaaa", "aaaa", "aa"]
-
-
-async def test_prompt_queue_gives_up_after_its_attempts() -> None:
-    calls: list[str] = []
-
-    async def send(chat_id: int | str, text: str) -> None:
-        calls.append(text)
-        raise SendFailed("telegram", "down")
-
-    async def no_sleep(_: float) -> None:
-        return None
-
-    queue = PromptQueue(send, attempts=3, sleep=no_sleep)
-    assert queue.submit(1, "one") and queue.submit(1, "two")
-    assert await queue.join(5)
-    assert calls == ["one"] * 3 + ["two"] * 3 and queue.pending == 0
 
 
 async def test_webhook_is_registered_at_start_when_a_public_url_is_set(

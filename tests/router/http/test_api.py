@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from channels import Reply
 from queues import Channel
 from tests.router.conftest import Desk
 
@@ -118,17 +119,22 @@ async def test_transfer_and_release(desk: Desk) -> None:
     assert contact["state"] == "waiting" and contact["position"] == 1
 
 
-async def test_reply_send_failure_is_502_and_recorded(desk: Desk) -> None:
+async def test_reply_is_retried_at_once_then_a_failure_is_502_and_recorded(desk: Desk) -> None:
     cid = await queue_one(desk)
     await desk.api("ania", "POST", "/api/claim", {})
-    desk.channels[Channel.SMS].fail_next = 1
+    desk.channels[Channel.SMS].fail_next = 1  # the provider's hiccup: tried again at once
+    status, sent = await desk.api("ania", "POST", f"/api/contacts/{cid}/reply", {"text": "Już."})
+    assert status == 200 and sent["meta"]["delivery"] == "sent"
+    desk.channels[Channel.SMS].fail_next = 4  # every attempt the agent waits for
     status, body = await desk.api("ania", "POST", f"/api/contacts/{cid}/reply", {"text": "Halo?"})
     assert status == 502 and body["retryable"] is True
     _, contact = await desk.api("ania", "GET", f"/api/contacts/{cid}")
+    assert [m["text"] for m in contact["messages"] if m["author"] == "ania"] == ["Już.", "Halo?"]
     assert contact["messages"][-1]["meta"] == {
         "delivery": "failed",
         "reason": "the provider answered 500",
     }
+    assert [r.text for r in desk.channels[Channel.SMS].sent] == ["Już."]
 
 
 async def test_list_contacts_filters(desk: Desk) -> None:
@@ -216,6 +222,53 @@ async def test_message_and_verification_counters_count_real_traffic(desk: Desk) 
     assert samples[("switchboard_verifications_total", (("result", "ok"),))] == 1
 
 
+async def test_occupancy_gauge_is_time_busy_over_time_logged_in(desk: Desk) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async def there(agents: list[str], seconds: int, *, held: str | None = None) -> None:
+        """Each agent's console says they are there every minute; ania heartbeats ``held``."""
+        for _ in range(seconds // 60):
+            desk.clock.advance(60)
+            for agent in agents:
+                if agent == "ania" and held is not None:
+                    status, _ = await desk.api(agent, "POST", f"/api/contacts/{held}/heartbeat")
+                else:
+                    status, _ = await desk.api(
+                        agent, "POST", "/api/presence", {"status": "available"}
+                    )
+                assert status == 200
+
+    # ania serves billing, technical and domains_hosting; tomek technical.
+    cid = await queue_one(desk)
+    for agent in ("ania", "tomek"):
+        status, _ = await desk.api(agent, "POST", "/api/presence", {"status": "available"})
+        assert status == 200
+    status, claimed = await desk.api("ania", "POST", "/api/claim", {})
+    assert status == 200 and claimed["id"] == cid
+    await there(["ania", "tomek"], 600, held=cid)  # ania busy 10 min
+    status, _ = await desk.api(
+        "ania", "POST", f"/api/contacts/{cid}/resolve", {"disposition": "solved"}
+    )
+    assert status == 200
+    await there(["ania", "tomek"], 300)
+    status, _ = await desk.api("tomek", "POST", "/api/presence", {"status": "break"})
+    assert status == 200
+    await there(["ania"], 300)  # ania logged in 20 min, tomek 15 min, then on a break
+
+    body = await (await desk.client.get("/metrics")).text()
+    occupancy = {
+        s.labels["team"]: s.value
+        for family in text_string_to_metric_families(body)
+        for s in family.samples
+        if s.name == "switchboard_occupancy_ratio"
+    }
+    assert occupancy["billing"] == occupancy["domains_hosting"] == 600 / 1200
+    assert occupancy["technical"] == pytest.approx(600 / (1200 + 900))
+    _, stats = await desk.api("ola", "GET", "/api/stats")
+    overall = stats["overall"]
+    assert (overall["agents_busy_s"], overall["agents_logged_in_s"]) == (600.0, 2100.0)
+
+
 async def test_an_expired_lease_frees_the_agent_in_the_counts(desk: Desk) -> None:
     cid = await queue_one(desk)
     status, claimed = await desk.api("ania", "POST", "/api/claim", {"teams": ["billing"]})
@@ -228,3 +281,24 @@ async def test_an_expired_lease_frees_the_agent_in_the_counts(desk: Desk) -> Non
     _, queues = await desk.api("ola", "GET", "/api/queues")
     billing = next(q for q in queues if q["team"] == "billing")
     assert (billing["agents_busy"], billing["waiting"]) == (0, 1)
+
+
+async def test_a_reply_left_in_the_outbox_by_a_dead_process_is_sent_and_recorded_once(
+    desk: Desk,
+) -> None:
+    cid = await queue_one(desk)
+    await desk.api("ania", "POST", "/api/claim", {})
+    contact = await desk.ctx.store.get_contact(cid, messages=False)
+    reply = Reply(cid, Channel.SMS, contact.address, "Już sprawdzam.", "pl", author="ania")
+    # Another process posted the reply and died before sending it; its lease ran out.
+    assert await desk.ctx.courier.post("reply-of-a-dead-process", reply, kind="reply")
+    await desk.ctx.store.take_parcels(lease_s=1, limit=10)
+    desk.clock.advance(2)
+    assert await desk.ctx.courier.drain() == 1
+    assert [r.text for r in desk.channels[Channel.SMS].sent] == ["Już sprawdzam."]
+    _, shown = await desk.api("ania", "GET", f"/api/contacts/{cid}")
+    (recorded,) = [m for m in shown["messages"] if m["author"] == "ania"]
+    assert recorded["id"] == "reply-of-a-dead-process"
+    assert recorded["meta"] == {"delivery": "sent", "provider_id": "sms-1"}
+    assert not await desk.ctx.courier.post("reply-of-a-dead-process", reply, kind="reply")
+    assert await desk.ctx.courier.drain() == 0

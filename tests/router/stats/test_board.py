@@ -31,6 +31,9 @@ class Agents:
     async def total(self) -> AgentLoad:
         return AgentLoad(available=0, busy=1)
 
+    async def present_until(self) -> dict[str, float]:
+        return {}
+
 
 class FlakyStore(MemoryStore):
     """A memory store that can be made to stop answering."""

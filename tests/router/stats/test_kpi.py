@@ -72,7 +72,7 @@ STATS = [
     QueueStats("domains_hosting", waiting=0, assigned=0, oldest_wait_s=None),
 ]
 AGENTS = {
-    "billing": AgentLoad(available=1, busy=3),
+    "billing": AgentLoad(available=1, busy=3, busy_s=2700.0, logged_in_s=3600.0),
     "technical": AgentLoad(available=2, busy=2, busy_s=1800.0, logged_in_s=7200.0),
 }
 THRESHOLDS = {"billing": 20.0, "technical": 30.0, "domains_hosting": 30.0}
@@ -98,7 +98,7 @@ def test_billing_kpis_match_the_hand_computation() -> None:
     assert billing.abandonment_rate == pytest.approx(2 / (4 + 2))
     assert billing.resolved == 4  # c0 c1 c2 c5
     assert billing.aht_s == pytest.approx((100 + 300 + 200 + 100) / 4)
-    assert billing.occupancy == pytest.approx(3 / 4)  # snapshot: busy / (busy + available)
+    assert billing.occupancy == pytest.approx(2700 / 3600)  # agent time, not the counts now
     assert (billing.waiting, billing.longest_wait_s) == (1, 10.0)
     assert (billing.agents_available, billing.agents_busy) == (1, 3)
 
@@ -181,14 +181,20 @@ def test_overall_aggregates_teams() -> None:
     assert total.asa_s == pytest.approx(75 / 4)
     assert total.aht_s == pytest.approx((4 * 175 + 300) / 5)
     assert total.abandonment_rate == pytest.approx(2 / 6)
-    assert total.occupancy == pytest.approx(5 / 8)  # summed team snapshots
+    assert total.occupancy == pytest.approx((2700 + 1800) / (3600 + 7200))  # summed times
     assert (total.waiting, total.longest_wait_s) == (1, 10.0)
 
 
 def test_overall_counts_distinct_agents_when_given() -> None:
-    total = overall_kpi(kpis().values(), agents=AgentLoad(available=2, busy=3))
+    agents = AgentLoad(available=2, busy=3, busy_s=3000.0, logged_in_s=9000.0)
+    total = overall_kpi(kpis().values(), agents=agents)
     assert (total.agents_available, total.agents_busy) == (2, 3)
-    assert total.occupancy == pytest.approx(3 / 5)
+    assert total.occupancy == pytest.approx(3000 / 9000)
+
+
+def test_occupancy_is_never_made_up_from_the_agents_busy_now() -> None:
+    assert AgentLoad(available=1, busy=3).occupancy is None  # no agent time known
+    assert AgentLoad(available=1, busy=3, busy_s=0.0, logged_in_s=0.0).occupancy is None
 
 
 def test_overall_of_nothing_is_empty() -> None:
