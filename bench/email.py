@@ -32,7 +32,7 @@ from aiosmtpd.smtp import SMTP
 
 from bench.report import Figure
 from queues import now_s, open_store
-from router.app.factory import build_context
+from router.app.factory import build_context, load_directories
 from router.app.wiring import email_adapter
 from router.config.load import parse_config
 
@@ -96,7 +96,8 @@ async def email_figures(
             data = yaml.load((ROOT / "config.yaml").read_text(encoding="utf-8"), loader)
             data["channels"]["email"]["relay"] = {"host": None}  # no automatic replies
             config = parse_config(data, base_dir=Path(tmp), env=_ENV)
-            ctx, _ = build_context(config, store, clock=now_s, outboxes={}, env=_ENV)
+            ctx = build_context(config, store, clock=now_s, outboxes={}, env=_ENV)
+            await load_directories(ctx)
             adapter = email_adapter(ctx, _ENV)
             if adapter is None:
                 raise RuntimeError("config.yaml lists no support addresses: email is off")

@@ -191,14 +191,6 @@ class Store(Protocol):
         """Compare-and-set: store ``data`` only when the session still has ``tag`` (what
         ``get_session_tagged`` gave); False when another writer came first."""
 
-    # -- agent presence (one small record per agent, shared by every process) ----------
-    async def put_presence(self, agent: str, record: dict[str, Any]) -> None:
-        """Replace ``agent``'s presence record (status, teams, last seen, ...)."""
-
-    async def get_presence(self, agent: str) -> dict[str, Any] | None: ...
-    async def all_presence(self) -> dict[str, dict[str, Any]]:
-        """Every agent's presence record; the reader decides which are too old to count."""
-
     # -- documents (small records by kind and key, with compare-and-set) ----------------
     async def get_doc(self, kind: str, key: str) -> tuple[dict[str, Any] | None, str]:
         """The document and its tag ("" when absent); every put gives a new tag."""

@@ -25,7 +25,6 @@ class KeyedMemory(InProcessPubSub):
         self._sessions: dict[str, tuple[float, dict[str, Any], str]] = {}  # expires, data, tag
         self._hits: dict[str, tuple[float, list[float]]] = {}  # key -> (expires, times)
         self._pubsub = LocalPubSub()
-        self._presence: dict[str, dict[str, Any]] = {}
         self._docs: dict[str, dict[str, tuple[dict[str, Any], str]]] = {}  # kind -> key -> doc
         self._locks: dict[str, tuple[str, float]] = {}  # name -> (owner, expires_at)
         self._closed = False
@@ -65,17 +64,6 @@ class KeyedMemory(InProcessPubSub):
 
     async def delete_session(self, key: str) -> None:
         self._sessions.pop(key, None)
-
-    # -- presence ------------------------------------------------------------------------
-    async def put_presence(self, agent: str, record: dict[str, Any]) -> None:
-        self._presence[agent] = dict(record)
-
-    async def get_presence(self, agent: str) -> dict[str, Any] | None:
-        record = self._presence.get(agent)
-        return dict(record) if record is not None else None
-
-    async def all_presence(self) -> dict[str, dict[str, Any]]:
-        return {agent: dict(record) for agent, record in self._presence.items()}
 
     # -- documents -----------------------------------------------------------------------
     async def get_doc(self, kind: str, key: str) -> tuple[dict[str, Any] | None, str]:

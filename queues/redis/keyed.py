@@ -17,7 +17,6 @@ from queues.redis.cluster import Connection, OnConnection, operation
 from queues.redis.codec import fmt_time
 from queues.redis.keys import (
     CHANNEL_PREFIX,
-    PRESENCE_KEY,
     doc_key,
     hits_key,
     lock_key,
@@ -30,7 +29,7 @@ __all__ = ["KeyedRedis"]
 
 
 class KeyedRedis(OnConnection):
-    """The keyed half of ``RedisStore``: sessions with expiry, presence records,
+    """The keyed half of ``RedisStore``: sessions with expiry, documents, locks,
     sliding-window counters, and pub/sub shared by every process on the server."""
 
     def __init__(self, connection: Connection, *, clock: Clock | None = None) -> None:
@@ -79,22 +78,6 @@ class KeyedRedis(OnConnection):
     @operation
     async def delete_session(self, key: str) -> None:
         await self._redis.delete(session_key(key))
-
-    # -- presence (one hash: agent -> JSON record) ---------------------------------------
-    @operation
-    async def put_presence(self, agent: str, record: dict[str, Any]) -> None:
-        await self._redis.hset(PRESENCE_KEY, agent, json.dumps(record, ensure_ascii=False))
-
-    @operation
-    async def get_presence(self, agent: str) -> dict[str, Any] | None:
-        raw = await self._redis.hget(PRESENCE_KEY, agent)
-        record: dict[str, Any] | None = json.loads(raw) if raw is not None else None
-        return record
-
-    @operation
-    async def all_presence(self) -> dict[str, dict[str, Any]]:
-        found = await self._redis.hgetall(PRESENCE_KEY)
-        return {str(agent): json.loads(raw) for agent, raw in found.items()}
 
     # -- documents (one hash per kind: key -> {"t": tag, "d": data}) ----------------------
     @operation

@@ -46,9 +46,9 @@ Elsewhere::
     sb:teams              set: every team a contact was ever queued in (added before)
     {sb:idem:<key>}       string: "<contact id> <message id>" of an idempotency key
     sb:session:<key>      string: {"x": expires_at, "t": tag, "d": data}, with a PX ttl
-    sb:presence           hash: agent -> JSON presence record (status, teams, seen, holding)
     sb:hits:<key>         zset: "<uuid>" -> time of one hit (record_hit), with a PX ttl
-    sb:doc:<kind>         hash: key -> {"t": tag, "d": data} (documents: accounts, agents)
+    sb:doc:<kind>         hash: key -> {"t": tag, "d": data} (documents: accounts, agents,
+                          presence, the directories' versions)
     sb:lock:<name>        string: {"o": owner, "x": expires_at}, with a PX ttl
     {sb:outbox}:due       zset: parcel id -> due_at, the first of each line only (taken
                           ones: the end of the lease)
@@ -73,7 +73,6 @@ PREFIX = "sb:"
 SHARDS = 16  # contact shards; changing it moves every contact, so it is fixed
 TEAMS_KEY = PREFIX + "teams"
 SESSION_PREFIX = PREFIX + "session:"
-PRESENCE_KEY = PREFIX + "presence"
 HITS_PREFIX = PREFIX + "hits:"
 DOC_PREFIX = PREFIX + "doc:"
 LOCK_PREFIX = PREFIX + "lock:"

@@ -68,7 +68,6 @@ CREATE TABLE IF NOT EXISTS hits (
 );
 CREATE INDEX IF NOT EXISTS hits_key ON hits (key, at);
 CREATE INDEX IF NOT EXISTS hits_expiry ON hits (expires_at);
-CREATE TABLE IF NOT EXISTS presence (agent TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS docs (
     kind TEXT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL, tag TEXT NOT NULL,
     PRIMARY KEY (kind, key)
@@ -173,6 +172,14 @@ def _transaction(conn: sqlite3.Connection, begin: str, fn: Callable[[sqlite3.Con
     return result
 
 
+def _undurable(conn: sqlite3.Connection, begin: str, fn: Callable[[sqlite3.Connection], T]) -> T:
+    conn.execute("PRAGMA synchronous = OFF")
+    try:
+        return _transaction(conn, begin, fn)
+    finally:
+        conn.execute("PRAGMA synchronous = FULL")
+
+
 class Database:
     """One SQLite file in WAL mode, used from one dedicated worker thread."""
 
@@ -203,14 +210,20 @@ class Database:
         finally:
             self._executor.shutdown(wait=False)
 
-    async def run(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
+    async def run(
+        self, fn: Callable[[sqlite3.Connection], T], *, write: bool, durable: bool = True
+    ) -> T:
         """Run ``fn(conn)`` on the worker thread in one transaction, committed on return.
 
         Writes begin IMMEDIATE: they take the write lock first, so two writers never
-        deadlock upgrading a read lock, and the busy timeout covers the wait.
+        deadlock upgrading a read lock, and the busy timeout covers the wait. A write that
+        need not survive a power cut (``durable=False``: locks that expire anyway) commits
+        without waiting for the disk.
         """
         begin = "BEGIN IMMEDIATE" if write else "BEGIN"
-        return await self._submit(lambda: _transaction(self._connection(), begin, fn))
+        if durable:
+            return await self._submit(lambda: _transaction(self._connection(), begin, fn))
+        return await self._submit(lambda: _undurable(self._connection(), begin, fn))
 
     async def _submit(self, job: Callable[[], T]) -> T:
         if self._closed:
@@ -261,10 +274,15 @@ class Database:
                     f"({SCHEMA_VERSION}); upgrade Switchboard"
                 )
             # Version 2 tags each session write (compare-and-set of shared records); version 3
-            # only adds tables (docs, locks, parcels), which SCHEMA creates when missing.
-            upgrade = "ALTER TABLE sessions ADD COLUMN tag TEXT NOT NULL DEFAULT '';"
+            # adds tables (docs, locks, parcels), which SCHEMA creates when missing, and
+            # keeps presence as documents (version 2's presence table held nothing lasting).
+            upgrade = ""
+            if version == 1:
+                upgrade += "ALTER TABLE sessions ADD COLUMN tag TEXT NOT NULL DEFAULT '';"
+            if version in (1, 2):
+                upgrade += " DROP TABLE IF EXISTS presence;"
             conn.executescript(
-                f"BEGIN IMMEDIATE; {SCHEMA}; {upgrade if version == 1 else ''} "
+                f"BEGIN IMMEDIATE; {SCHEMA}; {upgrade} "
                 f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
             )
         except BaseException:

@@ -9,7 +9,7 @@ from typing import Any
 from queues.base import Clock
 from queues.pubsub import InProcessPubSub, LocalPubSub
 from queues.sqlite import db
-from queues.sqlite.worker import Conn, OnDatabase, reads, writes
+from queues.sqlite.worker import Conn, OnDatabase, light_writes, reads, writes
 
 __all__ = ["KeyedRows"]
 
@@ -69,26 +69,6 @@ class KeyedRows(OnDatabase, InProcessPubSub):
     def delete_session(self, conn: Conn, key: str) -> None:
         conn.execute("DELETE FROM sessions WHERE key = ?", (key,))
 
-    # -- presence ------------------------------------------------------------------------
-    @writes
-    def put_presence(self, conn: Conn, agent: str, record: dict[str, Any]) -> None:
-        conn.execute(
-            "INSERT INTO presence (agent, data) VALUES (?, ?) "
-            "ON CONFLICT (agent) DO UPDATE SET data = excluded.data",
-            (agent, db.dumps(record)),
-        )
-
-    @reads
-    def get_presence(self, conn: Conn, agent: str) -> dict[str, Any] | None:
-        row = conn.execute("SELECT data FROM presence WHERE agent = ?", (agent,)).fetchone()
-        record: dict[str, Any] | None = json.loads(row[0]) if row else None
-        return record
-
-    @reads
-    def all_presence(self, conn: Conn) -> dict[str, dict[str, Any]]:
-        rows = conn.execute("SELECT agent, data FROM presence").fetchall()
-        return {agent: json.loads(data) for agent, data in rows}
-
     # -- documents (table docs) -----------------------------------------------------------
     @reads
     def get_doc(self, conn: Conn, kind: str, key: str) -> tuple[dict[str, Any] | None, str]:
@@ -124,7 +104,7 @@ class KeyedRows(OnDatabase, InProcessPubSub):
         return {key: json.loads(data) for key, data in rows}
 
     # -- locks (table locks) -------------------------------------------------------------
-    @writes
+    @light_writes
     def acquire_lock(self, conn: Conn, name: str, owner: str, *, ttl_s: float) -> bool:
         now = self._clock()
         row = conn.execute("SELECT owner, expires_at FROM locks WHERE name = ?", (name,)).fetchone()
@@ -137,7 +117,7 @@ class KeyedRows(OnDatabase, InProcessPubSub):
         )
         return True
 
-    @writes
+    @light_writes
     def release_lock(self, conn: Conn, name: str, owner: str) -> None:
         conn.execute("DELETE FROM locks WHERE name = ? AND owner = ?", (name, owner))
 

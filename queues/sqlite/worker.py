@@ -11,7 +11,7 @@ from queues.base import Clock
 from queues.models import now_s
 from queues.sqlite import db
 
-__all__ = ["Conn", "OnDatabase", "reads", "writes"]
+__all__ = ["Conn", "OnDatabase", "light_writes", "reads", "writes"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -28,7 +28,7 @@ class OnDatabase:
 
 
 def _on_worker(
-    write: bool,
+    write: bool, durable: bool = True
 ) -> Callable[
     [Callable[Concatenate[S, Conn, P], T]], Callable[Concatenate[S, P], Coroutine[Any, Any, T]]
 ]:
@@ -43,7 +43,9 @@ def _on_worker(
     ) -> Callable[Concatenate[S, P], Coroutine[Any, Any, T]]:
         @functools.wraps(method)
         async def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
-            return await self._db.run(lambda conn: method(self, conn, *args, **kwargs), write=write)
+            return await self._db.run(
+                lambda conn: method(self, conn, *args, **kwargs), write=write, durable=durable
+            )
 
         return run
 
@@ -52,3 +54,5 @@ def _on_worker(
 
 reads = _on_worker(write=False)
 writes = _on_worker(write=True)
+#: Writes that need not survive a power cut (locks, which expire anyway): no fsync.
+light_writes = _on_worker(write=True, durable=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
 import structlog
@@ -13,7 +14,6 @@ from aiohttp import web
 from channels import AgentTarget, ChannelAdapter, Courier, Outbox
 from ivr import Engine
 from queues import Channel, Store, StoreUnavailable, now_s
-from router.app.demo import demo_secret
 from router.config import Config
 from router.contacts import ContactService
 from router.desk import AgentDesk, Presence
@@ -44,6 +44,8 @@ KPI_WINDOW_S = 3600.0
 #: Largest request body aiohttp reads (webhooks, API); larger requests get 413.
 MAX_BODY_BYTES = 1024 * 1024
 DEMO_TOKENS = web.AppKey("demo_tokens", dict)
+#: How often each process looks for accounts and agents another process wrote.
+DIRECTORY_REFRESH_S = 1.0
 
 
 def routing_from_config(config: Config) -> Routing:
@@ -86,10 +88,12 @@ def build_context(
     clock: Callable[[], float],
     outboxes: Mapping[Channel, Outbox],
     env: Mapping[str, str],
-) -> tuple[Context, dict[str, str]]:
-    """Every component of the router, wired; also the demo agents' fresh tokens."""
+) -> Context:
+    """Every component of the router, wired. The account and agent directories are empty
+    until ``load_directories`` (the app does it at start)."""
     key = load_secret(env, config.data_path)
-    accounts, agents, demo_tokens = _directories(config, key)
+    accounts = AccountDirectory(store, key, tiers=config.priority.tier)
+    agents = AgentDirectory(store, teams=config.team_names)
     routing = routing_from_config(config)
     presence = Presence(store, clock)
     board = _kpi_board(config, store, presence, routing, clock)
@@ -134,7 +138,7 @@ def build_context(
         clock=clock,
         kpis=board.current,
     )
-    return ctx, demo_tokens
+    return ctx
 
 
 def _kpi_board(
@@ -177,18 +181,43 @@ def _desk(
     )
 
 
-def _directories(
-    config: Config, key: bytes
-) -> tuple[AccountDirectory, AgentDirectory, dict[str, str]]:
-    """The account and agent directories with the demo entries of the config added; the
-    demo agents' tokens derive from a demo secret under the data dir, the same for every
-    process started on it."""
-    accounts = AccountDirectory(config.accounts.file, key, tiers=config.priority.tier)
-    load_demo(accounts, [a.model_dump() for a in config.accounts.demo])
-    agents = AgentDirectory(config.agents.file, teams=config.team_names)
-    seed = demo_secret(config.data_path, "agent-tokens").encode() if config.agents.demo else None
-    demo_tokens = agents.load_demo([a.model_dump() for a in config.agents.demo], seed=seed)
-    return accounts, agents, demo_tokens
+async def load_directories(ctx: Context) -> dict[str, str]:
+    """Load the accounts and agents from the store, importing the config's JSON files when
+    the store has none yet (an older Switchboard kept them there), and add the config's
+    demo entries; returns the demo agents' tokens.
+
+    Demo tokens derive from a seed kept in the store, made by the first process to start:
+    every process on the store issues the same tokens and a second start invalidates none.
+    """
+    config = ctx.config
+    for directory, path in ((ctx.accounts, config.accounts.file), (ctx.agents, config.agents.file)):
+        await directory.refresh()
+        if not directory.all() and path.exists():
+            count = await directory.import_file(path)
+            log.info("directory_imported", kind=directory.kind, file=str(path), count=count)
+    await load_demo(ctx.accounts, [a.model_dump() for a in config.accounts.demo])
+    if not config.agents.demo:
+        return {}
+    seed = await _demo_seed(ctx.store)
+    return await ctx.agents.load_demo([a.model_dump() for a in config.agents.demo], seed=seed)
+
+
+async def _demo_seed(store: Store) -> bytes:
+    made = {"seed": secrets.token_hex(16)}
+    await store.put_doc("demo", "agent-tokens", made, tag="")  # the first process's wins
+    kept, _ = await store.get_doc("demo", "agent-tokens")
+    return str((kept or made)["seed"]).encode()
+
+
+async def _refresh_directories(ctx: Context, interval_s: float) -> None:
+    """Pick up accounts and agents other processes wrote (``switchboard agents add``)."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await ctx.accounts.refresh()
+            await ctx.agents.refresh()
+        except StoreUnavailable as exc:
+            log.warning("directory_refresh_failed", error=str(exc))
 
 
 def _verifier(
@@ -250,11 +279,9 @@ def create_app(
     """
     env = os.environ if env is None else env
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
-    ctx, tokens = build_context(
-        config, store, clock=clock or now_s, outboxes=outboxes or {}, env=env
-    )
+    ctx = build_context(config, store, clock=clock or now_s, outboxes=outboxes or {}, env=env)
     app[CONTEXT] = ctx
-    app[DEMO_TOKENS] = tokens
+    app[DEMO_TOKENS] = {}  # filled at start (load_directories)
     if adapters is None:
         from router.app.wiring import default_adapters
 
@@ -275,13 +302,16 @@ def create_app(
 def _lifecycle(
     ctx: Context, running: Sequence[ChannelAdapter], reaper_s: float | None
 ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """Start the adapters and the lease reaper with the app; stop them, and the claims'
-    wake-up listener, in reverse."""
+    """Load the directories, start the adapters, the lease reaper, the directories' refresh
+    and the courier with the app; stop them, and the claims' wake-up listener, in reverse."""
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         started: list[ChannelAdapter] = []
         reaping: asyncio.Task[None] | None = None
+        refreshing: asyncio.Task[None] | None = None
         try:
+            app[DEMO_TOKENS].update(await load_directories(ctx))
+            refreshing = asyncio.create_task(_refresh_directories(ctx, DIRECTORY_REFRESH_S))
             for adapter in running:
                 await adapter.start()
                 started.append(adapter)
@@ -291,10 +321,11 @@ def _lifecycle(
             yield
         finally:
             await ctx.courier.aclose()
-            if reaping is not None:
-                reaping.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reaping
+            for task in (reaping, refreshing):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await ctx.desk.aclose()
             for adapter in reversed(started):
                 await adapter.aclose()

@@ -17,7 +17,7 @@ from router.config import Config, HostPort
 from router.http import CONTEXT
 from router.identity import AccountDirectory, AccountError, AgentDirectory, AgentError, load_secret
 
-__all__ = ["accounts", "add_agent", "call", "ivr", "run"]
+__all__ = ["accounts", "agents", "call", "ivr", "run"]
 
 log = structlog.get_logger(__name__)
 
@@ -78,7 +78,7 @@ async def _serve(config: Config, store: Store, host: str, port: int, *, demo: bo
     ]
     tokens = app[DEMO_TOKENS]
     if tokens:
-        lines.append("Demo agents (tokens are new at every start):")
+        lines.append("Demo agents (the same tokens for every process on this store):")
         for name, token in tokens.items():
             agent = ctx.agents.get(name)
             teams = ",".join(agent.teams) if agent else ""
@@ -104,13 +104,44 @@ def _redacted(url: str) -> str:
     return redact_url(url)
 
 
-def accounts(config: Config, args: argparse.Namespace) -> int:
+async def _directory_store(config: Config, command: str) -> Store | None:
+    """The store the router uses, opened for a directory command; None (said) when it
+    cannot be reached or lives inside one process."""
+    if config.store_url.startswith("memory:"):
+        print(
+            f"switchboard {command}: the memory store lives inside one `switchboard run`; "
+            "use the sqlite or Redis store to manage accounts and agents",
+            file=sys.stderr,
+        )
+        return None
+    try:
+        return await open_store(config.store_url)
+    except StoreUnavailable as exc:
+        print(f"switchboard {command}: {exc}", file=sys.stderr)
+        return None
+
+
+def _export(document: str, output: str) -> None:
+    if output == "-":
+        sys.stdout.write(document)
+        return
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(document)
+
+
+async def accounts(config: Config, args: argparse.Namespace) -> int:
+    """`switchboard accounts add|import|export`, on the router's store."""
+    store = await _directory_store(config, "accounts")
+    if store is None:
+        return 1
     try:
         key = load_secret(os.environ, config.data_path)
-        directory = AccountDirectory(config.accounts.file, key, tiers=config.priority.tier)
+        directory = AccountDirectory(store, key, tiers=config.priority.tier)
+        await directory.refresh()
         if args.action == "add":
             services = [s.strip() for s in args.services.split(",") if s.strip()]
-            account = directory.add(
+            account = await directory.add(
                 args.login,
                 args.number,
                 args.code,
@@ -120,24 +151,46 @@ def accounts(config: Config, args: argparse.Namespace) -> int:
                 services=services,
             )
             print(f"added {account.login} (number {account.number}, tier {account.tier})")
-        else:
-            count = directory.import_csv(args.file)
+        elif args.action == "import":
+            if str(args.file).lower().endswith(".json"):
+                count = await directory.import_file(args.file)
+            else:
+                count = await directory.import_csv(args.file)
             print(f"imported {count} accounts from {args.file}")
-    except AccountError as exc:
+        else:
+            _export(directory.dumps(directory.export()), args.output)
+    except (AccountError, StoreUnavailable) as exc:
         print(f"switchboard accounts: {exc}", file=sys.stderr)
         return 1
+    finally:
+        await store.aclose()
     return 0
 
 
-def add_agent(config: Config, args: argparse.Namespace) -> int:
-    directory = AgentDirectory(config.agents.file, teams=config.team_names)
-    teams = [t.strip() for t in args.teams.split(",") if t.strip()]
+async def agents(config: Config, args: argparse.Namespace) -> int:
+    """`switchboard agents add|import|export`, on the router's store; ``add`` prints only
+    the new token on stdout, so scripts can capture it."""
+    store = await _directory_store(config, "agents")
+    if store is None:
+        return 1
+    directory = AgentDirectory(store, teams=config.team_names)
     try:
-        token = directory.add(args.name, teams, phone=args.phone, client_identity=args.client)
-    except AgentError as exc:
+        await directory.refresh()
+        if args.action == "add":
+            teams = [t.strip() for t in args.teams.split(",") if t.strip()]
+            print(
+                await directory.add(args.name, teams, phone=args.phone, client_identity=args.client)
+            )
+        elif args.action == "import":
+            count = await directory.import_file(args.file)
+            print(f"imported {count} agents from {args.file}")
+        else:
+            _export(directory.dumps(directory.export()), args.output)
+    except (AgentError, StoreUnavailable) as exc:
         print(f"switchboard agents: {exc}", file=sys.stderr)
         return 1
-    print(token)  # only the token on stdout, so scripts can capture it
+    finally:
+        await store.aclose()
     return 0
 
 

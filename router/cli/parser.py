@@ -46,7 +46,7 @@ def _run(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
 
 
 def _accounts(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
-    """switchboard accounts add|import"""
+    """switchboard accounts add|import|export"""
     accounts = sub.add_parser("accounts", parents=[config_opt], help="the account directory")
     acc = accounts.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = acc.add_parser("add", parents=[config_opt], help="add one account")
@@ -57,12 +57,17 @@ def _accounts(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
     add.add_argument("--tier", default="residential")
     add.add_argument("--balance", default="0.00")
     add.add_argument("--services", default="", help="comma-separated")
-    imp = acc.add_parser("import", parents=[config_opt], help="import accounts from CSV")
-    imp.add_argument("file", help="CSV: login,number,code,name,tier,balance,services")
+    imp = acc.add_parser("import", parents=[config_opt], help="import accounts (CSV or JSON)")
+    imp.add_argument(
+        "file",
+        help="CSV: login,number,code,name,tier,balance,services; or a JSON export (.json)",
+    )
+    exp = acc.add_parser("export", parents=[config_opt], help="export accounts as JSON")
+    exp.add_argument("-o", "--output", default="-", help="file (mode 0600), - for stdout")
 
 
 def _agents(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
-    """switchboard agents add, and switchboard agent (the terminal client)"""
+    """switchboard agents add|import|export, and switchboard agent (the terminal client)"""
     agents = sub.add_parser("agents", parents=[config_opt], help="agents and their tokens")
     ag = agents.add_subparsers(dest="action", required=True, metavar="ACTION")
     agadd = ag.add_parser("add", parents=[config_opt], help="add an agent; prints its token")
@@ -70,6 +75,10 @@ def _agents(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
     agadd.add_argument("--teams", required=True, help="comma-separated teams")
     agadd.add_argument("--phone", default=None, help="number the voice channel dials")
     agadd.add_argument("--client", default=None, help="Twilio Client identity to dial")
+    agimp = ag.add_parser("import", parents=[config_opt], help="import agents (a JSON export)")
+    agimp.add_argument("file")
+    agexp = ag.add_parser("export", parents=[config_opt], help="export agents as JSON")
+    agexp.add_argument("-o", "--output", default="-", help="file (mode 0600), - for stdout")
 
     agent = sub.add_parser("agent", parents=[config_opt], help="terminal agent client")
     agent.add_argument("--teams", default=None, help="comma-separated (default: all yours)")
@@ -138,9 +147,9 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
             config = config.with_store(args.store)
         return asyncio.run(commands.run(config, http=args.http, smtp=args.smtp, demo=args.demo))
     if args.command == "accounts":
-        return commands.accounts(config, args)
+        return asyncio.run(commands.accounts(config, args))
     if args.command == "agents":
-        return commands.add_agent(config, args)
+        return asyncio.run(commands.agents(config, args))
     if args.command == "agent":
         token = args.token or os.environ.get("SWITCHBOARD_TOKEN")
         if not token:

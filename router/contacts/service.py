@@ -84,7 +84,7 @@ class ContactService:
         self._languages = languages
         self._session_ttl_s = session_ttl_s
         self._agent_target = agent_target
-        self._conversations = KeyLocks()
+        self._conversations = KeyLocks(store, prefix="conversation:")
 
     # -- Inbox -----------------------------------------------------------------------------
     async def receive(self, message: InboundMessage) -> Answer:

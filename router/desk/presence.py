@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from queues import Event, Store
+from queues import Event, Store, StoreUnavailable
 from router.routing import estimate_wait_s
 from router.stats import AGENT_STATUS, AgentLoad, recent_handle_times
 
@@ -18,6 +18,10 @@ __all__ = ["AgentStatus", "HandleTimes", "Presence"]
 SEEN_TIMEOUT_S = 120.0
 #: The status an ``agent_status`` event gives an agent whose presence expired.
 OFFLINE = "offline"
+#: The store's document kind of presence records (one per agent).
+PRESENCE = "presence"
+#: Compare-and-set tries before an update gives up (each loses only to another's write).
+_CAS_TRIES = 50
 
 
 class AgentStatus(StrEnum):
@@ -76,15 +80,20 @@ class Presence:
     async def seen(
         self, agent: str, teams: Sequence[str], *, status: AgentStatus | None = None
     ) -> None:
-        previous = await self._get(agent)
-        seen = _Seen(
-            tuple(teams),
-            status or (previous.status if previous else AgentStatus.AVAILABLE),
-            self._clock(),
-            previous.holding if previous else 0,
-        )
-        await self._record_change(agent, previous, seen)
-        await self._put(agent, seen)
+        """The agent is there (a claim, a heartbeat, the console), serving ``teams``; with
+        ``status``, that is their status now, otherwise it stays as stored."""
+
+        def change(previous: _Seen | None) -> _Seen:
+            return _Seen(
+                tuple(teams),
+                status or (previous.status if previous else AgentStatus.AVAILABLE),
+                self._clock(),
+                previous.holding if previous else 0,
+            )
+
+        previous, seen = await self._update(agent, change)
+        if seen is not None:
+            await self._record_change(agent, previous, seen)
 
     async def _record_change(self, agent: str, previous: _Seen | None, seen: _Seen) -> None:
         """Record a login, status change or unnoticed expiry as an ``agent_status`` event:
@@ -101,9 +110,14 @@ class Presence:
         return {name: seen.at + SEEN_TIMEOUT_S for name, seen in (await self._records()).items()}
 
     async def holding(self, agent: str, delta: int) -> None:
-        seen = await self._get(agent)
-        if seen is not None:
-            await self._put(agent, replace(seen, holding=max(0, seen.holding + delta)))
+        """The agent took (+1) or let go of (-1) a contact."""
+
+        def change(previous: _Seen | None) -> _Seen | None:
+            if previous is None:
+                return None
+            return replace(previous, holding=max(0, previous.holding + delta))
+
+        await self._update(agent, change)
 
     async def status(self, agent: str) -> AgentStatus | None:
         seen = await self._get(agent)
@@ -127,7 +141,7 @@ class Presence:
     async def _records(self) -> dict[str, _Seen]:
         age_at = self._monotonic()
         if self._snapshot_at is None or age_at - self._snapshot_at >= self._snapshot_s:
-            records = await self._store.all_presence()
+            records = await self._store.all_docs(PRESENCE)
             self._snapshot = {a: _Seen.from_dict(r) for a, r in records.items()}
             self._snapshot_at = age_at
         return self._snapshot
@@ -141,12 +155,26 @@ class Presence:
         ]
 
     async def _get(self, agent: str) -> _Seen | None:
-        record = await self._store.get_presence(agent)
+        record, _ = await self._store.get_doc(PRESENCE, agent)
         return _Seen.from_dict(record) if record is not None else None
 
-    async def _put(self, agent: str, seen: _Seen) -> None:
-        await self._store.put_presence(agent, seen.to_dict())
-        self._snapshot[agent] = seen  # this process sees its own change at once
+    async def _update(
+        self, agent: str, change: Callable[[_Seen | None], _Seen | None]
+    ) -> tuple[_Seen | None, _Seen | None]:
+        """Apply ``change`` to the stored record with compare-and-set, again from the new
+        record when another process or request wrote in between: no update is lost (a
+        break set through A is never undone by a claim through B). Returns the record
+        before and after (after is None when ``change`` left it alone)."""
+        for _ in range(_CAS_TRIES):
+            record, tag = await self._store.get_doc(PRESENCE, agent)
+            previous = _Seen.from_dict(record) if record is not None else None
+            seen = change(previous)
+            if seen is None:
+                return previous, None
+            if await self._store.put_doc(PRESENCE, agent, seen.to_dict(), tag=tag) is not None:
+                self._snapshot[agent] = seen  # this process sees its own change at once
+                return previous, seen
+        raise StoreUnavailable(f"the presence of {agent!r} changes too fast to update; retry")
 
 
 def _status_event(agent: str, status: str, at: float, teams: Sequence[str]) -> Event:

@@ -12,6 +12,7 @@ every later start reuses that file. Several hosts sharing one store must set the
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import hmac
@@ -26,8 +27,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from queues import Store
 from router.errors import AccountError
-from router.identity.jsonfile import JsonDirectory
+from router.identity.stored import StoredDirectory
 
 __all__ = [
     "CSV_COLUMNS",
@@ -118,26 +120,28 @@ def _claim(account: Account, by_login: dict[str, Account], by_number: dict[str, 
     by_number[account.number] = account.login
 
 
-class AccountDirectory(JsonDirectory[Account]):
-    """Accounts in a JSON file (created when missing), found by login or customer number.
+class AccountDirectory(StoredDirectory[Account]):
+    """Accounts in the store, found by login or customer number (``refresh`` picks up what
+    other processes wrote, e.g. ``switchboard accounts add``).
 
-    Only the HMAC of each auth code is stored. Changes another process writes (``switchboard
-    accounts add`` while the router runs) are picked up on the next lookup.
+    Only the HMAC of each auth code is stored. JSON (``export``, ``import_file``) and CSV
+    (``import_csv``) files are imports and exports.
     """
 
+    kind = "account"
     key = "accounts"
     what = "account file"
-    advice = "restore it from a backup, or move it away to start with no accounts"
+    advice = "restore it from a backup, or import the accounts again"
     error = AccountError
 
-    def __init__(self, path: str | os.PathLike[str], key: bytes, *, tiers: Iterable[str] = ()):
+    def __init__(self, store: Store, key: bytes, *, tiers: Iterable[str] = ()) -> None:
         if len(key) < MIN_SECRET_CHARS:
             raise AccountError(f"the server key has {len(key)} bytes; use load_secret for one")
         self._key = key
         self._tiers = frozenset(tiers)  # empty: any tier
         self._by_login: dict[str, Account] = {}
         self._by_number: dict[str, str] = {}
-        super().__init__(path)
+        super().__init__(store)
 
     def _parse(self, record: Any) -> Account:
         return Account.from_record(record)
@@ -145,22 +149,33 @@ class AccountDirectory(JsonDirectory[Account]):
     def _dump(self, record: Account) -> dict[str, Any]:
         return record.to_record()
 
+    def _id_of(self, record: Account) -> str:
+        return record.login
+
+    def _check(self, record: Account) -> None:
+        if not _LOGIN.fullmatch(record.login) or record.login.isdigit():
+            raise AccountError(f"login {record.login!r} is not valid")
+        if not _NUMBER.fullmatch(record.number):
+            raise AccountError(
+                f"customer number {record.number!r} of {record.login!r} is not valid"
+            )
+        if self._tiers and record.tier not in self._tiers:
+            raise AccountError(f"tier {record.tier!r} of login {record.login!r} is not configured")
+        _balance(record.balance, record.login)
+        if not re.fullmatch(r"[0-9a-f]{64}", record.code_hmac):
+            raise AccountError(f"the code HMAC of login {record.login!r} is not 64 hex digits")
+
     def _index(self, records: list[Account]) -> None:
         self._by_login = {a.login: a for a in records}
         self._by_number = {a.number: a.login for a in records}
 
-    def _save(self, by_login: Mapping[str, Account]) -> None:
-        self._write(by_login[login] for login in sorted(by_login))
-
     def find(self, identifier: str) -> Account | None:
         """The account with this login (any case) or customer number, or None."""
-        self._sync()
         ident = identifier.strip().lower()
         login = self._by_number.get(ident, ident)
         return self._by_login.get(login)
 
     def all(self) -> list[Account]:
-        self._sync()
         return [self._by_login[login] for login in sorted(self._by_login)]
 
     def build(self, login: str, number: str, code: str, **fields: Any) -> Account:
@@ -198,7 +213,7 @@ class AccountDirectory(JsonDirectory[Account]):
             code_hmac=hash_code(self._key, code),
         )
 
-    def add(
+    async def add(
         self,
         login: str,
         number: str,
@@ -213,58 +228,75 @@ class AccountDirectory(JsonDirectory[Account]):
         account = self.build(
             login, number, code, name=name, tier=tier, balance=balance, services=tuple(services)
         )
-        self.add_all([account])
+        await self.add_all([account])
         return account
 
-    def add_all(self, accounts: Iterable[Account]) -> None:
-        """Store built accounts in one write: all of them, or none when one is a duplicate."""
-        self._sync()
+    async def add_all(self, accounts: Iterable[Account]) -> None:
+        """Store built accounts: all of them, or none when one is a duplicate."""
+        await self.refresh()
         by_login, by_number = dict(self._by_login), dict(self._by_number)
-        for account in accounts:
+        new = list(accounts)
+        for account in new:
             _claim(account, by_login, by_number)
-        self._save(by_login)
+        await self._write(new, new_only=True)
 
-    def import_csv(self, path: str | os.PathLike[str]) -> int:
+    async def import_file(self, path: str | os.PathLike[str]) -> int:
+        """Import a JSON export (``export``, or an accounts file of an older Switchboard):
+        the accounts whose login is not stored yet. Returns how many were added."""
+        await self.refresh()
+        new = [a for a in self.read_file(path) if a.login not in self._by_login]
+        await self.add_all(new)
+        return len(new)
+
+    async def import_csv(self, path: str | os.PathLike[str]) -> int:
         """Import a CSV file (header ``login,number,code,name,tier,balance,services``,
         services separated by ``;``). A bad row refuses the whole file. Returns the count."""
         try:
-            with open(path, encoding="utf-8-sig", newline="") as fh:
-                return self._import_rows(csv.reader(fh), str(path))
+            rows = await asyncio.to_thread(_csv_rows, path)
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
             raise AccountError(f"cannot read {str(path)!r} ({exc}); give a UTF-8 CSV file") from exc
+        await self.refresh()
+        return await self._import_rows(rows, str(path))
 
-    def _import_rows(self, reader: Any, where: str) -> int:
-        header = [h.strip().lower() for h in next(reader, [])]
+    async def _import_rows(self, rows: list[list[str]], where: str) -> int:
+        header = [h.strip().lower() for h in (rows[0] if rows else [])]
         if sorted(header) != sorted(CSV_COLUMNS):
             raise AccountError(
                 f"{where} line 1 has columns {','.join(header) or '(none)'}; the header must "
                 f"be {','.join(CSV_COLUMNS)}; nothing was imported"
             )
-        self._sync()
         by_login, by_number = dict(self._by_login), dict(self._by_number)
         errors: list[str] = []
-        for row in reader:
+        new: list[Account] = []
+        for line_num, row in enumerate(rows[1:], 2):
             if not any(cell.strip() for cell in row):
                 continue
             try:
                 if len(row) != len(header):
                     raise AccountError(f"it has {len(row)} fields; write {len(header)}")
-                _claim(self.build(**dict(zip(header, row, strict=True))), by_login, by_number)
+                account = self.build(**dict(zip(header, row, strict=True)))
+                _claim(account, by_login, by_number)
+                new.append(account)
             except AccountError as exc:
-                errors.append(f"line {reader.line_num}: {exc}")
+                errors.append(f"line {line_num}: {exc}")
         if errors:
             shown = "; ".join(errors[:10]) + ("; ..." if len(errors) > 10 else "")
             raise AccountError(
                 f"{where} has {len(errors)} bad row(s) and nothing was imported; fix them and "
                 f"import the file again: {shown}"
             )
-        count = len(by_login) - len(self._by_login)
-        self._save(by_login)
-        return count
+        await self._write(new, new_only=True)
+        return len(new)
 
 
-def load_demo(directory: AccountDirectory, demo_entries: Iterable[Mapping[str, Any]]) -> int:
+def _csv_rows(path: str | os.PathLike[str]) -> list[list[str]]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+async def load_demo(directory: AccountDirectory, demo_entries: Iterable[Mapping[str, Any]]) -> int:
     """Add the demo accounts (config.yaml ``accounts.demo``) whose login is absent."""
+    await directory.refresh()
     new: list[Account] = []
     for n, entry in enumerate(demo_entries, 1):
         missing = {"login", "number", "code"} - set(entry)
@@ -276,7 +308,7 @@ def load_demo(directory: AccountDirectory, demo_entries: Iterable[Mapping[str, A
         if directory.find(str(entry["login"])) is None:
             fields = {k: v for k, v in entry.items() if k not in ("login", "number", "code")}
             new.append(directory.build(entry["login"], entry["number"], entry["code"], **fields))
-    directory.add_all(new)
+    await directory.add_all(new)
     return len(new)
 
 

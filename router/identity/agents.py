@@ -4,9 +4,9 @@
                               message names it and says what to do
 
 A token is shown once, when it is issued, and stored only as its SHA-256 (a token has 256
-random bits, so a plain hash is enough: there is nothing to brute-force). Tokens issued by
-another process (``switchboard agents add`` while the router runs) are picked up on the next
-``authenticate``.
+random bits, so a plain hash is enough: there is nothing to brute-force). Agents live in the
+store; tokens issued by another process (``switchboard agents add`` while the router runs)
+are picked up at the next ``refresh`` (every second in the running app).
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from queues import Store
 from router.errors import AgentError
-from router.identity.jsonfile import JsonDirectory
+from router.identity.stored import StoredDirectory
 
 __all__ = ["Agent", "AgentDirectory", "AgentError", "hash_token"]
 
@@ -71,22 +72,23 @@ class Agent:
         )
 
 
-class AgentDirectory(JsonDirectory[Agent]):
-    """Agents in a JSON file (created when missing; written atomically, mode 0600).
+class AgentDirectory(StoredDirectory[Agent]):
+    """Agents in the store; a JSON file is an import (``import_file``) or an export.
 
     ``teams``, when given, are the configured teams; an agent serving another is refused.
     """
 
+    kind = "agent"
     key = "agents"
     what = "agents file"
-    advice = "restore it from a backup, or move it away and add the agents again"
+    advice = "restore it from a backup, or add the agents again"
     error = AgentError
 
-    def __init__(self, path: str | os.PathLike[str], *, teams: Iterable[str] = ()) -> None:
+    def __init__(self, store: Store, *, teams: Iterable[str] = ()) -> None:
         self._teams = frozenset(teams)
         self._by_name: dict[str, Agent] = {}
         self._by_hash: dict[str, Agent] = {}
-        super().__init__(path)
+        super().__init__(store)
 
     def _parse(self, record: Any) -> Agent:
         return Agent.from_record(record)
@@ -100,12 +102,19 @@ class AgentDirectory(JsonDirectory[Agent]):
             "client_identity": record.client_identity,
         }
 
+    def _id_of(self, record: Agent) -> str:
+        return record.name
+
+    def _check(self, record: Agent) -> None:
+        built, _ = self._build(record.name, record.teams, record.phone, record.client_identity)
+        if built.name != record.name or built.teams != record.teams:
+            raise AgentError(f"agent {record.name!r} is not written as this Switchboard would")
+        if not re.fullmatch(r"[0-9a-f]{64}", record.token_hash):
+            raise AgentError(f"the token hash of agent {record.name!r} is not 64 hex digits")
+
     def _index(self, records: list[Agent]) -> None:
         self._by_name = {a.name: a for a in records}
         self._by_hash = {a.token_hash: a for a in records}
-
-    def _save(self, by_name: Mapping[str, Agent]) -> None:
-        self._write(by_name[name] for name in sorted(by_name))
 
     def _build(
         self,
@@ -142,7 +151,7 @@ class AgentDirectory(JsonDirectory[Agent]):
         agent = Agent(name, wanted, hash_token(token), phone, client_identity)
         return agent, token
 
-    def add(
+    async def add(
         self,
         name: str,
         teams: Iterable[str] | str,
@@ -156,18 +165,25 @@ class AgentDirectory(JsonDirectory[Agent]):
         the token, so the old one stops working.
         """
         agent, token = self._build(name, teams, phone, client_identity)
-        self._sync()
-        self._save({**self._by_name, agent.name: agent})
+        await self._write([agent])
         return token
 
-    def load_demo(
+    async def import_file(self, path: str | os.PathLike[str]) -> int:
+        """Import a JSON export (``export``, or an agents file of an older Switchboard): the
+        agents not stored yet keep their token hashes. Returns how many were added."""
+        await self.refresh()
+        new = [a for a in self.read_file(path) if a.name not in self._by_name]
+        await self._write(new)
+        return len(new)
+
+    async def load_demo(
         self, entries: Iterable[Mapping[str, Any]], *, seed: bytes | None = None
     ) -> dict[str, str]:
         """Write the demo agents (config.yaml ``agents.demo``) in one write; returns name ->
         token for ``switchboard run`` to print.
 
-        With ``seed`` (the demo's secret) each token is derived from it, so every process on
-        the same data dir issues the same tokens and a second start invalidates none;
+        With ``seed`` (the demo's secret) each token is derived from it, so every process
+        with the same seed issues the same tokens and a second start invalidates none;
         without it each start issues new random tokens.
         """
         built: list[tuple[Agent, str]] = []
@@ -185,15 +201,13 @@ class AgentDirectory(JsonDirectory[Agent]):
                     seed,
                 )
             )
-        self._sync()
-        self._save({**self._by_name, **{agent.name: agent for agent, _ in built}})
+        await self._write(agent for agent, _ in built)
         return {agent.name: token for agent, token in built}
 
     def authenticate(self, token: str) -> Agent | None:
         """The agent this bearer token belongs to, or None."""
         if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN_CHARS:
             return None
-        self._sync()
         digest = hash_token(token)
         agent = self._by_hash.get(digest)
         # The dict lookup is by a hash of the token, so its timing says nothing about the
@@ -203,9 +217,7 @@ class AgentDirectory(JsonDirectory[Agent]):
         return agent
 
     def get(self, name: str) -> Agent | None:
-        self._sync()
         return self._by_name.get(name.strip().lower())
 
     def all(self) -> list[Agent]:
-        self._sync()
         return [self._by_name[name] for name in sorted(self._by_name)]

@@ -1,17 +1,17 @@
-"""JSON documents in files, written atomically and re-read only when another process wrote;
-and the directory of records (accounts, agents) kept in one."""
+"""JSON documents in files, written atomically and re-read only when another process wrote
+(imports and exports of the account and agent directories)."""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["JsonDirectory", "JsonFile"]
+__all__ = ["JsonFile"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -81,48 +81,3 @@ class JsonFile:
             return []
         except (OSError, ValueError, KeyError, TypeError, ArithmeticError) as exc:
             raise error(f"{what} {str(self.path)!r} cannot be read ({exc!r}); {advice}") from exc
-
-
-class JsonDirectory(Generic[R]):
-    """Records of one kind in a JSON file ``{"version": 1, KEY: [...]}``: created when
-    missing, re-read on a lookup after another process replaced it, indexed by the subclass.
-
-    Subclasses name the records (``key``, ``what``), say how to recover a broken file
-    (``advice``), and implement ``_parse``, ``_dump`` and ``_index``.
-    """
-
-    key: ClassVar[str]
-    what: ClassVar[str]
-    advice: ClassVar[str]
-    error: ClassVar[Callable[[str], Exception]]
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._file = JsonFile(path)
-        if not self._file.path.exists():
-            self._write([])
-        self._sync()
-
-    @property
-    def path(self) -> Path:
-        return self._file.path
-
-    def _sync(self) -> None:
-        records = self._file.load_records(
-            self.key, self._parse, error=type(self).error, what=self.what, advice=self.advice
-        )
-        if records is not None:
-            self._index(records)
-
-    def _write(self, records: Iterable[R]) -> None:
-        kept = list(records)
-        self._file.write({"version": 1, self.key: [self._dump(r) for r in kept]})
-        self._index(kept)
-
-    def _parse(self, record: Any) -> R:
-        raise NotImplementedError
-
-    def _dump(self, record: R) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def _index(self, records: list[R]) -> None:
-        raise NotImplementedError

@@ -464,16 +464,3 @@ async def test_session_compare_and_set_lets_one_of_two_writers_win(
     assert await store.get_session_tagged("incidents") == (None, "")
     assert await store.put_session_if("incidents", {"n": 6}, tag="", ttl_s=60)
     assert await store.get_session("incidents") == {"n": 6}
-
-
-async def test_presence_records_are_kept_per_agent(store: Store) -> None:
-    assert await store.get_presence("ania") is None and await store.all_presence() == {}
-    await store.put_presence("ania", {"status": "break", "teams": ["billing"], "at": 1.5})
-    await store.put_presence("tomek", {"status": "available", "teams": [], "at": 2.0})
-    await store.put_presence("ania", {"status": "available", "teams": ["billing"], "at": 3.0})
-    assert await store.get_presence("ania") == {
-        "status": "available",
-        "teams": ["billing"],
-        "at": 3.0,
-    }
-    assert set(await store.all_presence()) == {"ania", "tomek"}

@@ -97,9 +97,9 @@ class LiveApp:
             env=ENV,
         )
         self.ctx = app[CONTEXT]
-        self.tokens = {str(k): str(v) for k, v in app[DEMO_TOKENS].items()}
         self._runner = web.AppRunner(app, shutdown_timeout=2.0)
         await self._runner.setup()
+        self.tokens = {str(k): str(v) for k, v in app[DEMO_TOKENS].items()}  # made at start
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         host, port = self._runner.addresses[0][:2]

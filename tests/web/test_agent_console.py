@@ -110,7 +110,7 @@ def test_agent_claims_a_chat_customer_replies_transfers_and_resolves(
 def test_console_waits_for_a_contact_shows_markup_as_text_and_delivery_failures(
     live_app: LiveApp, pages: Pages
 ) -> None:
-    outbox = add_sms_outbox(live_app, fail_next=1)
+    outbox = add_sms_outbox(live_app, fail_next=4)  # every try of the reply
     agent = pages.new()
     agent.clock.install()  # the page's timers run on, and can be fast-forwarded
     sign_in(agent, live_app.url + "/agent", live_app.tokens["ola"])

@@ -180,7 +180,7 @@ def test_wiring_needs_the_bot_token_and_generates_a_demo_secret(
         store = await open_store("memory://")
         try:
             config = config_for(tmp_path, env)
-            ctx, _ = build_context(config, store, clock=clock, outboxes={}, env=env)
+            ctx = build_context(config, store, clock=clock, outboxes={}, env=env)
             return telegram_adapter(ctx, env, demo=demo)
         finally:
             await store.aclose()

@@ -170,9 +170,7 @@ def test_wiring_needs_both_credentials_unless_demo(tmp_path: Path, clock: FakeCl
 
         store = await open_store("memory://")
         try:
-            ctx, _ = build_context(
-                config_for(tmp_path, env), store, clock=clock, outboxes={}, env=env
-            )
+            ctx = build_context(config_for(tmp_path, env), store, clock=clock, outboxes={}, env=env)
             return sms_adapter(ctx, env, demo=demo)
         finally:
             await store.aclose()

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -40,8 +41,23 @@ def test_agents_add_prints_only_the_token(workdir: Path) -> None:
     assert done.returncode == 0, done.stderr
     token = done.stdout.strip()
     assert len(token) >= 40 and "\n" not in token and " " not in token
-    stored = (workdir / "var" / "agents.json").read_text()
-    assert token not in stored and "marta" in stored
+    exported = switchboard("agents", "export", cwd=workdir)
+    assert exported.returncode == 0, exported.stderr
+    (marta,) = json.loads(exported.stdout)["agents"]
+    assert marta["name"] == "marta" and marta["teams"] == ["billing", "technical"]
+    assert token not in exported.stdout
+    # The export is an import elsewhere: the agent keeps working with the same token.
+    (workdir / "agents.json").write_text(exported.stdout)
+    other = workdir / "other"
+    other.mkdir()
+    shutil.copy(workdir / "config.yaml", other / "config.yaml")
+    done = switchboard("agents", "import", str(workdir / "agents.json"), cwd=other)
+    assert done.returncode == 0 and "imported 1 agents" in done.stdout
+    again = switchboard("agents", "export", "-o", "out.json", cwd=other)
+    assert again.returncode == 0 and json.loads((other / "out.json").read_text()) == json.loads(
+        exported.stdout
+    )
+    assert (other / "out.json").stat().st_mode & 0o077 == 0
 
 
 def test_agents_add_refuses_unknown_team(workdir: Path) -> None:
@@ -70,9 +86,13 @@ def test_accounts_add_and_import(workdir: Path) -> None:
     )
     done = switchboard("accounts", "import", str(csv), cwd=workdir)
     assert done.returncode == 0 and "imported 1" in done.stdout
-    stored = (workdir / "var" / "accounts.json").read_text()
-    assert "ewa.nowa" in stored and "piotr.k" in stored
-    assert "246810" not in stored and "135791" not in stored
+    done = switchboard("accounts", "export", cwd=workdir)
+    assert done.returncode == 0, done.stderr
+    logins = [a["login"] for a in json.loads(done.stdout)["accounts"]]
+    assert "ewa.nowa" in logins and "piotr.k" in logins
+    assert "246810" not in done.stdout and "135791" not in done.stdout
+    raw = (workdir / "var" / "switchboard.db").read_bytes()
+    assert b"246810" not in raw and b"135791" not in raw
 
 
 def test_invalid_config_names_the_key(workdir: Path) -> None:
@@ -132,6 +152,22 @@ def test_run_serves_and_stops_cleanly_on_sigterm(workdir: Path) -> None:
         assert [q["team"] for q in queues] == ["billing", "technical", "domains_hosting"]
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as resp:
             assert resp.status == 200
+        # An agent added by another process while the router runs signs in within seconds.
+        added = switchboard("agents", "add", "marta", "--teams", "billing", cwd=workdir)
+        assert added.returncode == 0, added.stderr
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/queues",
+            headers={"Authorization": f"Bearer {added.stdout.strip()}"},
+        )
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=5) as resp:
+                    assert resp.status == 200
+                    break
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 401 and time.monotonic() < deadline
+                time.sleep(0.1)
         assert (workdir / "var" / "switchboard.db").exists()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0

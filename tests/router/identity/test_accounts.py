@@ -1,16 +1,17 @@
-"""The account directory: validation, the JSON file, CSV import, HMAC-only codes, the secret."""
+"""The account directory: validation, the store, JSON and CSV imports, exports, HMAC-only
+codes, the secret."""
 
 from __future__ import annotations
 
 import json
-import stat
-from collections.abc import Iterator
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from queues import Store, open_store
 from router.identity.accounts import (
     Account,
     AccountDirectory,
@@ -20,43 +21,27 @@ from router.identity.accounts import (
     load_demo,
     load_secret,
 )
+from router.identity.stored import VERSION_KIND
+from tests.router.identity.conftest import mode, values
 
 KEY = b"test-key-0123456789abcdef"
+TIERS = ["residential", "business"]
 HEADER = "login,number,code,name,tier,balance,services\n"
 
 
 @pytest.fixture
-def directory(tmp_path: Path) -> AccountDirectory:
-    return AccountDirectory(
-        tmp_path / "var" / "accounts.json", KEY, tiers=["residential", "business"]
-    )
+def directory(store: Store) -> AccountDirectory:
+    return AccountDirectory(store, KEY, tiers=TIERS)
 
 
-def add_jan(directory: AccountDirectory, **kw: Any) -> Account:
+async def add_jan(directory: AccountDirectory, **kw: Any) -> Account:
     fields: dict[str, Any] = {
         "name": "Jan Kowalski",
         "tier": "residential",
         "balance": "0.00",
         "services": ["internet-300", "domain jankowalski.pl"],
     }
-    return directory.add("jan.kowalski", "1001", "482913", **{**fields, **kw})
-
-
-def values(data: Any) -> Iterator[Any]:
-    """Every key and scalar value in a JSON document."""
-    if isinstance(data, dict):
-        for k, v in data.items():
-            yield k
-            yield from values(v)
-    elif isinstance(data, list):
-        for v in data:
-            yield from values(v)
-    else:
-        yield data
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
+    return await directory.add("jan.kowalski", "1001", "482913", **{**fields, **kw})
 
 
 def demo_entries() -> list[dict[str, Any]]:
@@ -73,9 +58,23 @@ def demo_entries() -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def old_record(entry: dict[str, Any], key: bytes = KEY) -> dict[str, Any]:
+    """A demo entry as an older Switchboard's accounts.json held it: the code as its HMAC."""
+    fields = ("login", "number", "name", "tier", "balance", "services")
+    return {**{name: entry[name] for name in fields}, "code_hmac": hash_code(key, entry["code"])}
+
+
+def write_json(path: Path, records: list[dict[str, Any]]) -> Path:
+    document = {"version": 1, "accounts": records}
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
 # -- add and find ----------------------------------------------------------------------------
-def test_add_then_find_by_login_in_any_case_or_by_number(directory: AccountDirectory) -> None:
-    added = add_jan(directory)
+async def test_add_then_find_by_login_in_any_case_or_by_number(
+    directory: AccountDirectory,
+) -> None:
+    added = await add_jan(directory)
     assert directory.find("jan.kowalski") == added
     assert directory.find("  Jan.Kowalski ") == added
     assert directory.find("1001") == added
@@ -83,51 +82,78 @@ def test_add_then_find_by_login_in_any_case_or_by_number(directory: AccountDirec
     assert added.services == ("internet-300", "domain jankowalski.pl")
 
 
-def test_find_unknown_identifier_returns_none(directory: AccountDirectory) -> None:
-    add_jan(directory)
+async def test_find_unknown_identifier_returns_none(directory: AccountDirectory) -> None:
+    await add_jan(directory)
     for identifier in ("nobody", "1002", "", "482913"):
         assert directory.find(identifier) is None
 
 
-def test_file_is_created_when_missing_with_mode_0600(tmp_path: Path) -> None:
-    path = tmp_path / "var" / "accounts.json"
-    AccountDirectory(path, KEY)
-    assert json.loads(path.read_text()) == {"version": 1, "accounts": []}
-    assert mode(path) == 0o600
+async def test_a_new_store_holds_no_accounts(directory: AccountDirectory) -> None:
+    await directory.refresh()
+    assert directory.all() == []
+    assert directory.find("jan.kowalski") is None
+    assert await directory.count() == 0
+    assert directory.export() == {"version": 1, "accounts": []}
 
 
-def test_write_keeps_mode_0600_and_leaves_no_temp_files(directory: AccountDirectory) -> None:
-    add_jan(directory)
-    assert mode(directory.path) == 0o600
-    assert [p.name for p in directory.path.parent.iterdir()] == ["accounts.json"]
+async def test_each_account_is_one_document_in_the_store(
+    directory: AccountDirectory, store: Store
+) -> None:
+    jan = await add_jan(directory)
+    assert await store.all_docs("account") == {"jan.kowalski": jan.to_record()}
+    assert await directory.count() == 1
 
 
-def test_accounts_survive_reopening(directory: AccountDirectory) -> None:
-    added = add_jan(directory, balance=Decimal("-120.50"))
-    again = AccountDirectory(directory.path, KEY)
+async def test_accounts_survive_reopening(directory: AccountDirectory, store: Store) -> None:
+    added = await add_jan(directory, balance=Decimal("-120.50"))
+    again = AccountDirectory(store, KEY)
+    await again.refresh()
     assert again.all() == [added]
-    assert again.find("1001") is not None
+    assert again.find("1001") == added
     assert again.all()[0].balance == Decimal("-120.50")
+    assert again.all()[0].services == ("internet-300", "domain jankowalski.pl")
 
 
-def test_an_account_added_by_another_process_is_found(directory: AccountDirectory) -> None:
-    other = AccountDirectory(directory.path, KEY)
-    add_jan(other)
-    assert directory.find("1001") is not None
+async def test_an_account_added_by_another_process_is_found_after_refresh(
+    directory: AccountDirectory, store: Store
+) -> None:
+    await directory.refresh()
+    assert await directory.refresh() is False  # nothing written since
+    added = await add_jan(AccountDirectory(store, KEY))  # another process, same store
+    assert directory.find("1001") is None  # lookups read the index only, not the store
+    assert await directory.refresh() is True
+    assert directory.find("1001") == added
+    assert directory.all() == [added]
+    assert await directory.refresh() is False
+    assert directory.find("jan.kowalski") == added
 
 
-def test_duplicate_login_is_refused_in_any_case(directory: AccountDirectory) -> None:
-    add_jan(directory)
+async def test_duplicate_login_is_refused_in_any_case(directory: AccountDirectory) -> None:
+    await add_jan(directory)
     with pytest.raises(AccountError, match=r"login 'jan.kowalski' already exists"):
-        directory.add("Jan.Kowalski", "9999", "111111")
+        await directory.add("Jan.Kowalski", "9999", "111111")
     assert len(directory.all()) == 1
+    assert directory.find("9999") is None
 
 
-def test_duplicate_number_is_refused(directory: AccountDirectory) -> None:
-    add_jan(directory)
+async def test_duplicate_number_is_refused(directory: AccountDirectory, store: Store) -> None:
+    await add_jan(directory)
     with pytest.raises(AccountError, match=r"'1001' already belongs to 'jan.kowalski'"):
-        directory.add("someone.else", "1001", "111111")
+        await directory.add("someone.else", "1001", "111111")
     assert directory.find("someone.else") is None
+    assert sorted(await store.all_docs("account")) == ["jan.kowalski"]
+
+
+async def test_an_account_another_process_added_is_refused_as_a_duplicate(
+    directory: AccountDirectory, store: Store
+) -> None:
+    await directory.refresh()
+    await add_jan(AccountDirectory(store, KEY))  # this directory has not refreshed since
+    with pytest.raises(AccountError, match=r"login 'jan.kowalski' already exists"):
+        await directory.add("jan.kowalski", "9999", "111111")
+    with pytest.raises(AccountError, match=r"'1001' already belongs to 'jan.kowalski'"):
+        await directory.add("someone.else", "1001", "111111")
+    assert sorted(await store.all_docs("account")) == ["jan.kowalski"]
 
 
 @pytest.mark.parametrize(
@@ -148,25 +174,32 @@ def test_duplicate_number_is_refused(directory: AccountDirectory) -> None:
         ("jan.k", "1001", "4829", {"balance": "NaN"}, "is not a number"),
     ],
 )
-def test_add_refuses_bad_values(
-    directory: AccountDirectory, login: str, number: str, code: str, extra: Any, match: str
+async def test_add_refuses_bad_values(
+    directory: AccountDirectory,
+    store: Store,
+    login: str,
+    number: str,
+    code: str,
+    extra: Any,
+    match: str,
 ) -> None:
     with pytest.raises(AccountError, match=match):
-        directory.add(login, number, code, **extra)
+        await directory.add(login, number, code, **extra)
     assert directory.all() == []
+    assert await store.all_docs("account") == {}
 
 
-def test_bad_code_message_does_not_echo_the_code(directory: AccountDirectory) -> None:
+async def test_bad_code_message_does_not_echo_the_code(directory: AccountDirectory) -> None:
     with pytest.raises(AccountError) as info:
-        directory.add("jan.kowalski", "1001", "98765x")
+        await directory.add("jan.kowalski", "1001", "98765x")
     assert "98765" not in str(info.value)
 
 
 # -- codes are kept only as HMAC ---------------------------------------------------------------
-def test_file_holds_only_the_hmac_of_each_code(directory: AccountDirectory) -> None:
-    load_demo(directory, demo_entries())
-    text = directory.path.read_text(encoding="utf-8")
-    stored = list(values(json.loads(text)))
+def assert_hmacs_only(document: Any) -> None:
+    """``document`` holds the HMAC of every demo code and no code in the clear."""
+    text = json.dumps(document, ensure_ascii=False)
+    stored = list(values(document))
     for entry in demo_entries():
         code = entry["code"]
         assert code not in text
@@ -175,19 +208,49 @@ def test_file_holds_only_the_hmac_of_each_code(directory: AccountDirectory) -> N
     assert "code" not in stored
 
 
-def test_hmac_depends_on_the_key(tmp_path: Path) -> None:
+async def test_the_store_holds_only_the_hmac_of_each_code(
+    directory: AccountDirectory, store: Store
+) -> None:
+    await load_demo(directory, demo_entries())
+    docs = await store.all_docs("account")
+    assert sorted(docs) == ["anna.dluzna", "firma.nowak", "jan.kowalski"]
+    assert_hmacs_only(docs)
+
+
+async def test_write_file_exports_only_hmacs_with_mode_0600(
+    directory: AccountDirectory, tmp_path: Path
+) -> None:
+    await load_demo(directory, demo_entries())
+    path = tmp_path / "export" / "accounts.json"
+    path.parent.mkdir()
+    path.write_text("an older export\n", encoding="utf-8")
+    path.chmod(0o644)
+    assert directory.write_file(path) == path
+    assert mode(path) == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["accounts.json"]  # no temp file left
+    document = json.loads(path.read_text(encoding="utf-8"))
+    assert document == directory.export()
+    assert document["version"] == 1
+    logins = [a["login"] for a in document["accounts"]]
+    assert logins == ["anna.dluzna", "firma.nowak", "jan.kowalski"]
+    assert_hmacs_only(document)
+    assert directory.read_file(path) == directory.all()
+
+
+async def test_hmac_depends_on_the_key(store: Store) -> None:
     other_key = b"another-key-0123456789abcdef"
     assert hash_code(KEY, "482913") != hash_code(other_key, "482913")
-    mine = add_jan(AccountDirectory(tmp_path / "a.json", KEY))
-    theirs = add_jan(AccountDirectory(tmp_path / "b.json", other_key))
+    mine = await add_jan(AccountDirectory(store, KEY))
+    theirs = await AccountDirectory(store, other_key).add("jan.other", "1002", "482913")
     assert mine.code_hmac != theirs.code_hmac
     assert code_matches(KEY, "482913", mine.code_hmac)
     assert not code_matches(other_key, "482913", mine.code_hmac)
     assert not code_matches(KEY, "482914", mine.code_hmac)
+    assert code_matches(other_key, "482913", theirs.code_hmac)
 
 
-def test_public_view_and_repr_leave_out_the_hmac(directory: AccountDirectory) -> None:
-    account = add_jan(directory)
+async def test_public_view_and_repr_leave_out_the_hmac(directory: AccountDirectory) -> None:
+    account = await add_jan(directory)
     assert account.public() == {
         "login": "jan.kowalski",
         "number": "1001",
@@ -199,9 +262,9 @@ def test_public_view_and_repr_leave_out_the_hmac(directory: AccountDirectory) ->
     assert account.code_hmac not in repr(account)
 
 
-def test_a_short_server_key_is_refused(tmp_path: Path) -> None:
+async def test_a_short_server_key_is_refused(store: Store) -> None:
     with pytest.raises(AccountError, match=r"server key has 5 bytes"):
-        AccountDirectory(tmp_path / "accounts.json", b"short")
+        AccountDirectory(store, b"short")
 
 
 # -- CSV import --------------------------------------------------------------------------------
@@ -211,7 +274,9 @@ def write_csv(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_import_csv_adds_every_row(directory: AccountDirectory, tmp_path: Path) -> None:
+async def test_import_csv_adds_every_row(
+    directory: AccountDirectory, store: Store, tmp_path: Path
+) -> None:
     path = write_csv(
         tmp_path,
         "\ufeff"  # a byte-order mark, as spreadsheets write it
@@ -221,7 +286,7 @@ def test_import_csv_adds_every_row(directory: AccountDirectory, tmp_path: Path) 
         + "\n"
         + "anna.dluzna, 3003 , 115577 ,Anna Dłużna,residential,-120.00,\n",
     )
-    assert directory.import_csv(path) == 3
+    assert await directory.import_csv(path) == 3
     jan = directory.find("1001")
     assert jan is not None and jan.services == ("internet-300", "domain jk.pl")
     anna = directory.find("anna.dluzna")
@@ -230,11 +295,13 @@ def test_import_csv_adds_every_row(directory: AccountDirectory, tmp_path: Path) 
     firma = directory.find("2002")
     assert firma is not None and firma.name == "Firma Nowak Sp. z o.o." and firma.tier == "business"
     assert code_matches(KEY, "739155", firma.code_hmac)
-    assert "739155" not in directory.path.read_text()
+    docs = await store.all_docs("account")
+    assert sorted(docs) == ["anna.dluzna", "firma.nowak", "jan.kowalski"]
+    assert "739155" not in json.dumps(docs)
 
 
-def test_import_csv_names_the_line_of_a_bad_row_and_imports_nothing(
-    directory: AccountDirectory, tmp_path: Path
+async def test_import_csv_names_the_line_of_a_bad_row_and_imports_nothing(
+    directory: AccountDirectory, store: Store, tmp_path: Path
 ) -> None:
     path = write_csv(
         tmp_path,
@@ -244,14 +311,16 @@ def test_import_csv_names_the_line_of_a_bad_row_and_imports_nothing(
         + "anna.dluzna,3003,115577,Anna,residential,-120.00,\n",
     )
     with pytest.raises(AccountError, match=r"line 3: the auth code of login 'firma.nowak'") as info:
-        directory.import_csv(path)
+        await directory.import_csv(path)
     assert "nothing was imported" in str(info.value)
     assert "line 2" not in str(info.value) and "line 4" not in str(info.value)
     assert directory.all() == []
-    assert json.loads(directory.path.read_text())["accounts"] == []
+    assert await store.all_docs("account") == {}
 
 
-def test_import_csv_lists_every_bad_row(directory: AccountDirectory, tmp_path: Path) -> None:
+async def test_import_csv_lists_every_bad_row(
+    directory: AccountDirectory, store: Store, tmp_path: Path
+) -> None:
     path = write_csv(
         tmp_path,
         HEADER
@@ -262,7 +331,7 @@ def test_import_csv_lists_every_bad_row(directory: AccountDirectory, tmp_path: P
         + "bad tier,1005,482913,X,gold,0.00,\n",
     )
     with pytest.raises(AccountError) as info:
-        directory.import_csv(path)
+        await directory.import_csv(path)
     message = str(info.value)
     assert "has 4 bad row(s)" in message
     assert "line 3: login 'jan.kowalski' already exists" in message
@@ -270,12 +339,15 @@ def test_import_csv_lists_every_bad_row(directory: AccountDirectory, tmp_path: P
     assert "line 5: it has 3 fields; write 7" in message
     assert "line 6: login 'bad tier' is not valid" in message
     assert directory.all() == []
+    assert await store.all_docs("account") == {}
 
 
-def test_import_csv_refuses_an_account_already_in_the_directory(
-    directory: AccountDirectory, tmp_path: Path
+@pytest.mark.parametrize("added_by", ["this process", "another process"])
+async def test_import_csv_refuses_an_account_already_in_the_directory(
+    directory: AccountDirectory, store: Store, tmp_path: Path, added_by: str
 ) -> None:
-    add_jan(directory)
+    await directory.refresh()
+    await add_jan(directory if added_by == "this process" else AccountDirectory(store, KEY))
     path = write_csv(
         tmp_path,
         HEADER
@@ -283,34 +355,129 @@ def test_import_csv_refuses_an_account_already_in_the_directory(
         + "JAN.KOWALSKI,3003,115577,Jan,residential,0.00,\n",
     )
     with pytest.raises(AccountError, match=r"line 3: login 'jan.kowalski' already exists"):
-        directory.import_csv(path)
+        await directory.import_csv(path)
     assert directory.find("firma.nowak") is None
+    assert sorted(await store.all_docs("account")) == ["jan.kowalski"]
 
 
 @pytest.mark.parametrize("text", ["", "login,number,code\n", "login,number,pin,name,tier,x,y\n"])
-def test_import_csv_refuses_a_wrong_header(
+async def test_import_csv_refuses_a_wrong_header(
     directory: AccountDirectory, tmp_path: Path, text: str
 ) -> None:
     with pytest.raises(AccountError, match=r"line 1 has columns .* the header must be login,"):
-        directory.import_csv(write_csv(tmp_path, text))
+        await directory.import_csv(write_csv(tmp_path, text))
 
 
-def test_import_csv_of_a_missing_file_says_so(directory: AccountDirectory, tmp_path: Path) -> None:
+async def test_import_csv_of_a_missing_file_says_so(
+    directory: AccountDirectory, tmp_path: Path
+) -> None:
     with pytest.raises(AccountError, match=r"cannot read .*nope.csv"):
-        directory.import_csv(tmp_path / "nope.csv")
+        await directory.import_csv(tmp_path / "nope.csv")
 
 
-def test_a_corrupt_account_file_is_reported(tmp_path: Path) -> None:
-    path = tmp_path / "accounts.json"
-    path.write_text("{not json")
-    with pytest.raises(AccountError, match=r"account file .*accounts.json' cannot be read"):
-        AccountDirectory(path, KEY)
+# -- JSON import -------------------------------------------------------------------------------
+async def test_an_older_switchboards_accounts_file_imports_with_working_codes(
+    directory: AccountDirectory, store: Store, tmp_path: Path
+) -> None:
+    stored = await directory.add("jan.kowalski", "1001", "111111", name="Jan (stored)")
+    path = write_json(tmp_path / "accounts.json", [old_record(e) for e in demo_entries()])
+    assert await directory.import_file(path) == 2
+    firma = directory.find("2002")
+    assert firma is not None and firma.login == "firma.nowak" and firma.tier == "business"
+    assert firma.services == ("vps-m", "domain nowak.com.pl", "hosting-pro")
+    assert firma.balance == Decimal("1520.00")
+    assert code_matches(KEY, "739155", firma.code_hmac)
+    anna = directory.find("anna.dluzna")
+    assert anna is not None and anna.balance == Decimal("-120.00") and anna.name == "Anna Dłużna"
+    assert code_matches(KEY, "115577", anna.code_hmac)
+    # A login already stored keeps its stored account, code included.
+    assert directory.find("jan.kowalski") == stored
+    assert code_matches(KEY, "111111", stored.code_hmac)
+    assert not code_matches(KEY, "482913", stored.code_hmac)
+    assert sorted(await store.all_docs("account")) == ["anna.dluzna", "firma.nowak", "jan.kowalski"]
+    other = AccountDirectory(store, KEY)  # another process sees the import
+    await other.refresh()
+    assert other.all() == directory.all()
+    assert await directory.import_file(path) == 0
+
+
+async def test_an_export_imports_into_another_store(
+    directory: AccountDirectory, tmp_path: Path
+) -> None:
+    await load_demo(directory, demo_entries())
+    path = directory.write_file(tmp_path / "accounts.json")
+    assert await directory.import_file(path) == 0  # every login is stored already
+    elsewhere = await open_store("memory://")
+    try:
+        copy = AccountDirectory(elsewhere, KEY, tiers=TIERS)
+        assert await copy.import_file(path) == 3
+        assert copy.all() == directory.all()
+        anna = copy.find("3003")
+        assert anna is not None and code_matches(KEY, "115577", anna.code_hmac)
+    finally:
+        await elsewhere.aclose()
+
+
+async def test_import_file_refuses_a_new_account_with_a_stored_number(
+    directory: AccountDirectory, store: Store, tmp_path: Path
+) -> None:
+    await add_jan(directory)
+    firma, anna = demo_entries()[1:]
+    path = write_json(
+        tmp_path / "accounts.json", [old_record(firma), old_record({**anna, "number": "1001"})]
+    )
+    with pytest.raises(AccountError, match=r"'1001' already belongs to 'jan.kowalski'"):
+        await directory.import_file(path)
+    assert directory.find("firma.nowak") is None
+    assert sorted(await store.all_docs("account")) == ["jan.kowalski"]
+
+
+GOOD = json.dumps(old_record(demo_entries()[0]))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"{not json",
+        b"",
+        b"\xff\xfe not UTF-8",
+        b"[]",
+        b'{"version": 1}',
+        b'{"version": 1, "accounts": [' + GOOD.encode() + b', {"login": "x.y"}]}',
+        b'{"version": 1, "accounts": [' + GOOD.replace('"0.00"', '"lots"').encode() + b"]}",
+    ],
+    ids=["not-json", "empty", "not-utf8", "a-list", "no-accounts", "a-field-missing", "balance"],
+)
+async def test_import_file_of_a_broken_file_names_it_and_imports_nothing(
+    directory: AccountDirectory, store: Store, tmp_path: Path, content: bytes
+) -> None:
+    path = tmp_path / "broken.json"
+    path.write_bytes(content)
+    match = rf"account file {re.escape(repr(str(path)))} cannot be read .*restore it from a backup"
+    with pytest.raises(AccountError, match=match):
+        await directory.import_file(path)
+    assert directory.all() == []
+    assert await store.all_docs("account") == {}
+
+
+async def test_a_broken_stored_account_is_reported(
+    directory: AccountDirectory, store: Store
+) -> None:
+    await store.put_doc("account", "x.y", {"login": "x.y"})
+    await store.put_doc(VERSION_KIND, "account", {"changed": "by hand"})
+    with pytest.raises(AccountError, match=r"a stored account record cannot be read .*'number'"):
+        await directory.refresh()
 
 
 # -- demo accounts -----------------------------------------------------------------------------
-def test_load_demo_adds_the_configured_demo_accounts_once(directory: AccountDirectory) -> None:
-    assert load_demo(directory, demo_entries()) == 3
-    assert load_demo(directory, demo_entries()) == 0
+async def test_load_demo_adds_the_configured_demo_accounts_once(
+    directory: AccountDirectory, store: Store
+) -> None:
+    assert await load_demo(directory, demo_entries()) == 3
+    assert await load_demo(directory, demo_entries()) == 0
+    # Another process starting the demo on the same store adds none either.
+    assert await load_demo(AccountDirectory(store, KEY, tiers=TIERS), demo_entries()) == 0
+    assert await directory.count() == 3
     firma = directory.find("2002")
     assert firma is not None and firma.tier == "business" and firma.login == "firma.nowak"
     anna = directory.find("anna.dluzna")
@@ -318,10 +485,13 @@ def test_load_demo_adds_the_configured_demo_accounts_once(directory: AccountDire
     assert code_matches(KEY, "115577", anna.code_hmac)
 
 
-def test_load_demo_names_an_incomplete_entry(directory: AccountDirectory) -> None:
+async def test_load_demo_names_an_incomplete_entry(
+    directory: AccountDirectory, store: Store
+) -> None:
     with pytest.raises(AccountError, match=r"demo account #2 lacks code"):
-        load_demo(directory, [demo_entries()[0], {"login": "x.y", "number": "5"}])
+        await load_demo(directory, [demo_entries()[0], {"login": "x.y", "number": "5"}])
     assert directory.all() == []
+    assert await store.all_docs("account") == {}
 
 
 # -- the server secret ------------------------------------------------------------------------
@@ -351,3 +521,24 @@ def test_a_damaged_secret_file_is_reported(tmp_path: Path) -> None:
     (tmp_path / "secret").write_text("abc\n")
     with pytest.raises(AccountError, match=r"secret file .* holds 3 characters; delete it"):
         load_secret({}, tmp_path)
+
+
+async def test_import_file_refuses_a_missing_file_and_records_add_would_refuse(
+    directory: AccountDirectory, tmp_path: Path
+) -> None:
+    with pytest.raises(AccountError, match="does not exist"):
+        await directory.import_file(tmp_path / "typo.json")
+    good = await add_jan(directory)
+    bad_records = [
+        {**good.to_record(), "login": "NOT VALID"},
+        {**good.to_record(), "login": "ewa", "number": "x"},
+        {**good.to_record(), "login": "ewa", "number": "77", "tier": "gold"},
+        {**good.to_record(), "login": "ewa", "number": "77", "balance": "NaN"},
+        {**good.to_record(), "login": "ewa", "number": "77", "code_hmac": "482913"},
+    ]
+    for record in bad_records:
+        path = tmp_path / "bad.json"
+        path.write_text(json.dumps({"version": 1, "accounts": [record]}))
+        with pytest.raises(AccountError, match=r"bad\.json"):
+            await directory.import_file(path)
+    assert [a.login for a in directory.all()] == ["jan.kowalski"]

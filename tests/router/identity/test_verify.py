@@ -26,11 +26,13 @@ TELEGRAM = "telegram:4242"
 
 
 @pytest.fixture
-def directory(tmp_path: Path) -> AccountDirectory:
-    directory = AccountDirectory(tmp_path / "accounts.json", KEY)
-    directory.add("jan.kowalski", "1001", JAN_CODE, name="Jan Kowalski")
-    directory.add("firma.nowak", "2002", FIRMA_CODE, tier="business")
-    return directory
+async def directory() -> AsyncIterator[AccountDirectory]:
+    accounts = await open_store("memory://")
+    directory = AccountDirectory(accounts, KEY)
+    await directory.add("jan.kowalski", "1001", JAN_CODE, name="Jan Kowalski")
+    await directory.add("firma.nowak", "2002", FIRMA_CODE, tier="business")
+    yield directory
+    await accounts.aclose()
 
 
 @pytest.fixture
@@ -309,7 +311,7 @@ async def test_two_processes_hammering_one_account_lose_no_failure(
     failures they count at once all count, so each account locks at exactly the fifth."""
     logins = [f"user{n}" for n in range(8)]
     for n, login in enumerate(logins):
-        directory.add(login, str(3000 + n), JAN_CODE)
+        await directory.add(login, str(3000 + n), JAN_CODE)
     await flush_redis(redis_url)
     first = await open_store(redis_url, clock=clock)
     second = await open_store(redis_url, clock=clock)
