@@ -23,6 +23,7 @@ __all__ = [
     "Answer",
     "ChannelAdapter",
     "ChannelError",
+    "ClaimListener",
     "HoldStatus",
     "InboundMessage",
     "Inbox",
@@ -157,6 +158,16 @@ class Outbox(Protocol):
 
     async def send(self, reply: Reply) -> str | None:
         """Deliver ``reply``; returns the provider's id for it (for delivery reports)."""
+
+
+@runtime_checkable
+class ClaimListener(Protocol):
+    """A channel that acts when an agent claims one of its contacts (voice: the caller on
+    hold is put through to the agent at once)."""
+
+    channel: Channel
+
+    async def claimed(self, contact: Contact) -> None: ...
 
 
 @runtime_checkable

@@ -5,7 +5,8 @@ as Twilio would (the IVR simulator, the benchmarks).
 """
 
 from channels.twilio.auth import HEADER, sign
+from channels.twilio.calls import CallControl
 from channels.twilio.sms import SmsAdapter
 from channels.twilio.voice import CONNECTING, TwilioVoice
 
-__all__ = ["CONNECTING", "HEADER", "SmsAdapter", "TwilioVoice", "sign"]
+__all__ = ["CONNECTING", "HEADER", "CallControl", "SmsAdapter", "TwilioVoice", "sign"]

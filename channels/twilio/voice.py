@@ -10,10 +10,13 @@ Idempotency: the step number travels in the Gather's action URL and the message 
 ``voice:{CallSid}:{n}``, so a webhook Twilio retries replays the same answer (the router
 replays its prompts) and never advances the flow twice.
 
-Hold: the caller hears their position and wait every ``hold_refresh_s``; in between the
-TwiML pauses ``hold_poll_s`` and redirects back to the hold URL, so an agent's claim is
-noticed within seconds and the next poll dials the agent (a phone number, or a Twilio Client
-identity, the agent's name when the profile has neither).
+Hold: the caller hears their position and wait every ``hold_refresh_s`` (45 s), the only
+webhook while they wait: the TwiML pauses that long and comes back to the hold URL. When an
+agent claims the call, ``claimed`` redirects the live call through Twilio's REST API
+(``CallControl``) to the hold URL, which now dials the agent (a phone number, or a Twilio
+Client identity, the agent's name when the profile has neither). Without the REST API (no
+account SID or no public URL) the hold polls instead: it pauses ``hold_poll_s`` between
+looks, and the next look after a claim dials.
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from channels.base import AgentTarget, Answer, InboundMessage, Inbox, Outbox, Spoken
 from channels.twilio.auth import TwilioSignature
+from channels.twilio.calls import CallControl
 from channels.webhooks import refuse, store_unavailable
-from queues import Channel, ContactState, StoreUnavailable
+from queues import Channel, Contact, ContactState, StoreUnavailable
 
 __all__ = ["CONNECTING", "ENDED_STATUSES", "LOCALES", "TwilioVoice"]
 
@@ -72,6 +76,7 @@ class TwilioVoice:
         voices: Mapping[str, str] | None = None,
         connecting: Mapping[str, str] = CONNECTING,
         prefix: str = "/twilio/voice",
+        calls: CallControl | None = None,
     ) -> None:
         if hold_poll_s < 1 or hold_refresh_s < hold_poll_s:
             raise ValueError(
@@ -89,6 +94,9 @@ class TwilioVoice:
         self._voices = dict(voices or {})  # locale -> voice name; Twilio's default otherwise
         self._connecting = dict(connecting)
         self._prefix = prefix.rstrip("/")
+        # Pushed hold needs the REST API and a URL Twilio can fetch; else the hold polls.
+        self._calls = calls if public_url else None
+        self._hold_url = f"{public_url.rstrip('/')}{self._prefix}/hold" if public_url else None
 
     # -- ChannelAdapter --------------------------------------------------------------------
     def add_routes(self, app: web.Application) -> None:
@@ -97,11 +105,25 @@ class TwilioVoice:
         app.router.add_post(f"{self._prefix}/hold", self.hold)
         app.router.add_post(f"{self._prefix}/status", self.status)
 
+    @property
+    def pushed(self) -> bool:
+        """Whether a claim redirects the call (else the hold polls)."""
+        return self._calls is not None
+
     async def start(self) -> None:
-        log.info("channel_on", channel=str(self.channel), path=self._prefix)
+        hold = "pushed" if self.pushed else f"polled every {self._poll_s} s"
+        log.info("channel_on", channel=str(self.channel), path=self._prefix, hold=hold)
 
     async def aclose(self) -> None:
-        return None
+        if self._calls is not None:
+            await self._calls.aclose()
+
+    async def claimed(self, contact: Contact) -> None:
+        """An agent took a caller on hold: have Twilio fetch the hold URL now (it dials)."""
+        call_sid = contact.meta.get("call_sid")
+        if self._calls is None or self._hold_url is None or not isinstance(call_sid, str):
+            return
+        await self._calls.redirect(call_sid, f"{self._hold_url}?w=0")
 
     # -- webhooks --------------------------------------------------------------------------
     async def incoming(self, request: web.Request) -> web.StreamResponse:
@@ -234,8 +256,10 @@ class TwilioVoice:
         return response
 
     def _keep_holding(self, response: VoiceResponse, waited_s: float) -> None:
-        response.pause(length=self._poll_s)
-        response.redirect(f"{self._prefix}/hold?w={int(waited_s) + self._poll_s}", method="POST")
+        # Pushed: wait until the next announcement (a claim interrupts it); polled: a look.
+        wait = max(1, math.ceil(self._refresh_s - waited_s)) if self.pushed else self._poll_s
+        response.pause(length=wait)
+        response.redirect(f"{self._prefix}/hold?w={int(waited_s) + wait}", method="POST")
 
     def _connect(self, response: VoiceResponse, agent: AgentTarget, language: str) -> None:
         text = self._connecting.get(language) or self._connecting.get(self._default_language)

@@ -4,6 +4,7 @@
 Its errors (``CallFailed``, ``ScriptError``, ``TwimlError``) are in ``ivr.errors``."""
 
 from ivr.errors import CallFailed, ScriptError, TwimlError
+from ivr.simulator.api import TwilioApi
 from ivr.simulator.call import Call
 from ivr.simulator.cli import CliOptions, run_cli
 from ivr.simulator.keys import KeypadKeys, KeySource, ScriptKeys, parse_press
@@ -24,6 +25,7 @@ __all__ = [
     "ScriptKeys",
     "Signer",
     "Summary",
+    "TwilioApi",
     "TwimlError",
     "new_call_sid",
     "parse_press",

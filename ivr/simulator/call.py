@@ -16,8 +16,9 @@ passes twilio's), so this module needs no vendor SDK.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -25,6 +26,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import aiohttp
 
 from ivr.errors import CallFailed, TwimlError
+from ivr.simulator.api import TwilioApi
 from ivr.simulator.keys import KeySource
 from ivr.simulator.models import (
     CallResult,
@@ -78,6 +80,7 @@ class Call:
         *,
         sign: Signer | None,
         echo: Echo | None = None,
+        api: TwilioApi | None = None,
     ) -> None:
         if spec.speed <= 0:
             raise ValueError(f"speed must be above 0, not {spec.speed}")
@@ -90,11 +93,37 @@ class Call:
         self._started = 0.0
         self._hold_since: float | None = None
         self._requests = 0
+        self._api = api
+        self._changed = asyncio.Event()  # the REST API redirected or ended the call
+        self._redirect: _Fetch | tuple[str, tuple[Verb, ...]] | None = None
+        self._ended_by_api = False
+        self.over = False
+
+    @property
+    def call_sid(self) -> str:
+        return self._spec.call_sid
+
+    # -- what the REST API stand-in asks (``ivr.simulator.api``) -------------------------
+    def redirect(self, *, url: str | None, method: str = "POST", twiml: str | None = None) -> None:
+        """Twilio's call update: stop what the call does and fetch ``url`` (or run
+        ``twiml``) now."""
+        if twiml is not None:
+            self._redirect = ("", parse(twiml))
+        elif url is not None:
+            self._redirect = _Fetch(url, method, {})
+        self._changed.set()
+
+    def hang_up_by_api(self) -> None:
+        """Twilio's call update with ``Status=completed``: the call ends now."""
+        self._ended_by_api = True
+        self._changed.set()
 
     # -- the call --------------------------------------------------------------------------
     async def run(self) -> CallResult:
         spec = self._spec
         self._started = time.monotonic()
+        if self._api is not None:
+            self._api.register(self)
         self._say(f"calling {spec.url.rstrip('/')}{spec.voice_path} from {spec.from_number}")
         try:
             self.result.outcome = await self._converse()
@@ -109,19 +138,61 @@ class Call:
             self._event("error", message=str(exc))
             self._say(f"error: {exc}")
         self.result.duration_s = self._now()
+        self.over = True
+        if self._api is not None:
+            self._api.unregister(self)
         await self._status_callback()
         return self.result
 
     async def _converse(self) -> Outcome:
         spec = self._spec
         fetch = _Fetch(spec.url.rstrip("/") + spec.voice_path, "POST", {"CallStatus": "ringing"})
+        document_url, verbs = fetch.url, await self._request(fetch)
         while True:
-            document_url = fetch.url
-            verbs = await self._request(fetch)
-            step = await self._execute(verbs, document_url)
+            step = await self._interruptible(self._execute(verbs, document_url))
+            if step is None:  # the REST API changed the call meanwhile
+                if self._ended_by_api:
+                    self._event("hangup", by="api", reason="completed")
+                    self._say("the call was ended through the REST API")
+                    self.result.reason = "api_completed"
+                    return Outcome.ENDED
+                redirect, self._redirect = self._redirect, None
+                self._event("api_redirect", to=getattr(redirect, "url", "twiml"))
+                if isinstance(redirect, tuple):
+                    verbs = redirect[1]
+                    continue
+                assert redirect is not None
+                step = _Fetch(urljoin(document_url, redirect.url), redirect.method, {})
             if isinstance(step, Outcome):
                 return step
-            fetch = step
+            document_url, verbs = step.url, await self._request(step)
+
+    async def _interruptible(
+        self, work: Coroutine[Any, Any, _Fetch | Outcome]
+    ) -> _Fetch | Outcome | None:
+        """Run ``work`` (executing a document) unless the REST API changes the call first:
+        then it is stopped and None returned."""
+        if self._api is None:
+            return await work
+        if self._changed.is_set():
+            work.close()
+            self._changed.clear()
+            return None
+        doing = asyncio.create_task(work)
+        changed = asyncio.create_task(self._changed.wait())
+        try:
+            done, _ = await asyncio.wait({doing, changed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (doing, changed):
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+        if doing in done:
+            # A change that came as the document ended applies at the next one.
+            return doing.result()
+        self._changed.clear()
+        return None
 
     async def _execute(self, verbs: tuple[Verb, ...], document_url: str) -> _Fetch | Outcome:
         for verb in verbs:

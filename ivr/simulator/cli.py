@@ -15,6 +15,7 @@ from typing import IO
 import aiohttp
 
 from ivr.errors import ScriptError
+from ivr.simulator.api import TwilioApi
 from ivr.simulator.call import Call, CallSpec, Signer
 from ivr.simulator.keys import KeypadKeys, KeySource, ScriptKeys, parse_press
 from ivr.simulator.many import place_calls
@@ -34,6 +35,8 @@ class CliOptions:
     concurrency: int = 1
     speed: float = 1.0
     signed_base: str | None = None
+    twilio_api: tuple[str, int] | None = None  # serve the REST API stand-in there
+    account_sid: str | None = None
 
 
 async def run_cli(
@@ -43,6 +46,7 @@ async def run_cli(
     out: IO[str] | None = None,
     err: IO[str] | None = None,
     keypad: IO[str] | None = None,
+    auth_token: str | None = None,
 ) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
@@ -64,8 +68,36 @@ async def run_cli(
         speed=options.speed,
         max_hold_s=options.max_hold_s,
     )
+    if options.account_sid:
+        spec = replace(spec, account_sid=options.account_sid)
+    api: TwilioApi | None = None
+    if options.twilio_api is not None:
+        api = TwilioApi(account_sid=spec.account_sid, auth_token=auth_token or "")
+        try:
+            base = await api.start(*options.twilio_api)
+        except OSError as exc:
+            print(f"switchboard call: cannot serve the Twilio API stand-in: {exc}", file=err)
+            return 1
+        print(f"Twilio API stand-in on {base} (account {spec.account_sid})", file=err)
+    try:
+        return await _calls(options, spec, answers, sign, out, err, keypad, api)
+    finally:
+        if api is not None:
+            await api.aclose()
+
+
+async def _calls(
+    options: CliOptions,
+    spec: CallSpec,
+    answers: tuple[str, ...],
+    sign: Signer | None,
+    out: IO[str],
+    err: IO[str],
+    keypad: IO[str] | None,
+    api: TwilioApi | None,
+) -> int:
     if options.calls > 1:
-        return await _many(options, spec, answers, sign, out)
+        return await _many(options, spec, answers, sign, out, api)
     keys: KeySource = ScriptKeys(answers) if options.press is not None else KeypadKeys(keypad)
 
     def echo(line: str) -> None:
@@ -73,7 +105,8 @@ async def run_cli(
 
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
-            call = Call(session, spec, keys, sign=sign, echo=None if options.json else echo)
+            echoed = None if options.json else echo
+            call = Call(session, spec, keys, sign=sign, echo=echoed, api=api)
             result = await call.run()
     finally:
         keys.close()
@@ -90,12 +123,13 @@ async def _many(
     answers: tuple[str, ...],
     sign: Signer | None,
     out: IO[str],
+    api: TwilioApi | None,
 ) -> int:
     if spec.max_hold_s is None:
         # Unattended calls must end: without --max-hold-s they hang up once queued.
         spec = replace(spec, max_hold_s=0.0)
     results, summary = await place_calls(
-        spec, answers, calls=options.calls, concurrency=options.concurrency, sign=sign
+        spec, answers, calls=options.calls, concurrency=options.concurrency, sign=sign, api=api
     )
     if options.json:
         body = {"summary": summary.to_json(), "calls": [r.to_json() for r in results]}

@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 
+from ivr.simulator.api import TwilioApi
 from ivr.simulator.call import Call, CallResult, CallSpec, Outcome, Signer, new_call_sid
 from ivr.simulator.keys import ScriptKeys
 
@@ -105,6 +106,7 @@ async def place_calls(
     concurrency: int,
     sign: Signer | None,
     session: aiohttp.ClientSession | None = None,
+    api: TwilioApi | None = None,
 ) -> tuple[list[CallResult], Summary]:
     """Place ``calls`` scripted calls, at most ``concurrency`` at once, each with its own
     CallSid and caller number; returns every result and their summary."""
@@ -119,7 +121,7 @@ async def place_calls(
     async def one(index: int) -> CallResult:
         async with gate:
             caller = replace(spec, call_sid=new_call_sid(), from_number=caller_number(index))
-            return await Call(client, caller, ScriptKeys(answers), sign=sign).run()
+            return await Call(client, caller, ScriptKeys(answers), sign=sign, api=api).run()
 
     start = time.perf_counter()
     try:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 import structlog
 from aiohttp import web
 
-from channels import AgentTarget, ChannelAdapter, Courier, Outbox
+from channels import AgentTarget, ChannelAdapter, ClaimListener, Courier, Outbox
 from ivr import Engine
 from queues import Channel, Store, StoreUnavailable, now_s
 from router.config import Config
@@ -291,6 +291,8 @@ def create_app(
         adapter.add_routes(app)
         if adapter.outbox is not None:
             ctx.courier.senders[adapter.channel] = adapter.outbox
+        if isinstance(adapter, ClaimListener):
+            ctx.desk.on_claimed[adapter.channel] = adapter.claimed
     reaper_s = config.queues.reaper_interval_s if reaper else None
     app.cleanup_ctx.append(_lifecycle(ctx, running, reaper_s))
     add_health_routes(app)

@@ -160,7 +160,7 @@ def voice_adapter(
     With ``demo`` a missing token is generated under the data dir; ``switchboard call``
     signs with the same one.
     """
-    from channels.twilio import CONNECTING, TwilioVoice
+    from channels.twilio import CONNECTING, CallControl, TwilioVoice
     from router.app.demo import twilio_auth_token
 
     settings = ctx.config.channels.twilio
@@ -169,12 +169,24 @@ def voice_adapter(
         log.info("channel_off", channel="voice", reason="TWILIO_AUTH_TOKEN not set")
         return None
     public_url = ctx.config.http.public_url
+    sid = settings.account_sid or env.get("TWILIO_ACCOUNT_SID") or None
+    calls = None
+    if settings.hold == "push" and sid and public_url:
+        base = str(settings.api_base_url) if settings.api_base_url else None
+        calls = CallControl(account_sid=sid, auth_token=token, api_base_url=base)
+    elif settings.hold == "push":
+        missing = " and ".join(
+            n for n, v in (("TWILIO_ACCOUNT_SID", sid), ("http.public_url", public_url)) if not v
+        )
+        log.info("voice_hold_polls", reason=f"{missing} not set: claims cannot redirect calls")
     return TwilioVoice(
         ctx.service,
         auth_token=token,
         public_url=str(public_url) if public_url else None,
         trust_proxy=settings.trust_proxy,
         hold_refresh_s=settings.hold_refresh_s,
+        hold_poll_s=settings.hold_poll_s,
+        calls=calls,
         default_language=ctx.config.languages.default,
         # An optional `connecting` prompt in config.yaml overrides the built-in texts.
         connecting=ctx.config.book.prompts.get("connecting") or CONNECTING,

@@ -235,6 +235,8 @@ async def call(config: Config, args: argparse.Namespace) -> int:
     token = twilio_auth_token(config, os.environ, demo=True)
     assert token is not None  # demo=True always yields one
     public_url = config.http.public_url
+    sid = config.channels.twilio.account_sid or os.environ.get("TWILIO_ACCOUNT_SID") or None
+    api = _host_port(args.twilio_api, "") if args.twilio_api else None
     options = CliOptions(
         url=args.url,
         from_number=args.from_number,
@@ -246,5 +248,7 @@ async def call(config: Config, args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         speed=args.speed,
         signed_base=str(public_url) if public_url else None,
+        twilio_api=api,
+        account_sid=sid,
     )
-    return await run_cli(options, sign=partial(sign, token))
+    return await run_cli(options, sign=partial(sign, token), auth_token=token)

@@ -109,6 +109,13 @@ def _call(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
     call.add_argument("--calls", type=int, default=1, help="place N calls (needs --press)")
     call.add_argument("--concurrency", type=int, default=1, help="calls at once (with --calls)")
     call.add_argument("--speed", type=float, default=1.0, help="run pauses and timeouts faster")
+    call.add_argument(
+        "--twilio-api",
+        default=None,
+        metavar="HOST:PORT",
+        help="serve a stand-in for Twilio's REST API there (point channels.twilio.api_base_url "
+        "at it): the router's claims redirect the simulated calls on hold",
+    )
 
 
 def _ivr(sub: Sub, config_opt: argparse.ArgumentParser) -> None:

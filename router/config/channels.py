@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, PositiveInt, SecretStr, ValidationInfo, field_validator
 
@@ -42,6 +42,11 @@ class TwilioConfig(Section):
     api_base_url: OptUrl = None
     trust_proxy: bool = False
     hold_refresh_s: Annotated[int, Field(ge=30, le=60)] = 45
+    # push: a claim redirects the caller's call through the REST API (needs the account SID
+    # and http.public_url), the hold webhook comes once per hold_refresh_s; poll: the hold
+    # looks every hold_poll_s (the fallback when push cannot work).
+    hold: Literal["push", "poll"] = "push"
+    hold_poll_s: Annotated[int, Field(ge=1, le=30)] = 5
 
     @property
     def enabled(self) -> bool:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 import structlog
 
@@ -91,6 +92,9 @@ class AgentDesk:
         self._clock = clock
         self._arrived = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
+        #: Channels told of each claim of one of their contacts (``ClaimListener``).
+        self.on_claimed: dict[Channel, Callable[[Contact], Coroutine[Any, Any, None]]] = {}
+        self._told: set[asyncio.Task[None]] = set()
 
     @property
     def outboxes(self) -> dict[Channel, Outbox]:
@@ -98,7 +102,10 @@ class AgentDesk:
         return self.courier.senders
 
     async def aclose(self) -> None:
-        """Stop listening for other processes' wake-ups."""
+        """Let the channels finish acting on claims; stop listening for other processes'
+        wake-ups."""
+        if self._told:
+            await asyncio.wait(list(self._told), timeout=5.0)
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.cancel()
@@ -158,12 +165,25 @@ class AgentDesk:
             if claim is not None:
                 await self.presence.holding(agent.name, +1)
                 log.info("contact_claimed", contact_id=claim.contact_id, agent=agent.name)
+                if self.on_claimed:
+                    await self._tell_channel(claim)
                 return claim
             left = deadline - loop.time()
             if left <= 0:
                 return None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(arrived.wait(), timeout=min(left, POLL_S))
+
+    async def _tell_channel(self, claim: Claim) -> None:
+        """A channel that acts on a claim (voice: put the caller on hold through to the
+        agent now) is told in the background; the agent's claim does not wait for it."""
+        contact = await self.store.get_contact(claim.contact_id, messages=False)
+        tell = self.on_claimed.get(contact.channel)
+        if tell is None:
+            return
+        task = asyncio.create_task(tell(contact))
+        self._told.add(task)
+        task.add_done_callback(self._told.discard)
 
     async def heartbeat(self, agent: Agent, contact_id: str) -> Claim:
         await self.presence.seen(agent.name, agent.teams)

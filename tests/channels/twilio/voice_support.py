@@ -20,6 +20,7 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from channels.twilio.auth import HEADER, sign
+from ivr.simulator.api import TwilioApi
 from ivr.simulator.call import Call, CallResult, CallSpec, new_call_sid
 from ivr.simulator.keys import ScriptKeys, parse_press
 from queues import Contact, ContactState, Store
@@ -33,6 +34,7 @@ from tests.router.conftest import ENV, ROOT
 
 AUTH_TOKEN = "7d" * 16
 VOICE_ENV = {**ENV, "TWILIO_AUTH_TOKEN": AUTH_TOKEN}
+ACCOUNT_SID = "AC" + "5a" * 16
 CALLER = "+48500100200"
 OUR_NUMBER = "+48221234567"
 SPEED = 200.0  # call seconds per real second: a 5 s pause takes 25 ms
@@ -57,10 +59,17 @@ def _shipped_config() -> dict[str, Any]:
     return data
 
 
-def config_for(tmp_path: Path, env: dict[str, str], *, public_url: str | None = None) -> Config:
+def config_for(
+    tmp_path: Path,
+    env: dict[str, str],
+    *,
+    public_url: str | None = None,
+    api_base_url: str | None = None,
+) -> Config:
     data = copy.deepcopy(_shipped_config())  # parsing the YAML is most of a test's set-up
     data["agents"]["demo"] = AGENTS
     data["http"]["public_url"] = public_url
+    data["channels"]["twilio"]["api_base_url"] = api_base_url
     # Apps built with every channel start the SMTP server: never on the shipped fixed port.
     data["channels"]["email"]["listen"] = f"127.0.0.1:{free_port()}"
     return parse_config(data, base_dir=tmp_path, env=env)
@@ -127,6 +136,8 @@ class Phone:
         token: str = AUTH_TOKEN,
         signed_base: str | None = None,
         echo: list[str] | None = None,
+        speed: float = SPEED,
+        api: TwilioApi | None = None,
     ) -> CallResult:
         """One scripted call; ``max_hold_s=0`` hangs up as soon as it is on hold."""
         spec = CallSpec(
@@ -134,7 +145,7 @@ class Phone:
             from_number=from_number,
             call_sid=call_sid or new_call_sid(),
             signed_base=signed_base,
-            speed=SPEED,
+            speed=speed,
             max_hold_s=max_hold_s,
         )
         keys = ScriptKeys(parse_press(press or ""))
@@ -145,6 +156,7 @@ class Phone:
                 keys,
                 sign=partial(sign, token),
                 echo=None if echo is None else echo.append,
+                api=api,
             )
             return await call.run()
 
@@ -201,3 +213,32 @@ async def phone(
     )
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield Phone(client, clock, store)
+
+
+@asynccontextmanager
+async def pushed_phone(
+    tmp_path: Path, clock: FakeClock, store: Store, *, api_base_url: str | None = None
+) -> AsyncIterator[tuple[Phone, TwilioApi]]:
+    """The voice channel with pushed hold: a public URL Twilio fetches, an account SID, and
+    the REST API played by the simulator's stand-in (``ivr.simulator.api``; with
+    ``api_base_url``, one served elsewhere, e.g. by ``switchboard call --twilio-api``)."""
+    api = TwilioApi(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN)
+    if api_base_url is None:
+        api_base_url = await api.start()
+    port = free_port()
+    env = {**VOICE_ENV, "TWILIO_ACCOUNT_SID": ACCOUNT_SID}
+    public_url = f"http://127.0.0.1:{port}"
+    config = config_for(tmp_path, env, public_url=public_url, api_base_url=api_base_url)
+    app = create_app(
+        config,
+        store,
+        clock=clock,
+        adapters=lambda ctx: [a for a in [voice_adapter(ctx, env)] if a is not None],
+        env=env,
+        reaper=False,
+    )
+    try:
+        async with TestClient(TestServer(app, host="127.0.0.1", port=port)) as client:
+            yield Phone(client, clock, store), api
+    finally:
+        await api.aclose()

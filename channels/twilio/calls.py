@@ -1,0 +1,61 @@
+"""Redirecting a live call through Twilio's REST API (``Calls/{CallSid}.json``, ``Url``).
+
+When an agent claims a caller on hold, the router does not wait for the caller's next hold
+webhook: it asks Twilio to fetch new TwiML for the call now (``POST`` the hold URL again,
+which answers with the ``<Dial>``). twilio-python builds the request; the API base URL is
+configurable (``channels.twilio.api_base_url``), so tests and the IVR simulator stand in
+for Twilio offline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import structlog
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.rest import Client
+
+from channels.twilio.sms_send import AiohttpTwilioClient
+
+__all__ = ["CallControl"]
+
+log = structlog.get_logger(__name__)
+
+
+class CallControl:
+    """Live-call updates on one Twilio account; ``redirect`` never raises."""
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        api_base_url: str | None = None,
+        timeout_s: float = 5.0,
+    ) -> None:
+        self.http = AiohttpTwilioClient(timeout_s=timeout_s)
+        self._client: Any = Client(account_sid, auth_token, http_client=self.http)
+        if api_base_url:
+            self._client.api.base_url = api_base_url.rstrip("/")
+            self._client.edge = self._client.region = None
+
+    async def redirect(self, call_sid: str, url: str) -> bool:
+        """Make the call fetch ``url`` (POST) now; False when Twilio could not be told (the
+        caller's next hold refresh still connects them)."""
+        try:
+            await self._client.calls(call_sid).update_async(url=url, method="POST")
+        except TwilioRestException as exc:
+            # 404 / 21220: the call ended meanwhile; its status callback says so.
+            log.warning(
+                "voice_redirect_refused", call_sid=call_sid, status=exc.status, code=exc.code
+            )
+            return False
+        except (aiohttp.ClientError, TimeoutError, OSError, TwilioException) as exc:
+            log.warning("voice_redirect_failed", call_sid=call_sid, error=repr(exc))
+            return False
+        log.info("voice_redirected", call_sid=call_sid)
+        return True
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
