@@ -7,26 +7,39 @@ outbox (``courier``), and the layer's exception tree (``channels/errors.py``).
 """
 
 from channels.base import (
+    CLAIMED,
+    MOVED_CHANNEL,
+    RELEASED,
+    RESOLVED,
+    TRANSFERRED,
+    WAKE_CHANNEL,
     AgentTarget,
     Answer,
     ChannelAdapter,
-    ClaimListener,
+    ContactListener,
     HoldStatus,
     InboundMessage,
     Inbox,
     Outbox,
     Reply,
     Spoken,
+    Standing,
 )
 from channels.courier import Courier, Delivery
 from channels.errors import ChannelError, FrameError, SendFailed, TelegramSendFailed
 
 __all__ = [
+    "CLAIMED",
+    "MOVED_CHANNEL",
+    "RELEASED",
+    "RESOLVED",
+    "TRANSFERRED",
+    "WAKE_CHANNEL",
     "AgentTarget",
     "Answer",
     "ChannelAdapter",
     "ChannelError",
-    "ClaimListener",
+    "ContactListener",
     "Courier",
     "Delivery",
     "FrameError",
@@ -37,5 +50,6 @@ __all__ = [
     "Reply",
     "SendFailed",
     "Spoken",
+    "Standing",
     "TelegramSendFailed",
 ]

@@ -19,11 +19,17 @@ from ivr import Expect
 from queues import Channel, Contact, Position
 
 __all__ = [
+    "CLAIMED",
+    "MOVED_CHANNEL",
+    "RELEASED",
+    "RESOLVED",
+    "TRANSFERRED",
+    "WAKE_CHANNEL",
     "AgentTarget",
     "Answer",
     "ChannelAdapter",
     "ChannelError",
-    "ClaimListener",
+    "ContactListener",
     "HoldStatus",
     "InboundMessage",
     "Inbox",
@@ -31,6 +37,7 @@ __all__ = [
     "Reply",
     "SendFailed",
     "Spoken",
+    "Standing",
 ]
 
 
@@ -110,6 +117,15 @@ class HoldStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class Standing:
+    """A waiting contact's place: its team, its position (1 = next) and the wait."""
+
+    team: str
+    position: int
+    wait_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """An outbound message to a contact, sent through the channel it came from.
 
@@ -149,6 +165,10 @@ class Inbox(Protocol):
     ) -> bool:
         """Record a provider's delivery report for a reply; False when the reply is unknown."""
 
+    async def standings(self, team: str | None = None) -> dict[str, Standing]:
+        """Every waiting contact of ``team`` (None: of every team) by id, with its place:
+        one read per team, for pushing positions to a crowd of waiting customers."""
+
 
 @runtime_checkable
 class Outbox(Protocol):
@@ -160,14 +180,26 @@ class Outbox(Protocol):
         """Deliver ``reply``; returns the provider's id for it (for delivery reports)."""
 
 
+#: Store pub/sub channels the router announces queue changes on, the payload a team: "a
+#: contact may be claimable now" (enqueued, released, requeued; the queue moved too), and
+#: "the queue moved, nothing new to claim" (a claim, a caller who left). Channels push
+#: waiting customers their new positions on either.
+WAKE_CHANNEL = "desk:wake"
+MOVED_CHANNEL = "queue:moved"
+
+#: What an agent did to a contact, as ``ContactListener.changed`` is told.
+CLAIMED, RELEASED, TRANSFERRED, RESOLVED = "claimed", "released", "transferred", "resolved"
+
+
 @runtime_checkable
-class ClaimListener(Protocol):
-    """A channel that acts when an agent claims one of its contacts (voice: the caller on
-    hold is put through to the agent at once)."""
+class ContactListener(Protocol):
+    """A channel that acts when an agent claims, releases, transfers or resolves one of its
+    contacts (voice: the caller on hold is put through at once; web chat: the page is told
+    an agent joined or the chat closed). ``change`` is one of the constants above."""
 
     channel: Channel
 
-    async def claimed(self, contact: Contact) -> None: ...
+    async def changed(self, contact: Contact, change: str) -> None: ...
 
 
 @runtime_checkable

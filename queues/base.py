@@ -174,6 +174,9 @@ class Store(Protocol):
         """Where a waiting contact stands in its team's queue; None when not waiting."""
 
     async def queue_stats(self, teams: Sequence[str]) -> list[QueueStats]: ...
+    async def waiting_order(self, team: str) -> list[str]:
+        """The ids of ``team``'s waiting contacts in the order they will be served (the
+        first is next): every position in one read, for pushing positions to a crowd."""
 
     # -- conversation sessions (flow state per channel address) -------------------------
     async def get_session(self, key: str) -> dict[str, Any] | None: ...

@@ -30,7 +30,7 @@ import structlog
 from aiohttp import web
 from twilio.twiml.voice_response import VoiceResponse
 
-from channels.base import AgentTarget, Answer, InboundMessage, Inbox, Outbox, Spoken
+from channels.base import CLAIMED, AgentTarget, Answer, InboundMessage, Inbox, Outbox, Spoken
 from channels.twilio.auth import TwilioSignature
 from channels.twilio.calls import CallControl
 from channels.webhooks import refuse, store_unavailable
@@ -118,10 +118,12 @@ class TwilioVoice:
         if self._calls is not None:
             await self._calls.aclose()
 
-    async def claimed(self, contact: Contact) -> None:
+    async def changed(self, contact: Contact, change: str) -> None:
         """An agent took a caller on hold: have Twilio fetch the hold URL now (it dials)."""
         call_sid = contact.meta.get("call_sid")
-        if self._calls is None or self._hold_url is None or not isinstance(call_sid, str):
+        if change != CLAIMED or self._calls is None or self._hold_url is None:
+            return
+        if not isinstance(call_sid, str):
             return
         await self._calls.redirect(call_sid, f"{self._hold_url}?w=0")
 

@@ -22,7 +22,8 @@ Server to client::
         the message is stored: only now does the page show it as delivered.
     {"type": "prompt", "text", "language", "reply_to": FRAME_ID}     flow prompts
     {"type": "queued", "position": N, "wait_min": M}
-        after queueing, and again whenever the position or the estimate changes.
+        after queueing, and again whenever the position or the estimate changes: pushed
+        when the queue moves (``channels.webchat.board``), not polled.
     {"type": "joined", "author": AGENT}          an agent has taken the conversation
     {"type": "agent", "id", "text", "author", "at"}   an agent's reply, live
     {"type": "agent_typing", "author"}
@@ -43,6 +44,7 @@ typing is published on ``typing:CONTACT_ID`` for the agent console, and
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterable
 from importlib import resources
@@ -51,12 +53,13 @@ from urllib.parse import urlsplit
 import structlog
 from aiohttp import web
 
-from channels.base import Inbox, Outbox
+from channels.base import CLAIMED, RESOLVED, Inbox, Outbox
 from channels.limits import WindowLimit
+from channels.webchat.board import QueueBoard
 from channels.webchat.conn import ChatSettings, Connection, History
 from channels.webchat.outbox import ChatOutbox, PubSub, agent_typing
-from channels.webchat.protocol import SessionTokens
-from queues import Channel, now_s
+from channels.webchat.protocol import SessionTokens, chat_channel, dump
+from queues import Channel, Contact, ContactState, StoreUnavailable, now_s
 
 __all__ = ["WebchatAdapter", "agent_typing"]
 
@@ -96,13 +99,15 @@ class WebchatAdapter:
         max_message_chars: int = 2000,
         max_messages_per_minute: int = 30,
         allowed_origins: Iterable[str] = (),
-        queue_update_s: float = 3.0,
+        queue_update_s: float = 30.0,
         hello_timeout_s: float = 30.0,
         heartbeat_s: float = 30.0,
         typing_every_s: float = 2.0,
         clock: Callable[[], float] = now_s,
     ) -> None:
         self.outbox: Outbox | None = ChatOutbox(pubsub)
+        self._pubsub = pubsub
+        self.board = QueueBoard(inbox, pubsub, refresh_s=queue_update_s)
         self._settings = ChatSettings(
             inbox=inbox,
             pubsub=pubsub,
@@ -113,7 +118,7 @@ class WebchatAdapter:
             ),
             languages=frozenset(languages),
             max_message_chars=max_message_chars,
-            queue_update_s=queue_update_s,
+            board=self.board,
             hello_timeout_s=hello_timeout_s,
             typing_every_s=typing_every_s,
             clock=clock,
@@ -137,6 +142,21 @@ class WebchatAdapter:
 
     async def aclose(self) -> None:
         await self._close_sockets()
+        await self.board.aclose()
+
+    async def changed(self, contact: Contact, change: str) -> None:
+        """Tell the customer's page, wherever its socket is: an agent joined, or the chat
+        is over. (Positions come from the board; a released chat is in its queue again.)"""
+        if contact.channel is not Channel.CHAT:
+            return
+        if change == CLAIMED:
+            frame: dict[str, object] = {"type": "joined", "author": contact.agent}
+        elif change == RESOLVED:
+            frame = {"type": "closed", "state": str(ContactState.RESOLVED)}
+        else:
+            return
+        with contextlib.suppress(StoreUnavailable):
+            await self._pubsub.publish(chat_channel(contact.address), dump(frame))
 
     async def _shutdown(self, app: web.Application) -> None:
         await self._close_sockets()

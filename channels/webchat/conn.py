@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -12,9 +13,10 @@ from typing import Any
 import structlog
 from aiohttp import WSMsgType, web
 
-from channels.base import HoldStatus, InboundMessage, Inbox
+from channels.base import HoldStatus, InboundMessage, Inbox, Standing
 from channels.errors import FrameError
 from channels.limits import WindowLimit
+from channels.webchat.board import QueueBoard
 from channels.webchat.outbox import PubSub
 from channels.webchat.protocol import (
     Hello,
@@ -50,7 +52,7 @@ class ChatSettings:
     limiter: WindowLimit
     languages: frozenset[str]
     max_message_chars: int
-    queue_update_s: float
+    board: QueueBoard
     hello_timeout_s: float
     typing_every_s: float
     clock: Callable[[], float]
@@ -66,7 +68,6 @@ class Connection:
         "_language",
         "_last_queued",
         "_lock",
-        "_poller",
         "_s",
         "_session",
         "_typed",
@@ -80,7 +81,6 @@ class Connection:
         self._session = ""
         self._language: str | None = None
         self._contact_id: str | None = None
-        self._poller: asyncio.Task[None] | None = None
         self._last_queued: tuple[int, int] | None = None
         self._agent: str | None = None
         self._closed_sent = False
@@ -110,11 +110,12 @@ class Connection:
             log.warning("chat_store_unavailable", error=str(exc))
             await self._send(error_frame("store_unavailable", _STORE_DOWN, retry=True))
         finally:
-            for task in (forward, self._poller):
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+            if self._contact_id is not None:
+                self._s.board.unwatch(self._contact_id, self._standing)
+            if forward is not None:
+                forward.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await forward
 
     # -- frames in -------------------------------------------------------------------------
     async def _hello(self) -> Hello | None:
@@ -256,6 +257,8 @@ class Connection:
     async def _forward(self, replies: AsyncIterator[str]) -> None:
         try:
             async for payload in replies:
+                if not self._fresh(payload):
+                    continue
                 await self._send_raw(payload)
         except StoreUnavailable as exc:
             # The pub/sub connection is gone: the page reconnects and subscribes again.
@@ -263,19 +266,30 @@ class Connection:
             await self._send(error_frame("store_unavailable", "reconnect", retry=True))
             await self._ws.close()
 
-    def _watch(self) -> None:
-        if self._poller is None or self._poller.done():
-            self._poller = asyncio.create_task(self._poll())
+    def _fresh(self, payload: str) -> bool:
+        """Keep this socket's idea of the contact in step with what agents did (frames the
+        router publishes from any process); False for news the page already has."""
+        if not payload.startswith(('{"type":"joined"', '{"type":"closed"')):
+            return True
+        frame = json.loads(payload)
+        if frame["type"] == "joined":
+            if frame.get("author") == self._agent:
+                return False
+            self._agent, self._last_queued = frame.get("author"), None
+            return True
+        if self._closed_sent:
+            return False
+        self._closed_sent = True
+        return True
 
-    async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(self._s.queue_update_s)
-            try:
-                status = await self._s.inbox.hold(Channel.CHAT, self._session)
-            except StoreUnavailable:
-                continue
-            if status is None or await self._status(status) is not False:
-                return
+    def _watch(self) -> None:
+        """Have the board push this contact's place while it is in a queue."""
+        if self._contact_id is not None:
+            self._s.board.watch(self._contact_id, self._standing)
+
+    async def _standing(self, standing: Standing) -> None:
+        self._agent = None  # waiting: whoever had it let it go
+        await self._queued(standing.position, wait_min(standing.wait_s))
 
     async def _status(self, status: HoldStatus) -> bool | None:
         """Tell the page what changed: False while the contact waits or is being served,

@@ -266,6 +266,10 @@ class MemoryStore(KeyedMemory, MemoryOutbox):
         ahead = sum(1 for entry in queue.waiting.values() if entry < mine)
         return Position(contact.team, ahead=ahead, waiting=len(queue.waiting))
 
+    async def waiting_order(self, team: str) -> list[str]:
+        queue = self._teams.get(team) or _Team()
+        return [cid for _, cid in sorted((entry, cid) for cid, entry in queue.waiting.items())]
+
     async def queue_stats(self, teams: Sequence[str]) -> list[QueueStats]:
         now = self._clock()
         stats = []

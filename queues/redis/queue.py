@@ -321,6 +321,11 @@ class Queues:
             return None
         return Position(ran.team, ahead=int(ran.reply[1]), waiting=int(ran.reply[2]))
 
+    async def waiting_order(self, team: str) -> list[str]:
+        # Members are "<12-digit seq>:<id>", scores tie-broken by member: FIFO on ties.
+        members = await self._redis.zrange(ready_key(team), 0, -1)
+        return [str(member).partition(":")[2] for member in members]
+
     async def queue_stats(self, teams: Sequence[str]) -> list[QueueStats]:
         async with self._redis.pipeline(transaction=False) as pipe:
             for team in teams:

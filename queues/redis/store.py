@@ -271,5 +271,9 @@ class RedisStore(KeyedRedis, OutboxRedis):
         return await self._queues.position(contact_id)
 
     @operation
+    async def waiting_order(self, team: str) -> list[str]:
+        return await self._queues.waiting_order(team)
+
+    @operation
     async def queue_stats(self, teams: Sequence[str]) -> list[QueueStats]:
         return await self._queues.queue_stats(teams)

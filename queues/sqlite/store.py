@@ -288,6 +288,11 @@ class SqliteStore(KeyedRows, OutboxRows):
         return Position(contact.team, ahead=ahead, waiting=waiting)
 
     @reads
+    def waiting_order(self, conn: Conn, team: str) -> list[str]:
+        sql = "SELECT id FROM contacts WHERE team = ? AND state = 'waiting' ORDER BY score, seq"
+        return [row[0] for row in conn.execute(sql, (team,))]
+
+    @reads
     def queue_stats(self, conn: Conn, teams: Sequence[str]) -> list[QueueStats]:
         now, stats = self._clock(), []
         for team in teams:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 import structlog
 from aiohttp import web
 
-from channels import AgentTarget, ChannelAdapter, ClaimListener, Courier, Outbox
+from channels import AgentTarget, ChannelAdapter, ContactListener, Courier, Outbox
 from ivr import Engine
 from queues import Channel, Store, StoreUnavailable, now_s
 from router.config import Config
@@ -121,6 +121,7 @@ def build_context(
         languages=config.languages.supported,
         session_ttl_s=config.queues.session_ttl_s,
         on_enqueued=desk.notify,
+        on_left=desk.moved,
         agent_target=lambda name: _target(agents, name),
         metrics=metrics,
     )
@@ -291,8 +292,8 @@ def create_app(
         adapter.add_routes(app)
         if adapter.outbox is not None:
             ctx.courier.senders[adapter.channel] = adapter.outbox
-        if isinstance(adapter, ClaimListener):
-            ctx.desk.on_claimed[adapter.channel] = adapter.claimed
+        if isinstance(adapter, ContactListener):
+            ctx.desk.listeners[adapter.channel] = adapter.changed
     reaper_s = config.queues.reaper_interval_s if reaper else None
     app.cleanup_ctx.append(_lifecycle(ctx, running, reaper_s))
     add_health_routes(app)

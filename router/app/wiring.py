@@ -44,11 +44,12 @@ def default_adapters(
 
 
 def webchat_adapter(
-    ctx: Context, env: Mapping[str, str], *, queue_update_s: float = 3.0
+    ctx: Context, env: Mapping[str, str], *, queue_update_s: float = 30.0
 ) -> ChannelAdapter:
     """The web chat: always on (it needs no provider credentials, only the server key).
 
-    ``queue_update_s``: how often a waiting customer's position is looked up (tests: less).
+    ``queue_update_s``: how often every waiting chat's position is looked at even without
+    news of its queue moving (positions are pushed when a queue moves; tests: less).
     """
     import hashlib
     import hmac

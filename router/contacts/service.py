@@ -15,14 +15,21 @@ from typing import Any
 
 import structlog
 
-from channels import AgentTarget, Answer, HoldStatus, InboundMessage, Spoken
+from channels import AgentTarget, Answer, HoldStatus, InboundMessage, Spoken, Standing
 from ivr import Engine, Facts
 from queues import Channel, Contact, ContactState, Direction, Event, Intake, Message, Store
 from router.contacts.flow import FLOW_FOR_CHANNEL, QUEUE_PROMPTS, FlowHost, Performed
 from router.contacts.inbound import Conversation, find_conversation, history_message, new_contact
 from router.contacts.replay import replayed, session_record
 from router.contacts.status import Announcer
-from router.desk import CALL_ENDED, ENDED_CALL_LEASE_S, HandleTimes, Presence, sent_key
+from router.desk import (
+    CALL_ENDED,
+    ENDED_CALL_LEASE_S,
+    HandleTimes,
+    Presence,
+    announce_change,
+    sent_key,
+)
 from router.identity import AccountDirectory, Verifier
 from router.locks import KeyLocks
 from router.routing import IncidentBook, Routing
@@ -50,6 +57,7 @@ class ContactService:
         languages: tuple[str, ...],
         session_ttl_s: float = 86400.0,
         on_enqueued: Callable[[str], Awaitable[None]] | None = None,
+        on_left: Callable[[str], Awaitable[None]] | None = None,
         agent_target: Callable[[str], AgentTarget | None] = lambda name: AgentTarget(name),
         metrics: Metrics | None = None,
     ) -> None:
@@ -85,12 +93,16 @@ class ContactService:
         self._session_ttl_s = session_ttl_s
         self._agent_target = agent_target
         self._conversations = KeyLocks(store, prefix="conversation:")
+        self._on_left = on_left
 
     # -- Inbox -----------------------------------------------------------------------------
     async def receive(self, message: InboundMessage) -> Answer:
         async with self._conversations.hold(message.session_key):
             structlog.contextvars.bind_contextvars(channel=str(message.channel))
-            return await self._receive(message)
+            answer = await self._receive(message)
+        if answer.contact.state is ContactState.ASSIGNED and not answer.duplicate:
+            await announce_change(self.store, answer.contact.id)  # the agent's console
+        return answer
 
     async def hang_up(self, channel: Channel, conversation: str) -> Contact | None:
         key = f"{channel}:{conversation}"
@@ -102,6 +114,8 @@ class ContactService:
             if contact.state in (ContactState.IN_FLOW, ContactState.WAITING):
                 await self.store.remove(contact.id)
                 log.info("contact_abandoned", contact_id=contact.id, was=str(contact.state))
+                if contact.state is ContactState.WAITING and self._on_left and contact.team:
+                    await self._on_left(contact.team)
             else:
                 await self._ended_while_held(contact)
             await self.store.delete_session(key)
@@ -119,6 +133,19 @@ class ContactService:
         await self.store.update_contact(contact.id, meta=meta)
         await self.store.heartbeat(contact.id, agent, lease_s=ENDED_CALL_LEASE_S)
         log.info("call_ended_while_held", contact_id=contact.id, agent=agent)
+
+    async def standings(self, team: str | None = None) -> dict[str, Standing]:
+        """Every waiting contact of ``team`` (None: of every team) with its position and
+        wait: one store read per team, whatever the crowd."""
+        standings: dict[str, Standing] = {}
+        for name in [team] if team is not None else self.routing.teams:
+            order = await self.store.waiting_order(name)
+            if not order:
+                continue
+            waits = await self.announcer.estimates_s(name, len(order))
+            for ahead, (contact_id, wait_s) in enumerate(zip(order, waits, strict=True)):
+                standings[contact_id] = Standing(name, ahead + 1, wait_s)
+        return standings
 
     async def hold(self, channel: Channel, conversation: str) -> HoldStatus | None:
         session = await self.store.get_session(f"{channel}:{conversation}")
@@ -154,6 +181,7 @@ class ContactService:
             )
         )
         log.info("delivery_status", contact_id=sent["contact_id"], status=status)
+        await announce_change(self.store, sent["contact_id"])
         return True
 
     # -- the flow --------------------------------------------------------------------------

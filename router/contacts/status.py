@@ -56,6 +56,14 @@ class Announcer:
         wait_s = await self.estimate_s(team, ahead)
         return QueueStatus(position, wait_s, self.render(prompt, language, team, ahead, wait_s))
 
+    async def estimates_s(self, team: str, count: int) -> list[float]:
+        """``estimate_s`` for ahead = 0 .. count - 1, with one look at the team's agents:
+        the wait grows linearly with the place (``estimate_wait_s``)."""
+        available = (await self._presence.load([team]))[team].available
+        first_s = await self._handle_times.estimate_s(team, 0, available)
+        opens_in_s = self._routing.hours[team].next_open(self._clock()) - self._clock()
+        return [max((ahead + 1) * first_s, opens_in_s) for ahead in range(count)]
+
     async def estimate_s(self, team: str, ahead: int) -> float:
         """The wait from recent handle times and agents available; at least until opening."""
         available = (await self._presence.load([team]))[team].available

@@ -9,7 +9,19 @@ from typing import Any
 
 import structlog
 
-from channels import Courier, Delivery, Outbox, Reply, SendFailed
+from channels import (
+    CLAIMED,
+    MOVED_CHANNEL,
+    RELEASED,
+    RESOLVED,
+    TRANSFERRED,
+    WAKE_CHANNEL,
+    Courier,
+    Delivery,
+    Outbox,
+    Reply,
+    SendFailed,
+)
 from queues import (
     Channel,
     Claim,
@@ -26,7 +38,15 @@ from router.errors import DeskError
 from router.identity import Agent
 from router.stats import Metrics
 
-__all__ = ["CALL_ENDED", "ENDED_CALL_LEASE_S", "AgentDesk", "DeskError", "sent_key"]
+__all__ = [
+    "CALL_ENDED",
+    "ENDED_CALL_LEASE_S",
+    "AgentDesk",
+    "DeskError",
+    "announce_change",
+    "contact_channel",
+    "sent_key",
+]
 
 
 def sent_key(channel: Channel | str, provider_id: str) -> str:
@@ -44,11 +64,24 @@ CALL_ENDED = "call_ended_at"
 
 #: How long a provider's delivery report for a reply is matched to it.
 SENT_TTL_S = 7 * 86400.0
-#: Store pub/sub channel on which every process says "a contact may be claimable now".
-WAKE_CHANNEL = "desk:wake"
+# Store pub/sub channels (``channels.base``), the payload a team: WAKE_CHANNEL "a contact
+# may be claimable now" (the queue moved too), MOVED_CHANNEL "the queue moved, nothing new
+# to claim" (a claim, an abandon). Waiting customers' positions are pushed on both.
 #: Long-polling claims are woken over pub/sub; they look again at least this often anyway,
 #: in case a wake-up was lost (a pub/sub reconnect).
 POLL_S = 5.0
+
+
+def contact_channel(contact_id: str) -> str:
+    """The store pub/sub channel saying "this contact changed" (a message, a reply, a
+    delivery report, a state): consoles showing it read it again then."""
+    return f"contact:{contact_id}"
+
+
+async def announce_change(store: Store, contact_id: str) -> None:
+    """Tell every process's consoles that ``contact_id`` changed (best effort)."""
+    with contextlib.suppress(StoreUnavailable):
+        await store.publish(contact_channel(contact_id), contact_id)
 
 
 def reply_message(delivery: Delivery) -> Message:
@@ -92,8 +125,8 @@ class AgentDesk:
         self._clock = clock
         self._arrived = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
-        #: Channels told of each claim of one of their contacts (``ClaimListener``).
-        self.on_claimed: dict[Channel, Callable[[Contact], Coroutine[Any, Any, None]]] = {}
+        #: Channels told what agents do to their contacts (``ContactListener``).
+        self.listeners: dict[Channel, Callable[[Contact, str], Coroutine[Any, Any, None]]] = {}
         self._told: set[asyncio.Task[None]] = set()
 
     @property
@@ -118,6 +151,13 @@ class AgentDesk:
         self._wake()
         with contextlib.suppress(StoreUnavailable):
             await self.store.publish(WAKE_CHANNEL, team)
+
+    async def moved(self, team: str) -> None:
+        """``team``'s queue moved with nothing new to claim (a claim, a caller who left):
+        every process pushes the new positions to its waiting customers (they listen to
+        ``WAKE_CHANNEL`` too)."""
+        with contextlib.suppress(StoreUnavailable):
+            await self.store.publish(MOVED_CHANNEL, team)
 
     async def listen(self) -> None:
         """Wake this process's long-polling claims when any process announces work."""
@@ -165,8 +205,8 @@ class AgentDesk:
             if claim is not None:
                 await self.presence.holding(agent.name, +1)
                 log.info("contact_claimed", contact_id=claim.contact_id, agent=agent.name)
-                if self.on_claimed:
-                    await self._tell_channel(claim)
+                await self._tell_channel(claim.contact_id, CLAIMED)
+                await self.moved(claim.team)
                 return claim
             left = deadline - loop.time()
             if left <= 0:
@@ -174,14 +214,19 @@ class AgentDesk:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(arrived.wait(), timeout=min(left, POLL_S))
 
-    async def _tell_channel(self, claim: Claim) -> None:
-        """A channel that acts on a claim (voice: put the caller on hold through to the
-        agent now) is told in the background; the agent's claim does not wait for it."""
-        contact = await self.store.get_contact(claim.contact_id, messages=False)
-        tell = self.on_claimed.get(contact.channel)
+    async def _tell_channel(self, contact_id: str, change: str) -> None:
+        """A channel that acts on what agents do (voice: put the caller on hold through to
+        the agent now) is told in the background; the agent does not wait for it. Consoles
+        showing the contact are told too."""
+        if change != CLAIMED:
+            await announce_change(self.store, contact_id)
+        if not self.listeners:
+            return
+        contact = await self.store.get_contact(contact_id, messages=False)
+        tell = self.listeners.get(contact.channel)
         if tell is None:
             return
-        task = asyncio.create_task(tell(contact))
+        task = asyncio.create_task(tell(contact, change))
         self._told.add(task)
         task.add_done_callback(self._told.discard)
 
@@ -231,6 +276,7 @@ class AgentDesk:
         message = reply_message(delivery)
         contact_id = delivery.reply.contact_id
         await self.store.append_message(contact_id, message)
+        await announce_change(self.store, contact_id)
         if not delivery.sent:
             log.warning("reply_failed", contact_id=contact_id, reason=delivery.reason)
             return
@@ -251,6 +297,7 @@ class AgentDesk:
             )
         await self.store.ack(contact_id, agent.name, disposition=disposition)
         await self.presence.holding(agent.name, -1)
+        await self._tell_channel(contact_id, RESOLVED)
         log.info("contact_resolved", contact_id=contact_id, agent=agent.name)
 
     async def transfer(self, agent: Agent, contact_id: str, team: str) -> None:
@@ -260,6 +307,7 @@ class AgentDesk:
         await self.store.transfer(contact_id, team, agent=agent.name)
         await self.presence.holding(agent.name, -1)
         await self.notify(team)
+        await self._tell_channel(contact_id, TRANSFERRED)
         log.info("contact_transferred", contact_id=contact_id, agent=agent.name, team=team)
 
     async def release(self, agent: Agent, contact_id: str) -> None:
@@ -268,6 +316,7 @@ class AgentDesk:
         await self.presence.holding(agent.name, -1)
         contact = await self.store.get_contact(contact_id, messages=False)
         await self.notify(contact.team or "")
+        await self._tell_channel(contact_id, RELEASED)
         log.info("contact_released", contact_id=contact_id, agent=agent.name)
 
     async def reap(self) -> list[str]:

@@ -11,10 +11,12 @@ The token is the first frame, not part of the URL (URLs end up in logs)::
     server -> {"type": "typing", "contact_id": "..."}
     server -> {"type": "error", "error": "..."}
 
-Queue depths are pushed every ``queue_push_s``; the watched contact (one the agent holds) is
-read from the store every ``contact_poll_s`` and pushed when it changed, so a customer
-message taken by any router process shows up. Customer typing arrives over the store's
-pub/sub channel ``typing:{contact_id}``.
+Queue depths are pushed every ``queue_push_s``. The watched contact (one the agent holds) is
+pushed when it changes: any router process that takes a customer message for it, records a
+reply or a delivery report, or moves it, says so on the store's pub/sub channel
+``contact:{contact_id}`` (``router.desk.announce_change``), and the console reads it again
+then; every ``contact_poll_s`` it is read anyway, in case news was lost. Customer typing
+arrives over the store's pub/sub channel ``typing:{contact_id}``.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import structlog
 from aiohttp import WSMsgType, web
 
 from queues import ContactNotFound, StoreUnavailable, to_iso
-from router.desk import AgentStatus
+from router.desk import AgentStatus, contact_channel
 from router.http.context import CONTEXT, Context
 from router.http.views import contact_view, queue_depths
 from router.identity import Agent
@@ -42,7 +44,7 @@ log = structlog.get_logger(__name__)
 @dataclass(frozen=True, slots=True)
 class LiveSettings:
     queue_push_s: float = 2.0
-    contact_poll_s: float = 1.0
+    contact_poll_s: float = 15.0
     auth_timeout_s: float = 10.0
 
 
@@ -59,6 +61,8 @@ class _Session:
     watching: str | None = None
     seen: tuple[Any, ...] | None = None
     typing: asyncio.Task[None] | None = None
+    changes: asyncio.Task[None] | None = None
+    contact_read_at: float = 0.0
 
     async def send(self, frame: dict[str, Any]) -> None:
         if self.ws.closed:
@@ -76,6 +80,7 @@ class _Session:
     async def push_contact(self, *, force: bool = False) -> None:
         if self.watching is None:
             return
+        self.contact_read_at = asyncio.get_running_loop().time()
         contact = await self.ctx.store.get_contact(self.watching)
         # What the console shows; the lease time changes on every heartbeat and is left out.
         signature = (
@@ -98,7 +103,8 @@ class _Session:
                 if loop.time() >= next_queues:
                     await self.push_queues()
                     next_queues = loop.time() + self.settings.queue_push_s
-                await self.push_contact()
+                if loop.time() - self.contact_read_at >= self.settings.contact_poll_s:
+                    await self.push_contact()  # in case news of a change was lost
             except StoreUnavailable:
                 await self.send({"type": "error", "error": "the store is unavailable; retrying"})
             except ContactNotFound:
@@ -107,6 +113,18 @@ class _Session:
                 log.exception("agent_console_push_failed")
             await asyncio.sleep(min(self.settings.contact_poll_s, self.settings.queue_push_s))
 
+    async def follow_changes(self, contact_id: str) -> None:
+        """Read the contact again whenever any process says it changed."""
+        while self.watching == contact_id:
+            try:
+                async with self.ctx.store.subscribe(contact_channel(contact_id)) as news:
+                    async for _ in news:
+                        await self.push_contact()
+            except StoreUnavailable:
+                await asyncio.sleep(1.0)
+            except ContactNotFound:
+                self.watching = None
+
     async def follow_typing(self, contact_id: str) -> None:
         with contextlib.suppress(StoreUnavailable):
             async with self.ctx.store.subscribe(f"typing:{contact_id}") as frames:
@@ -114,9 +132,10 @@ class _Session:
                     await self.send({"type": "typing", "contact_id": contact_id})
 
     async def watch(self, contact_id: Any) -> None:
-        if self.typing is not None:
-            self.typing.cancel()
-            self.typing = None
+        for task in (self.typing, self.changes):
+            if task is not None:
+                task.cancel()
+        self.typing = self.changes = None
         self.watching, self.seen = None, None
         if contact_id is None:
             return
@@ -135,6 +154,7 @@ class _Session:
             return
         self.watching = contact_id
         self.typing = asyncio.create_task(self.follow_typing(contact_id))
+        self.changes = asyncio.create_task(self.follow_changes(contact_id))
         await self.push_contact(force=True)
 
     async def serve(self, frame: dict[str, Any]) -> None:
@@ -211,7 +231,7 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
                 except StoreUnavailable:
                     await session.send({"type": "error", "error": "the store is unavailable"})
     finally:
-        for task in (ticker, session.typing):
+        for task in (ticker, session.typing, session.changes):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

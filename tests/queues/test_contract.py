@@ -167,6 +167,25 @@ async def test_claim_serves_lowest_score_fifo_on_ties(store: Store, clock: FakeC
     assert await claim_ids(store, ["billing"], 4) == [c, a, b, None]
 
 
+async def test_waiting_order_is_the_serving_order_and_agrees_with_positions(
+    store: Store, clock: FakeClock
+) -> None:
+    assert await store.waiting_order("billing") == []
+    a = await waiting(store, clock, "billing")
+    b = await waiting(store, clock, "billing")
+    clock.advance(10)
+    c = await waiting(store, clock, "billing", delay_s=60)
+    d = await waiting(store, clock, "technical")
+    assert await store.waiting_order("billing") == [c, a, b]
+    for ahead, contact_id in enumerate([c, a, b]):
+        position = await store.position(contact_id)
+        assert position is not None and position.ahead == ahead
+    await store.claim(["billing"], "ann", lease_s=60)
+    await store.remove(b)
+    assert await store.waiting_order("billing") == [a]
+    assert await store.waiting_order("technical") == [d]
+
+
 async def test_low_priority_that_waited_longer_than_delay_difference_goes_first(
     store: Store, clock: FakeClock
 ) -> None:

@@ -15,6 +15,8 @@ import yaml
 from aiohttp import ClientWebSocketResponse, WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 
+from channels import ChannelAdapter
+from channels.webchat import WebchatAdapter
 from queues import Store
 from router.app.factory import DEMO_TOKENS, create_app
 from router.app.wiring import webchat_adapter
@@ -98,6 +100,7 @@ class ChatApp:
     client: TestClient[Any, Any]
     store: Switchable
     clock: FakeClock
+    adapter: WebchatAdapter
 
     @property
     def ctx(self) -> Context:
@@ -123,16 +126,23 @@ async def chat_app(
     store: Store, clock: FakeClock, tmp_path: Path, **webchat: Any
 ) -> AsyncIterator[ChatApp]:
     switchable = Switchable(store)
+    made: list[ChannelAdapter] = []
+
+    def adapters(ctx: Context) -> list[ChannelAdapter]:
+        made.append(webchat_adapter(ctx, ENV))
+        return made
+
     app = create_app(
         chat_config(tmp_path, **webchat),
         cast(Store, switchable),
         clock=clock,
-        adapters=lambda ctx: [webchat_adapter(ctx, ENV, queue_update_s=0.1)],
+        adapters=adapters,
         env=ENV,
         reaper=False,
     )
     async with TestClient(TestServer(app)) as client:
-        yield ChatApp(client, switchable, clock)
+        (adapter,) = made
+        yield ChatApp(client, switchable, clock, cast(WebchatAdapter, adapter))
 
 
 async def queue_customer(customer: Customer, first: str = CUSTOMER_FIRST) -> dict[str, Any]:

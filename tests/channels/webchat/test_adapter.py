@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import aiohttp
@@ -90,13 +91,13 @@ async def test_customer_is_queued_and_sees_the_agent_reply_live(chat: ChatApp) -
         status, claimed = await chat.api("tomek", "POST", "/api/claim", {"teams": ["technical"]})
         assert status == 200 and claimed["id"] == contact.id
         assert claimed["messages"][0]["text"] == CUSTOMER_FIRST
+        await customer.expect("joined", author="tomek")  # pushed at the claim, not polled
         status, _ = await chat.api(
             "tomek", "POST", f"/api/contacts/{contact.id}/reply", {"text": "Sprawdzam łącze."}
         )
         assert status == 200
         reply = await customer.expect("agent")
         assert reply["text"] == "Sprawdzam łącze." and reply["author"] == "tomek"
-        await customer.expect("joined", author="tomek")
 
     stored = await chat.ctx.store.get_contact(contact.id)
     out = stored.messages[-1]
@@ -339,3 +340,21 @@ async def test_ack_echoes_the_masked_text_of_an_auth_code(chat: ChatApp) -> None
         assert first["type"] == "ack" and "text" not in first  # kept as typed
         ack, _ = await customer.turn(CREDENTIALS)
         assert ack["text"] == "jan.kowalski ••••••"
+
+
+async def test_a_burst_of_claims_is_one_or_two_reads_of_the_queue_not_one_per_chat(
+    chat: ChatApp,
+) -> None:
+    async with AsyncExitStack() as stack:
+        customers = [await stack.enter_async_context(chat.customer()) for _ in range(6)]
+        for n, customer in enumerate(customers):
+            await customer.hello()
+            queued = await queue_customer(customer, f"Internet nie działa od rana ({n})")
+            assert queued["position"] == n + 1
+        reads = chat.adapter.board.reads
+        for _ in range(5):
+            status, _ = await chat.api("tomek", "POST", "/api/claim", {"teams": ["technical"]})
+            assert status == 200
+        assert (await customers[-1].expect("queued", timeout_s=5, position=1))["wait_min"] >= 1
+        # The first claim's news is read at once, the rest of the burst once after it.
+        assert 1 <= chat.adapter.board.reads - reads <= 2

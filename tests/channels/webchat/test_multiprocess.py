@@ -151,3 +151,24 @@ async def test_presence_is_one_across_instances(two: tuple[ChatApp, ChatApp]) ->
     assert status == 422 and "break" in body["error"]
     _, me = await b.api("tomek", "GET", "/api/me")
     assert me["status"] == "break"
+
+
+async def test_positions_are_pushed_to_chats_of_one_instance_when_the_other_claims(
+    two: tuple[ChatApp, ChatApp],
+) -> None:
+    a, b = two
+    async with a.customer() as first, a.customer() as second, a.customer() as third:
+        for customer in (first, second, third):
+            await customer.hello()
+        await queue_customer(first)
+        await queue_customer(second, "Router nie działa")
+        assert (await queue_customer(third, "Brak internetu"))["position"] == 3
+        reads = a.adapter.board.reads
+        status, _ = await b.api("tomek", "POST", "/api/claim", {"teams": ["technical"]})
+        assert status == 200
+        # Pushed through Redis pub/sub from B's claim: A looks nowhere on its own (its
+        # fallback look is every 30 s), and reads the team's standings once for all chats.
+        assert (await second.expect("queued", timeout_s=5, position=1))["wait_min"] >= 1
+        assert (await third.expect("queued", timeout_s=5, position=2))["wait_min"] >= 1
+        assert a.adapter.board.reads - reads == 1
+        assert (await first.expect("joined", timeout_s=5))["author"] == "tomek"

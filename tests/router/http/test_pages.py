@@ -30,7 +30,8 @@ STORE_BACKENDS = ["memory", "sqlite", "redis"]
 
 @pytest.fixture
 async def web(make_store, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Desk]:  # type: ignore[no-untyped-def]
-    """The app with a live socket that pushes every 50 ms."""
+    """The app with a live socket that pushes queue depths every 50 ms; the watched
+    contact is pushed when it changes (its fallback read is a minute away)."""
     store = await make_store(clock)
     channels = {ch: TestChannel(channel=ch) for ch in (Channel.SMS, Channel.CHAT)}
     app = create_app(
@@ -42,7 +43,7 @@ async def web(make_store, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Des
         env=ENV,
         reaper=False,
     )
-    app[LIVE_SETTINGS] = LiveSettings(queue_push_s=0.05, contact_poll_s=0.05, auth_timeout_s=0.3)
+    app[LIVE_SETTINGS] = LiveSettings(queue_push_s=0.05, contact_poll_s=60, auth_timeout_s=0.3)
     app[HISTORY] = HistoryCache(ttl_s=0)
     async with TestClient(TestServer(app)) as client:
         for channel in channels.values():
@@ -307,12 +308,12 @@ async def test_socket_streams_the_held_contact_and_customer_typing(web: Desk) ->
         assert frame["contact"]["account_info"]["name"] == "Jan Kowalski"
         count = len(frame["contact"]["messages"])
 
+        await asyncio.sleep(0.1)  # the subscriptions are in place
         await web.channels[Channel.SMS].say("+48600000001", "<b>jeszcze</b> jedno pytanie")
-        frame = await frames_until(ws, "contact")
+        frame = await frames_until(ws, "contact")  # pushed, not polled
         assert len(frame["contact"]["messages"]) == count + 1
         assert frame["contact"]["messages"][-1]["text"] == "<b>jeszcze</b> jedno pytanie"
 
-        await asyncio.sleep(0.1)  # the subscription is in place
         await web.ctx.store.publish(f"typing:{cid}", json.dumps({"typing": True}))
         assert await frames_until(ws, "typing") == {"type": "typing", "contact_id": cid}
 
