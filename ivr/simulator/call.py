@@ -92,6 +92,7 @@ class Call:
         self.result = CallResult(spec.call_sid, spec.from_number)
         self._started = 0.0
         self._hold_since: float | None = None
+        self._answered_at = 0.0  # call seconds at the last keypad answer
         self._requests = 0
         self._api = api
         self._changed = asyncio.Event()  # the REST API redirected or ended the call
@@ -235,6 +236,8 @@ class Call:
         now = self._now()
         if self._hold_since is None:
             self._hold_since = now
+            if self.result.queued_at_s is None:
+                self.result.queued_at_s = now
             self._say("   (on hold)")
         self._event("pause", length_s=pause.length_s)
         limit = self._spec.max_hold_s
@@ -283,6 +286,7 @@ class Call:
             ended=ended,
         )
         self._say(f"   pressed {pressed}" if pressed else "   (no input)")
+        self._answered_at = self._now()
         action = urljoin(document_url, gather.action) if gather.action else document_url
         if digits:
             finished = gather.finish_on_key if ended == "finish_on_key" else ""
@@ -299,6 +303,9 @@ class Call:
         self._say(f"connected to agent {agent}{via}")
         self.result.agent = agent
         self.result.reason = "dial"
+        self.result.connected_at_s = self._now()
+        if self.result.queued_at_s is None:  # put through before any hold pause
+            self.result.queued_at_s = self._answered_at
         return Outcome.CONNECTED
 
     def _caller_hangs_up(self, reason: str) -> Outcome:
@@ -397,8 +404,13 @@ class Call:
     async def _sleep(self, call_s: float) -> None:
         await asyncio.sleep(call_s / self._spec.speed)
 
+    @property
+    def on_hold(self) -> bool:
+        return self._hold_since is not None and not self.over
+
     def _event(self, event_type: str, /, **data: Any) -> None:
-        self.result.events.append({"type": event_type, "at_s": round(self._now(), 3), **data})
+        if self._spec.transcript:
+            self.result.events.append({"type": event_type, "at_s": round(self._now(), 3), **data})
 
     def _say(self, line: str) -> None:
         if self._echo is not None:

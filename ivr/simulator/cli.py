@@ -18,7 +18,7 @@ from ivr.errors import ScriptError
 from ivr.simulator.api import TwilioApi
 from ivr.simulator.call import Call, CallSpec, Signer
 from ivr.simulator.keys import KeypadKeys, KeySource, ScriptKeys, parse_press
-from ivr.simulator.many import place_calls
+from ivr.simulator.many import Progress, place_calls
 
 __all__ = ["CliOptions", "run_cli"]
 
@@ -97,7 +97,7 @@ async def _calls(
     api: TwilioApi | None,
 ) -> int:
     if options.calls > 1:
-        return await _many(options, spec, answers, sign, out, api)
+        return await _many(options, spec, answers, sign, out, err, api)
     keys: KeySource = ScriptKeys(answers) if options.press is not None else KeypadKeys(keypad)
 
     def echo(line: str) -> None:
@@ -123,14 +123,31 @@ async def _many(
     answers: tuple[str, ...],
     sign: Signer | None,
     out: IO[str],
+    err: IO[str],
     api: TwilioApi | None,
 ) -> int:
     if spec.max_hold_s is None:
         # Unattended calls must end: without --max-hold-s they hang up once queued.
         spec = replace(spec, max_hold_s=0.0)
+    # A crowd's transcripts would be most of the memory: kept only when printed.
+    spec = replace(spec, transcript=options.json)
+    tty = err.isatty()
+
+    def progress(now: Progress) -> None:
+        print(("\r" if tty else "") + now.render(), end="" if tty else "\n", file=err, flush=True)
+
     results, summary = await place_calls(
-        spec, answers, calls=options.calls, concurrency=options.concurrency, sign=sign, api=api
+        spec,
+        answers,
+        calls=options.calls,
+        concurrency=options.concurrency,
+        sign=sign,
+        api=api,
+        progress=progress,
+        progress_s=1.0 if tty else 10.0,
     )
+    if tty:
+        print(file=err)
     if options.json:
         body = {"summary": summary.to_json(), "calls": [r.to_json() for r in results]}
         print(json.dumps(body, ensure_ascii=False, indent=2), file=out)

@@ -1,11 +1,18 @@
-"""Many simulated calls at once (``switchboard call --calls N --concurrency C``), summarised."""
+"""Many simulated calls at once (``switchboard call --calls N --concurrency C``), summarised.
+
+Built for crowds (10,000 callers on hold in one process): a call on hold is a sleeping
+task and nothing else (no connection held between its webhooks; the connection pool is
+bounded), transcripts are kept only when asked for, and ``progress`` is told the live
+counts every ``progress_s``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -15,7 +22,7 @@ from ivr.simulator.api import TwilioApi
 from ivr.simulator.call import Call, CallResult, CallSpec, Outcome, Signer, new_call_sid
 from ivr.simulator.keys import ScriptKeys
 
-__all__ = ["Summary", "percentile", "place_calls", "summarise"]
+__all__ = ["Progress", "Summary", "percentile", "place_calls", "summarise"]
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -25,6 +32,26 @@ def percentile(values: Sequence[float], p: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(p / 100 * len(ordered)))
     return ordered[min(rank, len(ordered)) - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a crowd stands while it runs."""
+
+    placed: int
+    calls: int
+    on_hold: int
+    connected: int
+    abandoned: int
+    errors: int
+    elapsed_s: float
+
+    def render(self) -> str:
+        return (
+            f"{self.elapsed_s:7.1f} s  placed {self.placed}/{self.calls}  on hold "
+            f"{self.on_hold}  connected {self.connected}  abandoned {self.abandoned}  "
+            f"lost {self.errors}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +67,9 @@ class Summary:
     p50_ms: float
     p95_ms: float
     p99_ms: float
+    wait_p50_s: float = 0.0
+    wait_p95_s: float = 0.0
+    wait_p99_s: float = 0.0
 
     @property
     def calls_per_s(self) -> float:
@@ -56,10 +86,16 @@ class Summary:
             "requests": self.requests,
             "elapsed_s": round(self.elapsed_s, 3),
             "calls_per_s": round(self.calls_per_s, 2),
+            "lost": self.errors,
             "step_latency_ms": {
                 "p50": round(self.p50_ms, 3),
                 "p95": round(self.p95_ms, 3),
                 "p99": round(self.p99_ms, 3),
+            },
+            "wait_s": {
+                "p50": round(self.wait_p50_s, 3),
+                "p95": round(self.wait_p95_s, 3),
+                "p99": round(self.wait_p99_s, 3),
             },
         }
 
@@ -69,7 +105,9 @@ class Summary:
             f"{self.connected} connected, {self.abandoned} abandoned, {self.hung_up} hung up "
             f"in the flow, {self.ended} ended by the IVR, {self.errors} errors\n"
             f"step latency over {self.requests} requests: p50 {self.p50_ms:.1f} ms, "
-            f"p95 {self.p95_ms:.1f} ms, p99 {self.p99_ms:.1f} ms"
+            f"p95 {self.p95_ms:.1f} ms, p99 {self.p99_ms:.1f} ms\n"
+            f"wait on hold of the connected: p50 {self.wait_p50_s:.1f} s, "
+            f"p95 {self.wait_p95_s:.1f} s, p99 {self.wait_p99_s:.1f} s"
         )
 
 
@@ -78,6 +116,7 @@ def summarise(results: Sequence[CallResult], elapsed_s: float) -> Summary:
         return sum(1 for r in results if r.outcome is outcome)
 
     latencies = [ms for r in results for ms in r.latencies_ms]
+    waits = [w for r in results if (w := r.waited_s) is not None]
     return Summary(
         calls=len(results),
         connected=count(Outcome.CONNECTED),
@@ -90,6 +129,9 @@ def summarise(results: Sequence[CallResult], elapsed_s: float) -> Summary:
         p50_ms=percentile(latencies, 50),
         p95_ms=percentile(latencies, 95),
         p99_ms=percentile(latencies, 99),
+        wait_p50_s=percentile(waits, 50),
+        wait_p95_s=percentile(waits, 95),
+        wait_p99_s=percentile(waits, 99),
     )
 
 
@@ -107,26 +149,65 @@ async def place_calls(
     sign: Signer | None,
     session: aiohttp.ClientSession | None = None,
     api: TwilioApi | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    progress_s: float = 1.0,
+    connections: int = 256,
 ) -> tuple[list[CallResult], Summary]:
     """Place ``calls`` scripted calls, at most ``concurrency`` at once, each with its own
-    CallSid and caller number; returns every result and their summary."""
+    CallSid and caller number, over at most ``connections`` HTTP connections; returns every
+    result and their summary."""
     if calls < 1 or concurrency < 1:
         raise ValueError(f"calls ({calls}) and concurrency ({concurrency}) must be 1 or more")
     gate = asyncio.Semaphore(concurrency)
     client = session or aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=max(100, concurrency)),
+        connector=aiohttp.TCPConnector(limit=max(1, min(connections, concurrency))),
         timeout=aiohttp.ClientTimeout(total=60),
     )
+    live: set[Call] = set()
+    done: list[CallResult] = []
 
     async def one(index: int) -> CallResult:
         async with gate:
             caller = replace(spec, call_sid=new_call_sid(), from_number=caller_number(index))
-            return await Call(client, caller, ScriptKeys(answers), sign=sign, api=api).run()
+            call = Call(client, caller, ScriptKeys(answers), sign=sign, api=api)
+            live.add(call)
+            try:
+                result = await call.run()
+            finally:
+                live.discard(call)
+            done.append(result)
+            return result
 
     start = time.perf_counter()
+
+    def now_progress() -> Progress:
+        finished = {o: sum(1 for r in done if r.outcome is o) for o in Outcome}
+        return Progress(
+            placed=len(done) + len(live),
+            calls=calls,
+            on_hold=sum(1 for c in live if c.on_hold),
+            connected=finished[Outcome.CONNECTED],
+            abandoned=finished[Outcome.ABANDONED],
+            errors=finished[Outcome.ERROR],
+            elapsed_s=time.perf_counter() - start,
+        )
+
+    async def report() -> None:
+        assert progress is not None
+        while True:
+            await asyncio.sleep(progress_s)
+            progress(now_progress())
+
+    reporter = asyncio.create_task(report()) if progress is not None else None
     try:
         results = list(await asyncio.gather(*(one(i) for i in range(calls))))
     finally:
+        if reporter is not None:
+            reporter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporter
         if session is None:
             await client.close()
+    if progress is not None:
+        progress(now_progress())
     return results, summarise(results, time.perf_counter() - start)

@@ -53,6 +53,7 @@ class CallSpec:
     speed: float = 1.0
     max_hold_s: float | None = None
     max_requests: int = 5000
+    transcript: bool = True  # keep every request and verb (off for crowds: memory)
 
 
 @dataclass(slots=True)
@@ -68,6 +69,15 @@ class CallResult:
     duration_s: float = 0.0
     events: list[dict[str, Any]] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
+    queued_at_s: float | None = None  # call seconds when first put on hold (or last answer)
+    connected_at_s: float | None = None  # ... and when put through to an agent
+
+    @property
+    def waited_s(self) -> float | None:
+        """How long the caller held before an agent took the call (connected calls)."""
+        if self.queued_at_s is None or self.connected_at_s is None:
+            return None
+        return self.connected_at_s - self.queued_at_s
 
     @property
     def exit_code(self) -> int:
@@ -85,5 +95,6 @@ class CallResult:
             "reason": self.reason,
             "error": self.error,
             "duration_s": round(self.duration_s, 3),
+            "waited_s": None if self.waited_s is None else round(self.waited_s, 3),
             "events": self.events,
         }
