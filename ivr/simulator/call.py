@@ -104,6 +104,11 @@ class Call:
     def call_sid(self) -> str:
         return self._spec.call_sid
 
+    @property
+    def speed(self) -> float:
+        """Call seconds per real second."""
+        return self._spec.speed
+
     # -- what the REST API stand-in asks (``ivr.simulator.api``) -------------------------
     def redirect(self, *, url: str | None, method: str = "POST", twiml: str | None = None) -> None:
         """Twilio's call update: stop what the call does and fetch ``url`` (or run
