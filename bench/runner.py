@@ -23,7 +23,7 @@ from tests.redis_server import redis_server
 
 __all__ = ["BACKENDS", "FULL", "QUICK", "Results", "Sizes", "run"]
 
-BACKENDS = ("memory", "sqlite", "redis", "channels")
+BACKENDS = ("memory", "sqlite", "redis", "channels", "outage")
 CYCLE_UNIT = "cycles/s"
 _SYNCHRONOUS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}  # PRAGMA synchronous values
 
@@ -248,6 +248,12 @@ def _run_backend(backend: str, sizes: Sizes, workdir: Path) -> list[Figure]:
 
         (workdir / "voice").mkdir(exist_ok=True)
         return run_channels(sizes is QUICK, workdir)
+    if backend == "outage":
+        from bench.outage import FULL_OUTAGE, QUICK_OUTAGE, run_outage
+
+        (workdir / "outage").mkdir(exist_ok=True)
+        outage = QUICK_OUTAGE if sizes is QUICK else FULL_OUTAGE
+        return asyncio.run(run_outage(outage, workdir / "outage"))
     raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
 
 

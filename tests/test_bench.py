@@ -113,3 +113,19 @@ async def test_redis_figures_at_tiny_sizes(tmp_path: Path) -> None:
     executed = by_name["queue.redis.commands_run_per_contact"]["value"]
     assert isinstance(sent, float) and isinstance(executed, float)
     assert sent >= 3 and executed >= sent  # at least one command per transition
+
+
+def test_quick_outage_bench_runs_two_routers_and_reports_its_figures(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    assert main(["--quick", "--backends", "outage", "--out", str(out)]) == 0
+    figures = check_schema(json.loads(out.read_text()))
+    assert set(figures) == {
+        "outage.webhooks_per_waiting_caller_per_min",
+        "outage.router_cpu_s_per_1000_waiting_per_min",
+        "outage.claim_to_connected_p99_s",
+        "outage.redis_bytes_per_waiting_contact",
+        "outage.contacts_lost_plus_one",
+    }
+    assert figures["outage.contacts_lost_plus_one"]["value"] == 1.0
+    webhooks = figures["outage.webhooks_per_waiting_caller_per_min"]["value"]
+    assert isinstance(webhooks, float) and webhooks <= 3.0
