@@ -23,7 +23,7 @@ from tests.redis_server import redis_server
 
 __all__ = ["BACKENDS", "FULL", "QUICK", "Results", "Sizes", "run"]
 
-BACKENDS = ("memory", "sqlite", "redis", "channels", "outage")
+BACKENDS = ("memory", "sqlite", "redis", "channels", "stats", "outage")
 CYCLE_UNIT = "cycles/s"
 _SYNCHRONOUS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}  # PRAGMA synchronous values
 
@@ -248,6 +248,11 @@ def _run_backend(backend: str, sizes: Sizes, workdir: Path) -> list[Figure]:
 
         (workdir / "voice").mkdir(exist_ok=True)
         return run_channels(sizes is QUICK, workdir)
+    if backend == "stats":
+        from bench.stats import run_stats
+
+        (workdir / "stats").mkdir(exist_ok=True)
+        return run_stats(sizes is QUICK, workdir / "stats")
     if backend == "outage":
         from bench.outage import FULL_OUTAGE, QUICK_OUTAGE, run_outage
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from queues.base import Clock, Store
+from queues.buckets import NO_TEAM, WAIT_EDGES_S, Bucket, edge_index, minute_of
 from queues.errors import (
     ContactNotFound,
     InvalidTransition,
@@ -31,6 +32,9 @@ from queues.models import (
 )
 
 __all__ = [
+    "NO_TEAM",
+    "WAIT_EDGES_S",
+    "Bucket",
     "Channel",
     "Claim",
     "Clock",
@@ -49,7 +53,9 @@ __all__ = [
     "QueueStats",
     "Store",
     "StoreUnavailable",
+    "edge_index",
     "from_iso",
+    "minute_of",
     "new_id",
     "now_s",
     "open_store",

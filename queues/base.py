@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, runtime_checkable
 
+from queues.buckets import RECENT_HANDLES, Bucket
 from queues.models import (
     Claim,
     Contact,
@@ -174,6 +175,22 @@ class Store(Protocol):
         """Where a waiting contact stands in its team's queue; None when not waiting."""
 
     async def queue_stats(self, teams: Sequence[str]) -> list[QueueStats]: ...
+
+    # -- running aggregates (``queues/buckets.py``), kept in the step of each transition --
+    async def minute_buckets(
+        self, teams: Sequence[str], *, since: float, until: float
+    ) -> list[Bucket]:
+        """The buckets of ``teams`` for the minutes from the one holding ``since`` through
+        the one holding ``until``: teams in the order given, then by minute and channel;
+        a bucket that counts nothing is left out. ``NO_TEAM`` ("") in ``teams`` gives the
+        contacts created. Costs O(teams × minutes), however many events the minutes hold."""
+
+    async def handle_times(
+        self, team: str, *, since: float, limit: int = RECENT_HANDLES
+    ) -> list[float]:
+        """``handle_s`` of the team's last ``limit`` (at most ``RECENT_HANDLES``) contacts
+        resolved by an agent at or after ``since``, oldest first."""
+
     async def waiting_order(self, team: str) -> list[str]:
         """The ids of ``team``'s waiting contacts in the order they will be served (the
         first is next): every position in one read, for pushing positions to a crowd."""

@@ -16,6 +16,7 @@ from typing import Any
 from queues import transitions
 from queues.base import Clock, check_updatable, message_event_kind
 from queues.errors import ContactNotFound
+from queues.memory.buckets import MemoryBuckets
 from queues.memory.keyed import KeyedMemory
 from queues.memory.outbox import MemoryOutbox
 from queues.models import (
@@ -53,12 +54,13 @@ class _Team:
         return None
 
 
-class MemoryStore(KeyedMemory, MemoryOutbox):
+class MemoryStore(KeyedMemory, MemoryOutbox, MemoryBuckets):
     """Store Protocol on plain dicts and heaps."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:
         KeyedMemory.__init__(self, clock=clock)
         MemoryOutbox.__init__(self, clock=clock)
+        MemoryBuckets.__init__(self)
         self._contacts: dict[str, Contact] = {}
         self._messages: dict[str, list[Message]] = defaultdict(list)
         self._events: list[Event] = []
@@ -91,6 +93,7 @@ class MemoryStore(KeyedMemory, MemoryOutbox):
     def _apply(self, step: Step) -> Contact:
         self._contacts[step.contact.id] = step.contact
         self._record(step.event)
+        self._count(step.event, step.contact.channel)
         return step.contact
 
     def _leave(self, contact: Contact) -> None:
@@ -114,7 +117,10 @@ class MemoryStore(KeyedMemory, MemoryOutbox):
         if existing is None:
             existing = contact.replace(messages=())
             self._contacts[contact.id] = existing
-            self._event(existing, "contact_created", channel=str(contact.channel))
+            channel = str(contact.channel)
+            created = transitions.event(existing, "contact_created", self._clock(), channel=channel)
+            self._record(created)
+            self._count(created, channel)
         self._messages[contact.id].append(message)
         self._event(existing, "message_received", message_id=message.id)
         if key is not None:

@@ -40,6 +40,16 @@ Team ``{sb:team:T}`` (enqueue, claim, heartbeat, ack, release, remove, requeue, 
     :moving        zset: contact id -> time, entries moving out (the reaper finishes them)
     :seq           counter: the team's queue sequence (INCR), 12 digits in members
     :events        stream: the team's queue events (fields as above)
+    :m:<hour>      hash: the team's buckets (``queues/buckets.py``) of the hour starting at
+                   <hour> (POSIX seconds): "<minute>:<channel>" -> the bucket's counts in
+                   ``COUNTS`` order, space-separated, trailing zeros left out; written by
+                   the script of each transition, kept BUCKET_TTL_S
+    :handles       list: "<time> <handle_s>" of the team's last RECENT_HANDLES resolves,
+                   newest first
+
+Entries also keep ch (the contact's channel, for the buckets), an ("1" once claimed: later
+claims are no answers) and, while moving, ma (when the move began); a shard keeps
+``:m:<hour>`` too, with the contacts created (team ``NO_TEAM``) by channel.
 
 Elsewhere::
 
@@ -69,6 +79,8 @@ import zlib
 from functools import cache
 from importlib import resources
 
+from queues.buckets import COUNTS, RECENT_HANDLES, SCALARS, WAIT_EDGES_S, minute_of
+
 PREFIX = "sb:"
 SHARDS = 16  # contact shards; changing it moves every contact, so it is fixed
 TEAMS_KEY = PREFIX + "teams"
@@ -84,6 +96,8 @@ OUTBOX_KEYS = [OUTBOX_TAG + s for s in (":due", ":p", ":a", ":at", ":known", ":g
 OUTBOX_LINE_PREFIX = OUTBOX_TAG + ":g:"
 CHANNEL_PREFIX = PREFIX + "pubsub:"
 TOMBSTONE_TTL_S = 86_400
+#: How long a bucket hash (one tag's hour) is kept after its first count.
+BUCKET_TTL_S = 2 * 86_400
 
 SCRIPTS = (
     # contact shard
@@ -112,6 +126,8 @@ SCRIPTS = (
     "put_doc_if",
     "acquire_lock",
     "release_lock",
+    # reads of one stream
+    "events",
     # the outbox's tag
     "post_parcel",
     "take_parcels",
@@ -160,6 +176,15 @@ def address_key(shard: int, address: str) -> str:
     return f"{shard_tag(shard)}:a:{address}"
 
 
+def shard_buckets_key(shard: int, at: float) -> str:
+    """The hash of the shard's buckets for the hour holding ``at``."""
+    return f"{shard_tag(shard)}:m:{hour_of(at)}"
+
+
+def contact_buckets_key(contact_id: str, at: float) -> str:
+    return shard_buckets_key(shard_of(contact_id), at)
+
+
 def pending_key(shard: int) -> str:
     return shard_tag(shard) + ":pending"
 
@@ -205,6 +230,21 @@ def team_events_key(team: str) -> str:
     return team_tag(team) + ":events"
 
 
+def team_buckets_key(team: str, at: float) -> str:
+    """The hash of the team's buckets for the hour holding ``at``."""
+    return f"{team_tag(team)}:m:{hour_of(at)}"
+
+
+def handles_key(team: str) -> str:
+    return team_tag(team) + ":handles"
+
+
+def hour_of(at: float) -> int:
+    """The start of the hour holding ``at`` as the scripts see it (to the microsecond)."""
+    minute = minute_of(round(at, 6))
+    return minute - minute % 3600
+
+
 # -- elsewhere -------------------------------------------------------------------------------
 def idempotency_key(key: str) -> str:
     return "{" + PREFIX + "idem:" + key + "}"
@@ -236,4 +276,18 @@ def script_source(name: str) -> str:
     """
     lua = resources.files("queues.redis") / "lua"
     common = (lua / "_common.lua").read_text("utf-8")
-    return "#!lua\n" + common + "\n" + (lua / f"{name}.lua").read_text("utf-8")
+    script = (lua / f"{name}.lua").read_text("utf-8")
+    return "#!lua\n" + _constants() + common + "\n" + script
+
+
+def _constants() -> str:
+    """The constants the scripts share with Python: the buckets' layout and wait bins."""
+    index = {name: i + 1 for i, name in enumerate(COUNTS)}  # Lua counts from 1
+    names = (*SCALARS, "answered_0", "abandoned_0")
+    edges_us = ", ".join(str(edge * 1_000_000) for edge in WAIT_EDGES_S)
+    return (
+        f"local BUCKET_TTL_S = {BUCKET_TTL_S}\n"
+        f"local RECENT_HANDLES = {RECENT_HANDLES}\n"
+        f"local WAIT_EDGES_US = {{{edges_us}}}\n"
+        f"local B = {{{', '.join(f'{n} = {index[n]}' for n in names)}}}\n"
+    )

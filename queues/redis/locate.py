@@ -34,6 +34,7 @@ from queues.redis.keys import (
     queued_key,
     ready_key,
     seq_key,
+    team_buckets_key,
     team_events_key,
 )
 from queues.redis.scripts import Client, Scripts
@@ -199,8 +200,12 @@ class Locator:
         """Finish a transfer whose source entry (in ``team``) is ``moving``."""
         dest, token = entry["mv"], entry["mo"]
         refs = [entry[str(n)] for n in range(1, int(entry.get("n", "0")) + 1) if str(n) in entry]
+        # A move begun by an older version has no ma: it is not counted in the buckets.
+        moved_at = entry.get("ma", "")
         keys = [entry_key(dest, contact_id), ready_key(dest), queued_key(dest)]
-        args = [contact_id, token, team, entry["pr"], entry["qa"], entry["sq"], *refs]
+        keys.append(team_buckets_key(dest, float(moved_at or entry["qa"])))
+        args = [contact_id, token, team, entry["pr"], entry["qa"], entry["sq"]]
+        args += [entry.get("ch", ""), entry.get("an", ""), moved_at, *refs]
         # 'state' here means the destination holds the contact already: the moving entry
         # is stale and becomes a tombstone all the same.
         await self._scripts.run("move_in", keys, args)
@@ -212,8 +217,9 @@ class Locator:
         """Finish a cluster-mode hand-over: create the team entry ``reserve`` promised
         (nothing when it, or a tombstone of it, exists) and clear the pending mark."""
         team = flow["q"]
-        args = [contact_id, team, flow.get("pr", "0"), flow["qa"]]
-        await self._scripts.run("enqueue", team_keys(team, contact_id), args)
+        args = [contact_id, team, flow.get("pr", "0"), flow["qa"], flow.get("ch", "")]
+        keys = [*team_keys(team, contact_id), team_buckets_key(team, float(flow["qa"]))]
+        await self._scripts.run("enqueue", keys, args)
         await self.confirm(contact_id)
 
     async def confirm(self, contact_id: str) -> None:

@@ -31,12 +31,14 @@ from queues.redis.keys import (
     entry_key,
     entry_prefix,
     flow_key,
+    handles_key,
     history_key,
     leased_key,
     moving_key,
     pending_key,
     queued_key,
     ready_key,
+    team_buckets_key,
     team_events_key,
 )
 from queues.redis.locate import Locator, team_keys
@@ -73,9 +75,6 @@ class Queues:
         self._clock = clock
         self._cluster = cluster
 
-    def _now(self) -> str:
-        return fmt_time(self._clock())
-
     async def _state(self, contact_id: str) -> str:
         found = await self._locator.find(contact_id)
         if not found.flow:
@@ -92,12 +91,12 @@ class Queues:
     async def enqueue(self, contact_id: str, team: str, delay_s: int) -> Contact:
         check_team(team)
         await self._locator.add_team(team)
-        now, delay = self._now(), str(int(delay_s))
-        keys = team_keys(team, contact_id)
+        at, delay = self._clock(), str(int(delay_s))
+        now = fmt_time(at)
         if self._cluster:
             return await self._enqueue_in_two(contact_id, team, delay, now)
-        reply = await self._scripts.run("enqueue", [*keys, flow_key(contact_id)],
-                                        [contact_id, team, delay, now])  # fmt: skip
+        keys = [*team_keys(team, contact_id), team_buckets_key(team, at), flow_key(contact_id)]
+        reply = await self._scripts.run("enqueue", keys, [contact_id, team, delay, now])
         if reply[0] == "queued":
             raise InvalidTransition(contact_id, await self._state(contact_id), "enqueue")
         if reply[0] == "exists":
@@ -112,17 +111,17 @@ class Queues:
         keys = [flow_key(contact_id), contact_pending_key(contact_id)]
         reply = await self._scripts.run("reserve", keys, [contact_id, team, delay, now])
         if reply[0] == "queued":
-            queued_to, queued_at, priority = (str(v) for v in reply[1:4])
+            queued_to, queued_at, priority, channel = (str(v) for v in reply[1:5])
             if not (queued_at and queued_to == team):
                 raise InvalidTransition(contact_id, await self._state(contact_id), "enqueue")
             # A retry of an enqueue that was cut off between its steps: finish it.
-            flow = {"q": queued_to, "qa": queued_at, "pr": priority}
+            flow = {"q": queued_to, "qa": queued_at, "pr": priority, "ch": channel}
             await self._locator.finish_enqueue(contact_id, flow)
             return await self.contact(contact_id)
         flow = pairs(check(reply, contact_id, "enqueue")[1:])
-        reply = await self._scripts.run(
-            "enqueue", team_keys(team, contact_id), [contact_id, team, delay, now]
-        )
+        keys = [*team_keys(team, contact_id), team_buckets_key(team, float(now))]
+        args = [contact_id, team, delay, now, flow.get("ch", "")]
+        reply = await self._scripts.run("enqueue", keys, args)
         await self._locator.confirm(contact_id)
         self._locator.remember(contact_id, team)
         if reply[0] != "ok":  # a reader finished the hand-over first
@@ -136,6 +135,7 @@ class Queues:
         now = self._clock()
         lease_until = fmt_time(now + lease_s)
         keys = [ready_key(team), leased_key(team), queued_key(team), team_events_key(team)]
+        keys.append(team_buckets_key(team, now))
         args = [agent, fmt_time(now), lease_until, team, entry_prefix(team)]
         if bound is not None:
             args += [fmt_time(bound[0]), str(bound[1])]
@@ -185,10 +185,12 @@ class Queues:
         return Claim(contact_id, ran.team, agent, float(lease_until), _score(queued_at, priority))
 
     async def ack(self, contact_id: str, agent: str, disposition: str | None) -> None:
-        now = self._now()
+        at = self._clock()
+        now = fmt_time(at)
 
         def build(team: str) -> tuple[list[str], list[str]]:
             keys = [entry_key(team, contact_id), leased_key(team), team_events_key(team)]
+            keys += [team_buckets_key(team, at), handles_key(team)]
             args = [contact_id, agent, now, team]
             return keys, args if disposition is None else [*args, disposition]
 
@@ -198,11 +200,12 @@ class Queues:
         check(ran.reply, contact_id, "resolve", agent)
 
     async def release(self, contact_id: str, agent: str) -> None:
-        now = self._now()
+        at = self._clock()
+        now = fmt_time(at)
 
         def build(team: str) -> tuple[list[str], list[str]]:
             keys = [entry_key(team, contact_id), ready_key(team), leased_key(team)]
-            keys += [queued_key(team), team_events_key(team)]
+            keys += [queued_key(team), team_events_key(team), team_buckets_key(team, at)]
             return keys, [contact_id, agent, now, team]
 
         ran = await self._locator.run_in_team("release", contact_id, build)
@@ -215,11 +218,13 @@ class Queues:
     ) -> None:
         check_team(dest)
         await self._locator.add_team(dest)
-        now, token = self._now(), secrets.token_hex(8)
+        at, token = self._clock(), secrets.token_hex(8)
+        now = fmt_time(at)
 
         def build(team: str) -> tuple[list[str], list[str]]:
             keys = [entry_key(team, contact_id), ready_key(team), leased_key(team)]
             keys += [queued_key(team), moving_key(team), team_events_key(team)]
+            keys.append(team_buckets_key(team, at))
             args = [contact_id, team, dest, now, agent or "", token]
             return keys, args if delay_s is None else [*args, str(int(delay_s))]
 
@@ -232,11 +237,13 @@ class Queues:
         await self._locator.finish_move(contact_id, ran.team, moving)
 
     async def remove(self, contact_id: str) -> None:
-        now = self._now()
+        at = self._clock()
+        now = fmt_time(at)
 
         def build(team: str) -> tuple[list[str], list[str]]:
             keys = [entry_key(team, contact_id), ready_key(team), queued_key(team)]
-            return [*keys, team_events_key(team)], [contact_id, now, team]
+            keys += [team_events_key(team), team_buckets_key(team, at)]
+            return keys, [contact_id, now, team]
 
         for _ in range(3):
             ran = await self._locator.run_in_team("remove", contact_id, build)
@@ -281,6 +288,7 @@ class Queues:
         done: set[tuple[str, str]] = set()
         for team, ids in by_team.items():
             keys = [ready_key(team), leased_key(team), queued_key(team), team_events_key(team)]
+            keys.append(team_buckets_key(team, now))
             for start in range(0, len(ids), _PAGE):
                 args = [fmt_time(now), team, entry_prefix(team), *ids[start : start + _PAGE]]
                 done |= {(team, str(cid)) for cid in await self._scripts.run("requeue", keys, args)}

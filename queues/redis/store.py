@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from queues.base import Clock, check_updatable, message_event_kind
+from queues.buckets import RECENT_HANDLES, Bucket
 from queues.errors import ContactNotFound, InvalidTransition, StoreUnavailable
 from queues.models import (
     Claim,
@@ -33,6 +34,7 @@ from queues.models import (
     Position,
     QueueStats,
 )
+from queues.redis.buckets import Aggregates
 from queues.redis.cluster import Connection, connect, operation
 from queues.redis.codec import (
     FLOW_FIELDS,
@@ -50,6 +52,7 @@ from queues.redis.keyed import KeyedRedis
 from queues.redis.keys import (
     address_key,
     all_key,
+    contact_buckets_key,
     contact_events_key,
     flow_key,
     history_key,
@@ -78,7 +81,8 @@ class RedisStore(KeyedRedis, OutboxRedis):
         self._queues = Queues(
             self._redis, self._scripts, self._locator, self._clock, cluster=cluster
         )
-        self._history = History(self._redis, self._locator)
+        self._history = History(self._redis, self._locator, self._scripts)
+        self._aggregates = Aggregates(self._redis)
         self._closed = False
 
     @classmethod
@@ -138,10 +142,11 @@ class RedisStore(KeyedRedis, OutboxRedis):
         stored = (
             message if message_id == message.id else dataclasses.replace(message, id=message_id)
         )
-        shard = shard_of(cid)
+        shard, now = shard_of(cid), self._clock()
         keys = [flow_key(cid), history_key(cid), keyed_key(cid), all_key(shard)]
         keys += [address_key(shard, contact.address), contact_events_key(cid)]
-        args = [cid, self._now(), encode_message(stored), message_id, "" if key is None else "1"]
+        keys.append(contact_buckets_key(cid, now))
+        args = [cid, fmt_time(now), encode_message(stored), message_id, "" if key is None else "1"]
         reply = await self._scripts.run("intake", keys, args + contact_fields(contact))
         if reply[0] == "dup":
             flow = pairs(reply[2:])
@@ -277,3 +282,16 @@ class RedisStore(KeyedRedis, OutboxRedis):
     @operation
     async def queue_stats(self, teams: Sequence[str]) -> list[QueueStats]:
         return await self._queues.queue_stats(teams)
+
+    # -- running aggregates ------------------------------------------------------------
+    @operation
+    async def minute_buckets(
+        self, teams: Sequence[str], *, since: float, until: float
+    ) -> list[Bucket]:
+        return await self._aggregates.minute_buckets(teams, since=since, until=until)
+
+    @operation
+    async def handle_times(
+        self, team: str, *, since: float, limit: int = RECENT_HANDLES
+    ) -> list[float]:
+        return await self._aggregates.handle_times(team, since=since, limit=limit)

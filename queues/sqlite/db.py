@@ -21,20 +21,22 @@ from typing import Any, TypeVar
 
 from queues.errors import StoreUnavailable
 from queues.models import Channel, Contact, ContactState, Direction, Event, Message
+from queues.sqlite import tally
 
 __all__ = ["SCHEMA_VERSION", "Database", "path_from_url"]
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 3
-SCHEMA = """
+SCHEMA_VERSION = 4
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS contacts (
     id TEXT PRIMARY KEY, channel TEXT NOT NULL, address TEXT NOT NULL, state TEXT NOT NULL,
     team TEXT, priority INTEGER NOT NULL, language TEXT, verified INTEGER NOT NULL,
     verify_method TEXT, account TEXT, subject TEXT, queued_at REAL, sla_due REAL, agent TEXT,
     assigned_at REAL, lease_until REAL, disposition TEXT, closed_at REAL,
     created_at REAL NOT NULL, meta TEXT NOT NULL,
-    score REAL, seq INTEGER
+    score REAL, seq INTEGER, answered INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS contacts_queue ON contacts (team, state, score, seq);
 CREATE INDEX IF NOT EXISTS contacts_lease ON contacts (lease_until);
@@ -85,6 +87,8 @@ CREATE INDEX IF NOT EXISTS parcels_forget ON parcels (forget_at) WHERE payload I
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counters (name, value) VALUES ('queue_seq', 0);
 """
+    + tally.SCHEMA
+)
 
 # Contact fields; score (queued_at - priority) and seq (FIFO on equal scores) ride along.
 CONTACT_COLUMNS = [f.name for f in dataclasses.fields(Contact) if f.name != "messages"]
@@ -180,6 +184,36 @@ def _undurable(conn: sqlite3.Connection, begin: str, fn: Callable[[sqlite3.Conne
         conn.execute("PRAGMA synchronous = FULL")
 
 
+def _create_or_upgrade(conn: sqlite3.Connection, version: int) -> None:
+    """Create the tables when missing and upgrade an older file, in one transaction.
+
+    Version 2 tags each session write (compare-and-set of shared records); version 3 adds
+    tables (docs, locks, parcels), which SCHEMA creates when missing, and keeps presence as
+    documents (version 2's presence table held nothing lasting); version 4 keeps running
+    aggregates (buckets, handles, contacts.answered), counted from the stored events when
+    a file that has events is upgraded.
+    """
+    upgrade = ""
+    if version == 1:
+        upgrade += "ALTER TABLE sessions ADD COLUMN tag TEXT NOT NULL DEFAULT '';"
+    if version in (1, 2):
+        upgrade += " DROP TABLE IF EXISTS presence;"
+    # executescript would commit an open transaction first: BEGIN is part of the script,
+    # and the transaction stays open for the backfill.
+    conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA}; {upgrade}")
+    try:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(contacts)")}
+        if "answered" not in columns:  # SCHEMA made the table only when it was missing
+            conn.execute("ALTER TABLE contacts ADD COLUMN answered INTEGER NOT NULL DEFAULT 0")
+        if version in (1, 2, 3):
+            tally.backfill(conn)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
 class Database:
     """One SQLite file in WAL mode, used from one dedicated worker thread."""
 
@@ -273,18 +307,7 @@ class Database:
                     f"{self.path} has schema version {version}, newer than this Switchboard's "
                     f"({SCHEMA_VERSION}); upgrade Switchboard"
                 )
-            # Version 2 tags each session write (compare-and-set of shared records); version 3
-            # adds tables (docs, locks, parcels), which SCHEMA creates when missing, and
-            # keeps presence as documents (version 2's presence table held nothing lasting).
-            upgrade = ""
-            if version == 1:
-                upgrade += "ALTER TABLE sessions ADD COLUMN tag TEXT NOT NULL DEFAULT '';"
-            if version in (1, 2):
-                upgrade += " DROP TABLE IF EXISTS presence;"
-            conn.executescript(
-                f"BEGIN IMMEDIATE; {SCHEMA}; {upgrade} "
-                f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            )
+            _create_or_upgrade(conn, version)
         except BaseException:
             conn.close()
             raise

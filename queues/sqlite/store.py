@@ -14,6 +14,7 @@ from typing import Any
 
 from queues import transitions
 from queues.base import Clock, check_updatable, message_event_kind
+from queues.buckets import RECENT_HANDLES, Bucket
 from queues.errors import ContactNotFound
 from queues.models import (
     Claim,
@@ -25,7 +26,7 @@ from queues.models import (
     Position,
     QueueStats,
 )
-from queues.sqlite import db
+from queues.sqlite import db, tally
 from queues.sqlite.keyed import KeyedRows
 from queues.sqlite.outbox import OutboxRows
 from queues.sqlite.worker import Conn, reads, writes
@@ -108,6 +109,7 @@ class SqliteStore(KeyedRows, OutboxRows):
         # seq stays as it was unless given: a contact back in its queue keeps its place.
         self._save(conn, step.contact, seq=seq)
         self._record(conn, step.event)
+        tally.count(conn, step.event, step.contact.channel)
         return step.contact
 
     def _add_message(self, conn: Conn, contact_id: str, message: Message) -> None:
@@ -130,7 +132,10 @@ class SqliteStore(KeyedRows, OutboxRows):
         except ContactNotFound:
             existing = contact.replace(messages=())
             self._save(conn, existing)
-            self._event(conn, existing, "contact_created", channel=str(contact.channel))
+            channel = str(contact.channel)
+            created = transitions.event(existing, "contact_created", self._clock(), channel=channel)
+            self._record(conn, created)
+            tally.count(conn, created, channel)
         self._add_message(conn, contact.id, message)
         self._event(conn, existing, "message_received", message_id=message.id)
         if key is not None:
@@ -300,3 +305,16 @@ class SqliteStore(KeyedRows, OutboxRows):
             wait_s = None if oldest is None else round(now - oldest, 6)
             stats.append(QueueStats(team, waiting, assigned, wait_s))
         return stats
+
+    # -- running aggregates ----------------------------------------------------------------
+    @reads
+    def minute_buckets(
+        self, conn: Conn, teams: Sequence[str], *, since: float, until: float
+    ) -> list[Bucket]:
+        return tally.minute_buckets(conn, teams, since, until)
+
+    @reads
+    def handle_times(
+        self, conn: Conn, team: str, *, since: float, limit: int = RECENT_HANDLES
+    ) -> list[float]:
+        return tally.handle_times(conn, team, since, limit)

@@ -10,7 +10,7 @@ from typing import Any
 
 from queues import Event, Store, StoreUnavailable
 from router.routing import estimate_wait_s
-from router.stats import AGENT_STATUS, AgentLoad, recent_handle_times
+from router.stats import AGENT_STATUS, AgentLoad
 
 __all__ = ["AgentStatus", "HandleTimes", "Presence"]
 
@@ -183,23 +183,31 @@ def _status_event(agent: str, status: str, at: float, teams: Sequence[str]) -> E
 
 
 class HandleTimes:
-    """Recent handle times per team from the store's events, refreshed at most every ``ttl_s``."""
+    """Each team's recent handle times, as the store keeps them (its last
+    ``RECENT_HANDLES`` per team: one short read, however busy the day), of the last
+    ``window_s``; read again at most every ``ttl_s`` per team."""
 
-    def __init__(self, store: Store, clock: Callable[[], float], *, ttl_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], float],
+        *,
+        ttl_s: float = 30.0,
+        window_s: float = 3600.0,
+    ) -> None:
         self._store = store
         self._clock = clock
         self._ttl_s = ttl_s
-        self._loaded_at: float | None = None
-        self._events: list[Event] = []
+        self._window_s = window_s
+        self._read: dict[str, tuple[float, list[float]]] = {}  # team -> (read at, times)
 
     async def for_team(self, team: str) -> list[float]:
         now = self._clock()
-        if self._loaded_at is None or now - self._loaded_at > self._ttl_s:
-            self._events = await self._store.list_events(
-                since=now - 3600, kinds=["contact_resolved"]
-            )
-            self._loaded_at = now
-        return recent_handle_times(self._events, team)
+        read = self._read.get(team)
+        if read is None or now - read[0] > self._ttl_s:
+            times = await self._store.handle_times(team, since=now - self._window_s)
+            read = self._read[team] = (now, times)
+        return read[1]
 
     async def estimate_s(self, team: str, ahead: int, agents_available: int) -> float:
         return estimate_wait_s(ahead, agents_available, await self.for_team(team))

@@ -1,18 +1,23 @@
-"""The numbers: KPIs from events, Prometheus metrics, the last hour as series and charts."""
+"""The numbers: KPIs from the store's buckets (and from events), Prometheus metrics, the last
+hour as series and charts."""
 
 from router.stats.board import AgentCounts, KpiBoard
 from router.stats.charts import Series, line_chart, stacked_bars
 from router.stats.history import (
     Buckets,
     arrivals_by_channel,
+    arrivals_from_buckets,
     clock_labels,
     service_level,
+    service_level_from_buckets,
     to_json,
+    waiting_from_buckets,
     waiting_over_time,
 )
 from router.stats.kpi import OVERALL, AgentLoad, compute_kpis, overall_kpi, recent_handle_times
 from router.stats.metrics import Metrics, Snapshot, render
 from router.stats.occupancy import AGENT_STATUS, AgentTime, agent_time
+from router.stats.rollup import check_thresholds, team_kpis
 
 __all__ = [
     "AGENT_STATUS",
@@ -27,6 +32,8 @@ __all__ = [
     "Snapshot",
     "agent_time",
     "arrivals_by_channel",
+    "arrivals_from_buckets",
+    "check_thresholds",
     "clock_labels",
     "compute_kpis",
     "line_chart",
@@ -34,7 +41,10 @@ __all__ = [
     "recent_handle_times",
     "render",
     "service_level",
+    "service_level_from_buckets",
     "stacked_bars",
+    "team_kpis",
     "to_json",
+    "waiting_from_buckets",
     "waiting_over_time",
 ]

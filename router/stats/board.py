@@ -1,4 +1,12 @@
-"""The KPI board: the numbers of the last hour, computed on demand, the last kept for scrapes."""
+"""The KPI board: the numbers of the last hour, computed on demand, the last kept for scrapes.
+
+Contacts' numbers (offered, answered, service level, ASA, abandonment, AHT) come from the
+store's minute buckets, so they cost the same however busy the day was. Occupancy still
+comes from events (``agent_status`` and the claims and releases around it): an agent's
+busy time depends on every contact they hold, across teams, which no team's running
+aggregate can see; the store filters those events for the board, and the read grows with
+the contacts claimed in the last ``CONTEXT_S`` + window.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +15,16 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from queues import Store, StoreUnavailable, to_iso
-from router.stats.kpi import OVERALL, AgentLoad, compute_kpis, overall_kpi
+from router.stats.kpi import OVERALL, AgentLoad, overall_kpi
 from router.stats.metrics import Snapshot
-from router.stats.occupancy import AgentTime, agent_time
+from router.stats.occupancy import EVENT_KINDS, AgentTime, agent_time
+from router.stats.rollup import check_thresholds, team_kpis
 
 __all__ = ["AgentCounts", "KpiBoard"]
 
-#: Events this far before the window give context (a contact's channel, its arrival).
+#: Events this far before the window give context (an agent's status, a contact held).
 CONTEXT_S = 86400.0
+_AGENT_EVENTS = sorted(EVENT_KINDS)
 
 
 class AgentCounts(Protocol):
@@ -27,7 +37,12 @@ class AgentCounts(Protocol):
 
 
 class KpiBoard:
-    """``/api/stats`` and ``/metrics``: per-team and overall KPIs over ``window_s``."""
+    """``/api/stats`` and ``/metrics``: per-team and overall KPIs over ``window_s``, counted
+    in whole minutes (from the one holding now - ``window_s`` through the one holding now).
+
+    Every value of ``thresholds_s`` must be an edge of the store's wait bins
+    (``queues.WAIT_EDGES_S``); another raises ValueError here.
+    """
 
     def __init__(
         self,
@@ -39,6 +54,7 @@ class KpiBoard:
         clock: Callable[[], float],
         window_s: float,
     ) -> None:
+        check_thresholds(thresholds_s)
         self._store = store
         self._agents = agents
         self._teams = tuple(teams)
@@ -55,8 +71,13 @@ class KpiBoard:
         """The KPIs now; when the store is down the last snapshot stays, marked down."""
         now = self._clock()
         try:
-            events = await self._store.list_events(since=now - self.window_s - CONTEXT_S)
+            buckets = await self._store.minute_buckets(
+                self._teams, since=now - self.window_s, until=now
+            )
             stats = await self._store.queue_stats(self._teams)
+            events = await self._store.list_events(
+                since=now - self.window_s - CONTEXT_S, kinds=_AGENT_EVENTS
+            )
         except StoreUnavailable:
             self._latest = Snapshot(self._latest.kpis, False)
             raise
@@ -68,11 +89,9 @@ class KpiBoard:
             present_until=await self._agents.present_until(),
         )
         loads = await self._agents.load(self._teams)
-        teams = compute_kpis(
-            events,
+        teams = team_kpis(
+            buckets,
             stats,
-            now=now,
-            window_s=self.window_s,
             thresholds_s=self._thresholds_s,
             agents={t: _timed(load, times.get(t, AgentTime())) for t, load in loads.items()},
         )

@@ -1,9 +1,11 @@
-"""The last hour as time series, derived from the store's events; pure, no I/O.
+"""The last hour as time series, derived from the store's minute buckets (the ``*_from_buckets``
+functions the dashboard draws) or from its events; pure, no I/O.
 
-Derived from events rather than sampled in memory, so every router process draws the same
+Derived from the store rather than sampled in memory, so every router process draws the same
 history and a restart loses nothing. Waiting over time is walked back from the queues' depth
-now: each event that put a contact in a queue or took one out is undone in turn, so contacts
-queued before the window count too.
+now: each minute's change (or each event that put a contact in a queue or took one out) is
+undone in turn, so contacts queued before the window count too. Buckets count by the minute,
+so from them the waiting at an earlier time is the waiting at the start of its minute.
 """
 
 from __future__ import annotations
@@ -15,10 +17,20 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from queues import Event
+from queues import NO_TEAM, Bucket, Event, minute_of
 from router.stats.kpi import compute_kpis, overall_kpi
+from router.stats.rollup import count_buckets
 
-__all__ = ["Buckets", "arrivals_by_channel", "service_level", "waiting_deltas", "waiting_over_time"]
+__all__ = [
+    "Buckets",
+    "arrivals_by_channel",
+    "arrivals_from_buckets",
+    "service_level",
+    "service_level_from_buckets",
+    "waiting_deltas",
+    "waiting_from_buckets",
+    "waiting_over_time",
+]
 
 CHANNELS = ("voice", "sms", "email", "chat", "telegram")
 
@@ -138,6 +150,69 @@ def service_level(
             agents={},
         )
         values.append(overall_kpi(teams).service_level)
+    return values
+
+
+def arrivals_from_buckets(buckets: Sequence[Bucket], bars: Buckets) -> dict[str, list[int]]:
+    """New contacts per bar and channel (``created``, in ``NO_TEAM``'s buckets); every
+    channel listed."""
+    counts: dict[str, list[int]] = {ch: [0] * bars.count for ch in CHANNELS}
+    for bucket in buckets:
+        i = bars.index(bucket.minute)
+        if bucket.team != NO_TEAM or not bucket.created or i is None:
+            continue
+        counts.setdefault(bucket.channel or "other", [0] * bars.count)[i] += bucket.created
+    return counts
+
+
+def waiting_from_buckets(
+    buckets: Sequence[Bucket],
+    waiting_now: Mapping[str, int],
+    *,
+    now: float,
+    times: Sequence[float],
+) -> dict[str, list[int]]:
+    """Contacts waiting per team at each of ``times`` (ascending, none after ``now``): at a
+    time in the minute holding ``now`` the depth now, at an earlier one the depth at the
+    start of its minute. ``buckets`` must cover the minutes from the first time to now."""
+    changes: dict[str, dict[int, int]] = {team: {} for team in waiting_now}
+    for bucket in buckets:
+        if bucket.team in changes and bucket.waiting_delta:
+            by_minute = changes[bucket.team]
+            by_minute[bucket.minute] = by_minute.get(bucket.minute, 0) + bucket.waiting_delta
+    current = minute_of(now)
+    series: dict[str, list[int]] = {}
+    for team, by_minute in changes.items():
+        later = sorted(by_minute.items(), reverse=True)  # undone from now backwards
+        count, k, values = waiting_now[team], 0, [0] * len(times)
+        for i in range(len(times) - 1, -1, -1):
+            start = minute_of(times[i])
+            while start < current and k < len(later) and later[k][0] >= start:
+                count -= later[k][1]
+                k += 1
+            values[i] = max(0, count)
+        series[team] = values
+    return series
+
+
+def service_level_from_buckets(
+    buckets: Sequence[Bucket],
+    bars: Buckets,
+    *,
+    thresholds_s: Mapping[str, float],
+) -> list[float | None]:
+    """Service level of the contacts answered (or abandoned) in each bar, as KPIs count it;
+    None for a bar without any."""
+    by_bar: list[list[Bucket]] = [[] for _ in range(bars.count)]
+    for bucket in buckets:
+        i = bars.index(bucket.minute)
+        if i is not None:
+            by_bar[i].append(bucket)
+    values: list[float | None] = []
+    for in_bar in by_bar:
+        counts = count_buckets(in_bar, thresholds_s).values()
+        measured = sum(c.measured for c in counts)
+        values.append(sum(c.in_threshold for c in counts) / measured if measured else None)
     return values
 
 

@@ -15,7 +15,16 @@ from typing import Any
 
 from queues import Event, QueueStats
 
-__all__ = ["OVERALL", "AgentLoad", "TeamKpi", "compute_kpis", "overall_kpi", "recent_handle_times"]
+__all__ = [
+    "OVERALL",
+    "AgentLoad",
+    "Counts",
+    "TeamKpi",
+    "compute_kpis",
+    "overall_kpi",
+    "recent_handle_times",
+    "team_kpi",
+]
 
 #: ``TeamKpi.team`` of the aggregate over all teams.
 OVERALL = "*"
@@ -70,6 +79,22 @@ class TeamKpi:
 
 
 @dataclass(slots=True)
+class Counts:
+    """One team's counts over a window, from events (``compute_kpis``) or from the store's
+    buckets (``rollup``); the KPIs are worked out from them alike."""
+
+    offered: int = 0
+    answered: int = 0
+    wait_s: float = 0.0  # total over the answered
+    in_threshold: int = 0
+    measured: int = 0  # the service level's base: answered + abandoned after the threshold
+    abandoned: int = 0
+    abandoned_late: int = 0
+    resolved: int = 0
+    handle_s: float = 0.0  # total over the resolved
+
+
+@dataclass(slots=True)
 class _Tally:
     offered: set[str] = dataclasses.field(default_factory=set)
     answered: set[str] = dataclasses.field(default_factory=set)
@@ -101,6 +126,19 @@ class _Tally:
             handle_s = _number(event.data, "handle_s")
             if handle_s is not None:
                 self.handles.append(handle_s)
+
+    def counts(self) -> Counts:
+        return Counts(
+            offered=len(self.offered),
+            answered=len(self.answered),
+            wait_s=sum(self.waits),
+            in_threshold=self.in_threshold,
+            measured=self.measured,
+            abandoned=self.abandoned,
+            abandoned_late=self.abandoned_late,
+            resolved=len(self.handles),
+            handle_s=sum(self.handles),
+        )
 
 
 def _number(data: Mapping[str, Any], key: str) -> float | None:
@@ -148,9 +186,9 @@ def compute_kpis(
     by_team = {s.team: s for s in stats}
     names = list(by_team) + sorted((set(tallies) | set(agents)) - set(by_team) - {OVERALL})
     return [
-        _team_kpi(
+        team_kpi(
             team,
-            tallies.get(team, _Tally()),
+            tallies.get(team, _Tally()).counts(),
             by_team.get(team),
             agents.get(team, AgentLoad(0, 0)),
         )
@@ -180,21 +218,22 @@ def _tally(
     return tallies
 
 
-def _team_kpi(team: str, tally: _Tally, queue: QueueStats | None, load: AgentLoad) -> TeamKpi:
-    answered = len(tally.answered)
+def team_kpi(team: str, counts: Counts, queue: QueueStats | None, load: AgentLoad) -> TeamKpi:
+    """The team's KPIs from its counts, its queue now and its agents."""
+    c = counts
     return TeamKpi(
         team=team,
-        offered=len(tally.offered),
-        answered=answered,
-        abandoned=tally.abandoned,
-        answered_in_threshold=tally.in_threshold,
-        abandoned_after_threshold=tally.abandoned_late,
-        service_level_base=tally.measured,
-        resolved=len(tally.handles),
-        service_level=_ratio(tally.in_threshold, tally.measured),
-        asa_s=_mean(sum(tally.waits), len(tally.waits)),
-        abandonment_rate=_ratio(tally.abandoned, answered + tally.abandoned),
-        aht_s=_mean(sum(tally.handles), len(tally.handles)),
+        offered=c.offered,
+        answered=c.answered,
+        abandoned=c.abandoned,
+        answered_in_threshold=c.in_threshold,
+        abandoned_after_threshold=c.abandoned_late,
+        service_level_base=c.measured,
+        resolved=c.resolved,
+        service_level=_ratio(c.in_threshold, c.measured),
+        asa_s=_mean(c.wait_s, c.answered),
+        abandonment_rate=_ratio(c.abandoned, c.answered + c.abandoned),
+        aht_s=_mean(c.handle_s, c.resolved),
         occupancy=load.occupancy,
         waiting=queue.waiting if queue else 0,
         longest_wait_s=queue.oldest_wait_s if queue else None,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from queues import Event
 
-__all__ = ["AGENT_STATUS", "AgentTime", "agent_time"]
+__all__ = ["AGENT_STATUS", "EVENT_KINDS", "AgentTime", "agent_time"]
 
 #: The event the desk records when an agent's status changes: ``contact_id`` "", ``agent``,
 #: ``data`` = {"status": "available" | "break" | "offline", "teams": [...]}.
@@ -33,6 +33,8 @@ _LET_GO = frozenset(
         "contact_abandoned",
     }
 )
+#: The events agent time is worked out from (what a caller need read).
+EVENT_KINDS = frozenset({AGENT_STATUS, "contact_claimed", *_LET_GO})
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,3 +127,63 @@ local function requeue(key, entry, id, ready, leased, queued)
   redis.call('HSET', key, 'st', 'waiting')
   redis.call('HDEL', key, 'ag', 'aa', 'lu')
 end
+
+-- Running aggregates (queues/buckets.py; B, WAIT_EDGES_US, BUCKET_TTL_S and RECENT_HANDLES
+-- come from Python, in front of this file). A tag's buckets of one hour are one hash,
+-- field '<minute>:<channel>', value the counts in COUNTS order, space-separated, without
+-- trailing zeros. Every transition adds to its bucket in its own script.
+
+local function microseconds(seconds)
+  return math.floor(seconds * 1000000 + 0.5)
+end
+
+-- The wait bin (0-based) of a wait in microseconds: the first edge at or above it.
+local function wait_bin(us)
+  for i = 1, #WAIT_EDGES_US do
+    if us <= WAIT_EDGES_US[i] then
+      return i - 1
+    end
+  end
+  return #WAIT_EDGES_US
+end
+
+-- Add `changes` ({[count index] = n}) to the bucket of `channel` in the minute holding `at`
+-- (key: the hash of the hour holding `at`, which the caller names).
+local function bucket_add(key, at, channel, changes)
+  local field = string.format('%d', math.floor(tonumber(at) / 60) * 60) .. ':' .. channel
+  local counts = {}
+  local stored = redis.call('HGET', key, field)
+  if stored then
+    for value in string.gmatch(stored, '%S+') do
+      counts[#counts + 1] = tonumber(value)
+    end
+  end
+  for i, n in pairs(changes) do
+    for j = #counts + 1, i do
+      counts[j] = 0
+    end
+    counts[i] = counts[i] + n
+  end
+  local last = #counts
+  while last > 0 and counts[last] == 0 do
+    last = last - 1
+  end
+  if last == 0 then
+    redis.call('HDEL', key, field)
+    return
+  end
+  local out = {}
+  for j = 1, last do
+    out[j] = string.format('%.17g', counts[j])
+  end
+  redis.call('HSET', key, field, table.concat(out, ' '))
+  redis.call('EXPIRE', key, BUCKET_TTL_S, 'NX')
+end
+
+-- The counts of a wait that ended in an answer (first claim) or in the customer giving up.
+local function ended_wait(changes, wait_s, count, bins)
+  local us = microseconds(wait_s)
+  changes[count] = 1
+  changes[bins + wait_bin(us)] = 1
+  return us
+end

@@ -1,5 +1,5 @@
 -- ack: the holder resolves the contact.
--- KEYS: entry, leased, team events
+-- KEYS: entry, leased, team events, team buckets (hour of now), team handles
 -- ARGV: id, agent, now, team, [disposition]
 local id, now = ARGV[1], ARGV[3]
 local entry = load(KEYS[1])
@@ -16,8 +16,12 @@ else
   redis.call('HSET', KEYS[1], 'st', 'resolved', 'cl', now)
   redis.call('HDEL', KEYS[1], 'lu', 'dp')
 end
+local handle_s = round6(tonumber(now) - tonumber(entry.aa))
 team_event(KEYS[1], KEYS[3], id, 'contact_resolved', now, ARGV[4], entry.ag, {
   disposition = disposition or cjson.null,
-  handle_s = round6(tonumber(now) - tonumber(entry.aa)),
+  handle_s = handle_s,
 })
+bucket_add(KEYS[4], now, entry.ch or '', {[B.resolved] = 1, [B.handle_us] = microseconds(handle_s)})
+redis.call('LPUSH', KEYS[5], now .. ' ' .. string.format('%.17g', handle_s))
+redis.call('LTRIM', KEYS[5], 0, RECENT_HANDLES - 1)
 return {'ok'}

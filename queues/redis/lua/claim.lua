@@ -1,6 +1,7 @@
 -- claim: lease the head of one team's queue.
--- KEYS: ready, leased, queued, team events
+-- KEYS: ready, leased, queued, team events, team buckets (hour of now)
 -- ARGV: agent, now, lease_until, team, entry key prefix, [bound score, bound sequence]
+-- The contact's first claim (no an on its entry) is an answer in the buckets.
 -- Reply: 'ok' id queued_at priority; 'empty'; 'worse' when the head scores above the
 -- bound (the best head of the other teams the caller looked at: it looks again).
 --
@@ -25,8 +26,14 @@ while true do
     redis.call('ZADD', KEYS[2], lease_until, id)
     redis.call('ZREM', KEYS[3], id)
     redis.call('HSET', key, 'st', 'assigned', 'ag', agent, 'aa', now, 'lu', lease_until)
-    team_event(key, KEYS[4], id, 'contact_claimed', now, team, agent,
-      {wait_s = round6(tonumber(now) - tonumber(entry.qa))})
+    local wait_s = round6(tonumber(now) - tonumber(entry.qa))
+    team_event(key, KEYS[4], id, 'contact_claimed', now, team, agent, {wait_s = wait_s})
+    local changes = {[B.waiting_delta] = -1}
+    if not entry.an then
+      redis.call('HSET', key, 'an', '1')
+      changes[B.answered_wait_us] = ended_wait(changes, wait_s, B.answered, B.answered_0)
+    end
+    bucket_add(KEYS[5], now, entry.ch or '', changes)
     return {'ok', id, entry.qa, entry.pr}
   end
   -- A member whose entry is not waiting cannot be served: it is dropped.

@@ -1,5 +1,6 @@
 -- intake: store an inbound message, creating the contact when it is new.
--- KEYS: flow, history, keyed index, shard contacts, shard address index, shard events
+-- KEYS: flow, history, keyed index, shard contacts, shard address index, shard events,
+--       shard buckets (hour of now)
 -- ARGV: id, now, message JSON, message id, '1' when stored under an idempotency key,
 --       the new contact's flow field/value pairs...
 -- Reply: 'ok' + flow pairs, or 'dup' <stored message JSON> + flow pairs when a message
@@ -20,6 +21,7 @@ if not flow then
   redis.call('ZADD', KEYS[4], flow.ca, id)
   redis.call('ZADD', KEYS[5], flow.ca, id)
   contact_event(KEYS[2], KEYS[6], id, 'contact_created', now, '', '', {channel = flow.ch})
+  bucket_add(KEYS[7], now, flow.ch, {[B.created] = 1})
 end
 local count = redis.call('RPUSH', KEYS[2], message)
 if keyed == '1' then

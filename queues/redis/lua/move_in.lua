@@ -2,9 +2,13 @@
 -- here with its original queued_at and sequence (so it keeps its place) and the moving
 -- entry's event references. Idempotent: an entry this move made already (mt = token)
 -- means done; a tombstone or a stale moving entry of an earlier move is replaced.
--- KEYS: entry, ready, queued
--- ARGV: id, token, source team, delay_s, queued_at, sequence, event references...
+-- The entry keeps the channel and the answered mark; the move counts + 1 waiting in the
+-- bucket of the minute it began (none when that is unknown: '').
+-- KEYS: entry, ready, queued, team buckets (hour the move began)
+-- ARGV: id, token, source team, delay_s, queued_at, sequence, channel, answered ('1' or
+--       ''), when the move began (or ''), event references...
 local id, token, source = ARGV[1], ARGV[2], ARGV[3]
+local channel, answered, moved_at = ARGV[7], ARGV[8], ARGV[9]
 local entry = load(KEYS[1])
 if entry then
   if entry.mt == token then
@@ -17,8 +21,14 @@ if entry then
 end
 entry = {st = 'waiting', pr = ARGV[4], qa = ARGV[5], sq = ARGV[6], mt = token}
 local fields = {'st', 'waiting', 'pr', entry.pr, 'qa', entry.qa, 'sq', entry.sq, 'mt', token}
+fields[#fields + 1] = 'ch'
+fields[#fields + 1] = channel
+if answered == '1' then
+  fields[#fields + 1] = 'an'
+  fields[#fields + 1] = '1'
+end
 local n = 0
-for i = 7, #ARGV do
+for i = 10, #ARGV do
   local ref = ARGV[i]
   if not string.find(ref, ' ', 1, true) then
     ref = source .. ' ' .. ref
@@ -32,4 +42,7 @@ fields[#fields + 1] = tostring(n)
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('ZADD', KEYS[2], score_of(entry), member_of(entry, id))
 redis.call('ZADD', KEYS[3], entry.qa, id)
+if moved_at ~= '' then
+  bucket_add(KEYS[4], moved_at, channel, {[B.waiting_delta] = 1})
+end
 return {'ok'}

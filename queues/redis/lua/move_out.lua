@@ -5,8 +5,10 @@
 -- moving (a reader, or the reaper through :moving) finishes the move, so a crash between
 -- the steps leaves the contact waiting in the destination, never lost.
 -- A transfer to the same team happens here, in one step.
--- KEYS: entry, ready, leased, queued, moving, team events
+-- KEYS: entry, ready, leased, queued, moving, team events, team buckets (hour of now)
 -- ARGV: id, team, destination, now, agent ('' for none), token, [delay_s]
+-- Buckets: a waiting contact leaves this queue (- 1) unless it comes back to it; one an
+-- agent held comes back (+ 1) when this is its destination ('move_in' counts the others).
 -- Reply: 'ok' + entry pairs (moving); 'here' (same team, done).
 local id, team, dest, now, agent = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local entry = load(KEYS[1])
@@ -23,6 +25,7 @@ end
 if refused then
   return refused
 end
+local was_waiting = entry.st == 'waiting'
 redis.call('ZREM', KEYS[2], member_of(entry, id))
 redis.call('ZREM', KEYS[3], id)
 redis.call('ZREM', KEYS[4], id)
@@ -38,9 +41,15 @@ if dest == team then
   redis.call('ZADD', KEYS[2], score_of(entry), member_of(entry, id))
   redis.call('ZADD', KEYS[4], entry.qa, id)
   team_event(KEYS[1], KEYS[6], id, 'contact_transferred', now, dest, agent, data)
+  if not was_waiting then
+    bucket_add(KEYS[7], now, entry.ch or '', {[B.waiting_delta] = 1})
+  end
   return {'here'}
 end
-redis.call('HSET', KEYS[1], 'st', 'moving', 'pr', entry.pr, 'mv', dest, 'mo', ARGV[6])
+if was_waiting then
+  bucket_add(KEYS[7], now, entry.ch or '', {[B.waiting_delta] = -1})
+end
+redis.call('HSET', KEYS[1], 'st', 'moving', 'pr', entry.pr, 'mv', dest, 'mo', ARGV[6], 'ma', now)
 redis.call('ZADD', KEYS[5], now, id)
 team_event(KEYS[1], KEYS[6], id, 'contact_transferred', now, dest, agent, data)
 return reply('ok', load(KEYS[1]))

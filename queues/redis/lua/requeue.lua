@@ -1,5 +1,5 @@
 -- requeue: contacts of one team whose lease ended go back with their original score.
--- KEYS: ready, leased, queued, team events
+-- KEYS: ready, leased, queued, team events, team buckets (hour of now)
 -- ARGV: now, team, entry key prefix, candidate ids...
 -- Reply: the ids put back. A candidate renewed since the caller looked is skipped; a
 -- leased member whose entry is no longer held here is dropped.
@@ -14,6 +14,7 @@ for i = 4, #ARGV do
   elseif tonumber(entry.lu) <= tonumber(now) then
     requeue(key, entry, id, KEYS[1], KEYS[2], KEYS[3])
     team_event(key, KEYS[4], id, 'lease_expired', now, team, entry.ag, {})
+    bucket_add(KEYS[5], now, entry.ch or '', {[B.waiting_delta] = 1})
     done[#done + 1] = id
   end
 end

@@ -5,13 +5,14 @@
 -- idempotent), so a crash between the two halves leaves it waiting, never lost.
 -- KEYS: flow, shard pending
 -- ARGV: id, team, delay_s, now
--- Reply: 'ok' + flow pairs; 'queued' <team> <queued_at or ''> <delay or ''>; 'state'; 'notfound'.
+-- Reply: 'ok' + flow pairs; 'queued' <team> <queued_at or ''> <delay or ''> <channel>;
+-- 'state'; 'notfound'.
 local flow = load(KEYS[1])
 if not flow then
   return {'notfound'}
 end
 if flow.q then
-  return {'queued', flow.q, flow.qa or '', flow.pr or ''}
+  return {'queued', flow.q, flow.qa or '', flow.pr or '', flow.ch or ''}
 end
 if (flow.st or 'in_flow') ~= 'in_flow' then
   return {'state', flow.st}

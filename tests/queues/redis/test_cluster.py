@@ -8,6 +8,7 @@ store runs is single-slot.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -30,7 +31,7 @@ from queues.redis.keys import (
 from queues.redis.locate import team_keys
 from queues.redis.store import RedisStore
 from tests.conftest import FakeClock
-from tests.queues import test_contract, test_contract_shared
+from tests.queues import test_buckets, test_contract, test_contract_shared
 from tests.redis_server import redis_cluster
 
 pytestmark = pytest.mark.slow
@@ -38,9 +39,14 @@ pytestmark = pytest.mark.slow
 STORE_BACKENDS = ["cluster"]
 
 # Every contract test, collected again in this module, where make_store opens cluster stores.
-for _module in (test_contract, test_contract_shared):
+for _module in (test_contract, test_contract_shared, test_buckets):
     globals().update(
-        {name: test for name, test in vars(_module).items() if name.startswith("test_")}
+        {
+            name: test
+            for name, test in vars(_module).items()
+            if name.startswith("test_")
+            and {"store", "make_store"} & set(inspect.signature(test).parameters)
+        }
     )
 
 

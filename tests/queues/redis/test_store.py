@@ -12,6 +12,7 @@ import sys
 import textwrap
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -20,12 +21,14 @@ from redis.crc import key_slot
 from queues import ContactState, Event, StoreUnavailable, now_s, open_store
 from queues.redis.keys import (
     all_key,
+    contact_buckets_key,
     contact_events_key,
     entry_key,
     flow_key,
     history_key,
     ready_key,
     shard_of,
+    team_buckets_key,
     team_events_key,
 )
 from queues.redis.store import RedisStore
@@ -264,18 +267,21 @@ async def test_keys_carry_a_hash_tag_per_team_and_per_contact_shard(
         "{sb:team:billing}:seq",
         "{sb:team:billing}:events",
         f"{{sb:team:billing}}:c:{cid}",
+        team_buckets_key("billing", clock()),
         "{sb:team:domains_hosting}:leased",
         "{sb:team:domains_hosting}:seq",
         "{sb:team:domains_hosting}:events",
         f"{{sb:team:domains_hosting}}:c:{held}",
+        team_buckets_key("domains_hosting", clock()),
     }
     assert all(key.startswith(("{sb:team:", "{sb:c:")) for key in keys - {"sb:teams"})
     for contact_id, team in ((cid, "billing"), (held, "domains_hosting")):
         shard = shard_of(contact_id)
         contact_keys = [flow_key(contact_id), history_key(contact_id), all_key(shard)]
-        contact_keys.append(contact_events_key(contact_id))
+        contact_keys += [contact_events_key(contact_id), contact_buckets_key(contact_id, clock())]
         assert len({key_slot(key.encode()) for key in contact_keys}) == 1
         queue_keys = [entry_key(team, contact_id), ready_key(team), team_events_key(team)]
+        queue_keys.append(team_buckets_key(team, clock()))
         assert len({key_slot(key.encode()) for key in queue_keys}) == 1
         assert await admin.object("encoding", flow_key(contact_id)) == "listpack"
         assert await admin.object("encoding", entry_key(team, contact_id)) == "listpack"
@@ -362,6 +368,32 @@ async def test_list_events_and_contacts_page_through_long_histories(
     assert len(mine) == 100 and all(c.address == "a1" for c in mine)
     assert [c.created_at for c in mine] == sorted((c.created_at for c in mine), reverse=True)
     assert len(await store.list_contacts(channel="sms", limit=280)) == 280
+
+
+async def test_events_of_some_kinds_are_filtered_by_the_server_page_by_page(
+    store: RedisStore, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("queues.redis.history._FILTERED_PAGE", 7)
+    for i in range(40):
+        clock.advance(1)
+        contact, message = contact_and_message(clock, address=f"a{i}")
+        await store.intake(contact, message)
+        await store.enqueue(contact.id, "billing" if i % 2 else "technical")
+    everything = await store.list_events()
+    for kinds, since in ((["contact_enqueued"], None), (["contact_created"], clock() - 9.5)):
+        wanted = [e for e in everything if e.kind in kinds and (since is None or e.at >= since)]
+        assert wanted and await store.list_events(kinds=kinds, since=since) == wanted
+    run = store._scripts.run
+    read: list[int] = []
+
+    async def counting(name: str, keys: list[str], args: list[str]) -> Any:
+        reply = await run(name, keys, args)
+        read.append(len(reply) - 2)
+        return reply
+
+    monkeypatch.setattr(store._scripts, "run", counting)
+    assert len(await store.list_events(kinds=["contact_enqueued"])) == 40
+    assert sum(read) == 40  # only those crossed the wire
 
 
 async def test_sessions_carry_a_redis_ttl(

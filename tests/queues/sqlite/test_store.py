@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from queues import (
+    NO_TEAM,
     Channel,
     Contact,
     ContactState,
@@ -25,6 +26,7 @@ from queues import (
 from queues.sqlite.db import SCHEMA_VERSION, Database
 from queues.sqlite.store import SqliteStore
 from tests.conftest import FakeClock
+from tests.queues.test_buckets import check_against_events, random_day
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -318,7 +320,34 @@ async def test_a_version_1_file_is_upgraded_keeping_its_sessions(
         assert await store.put_session_if("sms:+48500", {"n": 2}, tag="", ttl_s=60)
         assert await store.get_session("sms:+48500") == {"n": 2}
     with sqlite3.connect(path) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    raw.close()
+
+
+async def test_a_version_3_file_is_upgraded_with_buckets_counted_from_its_events(
+    url: str, path: Path, clock: FakeClock
+) -> None:
+    teams = ["billing", "technical", "sales", NO_TEAM]
+    async with await SqliteStore.open(url, clock) as store:
+        start = clock()
+        day = await random_day(store, clock, random.Random(3), 300)
+        kept = await store.minute_buckets(teams, since=start, until=clock())
+        handles = await store.handle_times("billing", since=start)
+    assert kept and handles
+    with sqlite3.connect(path) as raw:  # the file as version 3 left it: events, no aggregates
+        raw.execute("DROP TABLE buckets")
+        raw.execute("DROP TABLE handles")
+        raw.execute("ALTER TABLE contacts DROP COLUMN answered")
+        raw.execute("PRAGMA user_version = 3")
+    raw.close()
+    async with await SqliteStore.open(url, clock) as store:
+        assert await store.minute_buckets(teams, since=start, until=clock()) == kept
+        assert await store.handle_times("billing", since=start) == handles
+        # The answered marks came back too: a claim after a release is no new answer.
+        await random_day(store, clock, random.Random(4), 100, day)
+        await check_against_events(store, start, clock())
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 4
     raw.close()
 
 

@@ -1,0 +1,317 @@
+"""The stats figures: what ``/api/stats`` (the KPI board) costs with a small and a big day.
+
+A day of contacts goes through the store's API (each contact: two inbound messages, queued,
+answered, four replies, resolved: ten events), spread over the 24 hours before now, with
+agents' status changes; then the board answers ``calls`` times and each answer is timed,
+wall clock and CPU of this process (and of redis-server, from INFO). The board's two reads
+are timed apart too: the contacts' numbers from the minute buckets, and occupancy from the
+agents' events, which still grows with the day. The baseline is the board as it was before
+the buckets: every event of the last 25 hours read and counted on each call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import statistics
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from bench.report import Figure
+from bench.workload import phase
+from queues import Channel, Contact, Direction, Event, Message, Store, open_store
+from router.stats import AGENT_STATUS, AgentLoad, KpiBoard, agent_time, compute_kpis, team_kpis
+from router.stats.board import CONTEXT_S
+from router.stats.occupancy import EVENT_KINDS
+from tests.redis_server import redis_server
+
+__all__ = ["StatsSizes", "run_stats"]
+
+TEAMS = ("billing", "technical", "sales")
+CHANNELS = (Channel.VOICE, Channel.CHAT, Channel.SMS, Channel.EMAIL)
+THRESHOLDS_S = {"voice": 20.0, "chat": 20.0, "sms": 3600.0}
+AGENTS = 30
+DAY_S = 86_400.0
+WINDOW_S = 3_600.0
+EVENTS_PER_CONTACT = 10
+_BATCHES = 1_440  # groups of contacts over the day, whose steps run concurrently
+
+
+@dataclass(frozen=True, slots=True)
+class StatsSizes:
+    few: int  # events in the small day
+    many: int  # events in the big day
+    calls: int  # timed answers of the board per day
+    baseline_calls: int  # timed answers of the board before the buckets
+
+
+FULL_SIZES = StatsSizes(few=10_000, many=1_000_000, calls=40, baseline_calls=3)
+QUICK_SIZES = StatsSizes(few=1_000, many=10_000, calls=8, baseline_calls=2)
+
+
+class DayClock:
+    """The store's clock, which the fill moves through the day."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return round(self.now, 6)
+
+
+class Agents:
+    """Thirty agents serving every team, none expiring: what the board's AgentCounts give."""
+
+    async def load(self, teams: Sequence[str]) -> dict[str, AgentLoad]:
+        return {team: AgentLoad(available=20, busy=10) for team in teams}
+
+    async def total(self) -> AgentLoad:
+        return AgentLoad(available=20, busy=10)
+
+    async def present_until(self) -> dict[str, float]:
+        return {}
+
+
+async def fill_day(store: Store, clock: DayClock, events: int) -> None:
+    """About ``events`` events over the day before ``clock``'s now (which it leaves there)."""
+    end = clock.now
+    contacts = max(1, events // EVENTS_PER_CONTACT)
+    batches = min(contacts, _BATCHES)  # traffic all day long, even on a quiet one
+    size = math.ceil(contacts / batches)
+    step_s = (DAY_S - 600) / batches
+    for agent in range(AGENTS):
+        await store.add_event(_status(f"a{agent}", "available", end - DAY_S))
+    for k in range(batches):
+        clock.now = end - DAY_S + k * step_s
+        await _batch(store, clock, k, min(size, contacts - k * size))
+        if k % 40 == 0:  # agents take breaks through the day
+            for status in ("break", "available"):
+                clock.now += 1
+                await store.add_event(_status(f"a{k % AGENTS}", status, clock()))
+    clock.now = end
+
+
+def _status(agent: str, status: str, at: float) -> Event:
+    data = {"status": status, "teams": list(TEAMS)}
+    return Event("", AGENT_STATUS, at, agent=agent, data=data)
+
+
+async def _batch(store: Store, clock: DayClock, k: int, size: int) -> None:
+    def contact(i: int) -> Contact:
+        channel = CHANNELS[(k + i) % len(CHANNELS)]
+        return Contact(channel=channel, address=f"+48{k:06d}{i:03d}", created_at=clock())
+
+    contacts = [contact(i) for i in range(size)]
+
+    async def each(step: Callable[[int, Contact], Awaitable[object]], after_s: float) -> None:
+        clock.now += after_s
+        await asyncio.gather(*(step(i, c) for i, c in enumerate(contacts)))
+
+    claimed: dict[str, str] = {}
+
+    async def claim(i: int, c: Contact) -> None:
+        got = await store.claim(list(TEAMS), f"a{i % AGENTS}", lease_s=3600)
+        if got is not None:
+            claimed[got.contact_id] = got.agent
+
+    await each(lambda i, c: store.intake(c, Message(Direction.IN, "hi", clock())), 0)
+    await each(lambda i, c: store.intake(c, Message(Direction.IN, "faktura", clock())), 5)
+    await each(lambda i, c: store.enqueue(c.id, TEAMS[(k + i) % len(TEAMS)]), 30)
+    await each(claim, 5 + (k * 7) % 40)  # waits on either side of the thresholds
+    for _ in range(4):
+        await each(
+            lambda i, c: store.append_message(c.id, Message(Direction.OUT, "ok", clock())), 30
+        )
+    await each(
+        lambda i, c: store.ack(c.id, claimed[c.id]) if c.id in claimed else asyncio.sleep(0), 60
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    wall_s: list[float]
+    cpu_s: list[float]
+    server_cpu_s: float | None = None  # per call
+
+    def p(self, q: float) -> float:
+        ordered = sorted(self.wall_s)
+        return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
+
+    @property
+    def cpu_ms(self) -> float:
+        return statistics.fmean(self.cpu_s) * 1e3
+
+
+async def _server_cpu_s(url: str | None) -> float:
+    if url is None:
+        return 0.0
+    client = aioredis.Redis.from_url(url)
+    try:
+        info = await client.info("cpu")
+    finally:
+        await client.aclose()
+    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+
+
+async def timed(call: Callable[[], Awaitable[object]], n: int, url: str | None) -> Timings:
+    await call()  # warm: scripts loaded, caches filled
+    wall, cpu = [], []
+    server = await _server_cpu_s(url)
+    for _ in range(n):
+        w, c = time.perf_counter(), time.process_time()
+        await call()
+        wall.append(time.perf_counter() - w)
+        cpu.append(time.process_time() - c)
+    server = (await _server_cpu_s(url) - server) / n
+    return Timings(wall, cpu, server if url else None)
+
+
+@dataclass(frozen=True, slots=True)
+class DayFigures:
+    board: Timings
+    buckets: Timings
+    occupancy: Timings
+    before: Timings | None
+    buckets_read: int  # what the window's minute_buckets gave
+
+
+async def measure_day(
+    store: Store, clock: DayClock, sizes: StatsSizes, *, url: str | None, baseline: bool
+) -> DayFigures:
+    board = KpiBoard(
+        store, Agents(), teams=TEAMS, thresholds_s=THRESHOLDS_S, clock=clock, window_s=WINDOW_S
+    )
+
+    read: list[int] = []
+
+    async def from_buckets() -> None:
+        now = clock()
+        buckets = await store.minute_buckets(TEAMS, since=now - WINDOW_S, until=now)
+        read.append(len(buckets))
+        team_kpis(buckets, await store.queue_stats(TEAMS), thresholds_s=THRESHOLDS_S, agents={})
+
+    async def occupancy() -> None:
+        now = clock()
+        events = await store.list_events(
+            since=now - WINDOW_S - CONTEXT_S, kinds=sorted(EVENT_KINDS)
+        )
+        agent_time(events, start=now - WINDOW_S, now=now, present_until={})
+
+    async def before() -> None:
+        now = clock()
+        events = await store.list_events(since=now - WINDOW_S - CONTEXT_S)
+        stats = await store.queue_stats(TEAMS)
+        agent_time(events, start=now - WINDOW_S, now=now, present_until={})
+        compute_kpis(
+            events, stats, now=now, window_s=WINDOW_S, thresholds_s=THRESHOLDS_S, agents={}
+        )
+
+    return DayFigures(
+        board=await timed(board.current, sizes.calls, url),
+        buckets=await timed(from_buckets, sizes.calls, url),
+        occupancy=await timed(occupancy, sizes.calls, url),
+        before=await timed(before, sizes.baseline_calls, url) if baseline else None,
+        buckets_read=read[-1],
+    )
+
+
+def _label(n: int) -> str:
+    return f"1e{round(math.log10(n))}"
+
+
+def figures(store_name: str, sizes: StatsSizes, few: DayFigures, many: DayFigures) -> list[Figure]:
+    """The store's figures: the board at the big day against the small and against before."""
+    big, small = _label(sizes.many), _label(sizes.few)
+    name = f"stats.{store_name}.api_stats"
+    before = many.before
+    at_few = f"at {sizes.few:,} events"
+    server = many.board.server_cpu_s
+    on_server = "" if server is None else f"; redis-server {server * 1e3:.2f} CPU-ms per call"
+    p50_ratio = many.board.p(0.5) / few.board.p(0.5)
+    return [
+        Figure(
+            f"{name}_p50_ms_{big}",
+            many.board.p(0.5) * 1e3,
+            "ms",
+            None if before is None else before.p(0.5) * 1e3,
+            note=f"KpiBoard.current, {sizes.many:,} events; baseline: the board before buckets",
+        ),
+        Figure(
+            f"{name}_p99_ms_{big}",
+            many.board.p(0.99) * 1e3,
+            "ms",
+            None if before is None else before.p(0.99) * 1e3,
+            target=20,
+            note=f"{sizes.calls} calls; baseline: every event of 25 h read and counted",
+        ),
+        Figure(
+            f"{name}_p99_ratio_{big}_vs_{small}",
+            many.board.p(0.99) / few.board.p(0.99),
+            "ratio",
+            target=1.5,
+            note=f"p50 ratio {p50_ratio:.2f}; p99 {few.board.p(0.99) * 1e3:.2f} ms {at_few}",
+        ),
+        Figure(
+            f"{name}_cpu_ms_per_call_{big}",
+            many.board.cpu_ms,
+            "CPU-ms",
+            few.board.cpu_ms,
+            note=f"this process; baseline: {at_few}{on_server}",
+        ),
+        Figure(
+            f"{name}_kpis_from_buckets_p99_ms_{big}",
+            many.buckets.p(0.99) * 1e3,
+            "ms",
+            few.buckets.p(0.99) * 1e3,
+            target=20,
+            note=(
+                f"minute_buckets + queue_stats + team_kpis, {many.buckets_read} buckets "
+                f"(at most teams x 61 min x channels); baseline: {at_few}, {few.buckets_read}"
+            ),
+        ),
+        Figure(
+            f"{name}_occupancy_p99_ms_{big}",
+            many.occupancy.p(0.99) * 1e3,
+            "ms",
+            few.occupancy.p(0.99) * 1e3,
+            note=f"agents' events of 25 h, filtered by the store, + agent_time; baseline: {at_few}",
+        ),
+    ]
+
+
+async def _day(
+    url: str, sizes: StatsSizes, events: int, *, flush: str | None, baseline: bool
+) -> DayFigures:
+    if flush is not None:
+        client = aioredis.Redis.from_url(flush)
+        await client.flushall()
+        await client.aclose()
+    clock = DayClock(1_795_000_000.0)
+    store = await open_store(url, clock=clock)
+    try:
+        with phase(f"{url.split(':')[0]}: a day of {events:,} events"):
+            await fill_day(store, clock, events)
+        with phase(f"{url.split(':')[0]}: the board, {sizes.calls} calls"):
+            return await measure_day(store, clock, sizes, url=flush, baseline=baseline)
+    finally:
+        await store.aclose()
+
+
+async def _store_figures(name: str, url: str, sizes: StatsSizes, *, redis: bool) -> list[Figure]:
+    flush = url if redis else None
+    few = await _day(url, sizes, sizes.few, flush=flush, baseline=False)
+    many = await _day(url, sizes, sizes.many, flush=flush, baseline=True)
+    return figures(name, sizes, few, many)
+
+
+def run_stats(quick: bool, workdir: Path) -> list[Figure]:
+    """The memory and Redis figures; ``quick`` makes the days small."""
+    sizes = QUICK_SIZES if quick else FULL_SIZES
+    out = asyncio.run(_store_figures("memory", "memory://", sizes, redis=False))
+    with redis_server(workdir / "redis-stats", appendonly=False) as url:
+        out += asyncio.run(_store_figures("redis", url, sizes, redis=True))
+    return out
