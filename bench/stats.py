@@ -15,7 +15,7 @@ import asyncio
 import math
 import statistics
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,10 +23,9 @@ import redis.asyncio as aioredis
 
 from bench.report import Figure
 from bench.workload import phase
-from queues import Channel, Contact, Direction, Event, Message, Store, open_store
-from router.stats import AGENT_STATUS, AgentLoad, KpiBoard, agent_time, compute_kpis, team_kpis
-from router.stats.board import CONTEXT_S
-from router.stats.occupancy import EVENT_KINDS
+from queues import Channel, Contact, Direction, Message, Store, open_store
+from router.desk import Presence
+from router.stats import KpiBoard, compute_kpis, team_kpis
 from tests.redis_server import redis_server
 
 __all__ = ["StatsSizes", "run_stats"]
@@ -63,19 +62,6 @@ class DayClock:
         return round(self.now, 6)
 
 
-class Agents:
-    """Thirty agents serving every team, none expiring: what the board's AgentCounts give."""
-
-    async def load(self, teams: Sequence[str]) -> dict[str, AgentLoad]:
-        return {team: AgentLoad(available=20, busy=10) for team in teams}
-
-    async def total(self) -> AgentLoad:
-        return AgentLoad(available=20, busy=10)
-
-    async def present_until(self) -> dict[str, float]:
-        return {}
-
-
 async def fill_day(store: Store, clock: DayClock, events: int) -> None:
     """About ``events`` events over the day before ``clock``'s now (which it leaves there)."""
     end = clock.now
@@ -83,21 +69,26 @@ async def fill_day(store: Store, clock: DayClock, events: int) -> None:
     batches = min(contacts, _BATCHES)  # traffic all day long, even on a quiet one
     size = math.ceil(contacts / batches)
     step_s = (DAY_S - 600) / batches
-    for agent in range(AGENTS):
-        await store.add_event(_status(f"a{agent}", "available", end - DAY_S))
     for k in range(batches):
         clock.now = end - DAY_S + k * step_s
         await _batch(store, clock, k, min(size, contacts - k * size))
-        if k % 40 == 0:  # agents take breaks through the day
-            for status in ("break", "available"):
-                clock.now += 1
-                await store.add_event(_status(f"a{k % AGENTS}", status, clock()))
     clock.now = end
+    await agents_of_the_hour(store, clock)
 
 
-def _status(agent: str, status: str, at: float) -> Event:
-    data = {"status": status, "teams": list(TEAMS)}
-    return Event("", AGENT_STATUS, at, agent=agent, data=data)
+async def agents_of_the_hour(store: Store, clock: DayClock) -> None:
+    """``AGENTS`` agents through the last hour: seen every minute, taking and letting go of
+    contacts, some on a break; their presence records keep the ledger occupancy reads."""
+    end = clock.now
+    presence = Presence(store, clock)
+    for minute in range(60):
+        clock.now = end - 3600 + minute * 60
+        for agent in range(AGENTS):
+            name = f"a{agent}"
+            await presence.seen(name, TEAMS)
+            if (agent + minute) % 7 == 0:
+                await presence.holding(name, +1 if minute % 2 else -1)
+    clock.now = end
 
 
 async def _batch(store: Store, clock: DayClock, k: int, size: int) -> None:
@@ -182,8 +173,9 @@ class DayFigures:
 async def measure_day(
     store: Store, clock: DayClock, sizes: StatsSizes, *, url: str | None, baseline: bool
 ) -> DayFigures:
+    presence = Presence(store, clock, snapshot_s=0.0)  # every call reads the store
     board = KpiBoard(
-        store, Agents(), teams=TEAMS, thresholds_s=THRESHOLDS_S, clock=clock, window_s=WINDOW_S
+        store, presence, teams=TEAMS, thresholds_s=THRESHOLDS_S, clock=clock, window_s=WINDOW_S
     )
 
     read: list[int] = []
@@ -196,16 +188,12 @@ async def measure_day(
 
     async def occupancy() -> None:
         now = clock()
-        events = await store.list_events(
-            since=now - WINDOW_S - CONTEXT_S, kinds=sorted(EVENT_KINDS)
-        )
-        agent_time(events, start=now - WINDOW_S, now=now, present_until={})
+        await presence.agent_time(TEAMS, start=now - WINDOW_S, now=now)
 
     async def before() -> None:
         now = clock()
-        events = await store.list_events(since=now - WINDOW_S - CONTEXT_S)
+        events = await store.list_events(since=now - WINDOW_S - 86400.0)
         stats = await store.queue_stats(TEAMS)
-        agent_time(events, start=now - WINDOW_S, now=now, present_until={})
         compute_kpis(
             events, stats, now=now, window_s=WINDOW_S, thresholds_s=THRESHOLDS_S, agents={}
         )
@@ -278,7 +266,7 @@ def figures(store_name: str, sizes: StatsSizes, few: DayFigures, many: DayFigure
             many.occupancy.p(0.99) * 1e3,
             "ms",
             few.occupancy.p(0.99) * 1e3,
-            note=f"agents' events of 25 h, filtered by the store, + agent_time; baseline: {at_few}",
+            note=f"{AGENTS} agents' presence ledgers; baseline: {at_few}",
         ),
     ]
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from queues import Event, Store, StoreUnavailable
+from queues import Store, StoreUnavailable
 from router.routing import estimate_wait_s
-from router.stats import AGENT_STATUS, AgentLoad
+from router.stats import AgentLoad, AgentTime, accrue, prune, window_time
 
 __all__ = ["AgentStatus", "HandleTimes", "Presence"]
 
@@ -31,10 +31,45 @@ class AgentStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class _Seen:
+    """One agent's presence record: teams, status, last seen, contacts held, and the ledger
+    of their time (``router.stats.occupancy``) with the start of the interval still open."""
+
     teams: tuple[str, ...]
     status: AgentStatus
     at: float
     holding: int = 0
+    since: float | None = None  # None: at
+    ledger: Mapping[int, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def opened(self) -> float:
+        return self.at if self.since is None else self.since
+
+    @property
+    def busy(self) -> bool:
+        return self.holding > 0
+
+    @property
+    def logged_until(self) -> float:
+        """Until when the open interval counts as logged in when not busy."""
+        if self.status is AgentStatus.AVAILABLE:
+            return self.at + SEEN_TIMEOUT_S
+        return self.opened  # on a break: not at all
+
+    def closed(self, now: float) -> dict[int, tuple[float, float]]:
+        """The ledger with the interval open until ``now`` added (and old minutes gone)."""
+        end = now if self.busy else min(now, self.logged_until)
+        return prune(accrue(self.ledger, self.opened, end, busy=self.busy), now)
+
+    def time(self, start: float, now: float) -> AgentTime:
+        return window_time(
+            self.ledger,
+            start=start,
+            now=now,
+            open_since=self.opened,
+            busy=self.busy,
+            logged_until=self.logged_until,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,15 +77,20 @@ class _Seen:
             "status": str(self.status),
             "at": self.at,
             "holding": self.holding,
+            "since": self.since,
+            "ledger": {str(m): list(t) for m, t in self.ledger.items()},
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> _Seen:
+        ledger = data.get("ledger") or {}
         return cls(
             tuple(str(t) for t in data.get("teams", ())),
             AgentStatus(data.get("status", AgentStatus.AVAILABLE)),
             float(data.get("at", 0.0)),
             int(data.get("holding", 0)),
+            None if data.get("since") is None else float(data["since"]),
+            {int(m): (float(t[0]), float(t[1])) for m, t in ledger.items()},
         )
 
 
@@ -91,23 +131,22 @@ class Presence:
                 previous.holding if previous else 0,
             )
 
-        previous, seen = await self._update(agent, change)
-        if seen is not None:
-            await self._record_change(agent, previous, seen)
+        await self._update(agent, change)
 
-    async def _record_change(self, agent: str, previous: _Seen | None, seen: _Seen) -> None:
-        """Record a login, status change or unnoticed expiry as an ``agent_status`` event:
-        KPIs take the time agents were logged in from the store's events."""
-        if previous is not None and seen.at - previous.at > SEEN_TIMEOUT_S:
-            expired_at = previous.at + SEEN_TIMEOUT_S
-            await self._store.add_event(_status_event(agent, OFFLINE, expired_at, previous.teams))
-            previous = None
-        if previous is None or previous.status is not seen.status:
-            await self._store.add_event(_status_event(agent, seen.status, seen.at, seen.teams))
-
-    async def present_until(self) -> dict[str, float]:
-        """When each agent's presence expires unless they are seen again."""
-        return {name: seen.at + SEEN_TIMEOUT_S for name, seen in (await self._records()).items()}
+    async def agent_time(
+        self, teams: Sequence[str], *, start: float, now: float
+    ) -> tuple[dict[str, AgentTime], AgentTime]:
+        """Agents' busy and logged-in time from ``start`` to ``now`` (whole minutes): per
+        team (an agent's time counts for each team they serve) and overall (once each)."""
+        per_team = {team: AgentTime() for team in teams}
+        overall = AgentTime()
+        for seen in (await self._records()).values():
+            spent = seen.time(start, now)
+            overall += spent
+            for team in seen.teams:
+                if team in per_team:
+                    per_team[team] += spent
+        return per_team, overall
 
     async def holding(self, agent: str, delta: int) -> None:
         """The agent took (+1) or let go of (-1) a contact."""
@@ -171,15 +210,14 @@ class Presence:
             seen = change(previous)
             if seen is None:
                 return previous, None
+            now = self._clock()
+            # The interval since the last change closes here, in the state it had.
+            ledger = previous.closed(now) if previous is not None else {}
+            seen = replace(seen, since=now, ledger=ledger)
             if await self._store.put_doc(PRESENCE, agent, seen.to_dict(), tag=tag) is not None:
                 self._snapshot[agent] = seen  # this process sees its own change at once
                 return previous, seen
         raise StoreUnavailable(f"the presence of {agent!r} changes too fast to update; retry")
-
-
-def _status_event(agent: str, status: str, at: float, teams: Sequence[str]) -> Event:
-    data = {"status": str(status), "teams": list(teams)}
-    return Event(contact_id="", kind=AGENT_STATUS, at=at, agent=agent, data=data)
 
 
 class HandleTimes:

@@ -16,11 +16,10 @@ from router.stats.history import (
 )
 from router.stats.kpi import OVERALL, AgentLoad, compute_kpis, overall_kpi, recent_handle_times
 from router.stats.metrics import Metrics, Snapshot, render
-from router.stats.occupancy import AGENT_STATUS, AgentTime, agent_time
+from router.stats.occupancy import AgentTime, accrue, prune, window_time
 from router.stats.rollup import check_thresholds, team_kpis
 
 __all__ = [
-    "AGENT_STATUS",
     "OVERALL",
     "AgentCounts",
     "AgentLoad",
@@ -30,7 +29,7 @@ __all__ = [
     "Metrics",
     "Series",
     "Snapshot",
-    "agent_time",
+    "accrue",
     "arrivals_by_channel",
     "arrivals_from_buckets",
     "check_thresholds",
@@ -38,6 +37,7 @@ __all__ = [
     "compute_kpis",
     "line_chart",
     "overall_kpi",
+    "prune",
     "recent_handle_times",
     "render",
     "service_level",
@@ -47,4 +47,5 @@ __all__ = [
     "to_json",
     "waiting_from_buckets",
     "waiting_over_time",
+    "window_time",
 ]

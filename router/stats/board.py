@@ -1,11 +1,8 @@
 """The KPI board: the numbers of the last hour, computed on demand, the last kept for scrapes.
 
 Contacts' numbers (offered, answered, service level, ASA, abandonment, AHT) come from the
-store's minute buckets, so they cost the same however busy the day was. Occupancy still
-comes from events (``agent_status`` and the claims and releases around it): an agent's
-busy time depends on every contact they hold, across teams, which no team's running
-aggregate can see; the store filters those events for the board, and the read grows with
-the contacts claimed in the last ``CONTEXT_S`` + window.
+store's minute buckets, and occupancy from the ledger of time each agent's presence record
+keeps (``router.stats.occupancy``), so they cost the same however busy the day was.
 """
 
 from __future__ import annotations
@@ -17,14 +14,10 @@ from typing import Any, Protocol
 from queues import Store, StoreUnavailable, to_iso
 from router.stats.kpi import OVERALL, AgentLoad, overall_kpi
 from router.stats.metrics import Snapshot
-from router.stats.occupancy import EVENT_KINDS, AgentTime, agent_time
+from router.stats.occupancy import AgentTime
 from router.stats.rollup import check_thresholds, team_kpis
 
 __all__ = ["AgentCounts", "KpiBoard"]
-
-#: Events this far before the window give context (an agent's status, a contact held).
-CONTEXT_S = 86400.0
-_AGENT_EVENTS = sorted(EVENT_KINDS)
 
 
 class AgentCounts(Protocol):
@@ -32,8 +25,10 @@ class AgentCounts(Protocol):
 
     async def load(self, teams: Sequence[str]) -> dict[str, AgentLoad]: ...
     async def total(self) -> AgentLoad: ...
-    async def present_until(self) -> dict[str, float]:
-        """When each agent's presence expires (last seen + timeout) unless seen again."""
+    async def agent_time(
+        self, teams: Sequence[str], *, start: float, now: float
+    ) -> tuple[dict[str, AgentTime], AgentTime]:
+        """Agents' busy and logged-in time in the window, per team and overall."""
 
 
 class KpiBoard:
@@ -75,19 +70,13 @@ class KpiBoard:
                 self._teams, since=now - self.window_s, until=now
             )
             stats = await self._store.queue_stats(self._teams)
-            events = await self._store.list_events(
-                since=now - self.window_s - CONTEXT_S, kinds=_AGENT_EVENTS
+            # Occupancy from the agents' ledgers in the store: every process agrees on it.
+            times, overall = await self._agents.agent_time(
+                self._teams, start=now - self.window_s, now=now
             )
         except StoreUnavailable:
             self._latest = Snapshot(self._latest.kpis, False)
             raise
-        # Occupancy is agent time from the same events, so every process agrees on it.
-        times, overall = agent_time(
-            events,
-            start=now - self.window_s,
-            now=now,
-            present_until=await self._agents.present_until(),
-        )
         loads = await self._agents.load(self._teams)
         teams = team_kpis(
             buckets,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import pytest
 
-from queues import Channel, Contact, Direction, Event, Message, StoreUnavailable
+from queues import Bucket, Channel, Contact, Direction, Message, StoreUnavailable
 from queues.memory import MemoryStore
-from router.stats import AgentLoad, KpiBoard
+from router.stats import AgentLoad, AgentTime, KpiBoard
 
 TEAMS = ("billing", "technical")
 THRESHOLDS_S = {"billing": 20.0, "technical": 20.0}
@@ -31,8 +31,10 @@ class Agents:
     async def total(self) -> AgentLoad:
         return AgentLoad(available=0, busy=1)
 
-    async def present_until(self) -> dict[str, float]:
-        return {}
+    async def agent_time(
+        self, teams: Sequence[str], *, start: float, now: float
+    ) -> tuple[dict[str, AgentTime], AgentTime]:
+        return {team: AgentTime() for team in teams}, AgentTime()
 
 
 class FlakyStore(MemoryStore):
@@ -40,12 +42,12 @@ class FlakyStore(MemoryStore):
 
     down = False
 
-    async def list_events(
-        self, *, since: float | None = None, kinds: Iterable[str] | None = None
-    ) -> list[Event]:
+    async def minute_buckets(
+        self, teams: Sequence[str], *, since: float, until: float
+    ) -> list[Bucket]:
         if self.down:
             raise StoreUnavailable("the store does not answer")
-        return await super().list_events(since=since, kinds=kinds)
+        return await super().minute_buckets(teams, since=since, until=until)
 
 
 async def answered_call(store: MemoryStore, clock: Clock, team: str, wait_s: float) -> None:

@@ -1,95 +1,87 @@
-"""Occupancy as agent time from events: a scripted day by hand, then through a real store."""
+"""Occupancy as agent time kept in each agent's presence ledger: the arithmetic by hand,
+then a scripted day through a real store, read by a second process."""
 
 from __future__ import annotations
 
-import pytest
-
-from queues import Channel, Contact, Direction, Event, Message
+from queues import Channel, Contact, Direction, Message
 from router.desk import AgentStatus, Presence
-from router.stats import AGENT_STATUS, AgentLoad, AgentTime, KpiBoard, agent_time
+from router.stats import AgentTime, KpiBoard, accrue, prune, window_time
 from tests.conftest import FakeClock, StoreMaker
 
-T0 = 1_795_000_000.0
+T0 = 1_794_999_980.0  # 20 s into a minute: intervals cross minute boundaries
 MIN = 60.0
 
 
-def status(
-    minute: float, to: str, teams: tuple[str, ...] = ("billing",), agent: str = "ania"
-) -> Event:
-    data = {"status": to, "teams": list(teams)}
-    return Event("", AGENT_STATUS, at=T0 + minute * MIN, agent=agent, data=data)
+def test_accrue_splits_an_interval_at_minute_boundaries() -> None:
+    ledger = accrue({}, T0, T0 + 100, busy=True)
+    first = int(T0 // 60)
+    assert ledger == {first: (40.0, 40.0), first + 1: (60.0, 60.0)}
+    ledger = accrue(ledger, T0 + 100, T0 + 130, busy=False)
+    assert ledger[first + 1] == (60.0, 60.0) and ledger[first + 2] == (0.0, 30.0)
+    assert sum(b for b, _ in ledger.values()) == 100 and sum(lg for _, lg in ledger.values()) == 130
 
 
-def held(kind: str, minute: float, cid: str = "c1", agent: str = "ania") -> Event:
-    return Event(cid, kind, at=T0 + minute * MIN, team="billing", agent=agent)
+def test_prune_keeps_two_hours() -> None:
+    ledger = accrue({}, T0, T0 + 4 * 3600, busy=False)
+    kept = prune(ledger, T0 + 4 * 3600)
+    assert len(kept) == 121 and min(kept) == int((T0 + 4 * 3600) // 60) - 120
 
 
-def day(let_go: str = "contact_resolved") -> list[Event]:
-    """Logs in at 0, claims at 10, lets go at 40, break 50-60, logs out at 70."""
-    return [
-        status(0, "available"),
-        held("contact_claimed", 10),
-        held(let_go, 40),
-        status(50, "break"),
-        status(60, "available"),
-        status(70, "offline"),
-    ]
-
-
-@pytest.mark.parametrize(
-    "let_go", ["contact_resolved", "contact_released", "contact_transferred", "lease_expired"]
-)
-def test_a_scripted_day_is_busy_30_of_the_60_minutes_logged_in(let_go: str) -> None:
-    teams, total = agent_time(day(let_go), start=T0, now=T0 + 80 * MIN, present_until={})
-    assert total == AgentTime(busy_s=30 * MIN, logged_in_s=60 * MIN)  # the break is not in
-    assert teams == {"billing": total}
-    load = AgentLoad(available=0, busy=0, busy_s=total.busy_s, logged_in_s=total.logged_in_s)
-    assert load.occupancy == 0.5
-
-
-def test_the_window_starts_in_the_state_the_events_before_it_left() -> None:
-    _, total = agent_time(day(), start=T0 + 30 * MIN, now=T0 + 80 * MIN, present_until={})
-    # Already logged in and holding at 30: busy 30-40, logged in 30-50 and 60-70.
-    assert total == AgentTime(busy_s=10 * MIN, logged_in_s=30 * MIN)
-
-
-def test_events_after_now_are_not_counted() -> None:
-    _, total = agent_time(day(), start=T0, now=T0 + 25 * MIN, present_until={})
-    assert total == AgentTime(busy_s=15 * MIN, logged_in_s=25 * MIN)
-
-
-def test_a_presence_that_expired_without_an_event_ends_the_logged_in_time() -> None:
-    events = [status(0, "available")]
-    _, total = agent_time(
-        events, start=T0, now=T0 + 60 * MIN, present_until={"ania": T0 + 12 * MIN}
+def test_window_time_adds_the_open_interval_busy_or_logged_in_until_expiry() -> None:
+    ledger = accrue({}, T0, T0 + 30 * MIN, busy=True)  # busy 30 min
+    busy_now = window_time(
+        ledger, start=T0, now=T0 + 40 * MIN, open_since=T0 + 30 * MIN, busy=True, logged_until=0
     )
-    assert total == AgentTime(busy_s=0.0, logged_in_s=12 * MIN)
+    assert busy_now == AgentTime(busy_s=40 * MIN, logged_in_s=40 * MIN)
+    idle = window_time(
+        ledger,
+        start=T0,
+        now=T0 + 40 * MIN,
+        open_since=T0 + 30 * MIN,
+        busy=False,
+        logged_until=T0 + 32 * MIN,  # the presence expired at 32
+    )
+    assert idle == AgentTime(busy_s=30 * MIN, logged_in_s=32 * MIN)
+    on_break = window_time(
+        ledger,
+        start=T0,
+        now=T0 + 40 * MIN,
+        open_since=T0 + 30 * MIN,
+        busy=False,
+        logged_until=T0 + 30 * MIN,
+    )
+    assert on_break == AgentTime(busy_s=30 * MIN, logged_in_s=30 * MIN)
+    # Minutes before the window's first minute are left out.
+    later = window_time(
+        ledger, start=T0 + 20 * MIN, now=T0 + 40 * MIN, open_since=T0 + 30 * MIN, busy=False,
+        logged_until=T0 + 30 * MIN,
+    )  # fmt: skip
+    assert later.busy_s == 10 * MIN + 20  # from the start of the minute holding T0 + 20 min
 
 
-def test_a_contact_held_into_a_break_is_busy_and_logged_in_time() -> None:
-    events = [
-        status(0, "available"),
-        held("contact_claimed", 10),
-        status(20, "break"),
-        held("contact_released", 30),
-    ]
-    _, total = agent_time(events, start=T0, now=T0 + 40 * MIN, present_until={})
-    assert total == AgentTime(busy_s=20 * MIN, logged_in_s=30 * MIN)
-
-
-def test_an_agent_of_two_teams_counts_in_each_and_once_overall() -> None:
-    events = [
-        status(0, "available", ("billing", "technical")),
-        status(0, "available", ("technical",), agent="tomek"),
-        held("contact_claimed", 0),
-        held("contact_resolved", 30),
-    ]
-    teams, total = agent_time(events, start=T0, now=T0 + 60 * MIN, present_until={})
-    assert teams == {
-        "billing": AgentTime(busy_s=30 * MIN, logged_in_s=60 * MIN),
-        "technical": AgentTime(busy_s=30 * MIN, logged_in_s=120 * MIN),
-    }
-    assert total == AgentTime(busy_s=30 * MIN, logged_in_s=120 * MIN)
+async def test_an_agent_of_two_teams_counts_in_each_and_once_overall(
+    make_store: StoreMaker, clock: FakeClock
+) -> None:
+    store = await make_store(clock)
+    presence = Presence(store, clock, snapshot_s=0.0)
+    start = clock()
+    await presence.seen("ania", ["billing", "technical"], status=AgentStatus.AVAILABLE)
+    await presence.seen("tomek", ["technical"], status=AgentStatus.AVAILABLE)
+    await presence.holding("ania", +1)
+    clock.advance(10 * MIN)
+    await presence.holding("ania", -1)
+    await presence.seen("ania", ["billing", "technical"])  # her console, at the resolve
+    await presence.seen("tomek", ["technical"])
+    clock.advance(MIN)
+    times, total = await presence.agent_time(
+        ["billing", "technical", "domains_hosting"], start=start, now=clock()
+    )
+    assert times["billing"] == AgentTime(busy_s=600.0, logged_in_s=660.0)
+    # tomek, not seen for 10 minutes, was logged in until his presence expired (2 min),
+    # and again since he was seen.
+    assert times["technical"] == AgentTime(busy_s=600.0, logged_in_s=660.0 + 120.0 + 60.0)
+    assert times["domains_hosting"] == AgentTime()
+    assert total == AgentTime(busy_s=600.0, logged_in_s=840.0)
 
 
 async def test_presence_records_the_day_and_every_board_computes_it(
@@ -111,8 +103,10 @@ async def test_presence_records_the_day_and_every_board_computes_it(
     await presence.seen("ania", ["billing"], status=AgentStatus.AVAILABLE)
     await there_until(10)
     assert await store.claim(["billing"], "ania", lease_s=3600.0) is not None
+    await presence.holding("ania", +1)  # as the desk does
     await there_until(40)
     await store.ack(contact.id, "ania", disposition="solved")
+    await presence.holding("ania", -1)
     await there_until(50)
     await presence.seen("ania", ["billing"], status=AgentStatus.BREAK)
     await there_until(60)
@@ -132,14 +126,8 @@ async def test_presence_records_the_day_and_every_board_computes_it(
         assert kpis["overall"]["occupancy"] == 0.5
         assert [k.occupancy for k in board.snapshot().kpis] == [0.5]
 
-    clock.now = t0 + 90 * MIN  # back after the expiry: it is recorded when it ended
+    clock.now = t0 + 90 * MIN  # back after the expiry: the gap does not count ...
     await presence.seen("ania", ["billing"])
-    recorded = await store.list_events(kinds=[AGENT_STATUS])
-    assert [(e.agent, e.data["status"], (e.at - t0) / MIN) for e in recorded] == [
-        ("ania", "available", 0),
-        ("ania", "break", 50),
-        ("ania", "available", 60),
-        ("ania", "offline", 70),
-        ("ania", "available", 90),
-    ]
-    assert {e.contact_id for e in recorded} == {""}
+    clock.now = t0 + 95 * MIN  # ... and, not seen since 90, her presence ended at 92
+    times, total = await presence.agent_time(["billing"], start=t0 - 60, now=clock())
+    assert times["billing"] == total == AgentTime(busy_s=1800.0, logged_in_s=3600.0 + 120.0)

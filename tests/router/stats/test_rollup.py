@@ -17,6 +17,7 @@ from queues.memory import MemoryStore
 from router.desk import HandleTimes
 from router.stats import (
     AgentLoad,
+    AgentTime,
     Buckets,
     KpiBoard,
     arrivals_by_channel,
@@ -43,8 +44,10 @@ class Nobody:
     async def total(self) -> AgentLoad:
         return AgentLoad(0, 0)
 
-    async def present_until(self) -> dict[str, float]:
-        return {}
+    async def agent_time(
+        self, teams: Sequence[str], *, start: float, now: float
+    ) -> tuple[dict[str, AgentTime], AgentTime]:
+        return {team: AgentTime() for team in teams}, AgentTime()
 
 
 class Counting:
