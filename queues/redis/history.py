@@ -21,11 +21,13 @@ from queues.models import Contact, Event, Message
 from queues.redis.codec import LIVE, decode_contact, decode_event, decode_message, entry_refs
 from queues.redis.keys import (
     SHARDS,
+    TEAMS_KEY,
     address_key,
     all_key,
     contact_events_key,
     entry_key,
     flow_key,
+    queued_key,
     shard_events_key,
     team_events_key,
 )
@@ -122,6 +124,8 @@ class History:
         address: str | None,
         limit: int,
     ) -> list[Contact]:
+        if state == "waiting" and address is None:
+            return await self._waiting(channel=channel, team=team, limit=limit)
         indexes = [
             all_key(s) if address is None else address_key(s, address) for s in range(SHARDS)
         ]
@@ -147,6 +151,22 @@ class History:
                     break
         if batch and len(found) < limit:
             await flush()
+        return found[:limit]
+
+    async def _waiting(self, *, channel: str | None, team: str | None, limit: int) -> list[Contact]:
+        """Waiting contacts from the teams' queue indexes: the read follows the crowd
+        waiting now, not every contact of every day."""
+        teams = [team] if team is not None else sorted(await self._redis.smembers(TEAMS_KEY))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for name in teams:
+                pipe.zrange(queued_key(str(name)), 0, -1)
+            ids = [str(cid) for page in await pipe.execute() for cid in page]
+        found: list[Contact] = []
+        for start in range(0, len(ids), _PAGE):
+            for contact in await self.contacts(ids[start : start + _PAGE]):
+                if contact.state == "waiting" and (channel is None or contact.channel == channel):
+                    found.append(contact)
+        found.sort(key=lambda c: (c.created_at, c.id), reverse=True)
         return found[:limit]
 
     # -- events ------------------------------------------------------------------------------

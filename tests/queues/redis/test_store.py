@@ -452,3 +452,33 @@ async def test_store_unavailable_when_the_server_is_stopped(
             await open_store(url)
     finally:
         await store.aclose()
+
+
+async def test_listing_waiting_contacts_reads_the_queues_not_every_contact(
+    store: RedisStore, clock: FakeClock
+) -> None:
+    """300 contacts of the day are resolved, 3 wait: the list of those waiting reads 3."""
+    for _ in range(300):
+        cid = await waiting(store, clock, "billing")
+        await store.claim(["billing"], "ann", lease_s=60)
+        await store.ack(cid, "ann")
+        clock.advance(0.001)
+    waiting_ids = []
+    for team in ("billing", "technical", "billing"):
+        waiting_ids.append(await waiting(store, clock, team))
+        clock.advance(1)
+    read: list[int] = []
+    history = store._history
+    fetch = history.contacts
+
+    async def counting(ids: Any) -> Any:
+        read.append(len(ids))
+        return await fetch(ids)
+
+    history.contacts = counting  # type: ignore[method-assign]
+    listed = await store.list_contacts(state=ContactState.WAITING, limit=10)
+    assert [c.id for c in listed] == waiting_ids[::-1]  # newest first
+    assert sum(read) == 3
+    billing = await store.list_contacts(state=ContactState.WAITING, team="billing", limit=1)
+    assert [c.id for c in billing] == [waiting_ids[2]]
+    assert not await store.list_contacts(state=ContactState.WAITING, channel="voice", limit=10)
