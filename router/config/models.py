@@ -28,6 +28,7 @@ from pydantic import (
     field_validator,
 )
 
+from queues import WAIT_EDGES_S
 from router.config.types import (
     WEEKDAYS,
     AgentName,
@@ -160,8 +161,17 @@ class Priority(Section):
     complaint: NonNegativeInt = 0
 
 
+def _wait_edge(threshold_s: int) -> int:
+    """A service-level threshold is an edge of the store's wait bins (KPIs count answers
+    within it exactly from the running aggregates)."""
+    if threshold_s not in WAIT_EDGES_S:
+        edges = ", ".join(f"{e:g}" for e in WAIT_EDGES_S)
+        raise ValueError(f"{threshold_s} s is not an edge of the wait bins; use one of {edges}")
+    return threshold_s
+
+
 class AnswerTarget(Section):
-    threshold_s: PositiveInt
+    threshold_s: Annotated[PositiveInt, AfterValidator(_wait_edge)]
     target: float = Field(gt=0, le=1)
 
 

@@ -147,6 +147,14 @@ def test_an_impossible_time_names_the_path_and_the_time(value: str) -> None:
     assert only_problem(data) == "teams.billing.hours.mon: '27:61' is not a time"
 
 
+def test_a_service_level_threshold_must_be_an_edge_of_the_wait_bins() -> None:
+    data = shipped()
+    data["sla"]["answer"]["voice"]["threshold_s"] = 25
+    problem = only_problem(data)
+    assert problem.startswith("sla.answer.voice.threshold_s: 25 s is not an edge of the wait bins")
+    assert "20, 30" in problem
+
+
 def test_a_bad_time_zone_is_named() -> None:
     data = shipped()
     data["timezone"] = "Europe/Warsw"
