@@ -23,6 +23,7 @@ import contextlib
 import itertools
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import structlog
@@ -169,27 +170,12 @@ class Courier:
             log.error("courier_parcel_unreadable", parcel_id=parcel.id, error=repr(exc))
             await self.store.settle_parcel(parcel.id, parcel.attempts)
             return None, None
-        sender = self.senders.get(reply.channel)
+        done = partial(Delivery, parcel.id, kind, reply, attempts=parcel.attempts)
         try:
-            if sender is None:
-                raise SendFailed(
-                    str(reply.channel),
-                    f"the {reply.channel} channel is not running in this process",
-                    retryable=True,
-                )
-            provider_id = await self._send(sender, reply, attempts)
+            provider_id = await self._send(self._sender(reply), reply, attempts)
         except SendFailed as exc:
-            retry = bool(parcel.payload.get("retry", True)) and exc.retryable
-            if retry and parcel.attempts < self._attempts:
-                delay_s = self._delay(parcel.attempts, exc)
-                if await self.store.defer_parcel(parcel.id, parcel.attempts, delay_s=delay_s):
-                    log.info(
-                        "courier_retry",
-                        parcel_id=parcel.id,
-                        contact_id=reply.contact_id,
-                        attempt=parcel.attempts,
-                        reason=exc.reason,
-                    )
+            delay_s = await self._deferred(parcel, reply, exc)
+            if delay_s is not None:
                 return None, delay_s
             log.warning(
                 "courier_failed",
@@ -199,26 +185,11 @@ class Courier:
                 attempts=parcel.attempts,
                 reason=exc.reason,
             )
-            delivery = Delivery(
-                parcel.id,
-                kind,
-                reply,
-                sent=False,
-                at=self._clock(),
-                attempts=parcel.attempts,
-                reason=exc.reason,
-                retryable=exc.retryable,
+            delivery = done(
+                sent=False, at=self._clock(), reason=exc.reason, retryable=exc.retryable
             )
         else:
-            delivery = Delivery(
-                parcel.id,
-                kind,
-                reply,
-                sent=True,
-                at=self._clock(),
-                attempts=parcel.attempts,
-                provider_id=provider_id,
-            )
+            delivery = done(sent=True, at=self._clock(), provider_id=provider_id)
             log.info("courier_sent", parcel_id=parcel.id, contact_id=reply.contact_id, kind=kind)
         if not await self.store.settle_parcel(parcel.id, parcel.attempts):
             # The lease ran out while sending and another taker has it now.
@@ -226,6 +197,33 @@ class Courier:
         if self.on_settled is not None:
             await self.on_settled(delivery)
         return delivery, None
+
+    def _sender(self, reply: Reply) -> Outbox:
+        sender = self.senders.get(reply.channel)
+        if sender is None:  # another process may run it: retryable
+            raise SendFailed(
+                str(reply.channel),
+                f"the {reply.channel} channel is not running in this process",
+                retryable=True,
+            )
+        return sender
+
+    async def _deferred(self, parcel: Parcel, reply: Reply, exc: SendFailed) -> float | None:
+        """Put a failed parcel back for a later try when it may get one: the delay, or None
+        when it is given up (not retryable, out of attempts, or an agent's reply)."""
+        retry = bool(parcel.payload.get("retry", True)) and exc.retryable
+        if not retry or parcel.attempts >= self._attempts:
+            return None
+        delay_s = self._delay(parcel.attempts, exc)
+        if await self.store.defer_parcel(parcel.id, parcel.attempts, delay_s=delay_s):
+            log.info(
+                "courier_retry",
+                parcel_id=parcel.id,
+                contact_id=reply.contact_id,
+                attempt=parcel.attempts,
+                reason=exc.reason,
+            )
+        return delay_s
 
     async def _send(self, sender: Outbox, reply: Reply, attempts: int) -> str | None:
         for attempt in range(1, attempts + 1):

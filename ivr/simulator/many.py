@@ -13,7 +13,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
@@ -140,6 +140,42 @@ def caller_number(index: int) -> str:
     return f"+4860{index % 10_000_000:07d}"
 
 
+@dataclass(slots=True)
+class _Crowd:
+    """The calls of one ``place_calls``: those running and those done, for progress."""
+
+    calls: int
+    start: float = field(default_factory=time.perf_counter)
+    live: set[Call] = field(default_factory=set)
+    done: list[CallResult] = field(default_factory=list)
+
+    async def run(self, call: Call) -> CallResult:
+        self.live.add(call)
+        try:
+            result = await call.run()
+        finally:
+            self.live.discard(call)
+        self.done.append(result)
+        return result
+
+    def progress(self) -> Progress:
+        finished = {o: sum(1 for r in self.done if r.outcome is o) for o in Outcome}
+        return Progress(
+            placed=len(self.done) + len(self.live),
+            calls=self.calls,
+            on_hold=sum(1 for c in self.live if c.on_hold),
+            connected=finished[Outcome.CONNECTED],
+            abandoned=finished[Outcome.ABANDONED],
+            errors=finished[Outcome.ERROR],
+            elapsed_s=time.perf_counter() - self.start,
+        )
+
+    async def report(self, tell: Callable[[Progress], None], every_s: float) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            tell(self.progress())
+
+
 async def place_calls(
     spec: CallSpec,
     answers: Sequence[str],
@@ -155,7 +191,8 @@ async def place_calls(
 ) -> tuple[list[CallResult], Summary]:
     """Place ``calls`` scripted calls, at most ``concurrency`` at once, each with its own
     CallSid and caller number, over at most ``connections`` HTTP connections; returns every
-    result and their summary."""
+    result and their summary. ``progress`` is told where the crowd stands every
+    ``progress_s`` and at the end."""
     if calls < 1 or concurrency < 1:
         raise ValueError(f"calls ({calls}) and concurrency ({concurrency}) must be 1 or more")
     gate = asyncio.Semaphore(concurrency)
@@ -163,42 +200,14 @@ async def place_calls(
         connector=aiohttp.TCPConnector(limit=max(1, min(connections, concurrency))),
         timeout=aiohttp.ClientTimeout(total=60),
     )
-    live: set[Call] = set()
-    done: list[CallResult] = []
+    crowd = _Crowd(calls)
 
     async def one(index: int) -> CallResult:
         async with gate:
             caller = replace(spec, call_sid=new_call_sid(), from_number=caller_number(index))
-            call = Call(client, caller, ScriptKeys(answers), sign=sign, api=api)
-            live.add(call)
-            try:
-                result = await call.run()
-            finally:
-                live.discard(call)
-            done.append(result)
-            return result
+            return await crowd.run(Call(client, caller, ScriptKeys(answers), sign=sign, api=api))
 
-    start = time.perf_counter()
-
-    def now_progress() -> Progress:
-        finished = {o: sum(1 for r in done if r.outcome is o) for o in Outcome}
-        return Progress(
-            placed=len(done) + len(live),
-            calls=calls,
-            on_hold=sum(1 for c in live if c.on_hold),
-            connected=finished[Outcome.CONNECTED],
-            abandoned=finished[Outcome.ABANDONED],
-            errors=finished[Outcome.ERROR],
-            elapsed_s=time.perf_counter() - start,
-        )
-
-    async def report() -> None:
-        assert progress is not None
-        while True:
-            await asyncio.sleep(progress_s)
-            progress(now_progress())
-
-    reporter = asyncio.create_task(report()) if progress is not None else None
+    reporter = None if progress is None else asyncio.create_task(crowd.report(progress, progress_s))
     try:
         results = list(await asyncio.gather(*(one(i) for i in range(calls))))
     finally:
@@ -209,5 +218,5 @@ async def place_calls(
         if session is None:
             await client.close()
     if progress is not None:
-        progress(now_progress())
-    return results, summarise(results, time.perf_counter() - start)
+        progress(crowd.progress())
+    return results, summarise(results, time.perf_counter() - crowd.start)
