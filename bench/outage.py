@@ -279,9 +279,6 @@ async def _outage(
             chats: list[asyncio.Task[int]] = []
             agents: list[asyncio.Task[None]] = []
             try:
-                for n in range(sizes.baseline_calls):
-                    placing = _place(crowd, session, polling, api, _BASELINE_FROM + n, sizes.speed)
-                    crowd.tasks.append(asyncio.create_task(placing))
                 arrivals = [("call", n) for n in range(sizes.calls)]
                 arrivals += [("chat", n) for n in range(sizes.chats)]
                 arrivals.sort(key=lambda a: a[1] / (sizes.calls if a[0] == "call" else sizes.chats))
@@ -294,6 +291,10 @@ async def _outage(
                     else:
                         chats.append(asyncio.create_task(_chat(sockets, router, stop)))
                     await asyncio.sleep(pace)
+                # The baseline's callers queue last, so agents reach few of them in the window.
+                for n in range(sizes.baseline_calls):
+                    placing = _place(crowd, session, polling, api, _BASELINE_FROM + n, sizes.speed)
+                    crowd.tasks.append(asyncio.create_task(placing))
 
                 async def all_waiting() -> bool:
                     stats = await store.queue_stats(["technical"])
