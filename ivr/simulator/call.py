@@ -18,14 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass
+from collections.abc import Coroutine
 from typing import Any
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import urljoin
 
 import aiohttp
 
-from ivr.errors import CallFailed, TwimlError
+from ivr.errors import CallFailed
 from ivr.simulator.api import TwilioApi
 from ivr.simulator.keys import KeySource
 from ivr.simulator.models import (
@@ -48,24 +47,9 @@ from ivr.simulator.twiml import (
     Verb,
     parse,
 )
+from ivr.simulator.webhook import Fetch, Webhooks
 
 __all__ = ["Call", "CallFailed", "CallResult", "CallSpec", "Outcome", "Signer", "new_call_sid"]
-
-SIGNATURE_HEADER = "X-Twilio-Signature"
-_HINTS = {
-    403: "the signature was refused: the simulator must sign with the server's auth token "
-    "(TWILIO_AUTH_TOKEN, or the demo's var/demo-twilio-auth-token) and its public URL",
-    404: "no voice webhook there: is the voice channel on (TWILIO_AUTH_TOKEN set, or "
-    "`switchboard run --demo`) and is --url right?",
-    503: "the router's store is unavailable; Twilio would retry",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class _Fetch:
-    url: str
-    method: str
-    extra: Mapping[str, str]
 
 
 class Call:
@@ -84,19 +68,17 @@ class Call:
     ) -> None:
         if spec.speed <= 0:
             raise ValueError(f"speed must be above 0, not {spec.speed}")
-        self._session = session
         self._spec = spec
         self._keys = keys
-        self._sign = sign
         self._echo = echo
         self.result = CallResult(spec.call_sid, spec.from_number)
+        self._http = Webhooks(session, spec, self.result, sign=sign, event=self._event)
         self._started = 0.0
         self._hold_since: float | None = None
         self._answered_at = 0.0  # call seconds at the last keypad answer
-        self._requests = 0
         self._api = api
         self._changed = asyncio.Event()  # the REST API redirected or ended the call
-        self._redirect: _Fetch | tuple[str, tuple[Verb, ...]] | None = None
+        self._redirect: Fetch | tuple[str, tuple[Verb, ...]] | None = None
         self._ended_by_api = False
         self.over = False
 
@@ -116,7 +98,7 @@ class Call:
         if twiml is not None:
             self._redirect = ("", parse(twiml))
         elif url is not None:
-            self._redirect = _Fetch(url, method, {})
+            self._redirect = Fetch(url, method, {})
         self._changed.set()
 
     def hang_up_by_api(self) -> None:
@@ -147,13 +129,13 @@ class Call:
         self.over = True
         if self._api is not None:
             self._api.unregister(self)
-        await self._status_callback()
+        await self._http.status_callback()
         return self.result
 
     async def _converse(self) -> Outcome:
         spec = self._spec
-        fetch = _Fetch(spec.url.rstrip("/") + spec.voice_path, "POST", {"CallStatus": "ringing"})
-        document_url, verbs = fetch.url, await self._request(fetch)
+        fetch = Fetch(spec.url.rstrip("/") + spec.voice_path, "POST", {"CallStatus": "ringing"})
+        document_url, verbs = fetch.url, await self._http.request(fetch)
         while True:
             step = await self._interruptible(self._execute(verbs, document_url))
             if step is None:  # the REST API changed the call meanwhile
@@ -168,14 +150,14 @@ class Call:
                     verbs = redirect[1]
                     continue
                 assert redirect is not None
-                step = _Fetch(urljoin(document_url, redirect.url), redirect.method, {})
+                step = Fetch(urljoin(document_url, redirect.url), redirect.method, {})
             if isinstance(step, Outcome):
                 return step
-            document_url, verbs = step.url, await self._request(step)
+            document_url, verbs = step.url, await self._http.request(step)
 
     async def _interruptible(
-        self, work: Coroutine[Any, Any, _Fetch | Outcome]
-    ) -> _Fetch | Outcome | None:
+        self, work: Coroutine[Any, Any, Fetch | Outcome]
+    ) -> Fetch | Outcome | None:
         """Run ``work`` (executing a document) unless the REST API changes the call first:
         then it is stopped and None returned."""
         if self._api is None:
@@ -200,7 +182,7 @@ class Call:
         self._changed.clear()
         return None
 
-    async def _execute(self, verbs: tuple[Verb, ...], document_url: str) -> _Fetch | Outcome:
+    async def _execute(self, verbs: tuple[Verb, ...], document_url: str) -> Fetch | Outcome:
         for verb in verbs:
             if isinstance(verb, Say | Play):
                 self._hear(verb)
@@ -209,11 +191,11 @@ class Call:
                     return self._caller_hangs_up("max_hold")
             elif isinstance(verb, Gather):
                 fetch = await self._gather(verb, document_url)
-                if isinstance(fetch, Outcome | _Fetch):
+                if isinstance(fetch, Outcome | Fetch):
                     return fetch
             elif isinstance(verb, Redirect):
                 self._event("redirect", url=verb.url, method=verb.method)
-                return _Fetch(urljoin(document_url, verb.url), verb.method, {})
+                return Fetch(urljoin(document_url, verb.url), verb.method, {})
             elif isinstance(verb, Dial):
                 return self._dial(verb)
             elif isinstance(verb, Hangup | Reject):
@@ -255,7 +237,7 @@ class Call:
         await self._sleep(min(pause.length_s, left))
         return pause.length_s < left
 
-    async def _gather(self, gather: Gather, document_url: str) -> _Fetch | Outcome | None:
+    async def _gather(self, gather: Gather, document_url: str) -> Fetch | Outcome | None:
         self._hold_since = None  # the caller is asked something: not on hold
         for prompt in gather.prompts:
             if isinstance(prompt, Pause):
@@ -295,9 +277,9 @@ class Call:
         action = urljoin(document_url, gather.action) if gather.action else document_url
         if digits:
             finished = gather.finish_on_key if ended == "finish_on_key" else ""
-            return _Fetch(action, gather.method, {"Digits": digits, "FinishedOnKey": finished})
+            return Fetch(action, gather.method, {"Digits": digits, "FinishedOnKey": finished})
         if gather.action_on_empty_result:
-            return _Fetch(action, gather.method, {"Digits": ""})
+            return Fetch(action, gather.method, {"Digits": ""})
         return None  # Twilio goes on with the verb after the Gather
 
     def _dial(self, dial: Dial) -> Outcome:
@@ -320,86 +302,6 @@ class Call:
         self.result.reason = reason
         self.result.outcome = Outcome.ABANDONED if on_hold else Outcome.HUNG_UP
         return self.result.outcome
-
-    # -- HTTP ------------------------------------------------------------------------------
-    def _form(self, extra: Mapping[str, str]) -> dict[str, str]:
-        spec = self._spec
-        return {
-            "AccountSid": spec.account_sid,
-            "ApiVersion": "2010-04-01",
-            "CallSid": spec.call_sid,
-            "CallStatus": "in-progress",
-            "Called": spec.to_number,
-            "Caller": spec.from_number,
-            "Direction": "inbound",
-            "From": spec.from_number,
-            "To": spec.to_number,
-            **extra,
-        }
-
-    def _signed(self, url: str, form: Mapping[str, str]) -> dict[str, str]:
-        if self._sign is None:
-            return {}
-        base = self._spec.signed_base
-        if base:
-            parts = urlsplit(url)
-            url = base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
-        return {SIGNATURE_HEADER: self._sign(url, form)}
-
-    async def _request(self, fetch: _Fetch) -> tuple[Verb, ...]:
-        self._requests += 1
-        if self._requests > self._spec.max_requests:
-            raise CallFailed(
-                f"over {self._spec.max_requests} webhook requests in one call; "
-                "is the IVR redirecting in a loop?"
-            )
-        form = self._form(fetch.extra)
-        url, data = fetch.url, form
-        if fetch.method == "GET":
-            url, data = f"{fetch.url}{'&' if '?' in fetch.url else '?'}{urlencode(form)}", {}
-        headers = self._signed(url, data)
-        event: dict[str, Any] = {"method": fetch.method, "url": url, "form": form}
-        start = time.perf_counter()
-        try:
-            async with self._session.request(
-                fetch.method, url, data=data or None, headers=headers
-            ) as resp:
-                body = await resp.text()
-                status = resp.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            self._event("request", **event, status=None)
-            raise CallFailed(f"{fetch.method} {url} failed: {exc or type(exc).__name__}") from exc
-        latency_ms = (time.perf_counter() - start) * 1000
-        self.result.latencies_ms.append(latency_ms)
-        self._event("request", **event, status=status, latency_ms=round(latency_ms, 3), twiml=body)
-        if status != 200:
-            hint = _HINTS.get(status, "")
-            raise CallFailed(
-                f"{fetch.method} {urlsplit(url).path} answered HTTP {status}: "
-                f"{body.strip()[:200]}" + (f" ({hint})" if hint else "")
-            )
-        try:
-            return parse(body)
-        except TwimlError as exc:
-            raise CallFailed(f"{urlsplit(url).path} answered bad TwiML: {exc}") from None
-
-    async def _status_callback(self) -> None:
-        spec = self._spec
-        url = spec.url.rstrip("/") + spec.status_path
-        form = self._form(
-            {
-                "CallStatus": "completed",
-                "CallDuration": str(int(self.result.duration_s)),
-                "CallbackSource": "call-progress-events",
-            }
-        )
-        try:
-            async with self._session.post(url, data=form, headers=self._signed(url, form)) as r:
-                status = r.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            self._event("status_callback", url=url, form=form, status=None, error=str(exc))
-            return
-        self._event("status_callback", url=url, form=form, status=status)
 
     # -- time and output -------------------------------------------------------------------
     def _now(self) -> float:
