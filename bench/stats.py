@@ -1,7 +1,8 @@
 """The stats figures: what ``/api/stats`` (the KPI board) costs with a small and a big day.
 
 A day of contacts goes through the store's API (each contact: two inbound messages, queued,
-answered, four replies, resolved: ten events), spread over the 24 hours before now, with
+answered, four replies, resolved: ten events in its ``events``, four of them in the day's
+log, which leaves the six message events out), spread over the 24 hours before now, with
 agents' status changes; then the board answers ``calls`` times and each answer is timed,
 wall clock and CPU of this process (and of redis-server, from INFO). The board's two reads
 are timed apart too: the contacts' numbers from the minute buckets, and occupancy from the

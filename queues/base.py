@@ -28,6 +28,7 @@ from queues.models import (
 
 __all__ = [
     "EVENT_KINDS",
+    "MESSAGE_EVENT_KINDS",
     "UPDATABLE_FIELDS",
     "Clock",
     "Store",
@@ -71,6 +72,12 @@ EVENT_KINDS = frozenset(
         "agent_status",
     }
 )
+
+
+#: The events that record a message on its contact's history. A contact's ``events`` has
+#: them; the day's log (``list_events``) does not: the messages are their record, and a
+#: day's messages would be most of the log (a voice call is some 16 prompts and answers).
+MESSAGE_EVENT_KINDS = frozenset({"message_received", "message_sent"})
 
 
 def message_event_kind(message: Message) -> str:
@@ -133,7 +140,8 @@ class Store(Protocol):
     async def list_events(
         self, *, since: float | None = None, kinds: Iterable[str] | None = None
     ) -> list[Event]:
-        """Every contact's events at or after ``since``, oldest first."""
+        """Every contact's events at or after ``since``, oldest first, except the message
+        events (``MESSAGE_EVENT_KINDS``; a contact's ``events`` has them)."""
 
     # -- queues ------------------------------------------------------------------------
     async def enqueue(self, contact_id: str, team: str, *, delay_s: int = 0) -> Contact:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from queues import transitions
-from queues.base import Clock, check_updatable, message_event_kind
+from queues.base import MESSAGE_EVENT_KINDS, Clock, check_updatable, message_event_kind
 from queues.errors import ContactNotFound
 from queues.memory.buckets import MemoryBuckets
 from queues.memory.keyed import KeyedMemory
@@ -186,7 +186,9 @@ class MemoryStore(KeyedMemory, MemoryOutbox, MemoryBuckets):
         return [
             e
             for e in self._events
-            if (since is None or e.at >= since) and (wanted is None or e.kind in wanted)
+            if (since is None or e.at >= since)
+            and e.kind not in MESSAGE_EVENT_KINDS
+            and (wanted is None or e.kind in wanted)
         ]
 
     # -- queues --------------------------------------------------------------------------

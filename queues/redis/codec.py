@@ -14,8 +14,10 @@ from typing import Any
 from queues.models import Channel, Contact, ContactState, Direction, Event, Message
 
 __all__ = [
+    "ALL_META",
     "FLOW_FIELDS",
     "LIVE",
+    "META_PREFIX",
     "contact_fields",
     "decode_contact",
     "decode_event",
@@ -24,7 +26,9 @@ __all__ = [
     "encode_field",
     "encode_message",
     "entry_refs",
+    "flow_changes",
     "fmt_time",
+    "meta_fields",
     "pairs",
 ]
 
@@ -39,8 +43,12 @@ FLOW_FIELDS: Mapping[str, str] = {
     "account": "ac",
     "subject": "sj",
     "sla_due": "sd",
-    "meta": "mt",
+    "meta": "mt",  # earlier versions: all of it as one JSON; now one m:<key> field each
 }
+#: Flow fields ``m:<key>`` hold the meta's values (JSON), one each.
+META_PREFIX = "m:"
+#: In ``update_contact``'s fields to delete: every ``m:`` field.
+ALL_META = "m:*"
 _TIMES = frozenset(
     {"queued_at", "sla_due", "assigned_at", "lease_until", "created_at", "closed_at"}
 )
@@ -66,9 +74,36 @@ def encode_field(name: str, value: Any) -> str | None:
         return fmt_time(value)
     if name == "verified":
         return "1" if value else None
-    if name == "meta":
-        return _dumps(dict(value)) if value else None
     return str(value)
+
+
+def meta_fields(meta: Mapping[str, Any]) -> list[str]:
+    """The meta as flow fields ``m:<key>`` -> JSON value, flat: one field each rather than
+    one JSON of all, so that each value stays short and Redis keeps the record in its
+    compact encoding (a hash whose values are all under 64 bytes is a listpack, about a
+    quarter of the memory of a hash table)."""
+    flat: list[str] = []
+    for key, value in meta.items():
+        flat += [META_PREFIX + key, _dumps(value)]
+    return flat
+
+
+def flow_changes(changes: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """``update_contact``'s changes as flow fields to set (flat pairs) and to delete; a new
+    meta deletes every ``m:`` field first (``ALL_META``) and sets its own."""
+    to_set: list[str] = []
+    to_delete: list[str] = []
+    for name, value in changes.items():
+        if name == "meta":
+            to_delete += [ALL_META, FLOW_FIELDS["meta"]]
+            to_set += meta_fields(value or {})
+            continue
+        encoded = encode_field(name, value)
+        if encoded is None:
+            to_delete.append(FLOW_FIELDS[name])
+        else:
+            to_set += [FLOW_FIELDS[name], encoded]
+    return to_set, to_delete
 
 
 def contact_fields(contact: Contact) -> list[str]:
@@ -76,6 +111,9 @@ def contact_fields(contact: Contact) -> list[str]:
     out; ``st`` only when it is not in_flow (a contact is created in its flow)."""
     flat: list[str] = []
     for name, short in FLOW_FIELDS.items():
+        if name == "meta":
+            flat += meta_fields(contact.meta)
+            continue
         value = encode_field(name, getattr(contact, name))
         if value is not None:
             flat += [short, value]
@@ -105,7 +143,12 @@ def decode_contact(
     created_at = _time(flow, "ca")
     if created_at is None or "ch" not in flow:
         raise ValueError(f"contact {contact_id!r} has no flow record in Redis; it is damaged")
-    meta = flow.get("mt")
+    meta: dict[str, Any] = json.loads(flow["mt"]) if "mt" in flow else {}
+    meta.update(
+        (field[len(META_PREFIX) :], json.loads(value))
+        for field, value in flow.items()
+        if field.startswith(META_PREFIX)
+    )
     queue: Mapping[str, str] = entry or {}
     state = queue.get("st") or flow.get("st") or ContactState.IN_FLOW
     if state in ("moving", "moved"):  # a move not yet finished: it waits in the destination
@@ -130,7 +173,7 @@ def decode_contact(
         lease_until=_time(queue, "lu"),
         disposition=queue.get("dp"),
         closed_at=_time(queue, "cl") if queue else _time(flow, "cl"),
-        meta=json.loads(meta) if meta else {},
+        meta=meta,
         messages=messages,
     )
 
@@ -147,22 +190,46 @@ def entry_refs(team: str, entry: Mapping[str, str]) -> list[tuple[str, str]]:
     return refs
 
 
+#: A message's direction in its encoding; "f" is an outbound flow prompt (meta {"flow": true}).
+_DIRECTIONS = {"i": Direction.IN, "o": Direction.OUT, "f": Direction.OUT}
+_FLOW_META = {"flow": True}
+
+
 def encode_message(message: Message) -> str:
-    data: dict[str, Any] = {
-        "i": message.id,
-        "d": str(message.direction),
-        "x": message.text,
-        "t": round(message.at, 6),
-    }
-    if message.author is not None:
-        data["a"] = message.author
-    if message.meta:
-        data["m"] = dict(message.meta)
+    """A message as a JSON array: [id, direction, text, at(, author(, meta))].
+
+    Positional and with one-letter directions, as a waiting crowd's histories are most of
+    what Redis holds; ``decode_message`` also reads the older object form.
+    """
+    meta = dict(message.meta)
+    if message.direction is Direction.IN:
+        code = "i"
+    elif meta == _FLOW_META and message.author is None:
+        code, meta = "f", {}
+    else:
+        code = "o"
+    data: list[Any] = [message.id, code, message.text, round(message.at, 6)]
+    if meta:
+        data += [message.author, meta]
+    elif message.author is not None:
+        data.append(message.author)
     return _dumps(data)
 
 
 def decode_message(raw: str) -> Message:
-    data = json.loads(raw)
+    if raw.startswith("["):
+        data = json.loads(raw)
+        code = data[1]
+        meta = data[5] if len(data) > 5 else {}
+        return Message(
+            id=data[0],
+            direction=_DIRECTIONS[code],
+            text=data[2],
+            at=float(data[3]),
+            author=data[4] if len(data) > 4 else None,
+            meta=dict(_FLOW_META) if code == "f" else meta,
+        )
+    data = json.loads(raw)  # the object form of earlier versions
     return Message(
         id=data["i"],
         direction=Direction(data["d"]),

@@ -16,8 +16,9 @@ import math
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import cast
 
+from queues.base import MESSAGE_EVENT_KINDS, message_event_kind
 from queues.errors import ContactNotFound
-from queues.models import Contact, Event, Message
+from queues.models import Contact, Direction, Event, Message
 from queues.redis.codec import LIVE, decode_contact, decode_event, decode_message, entry_refs
 from queues.redis.keys import (
     SHARDS,
@@ -42,9 +43,21 @@ _FILTERED_PAGE = 2_000  # events a server-side filter reads per call (a short sc
 
 def split_history(stored: Sequence[str]) -> tuple[list[str], list[str]]:
     """A contact's history list as its messages (JSON) and its event references."""
-    messages = [item for item in stored if item.startswith("{")]
-    refs = [item for item in stored if not item.startswith("{")]
+    messages = [item for item in stored if item.startswith(("[", "{"))]
+    refs = [item for item in stored if not item.startswith(("[", "{"))]
     return messages, refs
+
+
+def _message_event(contact_id: str, message: Message) -> Event:
+    """The event that records ``message``: derived from it, never stored."""
+    out = message.direction is Direction.OUT
+    return Event(
+        contact_id,
+        message_event_kind(message),
+        at=message.at,
+        agent=message.author if out else None,
+        data={"message_id": message.id},
+    )
 
 
 def _by_time(sequences: Iterable[list[Event]]) -> list[Event]:
@@ -175,7 +188,7 @@ class History:
         where = await self._locator.find(contact_id, history=True)
         if not where.flow:
             raise ContactNotFound(contact_id)
-        messages, refs = split_history(where.history)
+        refs = split_history(where.history)[1]
         queue_refs = entry_refs(where.team, where.entry) if where.team else []
         async with self._redis.pipeline(transaction=False) as pipe:
             for ref in refs:
@@ -183,9 +196,19 @@ class History:
             for team, ref in queue_refs:
                 pipe.xrange(team_events_key(team), ref, ref)
             rows = cast(list[list[tuple[str, dict[str, str]]]], await pipe.execute())
-        contact_events = [decode_event(row[0][1]) for row in rows[: len(refs)] if row]
+        stored = iter(decode_event(row[0][1]) if row else None for row in rows[: len(refs)])
+        # The contact's own events in recording order: its stream's events where the
+        # history refers to them, a message event derived from each message where it is.
+        contact_events: list[Event] = []
+        kept: list[Message] = []
+        for item in where.history:
+            if item.startswith(("[", "{")):
+                kept.append(decode_message(item))
+                contact_events.append(_message_event(contact_id, kept[-1]))
+            elif (event := next(stored)) is not None and event.kind not in MESSAGE_EVENT_KINDS:
+                contact_events.append(event)  # (an older store also streamed message events)
         queue_events = [decode_event(row[0][1]) for row in rows[len(refs) :] if row]
-        return _by_time([contact_events, queue_events]), [decode_message(m) for m in messages]
+        return _by_time([contact_events, queue_events]), kept
 
     async def list_events(self, *, since: float | None, kinds: Iterable[str] | None) -> list[Event]:
         teams = await self._locator.teams(refresh=True)
@@ -195,7 +218,7 @@ class History:
         # nothing; the exact filter is on the event's own time.
         first = "-" if since is None else str(math.floor(since * 1000))
         if kinds is not None:
-            wanted = sorted(set(kinds))
+            wanted = sorted(set(kinds) - MESSAGE_EVENT_KINDS)
             found = await asyncio.gather(
                 *(self._filtered(stream, first, since, wanted) for stream in streams)
             )
@@ -229,7 +252,9 @@ class History:
             for stream, entries in zip(starts, pages, strict=True):
                 for _entry_id, fields in entries:
                     event = decode_event(fields)
-                    if since is None or event.at >= since:
+                    if (since is None or event.at >= since) and (
+                        event.kind not in MESSAGE_EVENT_KINDS
+                    ):
                         found[stream].append(event)
                 if len(entries) == _PAGE:
                     next_starts[stream] = "(" + entries[-1][0]

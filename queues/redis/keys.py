@@ -11,12 +11,14 @@ contact lists and the event stream in the same step as the contact. Needs Redis 
 
 Contact shard ``{sb:c:NN}`` (intake, append_message, update_contact, close in flow)::
 
-    :c:<id>        hash: flow record (ch ad ca lg vf vm ac sj sd mt), st (in_flow, or
+    :c:<id>        hash: flow record (ch ad ca lg vf vm ac sj sd, m:<key> per meta key;
+                   earlier versions: mt, all the meta as one JSON), st (in_flow, or
                    resolved/abandoned when closed in flow), cl, and q = the team the contact
                    was handed to (set once; while that hand-over may be unfinished, also
                    qa and pr, the queued_at and delay to finish it with)
-    :h:<id>        list: history in recording order: messages (JSON, start with "{") and
-                   references (stream ids) of the contact's events in :events
+    :h:<id>        list: history in recording order: messages (JSON arrays "[..."; earlier
+                   versions: objects "{...") and references (stream ids) of the contact's
+                   events in :events other than messages (a message is its own record)
     :k:<id>        hash: message id -> history index, for messages stored under an
                    idempotency key (only contacts that have such messages)
     :all           zset: contact id -> created_at (list_contacts, newest first)

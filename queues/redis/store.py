@@ -21,7 +21,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from queues.base import Clock, check_updatable, message_event_kind
+from queues.base import Clock, check_updatable
 from queues.buckets import RECENT_HANDLES, Bucket
 from queues.errors import ContactNotFound, InvalidTransition, StoreUnavailable
 from queues.models import (
@@ -37,13 +37,12 @@ from queues.models import (
 from queues.redis.buckets import Aggregates
 from queues.redis.cluster import Connection, connect, operation
 from queues.redis.codec import (
-    FLOW_FIELDS,
     contact_fields,
     decode_contact,
     decode_message,
     encode_event,
-    encode_field,
     encode_message,
+    flow_changes,
     fmt_time,
     pairs,
 )
@@ -155,10 +154,8 @@ class RedisStore(KeyedRedis, OutboxRedis):
 
     @operation
     async def append_message(self, contact_id: str, message: Message) -> None:
-        kind = message_event_kind(message)
-        keys = [flow_key(contact_id), history_key(contact_id), contact_events_key(contact_id)]
-        args = [contact_id, self._now(), encode_message(message), message.id, kind]
-        reply = await self._scripts.run("append_message", keys, [*args, message.author or ""])
+        keys = [flow_key(contact_id), history_key(contact_id)]
+        reply = await self._scripts.run("append_message", keys, [encode_message(message)])
         check(reply, contact_id, "append_message")
 
     @operation
@@ -175,14 +172,7 @@ class RedisStore(KeyedRedis, OutboxRedis):
     @operation
     async def _update_contact(self, contact_id: str, changes: dict[str, Any]) -> Contact:
         check_updatable(changes)
-        to_set: list[str] = []
-        to_delete: list[str] = []
-        for name, value in changes.items():
-            encoded = encode_field(name, value)
-            if encoded is None:
-                to_delete.append(FLOW_FIELDS[name])
-            else:
-                to_set += [FLOW_FIELDS[name], encoded]
+        to_set, to_delete = flow_changes(changes)
         args = [str(len(to_set) // 2), *to_set, *to_delete]
         reply = await self._scripts.run("update_contact", [flow_key(contact_id)], args)
         check(reply, contact_id, "update_contact")

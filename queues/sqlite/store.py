@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from queues import transitions
-from queues.base import Clock, check_updatable, message_event_kind
+from queues.base import MESSAGE_EVENT_KINDS, Clock, check_updatable, message_event_kind
 from queues.buckets import RECENT_HANDLES, Bucket
 from queues.errors import ContactNotFound
 from queues.models import (
@@ -212,9 +212,12 @@ class SqliteStore(KeyedRows, OutboxRows):
             where.append("at >= ?")
             params.append(since)
         if kinds is not None:
-            wanted = list(dict.fromkeys(kinds))
+            wanted = [k for k in dict.fromkeys(kinds) if k not in MESSAGE_EVENT_KINDS]
             where.append(f"kind IN ({', '.join('?' * len(wanted))})")
             params.extend(wanted)
+        else:
+            where.append(f"kind NOT IN ({', '.join('?' * len(MESSAGE_EVENT_KINDS))})")
+            params.extend(sorted(MESSAGE_EVENT_KINDS))
         sql = f"{db.SELECT_EVENT} WHERE {' AND '.join(where)} ORDER BY id"
         return [db.event_from_row(row) for row in conn.execute(sql, params)]
 

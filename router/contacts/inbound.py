@@ -4,7 +4,7 @@ message as the history keeps it (auth codes masked)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,17 +85,26 @@ def new_contact(
 
 
 def history_message(
-    message: InboundMessage, now: float, *, redact: Callable[[str], str], secret: bool
+    message: InboundMessage,
+    now: float,
+    *,
+    redact: Callable[[str], str],
+    secret: bool,
+    known: Mapping[str, Any] | None = None,
 ) -> Message:
     """The message as the history keeps it: auth codes never reach the history (``redact``
-    masks labelled lines always, and any digits typed where the flow asked for a code)."""
+    masks labelled lines always, and any digits typed where the flow asked for a code).
+
+    Its meta leaves out what the contact's meta (``known``) already says with the same
+    value (a call's CallSid and number on every keypress), and says ``timeout`` only when
+    the customer gave no input: a waiting crowd's histories are most of the store.
+    """
     text = message.text
     if text is not None:
         text = redact(text)
         text = redact_secret(text) if secret else text
-    return Message(
-        direction=Direction.IN,
-        text=text or "",
-        at=now,
-        meta={**message.meta, "timeout": text is None},
-    )
+    known = known or {}
+    meta = {k: v for k, v in message.meta.items() if k not in known or known[k] != v}
+    if text is None:
+        meta["timeout"] = True
+    return Message(direction=Direction.IN, text=text or "", at=now, meta=meta)

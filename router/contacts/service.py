@@ -224,7 +224,9 @@ class ContactService:
             default_language=self._default_language,
         )
         redact = functools.partial(self.engine.redact, FLOW_FOR_CHANNEL[message.channel])
-        kept = history_message(message, now, redact=redact, secret=found.secret)
+        kept = history_message(
+            message, now, redact=redact, secret=found.secret, known=contact.meta
+        )
         return await self.store.intake(contact, kept, key=message.key)
 
     async def _finish_turn(

@@ -1,4 +1,5 @@
--- intake: store an inbound message, creating the contact when it is new.
+-- intake: store an inbound message, creating the contact when it is new. The message is
+-- its own record: no message event goes to the stream (History.events derives it).
 -- KEYS: flow, history, keyed index, shard contacts, shard address index, shard events,
 --       shard buckets (hour of now)
 -- ARGV: id, now, message JSON, message id, '1' when stored under an idempotency key,
@@ -27,5 +28,4 @@ local count = redis.call('RPUSH', KEYS[2], message)
 if keyed == '1' then
   redis.call('HSET', KEYS[3], message_id, count - 1)
 end
-contact_event(KEYS[2], KEYS[6], id, 'message_received', now, '', '', {message_id = message_id})
 return reply('ok', flow)

@@ -347,9 +347,10 @@ async def test_a_clock_running_behind_keeps_each_tags_events_in_recorded_order(
     kinds = ["contact_created", "message_received", "note", "contact_enqueued"]
     kinds += ["contact_claimed", "contact_released", "contact_abandoned"]
     assert [e.kind for e in await store.events(cid)] == kinds
-    assert [e.kind for e in await store.list_events(since=clock())] == kinds
+    logged = [k for k in kinds if k != "message_received"]  # the day's log has no messages
+    assert [e.kind for e in await store.list_events(since=clock())] == logged
     later = await store.list_events(since=clock() + 1)
-    assert [e.kind for e in later] == [kinds[0], kinds[1], kinds[3], kinds[4]]
+    assert [e.kind for e in later] == [kinds[0], kinds[3], kinds[4]]
     assert (await store.events(cid))[2].data == {"why": "behind"}
 
 
@@ -363,7 +364,7 @@ async def test_list_events_and_contacts_page_through_long_histories(
     created = await store.list_events(kinds=["contact_created"])
     assert len(created) == 300
     assert [e.at for e in created] == sorted(e.at for e in created)
-    assert len(await store.list_events(since=clock() - 9.5)) == 2 * 10
+    assert len(await store.list_events(since=clock() - 9.5)) == 10  # created (no messages)
     mine = await store.list_contacts(address="a1", limit=500)
     assert len(mine) == 100 and all(c.address == "a1" for c in mine)
     assert [c.created_at for c in mine] == sorted((c.created_at for c in mine), reverse=True)
