@@ -68,10 +68,13 @@ class InboundMessage:
 
 @dataclass(frozen=True, slots=True)
 class Spoken:
-    """A prompt rendered for the customer in their language."""
+    """A prompt rendered for the customer in their language (from ``template`` and
+    ``params``, when known: the history may keep those rather than the text)."""
 
     text: str
     language: str
+    template: str | None = field(default=None, compare=False, repr=False)
+    params: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

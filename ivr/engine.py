@@ -12,17 +12,11 @@ from ivr.flow import Flow, FlowBook
 from ivr.nodes import CollectNode, MenuNode, VerifyNode
 from ivr.run import Run
 from ivr.state import Facts, FlowState, Prompt, Step, VerifyResult
+from queues import fill
 
 __all__ = ["Engine"]
 
 _KEPT_TEXT_CHARS = 4000
-
-
-class _Keep(dict[str, str]):
-    """Format parameters that leave an unknown {placeholder} visible instead of failing."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
 
 
 class Engine:
@@ -107,6 +101,12 @@ class Engine:
 
     def render(self, prompt: Prompt, language: str) -> str:
         """The prompt's text in ``prompt.language`` (else ``language``) with its params."""
+        return fill(*self.compose(prompt, language))
+
+    def compose(self, prompt: Prompt, language: str) -> tuple[str, dict[str, str]]:
+        """The prompt's template in ``prompt.language`` (else ``language``) and the params
+        to fill it with (a team's name in that language): ``render`` is their ``fill``.
+        A template with stray braces (lint reports it) is said as typed, not dropped."""
         book = self._book
         texts = book.prompts.get(prompt.key)
         if texts is None:
@@ -115,12 +115,8 @@ class Engine:
         template = texts.get(lang) or texts.get(book.default_language)
         if template is None:
             template = next(iter(texts.values()))
-        params = _Keep(prompt.params)
+        params = dict(prompt.params)
         team = params.get("team")
         if team is not None:
             params["team"] = book.team_names.get(team, {}).get(lang, team)
-        try:
-            return template.format_map(params)
-        except (ValueError, IndexError, AttributeError):
-            # A prompt with stray braces (lint reports it) is said as typed, not dropped.
-            return template
+        return template, params

@@ -29,11 +29,28 @@ __all__ = [
     "Parcel",
     "Position",
     "QueueStats",
+    "fill",
     "from_iso",
     "new_id",
     "now_s",
     "to_iso",
 ]
+
+
+class _Keep(dict[str, str]):
+    """Format parameters that leave an unknown {placeholder} visible instead of failing."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def fill(template: str, params: Mapping[str, str]) -> str:
+    """``template`` with its {placeholders} filled from ``params``: an unknown one stays as
+    typed, and a template with stray braces is the text as it is."""
+    try:
+        return template.format_map(_Keep(params))
+    except (ValueError, IndexError, AttributeError, KeyError, TypeError):
+        return template
 
 
 class Channel(StrEnum):
@@ -105,6 +122,10 @@ class Message:
     id: str = field(default_factory=new_id)
     author: str | None = None  # agent name for outbound replies, None for the flow/customer
     meta: Mapping[str, Any] = field(default_factory=dict)
+    #: For a prompt: the template and the parameters the text was made from
+    #: (``fill(template, params) == text``); a store may keep these instead of the text.
+    template: str | None = field(default=None, compare=False, repr=False)
+    params: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from queues.models import Channel, Contact, ContactState, Direction, Event, Message
+from queues.models import Channel, Contact, ContactState, Direction, Event, Message, fill
 
 __all__ = [
     "ALL_META",
@@ -195,11 +195,13 @@ _DIRECTIONS = {"i": Direction.IN, "o": Direction.OUT, "f": Direction.OUT}
 _FLOW_META = {"flow": True}
 
 
-def encode_message(message: Message) -> str:
+def encode_message(message: Message, template: tuple[str, Mapping[str, str]] | None = None) -> str:
     """A message as a JSON array: [id, direction, text, at(, author(, meta))].
 
     Positional and with one-letter directions, as a waiting crowd's histories are most of
-    what Redis holds; ``decode_message`` also reads the older object form.
+    what Redis holds; with a ``template`` (its id and the params it uses, ``texts.py``)
+    the text is ``{"T": id, "p": params}``. ``decode_message`` also reads the older object
+    form.
     """
     meta = dict(message.meta)
     if message.direction is Direction.IN:
@@ -208,7 +210,12 @@ def encode_message(message: Message) -> str:
         code, meta = "f", {}
     else:
         code = "o"
-    data: list[Any] = [message.id, code, message.text, round(message.at, 6)]
+    text: Any = message.text
+    if template is not None:
+        text = {"T": template[0]}
+        if template[1]:
+            text["p"] = dict(template[1])
+    data: list[Any] = [message.id, code, text, round(message.at, 6)]
     if meta:
         data += [message.author, meta]
     elif message.author is not None:
@@ -216,18 +223,31 @@ def encode_message(message: Message) -> str:
     return _dumps(data)
 
 
-def decode_message(raw: str) -> Message:
+def decode_message(raw: str, templates: Mapping[str, str] | None = None) -> Message:
+    """The message from its encoding; ``templates`` (id -> template) fill a prompt kept as
+    a template id and params (one missing says so in its text rather than failing)."""
     if raw.startswith("["):
         data = json.loads(raw)
-        code = data[1]
+        code, text = data[1], data[2]
         meta = data[5] if len(data) > 5 else {}
+        template: str | None = None
+        params: dict[str, str] = {}
+        if isinstance(text, dict):
+            params = text.get("p") or {}
+            template = (templates or {}).get(text["T"])
+            if template is None:
+                text = f"(prompt {text['T']} is missing from the store)"
+            else:
+                text = fill(template, params)
         return Message(
             id=data[0],
             direction=_DIRECTIONS[code],
-            text=data[2],
+            text=text,
             at=float(data[3]),
             author=data[4] if len(data) > 4 else None,
             meta=dict(_FLOW_META) if code == "f" else meta,
+            template=template,
+            params=params,
         )
     data = json.loads(raw)  # the object form of earlier versions
     return Message(

@@ -19,7 +19,7 @@ from typing import cast
 from queues.base import MESSAGE_EVENT_KINDS, message_event_kind
 from queues.errors import ContactNotFound
 from queues.models import Contact, Direction, Event, Message
-from queues.redis.codec import LIVE, decode_contact, decode_event, decode_message, entry_refs
+from queues.redis.codec import LIVE, decode_contact, decode_event, entry_refs
 from queues.redis.keys import (
     SHARDS,
     TEAMS_KEY,
@@ -34,6 +34,7 @@ from queues.redis.keys import (
 )
 from queues.redis.locate import Locator
 from queues.redis.scripts import Client, Scripts
+from queues.redis.texts import Texts
 
 __all__ = ["History"]
 
@@ -69,10 +70,11 @@ def _by_time(sequences: Iterable[list[Event]]) -> list[Event]:
 class History:
     """list_contacts, events and list_events."""
 
-    def __init__(self, client: Client, locator: Locator, scripts: Scripts) -> None:
+    def __init__(self, client: Client, locator: Locator, scripts: Scripts, texts: Texts) -> None:
         self._redis = client
         self._locator = locator
         self._scripts = scripts
+        self._texts = texts
 
     # -- contacts ----------------------------------------------------------------------------
     async def contacts(self, ids: Sequence[str]) -> list[Contact]:
@@ -188,7 +190,8 @@ class History:
         where = await self._locator.find(contact_id, history=True)
         if not where.flow:
             raise ContactNotFound(contact_id)
-        refs = split_history(where.history)[1]
+        stored_messages, refs = split_history(where.history)
+        messages = iter(await self._texts.messages(stored_messages))
         queue_refs = entry_refs(where.team, where.entry) if where.team else []
         async with self._redis.pipeline(transaction=False) as pipe:
             for ref in refs:
@@ -203,7 +206,7 @@ class History:
         kept: list[Message] = []
         for item in where.history:
             if item.startswith(("[", "{")):
-                kept.append(decode_message(item))
+                kept.append(next(messages))
                 contact_events.append(_message_event(contact_id, kept[-1]))
             elif (event := next(stored)) is not None and event.kind not in MESSAGE_EVENT_KINDS:
                 contact_events.append(event)  # (an older store also streamed message events)

@@ -57,6 +57,8 @@ Elsewhere::
 
     sb:teams              set: every team a contact was ever queued in (added before)
     {sb:idem:<key>}       string: "<contact id> <message id>" of an idempotency key
+    sb:texts              hash: template id -> a prompt's template, kept once; histories
+                          keep a prompt as its template's id and params (texts.py)
     sb:session:<key>      string: {"x": expires_at, "t": tag, "d": data}, with a PX ttl
     sb:hits:<key>         zset: "<uuid>" -> time of one hit (record_hit), with a PX ttl
     sb:doc:<kind>         hash: key -> {"t": tag, "d": data} (documents: accounts, agents,
@@ -86,6 +88,7 @@ from queues.buckets import COUNTS, RECENT_HANDLES, SCALARS, WAIT_EDGES_S, minute
 PREFIX = "sb:"
 SHARDS = 16  # contact shards; changing it moves every contact, so it is fixed
 TEAMS_KEY = PREFIX + "teams"
+TEXTS_KEY = PREFIX + "texts"
 SESSION_PREFIX = PREFIX + "session:"
 HITS_PREFIX = PREFIX + "hits:"
 DOC_PREFIX = PREFIX + "doc:"

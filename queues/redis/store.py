@@ -63,6 +63,7 @@ from queues.redis.locate import Locator
 from queues.redis.outbox import OutboxRedis
 from queues.redis.queue import Queues
 from queues.redis.scripts import check, translated
+from queues.redis.texts import Texts
 
 __all__ = ["RedisStore"]
 
@@ -80,7 +81,8 @@ class RedisStore(KeyedRedis, OutboxRedis):
         self._queues = Queues(
             self._redis, self._scripts, self._locator, self._clock, cluster=cluster
         )
-        self._history = History(self._redis, self._locator, self._scripts)
+        self._texts = Texts(self._redis)
+        self._history = History(self._redis, self._locator, self._scripts, self._texts)
         self._aggregates = Aggregates(self._redis)
         self._closed = False
 
@@ -155,7 +157,8 @@ class RedisStore(KeyedRedis, OutboxRedis):
     @operation
     async def append_message(self, contact_id: str, message: Message) -> None:
         keys = [flow_key(contact_id), history_key(contact_id)]
-        reply = await self._scripts.run("append_message", keys, [encode_message(message)])
+        encoded = encode_message(message, await self._texts.keep(message))
+        reply = await self._scripts.run("append_message", keys, [encoded])
         check(reply, contact_id, "append_message")
 
     @operation
@@ -163,7 +166,7 @@ class RedisStore(KeyedRedis, OutboxRedis):
         found = await self._locator.find(contact_id, history=messages)
         if not found.flow:
             raise ContactNotFound(contact_id)
-        stored = tuple(decode_message(m) for m in split_history(found.history)[0])
+        stored = tuple(await self._texts.messages(split_history(found.history)[0]))
         return decode_contact(contact_id, found.flow, found.team, found.entry, stored)
 
     async def update_contact(self, contact_id: str, **changes: Any) -> Contact:

@@ -16,8 +16,18 @@ from typing import Any
 import structlog
 
 from channels import AgentTarget, Answer, HoldStatus, InboundMessage, Spoken, Standing
-from ivr import Engine, Facts
-from queues import Channel, Contact, ContactState, Direction, Event, Intake, Message, Store
+from ivr import Engine, Facts, Prompt
+from queues import (
+    Channel,
+    Contact,
+    ContactState,
+    Direction,
+    Event,
+    Intake,
+    Message,
+    Store,
+    fill,
+)
 from router.contacts.flow import FLOW_FOR_CHANNEL, QUEUE_PROMPTS, FlowHost, Performed
 from router.contacts.inbound import Conversation, find_conversation, history_message, new_contact
 from router.contacts.replay import replayed, session_record
@@ -297,10 +307,7 @@ class ContactService:
         if language != done.contact.language:
             done.contact = await self.store.update_contact(done.contact.id, language=language)
         spoken = tuple(
-            p
-            if isinstance(p, Spoken)
-            else Spoken(self.engine.render(p, language), p.language or language)
-            for p in done.prompts
+            p if isinstance(p, Spoken) else self._spoken(p, language) for p in done.prompts
         )
         if self.metrics is not None:
             for _ in spoken:
@@ -309,10 +316,19 @@ class ContactService:
             await self.store.append_message(
                 done.contact.id,
                 Message(
-                    direction=Direction.OUT, text=said.text, at=self._clock(), meta={"flow": True}
+                    direction=Direction.OUT,
+                    text=said.text,
+                    at=self._clock(),
+                    meta={"flow": True},
+                    template=said.template,
+                    params=said.params,
                 ),
             )
         return spoken
+
+    def _spoken(self, prompt: Prompt, language: str) -> Spoken:
+        template, params = self.engine.compose(prompt, language)
+        return Spoken(fill(template, params), prompt.language or language, template, params)
 
     async def _save_session(self, message: InboundMessage, record: dict[str, Any]) -> None:
         await self.store.put_session(message.session_key, record, ttl_s=self._session_ttl_s)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from channels import Spoken
 from ivr import Engine, Prompt
-from queues import Position, Store
+from queues import Position, Store, fill
 from router.desk import HandleTimes, Presence
 from router.routing import Routing, round_wait_min
 
@@ -87,4 +87,5 @@ class Announcer:
         }
         if opens_at > now and f"{prompt}_closed" in self._engine.book.prompts:
             prompt = f"{prompt}_closed"
-        return Spoken(self._engine.render(Prompt(prompt, params), language), language)
+        template, filled = self._engine.compose(Prompt(prompt, params), language)
+        return Spoken(fill(template, filled), language, template, filled)
