@@ -11,6 +11,7 @@ from typing import Any
 from channels import InboundMessage
 from ivr import detect_language
 from queues import Contact, Direction, Message, Store
+from router.contacts.replay import handled_keys
 
 __all__ = ["Conversation", "find_conversation", "history_message", "new_contact", "redact_secret"]
 
@@ -38,7 +39,7 @@ class Conversation:
     @property
     def handled(self) -> list[str]:
         """The idempotency keys already answered in this conversation."""
-        return list(self.session.get("handled", ())) if self.session else []
+        return handled_keys(self.session)
 
     @property
     def in_flow_session(self) -> bool:
