@@ -56,7 +56,9 @@ claims are no answers) and, while moving, ma (when the move began); a shard keep
 Elsewhere::
 
     sb:teams              set: every team a contact was ever queued in (added before)
-    {sb:idem:<key>}       string: "<contact id> <message id>" of an idempotency key
+    {sb:idem:<key>}       string: "<contact id> <message id>" of an idempotency key, or
+                          for a key "<group>:<last>" whose group has a colon, a hash
+                          {sb:idem:<group>}: last -> the same (IDEMPOTENCY_TTL_S)
     sb:texts              hash: template id -> a prompt's template, kept once; histories
                           keep a prompt as its template's id and params (texts.py)
     sb:session:<key>      string: {"x": expires_at, "t": tag, "d": data}, with a PX ttl
@@ -101,12 +103,16 @@ OUTBOX_KEYS = [OUTBOX_TAG + s for s in (":due", ":p", ":a", ":at", ":known", ":g
 OUTBOX_LINE_PREFIX = OUTBOX_TAG + ":g:"
 CHANNEL_PREFIX = PREFIX + "pubsub:"
 TOMBSTONE_TTL_S = 86_400
+#: How long an idempotency key is remembered: longer than any provider retries (SMTP gives
+#: up after 5 days), and bounded, so that a busy day's keys do not stay for ever.
+IDEMPOTENCY_TTL_S = 7 * 86_400
 #: How long a bucket hash (one tag's hour) is kept after its first count.
 BUCKET_TTL_S = 2 * 86_400
 
 SCRIPTS = (
     # contact shard
     "intake",
+    "claim_key",
     "append_message",
     "update_contact",
     "add_event",
@@ -251,8 +257,14 @@ def hour_of(at: float) -> int:
 
 
 # -- elsewhere -------------------------------------------------------------------------------
-def idempotency_key(key: str) -> str:
-    return "{" + PREFIX + "idem:" + key + "}"
+def idempotency_key(key: str) -> tuple[str, str | None]:
+    """Where an idempotency key is kept: a string of its own, or for a key of a group
+    (``voice:<CallSid>:<step>``, ``chat:<session>:<frame>``: two colons or more) a field
+    of the group's hash, so that a call's steps cost one key, not one each."""
+    group, _, last = key.rpartition(":")
+    if ":" in group:
+        return "{" + PREFIX + "idem:" + group + "}", last
+    return "{" + PREFIX + "idem:" + key + "}", None
 
 
 def session_key(key: str) -> str:

@@ -49,6 +49,7 @@ from queues.redis.codec import (
 from queues.redis.history import History, split_history
 from queues.redis.keyed import KeyedRedis
 from queues.redis.keys import (
+    IDEMPOTENCY_TTL_S,
     address_key,
     all_key,
     contact_buckets_key,
@@ -137,7 +138,7 @@ class RedisStore(KeyedRedis, OutboxRedis):
             # The key's slot decides first: a key seen before names the contact and message
             # it was stored as (and a retry after a crash stores exactly that).
             mine = f"{cid} {message_id}"
-            seen = await self._redis.set(idempotency_key(key), mine, nx=True, get=True)
+            seen = await self._claim_key(key, mine)
             if seen is not None:
                 cid, _, message_id = str(seen).partition(" ")
         stored = (
@@ -153,6 +154,17 @@ class RedisStore(KeyedRedis, OutboxRedis):
             flow = pairs(reply[2:])
             return Intake(await self._with_queue(cid, flow), decode_message(reply[1]), True)
         return Intake(await self._with_queue(cid, pairs(reply[1:])), stored, duplicate=False)
+
+    async def _claim_key(self, key: str, value: str) -> str | None:
+        """Store ``value`` under an idempotency key unless one is there: None, or what is."""
+        where, field = idempotency_key(key)
+        if field is None:
+            ttl_s = IDEMPOTENCY_TTL_S
+            seen = await self._redis.set(where, value, nx=True, get=True, ex=ttl_s)
+            return None if seen is None else str(seen)
+        ttl = str(IDEMPOTENCY_TTL_S * 1000)
+        reply = await self._scripts.run("claim_key", [where], [field, value, ttl])
+        return str(reply[0]) if reply else None
 
     @operation
     async def append_message(self, contact_id: str, message: Message) -> None:

@@ -95,3 +95,23 @@ async def test_records_of_earlier_versions_read_the_same(
     got = await store.get_contact(contact.id)
     assert got.meta == {"call_sid": "CA1"}
     assert got.messages[-1] == Message(Direction.OUT, "Old", at, mid, "ann", {"k": 1})
+
+
+async def test_a_calls_idempotency_keys_are_one_hash_that_expires(
+    admin: aioredis.Redis, store: RedisStore, clock: FakeClock
+) -> None:
+    call = "voice:CA" + "3" * 32
+    contact, first = contact_and_message(clock)
+    await store.intake(contact, first, key=f"{call}:0")
+    for n in range(1, 4):
+        await store.intake(contact, Message(Direction.IN, str(n), clock()), key=f"{call}:{n}")
+    retry = await store.intake(contact, Message(Direction.IN, "2", clock()), key=f"{call}:2")
+    assert retry.duplicate and retry.message.text == "2"
+    assert len((await store.get_contact(contact.id)).messages) == 4
+    group = "{sb:idem:" + call + "}"
+    assert sorted(cast(list[str], await admin.hkeys(group))) == ["0", "1", "2", "3"]
+    assert 6 * 86_400 < await admin.ttl(group) <= 7 * 86_400
+    sms, text = contact_and_message(clock, address="+48600")
+    await store.intake(sms, text, key="sms:SM1")
+    assert 6 * 86_400 < await admin.ttl("{sb:idem:sms:SM1}") <= 7 * 86_400
+    assert (await store.intake(sms, text, key="sms:SM1")).duplicate
