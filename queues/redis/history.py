@@ -18,7 +18,7 @@ from typing import cast
 
 from queues.base import MESSAGE_EVENT_KINDS, message_event_kind
 from queues.errors import ContactNotFound
-from queues.models import Contact, Direction, Event, Message
+from queues.models import Channel, Contact, Direction, Event, Message
 from queues.redis.codec import LIVE, decode_contact, decode_event, entry_refs
 from queues.redis.keys import (
     SHARDS,
@@ -28,6 +28,7 @@ from queues.redis.keys import (
     contact_events_key,
     entry_key,
     flow_key,
+    leased_key,
     queued_key,
     shard_events_key,
     team_events_key,
@@ -38,6 +39,8 @@ from queues.redis.texts import Texts
 
 __all__ = ["History"]
 
+#: States whose contacts each team indexes: list them from there.
+_BY_TEAM_INDEX = {"waiting": queued_key, "assigned": leased_key}
 _PAGE = 256  # contacts or events read per command when scanning
 _FILTERED_PAGE = 2_000  # events a server-side filter reads per call (a short script)
 
@@ -139,11 +142,14 @@ class History:
         address: str | None,
         limit: int,
     ) -> list[Contact]:
-        if state == "waiting" and address is None:
-            return await self._waiting(channel=channel, team=team, limit=limit)
-        indexes = [
-            all_key(s) if address is None else address_key(s, address) for s in range(SHARDS)
-        ]
+        if state in _BY_TEAM_INDEX and address is None:
+            return await self._in_queues(state, channel=channel, team=team, limit=limit)
+        if address is not None:
+            indexes = [address_key(s, address) for s in range(SHARDS)]
+        else:
+            channels = [channel] if channel is not None else [str(c) for c in Channel]
+            indexes = [all_key(s, c) for s in range(SHARDS) for c in channels]
+            indexes += [all_key(s) for s in range(SHARDS)]  # kept by earlier versions
         found: list[Contact] = []
         batch: list[str] = []
 
@@ -168,18 +174,21 @@ class History:
             await flush()
         return found[:limit]
 
-    async def _waiting(self, *, channel: str | None, team: str | None, limit: int) -> list[Contact]:
-        """Waiting contacts from the teams' queue indexes: the read follows the crowd
-        waiting now, not every contact of every day."""
+    async def _in_queues(
+        self, state: str, *, channel: str | None, team: str | None, limit: int
+    ) -> list[Contact]:
+        """Waiting or assigned contacts from the teams' queue indexes (waiting, leased):
+        the read follows the crowd there now, not every contact of every day."""
+        index = _BY_TEAM_INDEX[state]
         teams = [team] if team is not None else sorted(await self._redis.smembers(TEAMS_KEY))
         async with self._redis.pipeline(transaction=False) as pipe:
             for name in teams:
-                pipe.zrange(queued_key(str(name)), 0, -1)
+                pipe.zrange(index(str(name)), 0, -1)
             ids = [str(cid) for page in await pipe.execute() for cid in page]
         found: list[Contact] = []
         for start in range(0, len(ids), _PAGE):
             for contact in await self.contacts(ids[start : start + _PAGE]):
-                if contact.state == "waiting" and (channel is None or contact.channel == channel):
+                if contact.state == state and (channel is None or contact.channel == channel):
                     found.append(contact)
         found.sort(key=lambda c: (c.created_at, c.id), reverse=True)
         return found[:limit]

@@ -21,7 +21,8 @@ Contact shard ``{sb:c:NN}`` (intake, append_message, update_contact, close in fl
                    events in :events other than messages (a message is its own record)
     :k:<id>        hash: message id -> history index, for messages stored under an
                    idempotency key (only contacts that have such messages)
-    :all           zset: contact id -> created_at (list_contacts, newest first)
+    :all:<channel> zset: contact id -> created_at, the shard's contacts on that channel
+                   (list_contacts, newest first; earlier versions: :all, every channel)
     :a:<address>   zset: contact id -> created_at, the shard's contacts at that address
     :events        stream: the shard's contact events (created, message_*, closed in flow,
                    add_event); fields c k t tm ag d; ids from the event time
@@ -179,8 +180,10 @@ def contact_events_key(contact_id: str) -> str:
     return shard_events_key(shard_of(contact_id))
 
 
-def all_key(shard: int) -> str:
-    return shard_tag(shard) + ":all"
+def all_key(shard: int, channel: str | None = None) -> str:
+    """The shard's contacts on ``channel`` (created_at -> id); without a channel, the
+    index of every channel that earlier versions kept."""
+    return shard_tag(shard) + (":all" if channel is None else ":all:" + channel)
 
 
 def address_key(shard: int, address: str) -> str:

@@ -145,7 +145,7 @@ class RedisStore(KeyedRedis, OutboxRedis):
             message if message_id == message.id else dataclasses.replace(message, id=message_id)
         )
         shard, now = shard_of(cid), self._clock()
-        keys = [flow_key(cid), history_key(cid), keyed_key(cid), all_key(shard)]
+        keys = [flow_key(cid), history_key(cid), keyed_key(cid), all_key(shard, contact.channel)]
         keys += [address_key(shard, contact.address), contact_events_key(cid)]
         keys.append(contact_buckets_key(cid, now))
         args = [cid, fmt_time(now), encode_message(stored), message_id, "" if key is None else "1"]

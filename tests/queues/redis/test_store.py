@@ -18,7 +18,17 @@ import pytest
 import redis.asyncio as aioredis
 from redis.crc import key_slot
 
-from queues import ContactState, Event, StoreUnavailable, now_s, open_store
+from queues import (
+    Channel,
+    Contact,
+    ContactState,
+    Direction,
+    Event,
+    Message,
+    StoreUnavailable,
+    now_s,
+    open_store,
+)
 from queues.redis.keys import (
     all_key,
     contact_buckets_key,
@@ -483,3 +493,35 @@ async def test_listing_waiting_contacts_reads_the_queues_not_every_contact(
     billing = await store.list_contacts(state=ContactState.WAITING, team="billing", limit=1)
     assert [c.id for c in billing] == [waiting_ids[2]]
     assert not await store.list_contacts(state=ContactState.WAITING, channel="voice", limit=10)
+
+
+async def test_listing_by_channel_or_assigned_reads_only_those_contacts(
+    store: RedisStore, clock: FakeClock
+) -> None:
+    """300 SMS contacts of the day are resolved; a voice call and a chat come, the chat
+    is claimed: a list by channel reads that channel's index, assigned ones the leases."""
+    for _ in range(300):
+        cid = await waiting(store, clock, "billing")
+        await store.claim(["billing"], "ann", lease_s=60)
+        await store.ack(cid, "ann")
+        clock.advance(0.001)
+    voice = Contact(channel=Channel.VOICE, address="+48500", created_at=clock())
+    chat = Contact(channel=Channel.CHAT, address="s-1", created_at=clock())
+    for contact in (voice, chat):
+        await store.intake(contact, Message(Direction.IN, "hi", clock()))
+        await store.enqueue(contact.id, "technical")
+    await store.claim(["technical"], "bob", lease_s=60)
+    read: list[int] = []
+    history = store._history
+    fetch = history.contacts
+
+    async def counting(ids: Any) -> Any:
+        read.append(len(ids))
+        return await fetch(ids)
+
+    history.contacts = counting  # type: ignore[method-assign]
+    assert [c.id for c in await store.list_contacts(channel="voice", limit=5)] == [voice.id]
+    assert sum(read) == 1
+    assigned = await store.list_contacts(state=ContactState.ASSIGNED, limit=5)
+    assert [c.id for c in assigned] == [voice.id] and sum(read) == 2
+    assert len(await store.list_contacts(channel="sms", limit=280)) == 280
