@@ -8,6 +8,7 @@ there is one, decides the state.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -193,15 +194,42 @@ def entry_refs(team: str, entry: Mapping[str, str]) -> list[tuple[str, str]]:
 #: A message's direction in its encoding; "f" is an outbound flow prompt (meta {"flow": true}).
 _DIRECTIONS = {"i": Direction.IN, "o": Direction.OUT, "f": Direction.OUT}
 _FLOW_META = {"flow": True}
+_NEW_ID = re.compile(r"[0-9a-f]{20}")
 
 
-def encode_message(message: Message, template: tuple[str, Mapping[str, str]] | None = None) -> str:
+def _base_us(contact_id: str | None) -> int | None:
+    """The time in an id's first 12 hex digits (``new_id``), in microseconds."""
+    if contact_id is None or not _NEW_ID.fullmatch(contact_id):
+        return None
+    return int(contact_id[:12], 16) * 1000
+
+
+def _compact_id_and_time(message: Message, contact_id: str | None) -> tuple[str, Any]:
+    """The message's id and time as kept: ``"~<8 hex>"`` and microseconds after its
+    contact's id time when the id's time is the message's millisecond (as ``new_id`` makes
+    it) and both read back exactly; else the id and the time as they are."""
+    at = round(message.at, 6)
+    base = _base_us(contact_id)
+    if base is not None and _NEW_ID.fullmatch(message.id):
+        at_us = round(at * 1_000_000)
+        if at_us / 1_000_000 == at and f"{at_us // 1000:012x}" == message.id[:12]:
+            return "~" + message.id[12:], at_us - base
+    return message.id, at
+
+
+def encode_message(
+    message: Message,
+    template: tuple[str, Mapping[str, str]] | None = None,
+    contact_id: str | None = None,
+) -> str:
     """A message as a JSON array: [id, direction, text, at(, author(, meta))].
 
     Positional and with one-letter directions, as a waiting crowd's histories are most of
     what Redis holds; with a ``template`` (its id and the params it uses, ``texts.py``)
-    the text is ``{"T": id, "p": params}``. ``decode_message`` also reads the older object
-    form.
+    the text is ``{"T": id, "p": params}``; with its ``contact_id``, an id made in the
+    message's millisecond is "~" and its last 8 hex digits, and the time is whole
+    microseconds after the contact id's time. ``decode_message`` also reads the older
+    object form.
     """
     meta = dict(message.meta)
     if message.direction is Direction.IN:
@@ -215,7 +243,8 @@ def encode_message(message: Message, template: tuple[str, Mapping[str, str]] | N
         text = {"T": template[0]}
         if template[1]:
             text["p"] = dict(template[1])
-    data: list[Any] = [message.id, code, text, round(message.at, 6)]
+    kept_id, at = _compact_id_and_time(message, contact_id)
+    data: list[Any] = [kept_id, code, text, at]
     if meta:
         data += [message.author, meta]
     elif message.author is not None:
@@ -223,12 +252,22 @@ def encode_message(message: Message, template: tuple[str, Mapping[str, str]] | N
     return _dumps(data)
 
 
-def decode_message(raw: str, templates: Mapping[str, str] | None = None) -> Message:
+def decode_message(
+    raw: str, templates: Mapping[str, str] | None = None, contact_id: str | None = None
+) -> Message:
     """The message from its encoding; ``templates`` (id -> template) fill a prompt kept as
-    a template id and params (one missing says so in its text rather than failing)."""
+    a template id and params (one missing says so in its text rather than failing), and
+    ``contact_id`` gives a compact id and time theirs."""
     if raw.startswith("["):
         data = json.loads(raw)
         code, text = data[1], data[2]
+        message_id, at = data[0], float(data[3])
+        if message_id.startswith("~"):
+            base = _base_us(contact_id)
+            if base is None:
+                raise ValueError(f"message {message_id!r} needs its contact's id to be read")
+            at_us = base + int(data[3])
+            message_id, at = f"{at_us // 1000:012x}{message_id[1:]}", at_us / 1_000_000
         meta = data[5] if len(data) > 5 else {}
         template: str | None = None
         params: dict[str, str] = {}
@@ -240,10 +279,10 @@ def decode_message(raw: str, templates: Mapping[str, str] | None = None) -> Mess
             else:
                 text = fill(template, params)
         return Message(
-            id=data[0],
+            id=message_id,
             direction=_DIRECTIONS[code],
             text=text,
-            at=float(data[3]),
+            at=at,
             author=data[4] if len(data) > 4 else None,
             meta=dict(_FLOW_META) if code == "f" else meta,
             template=template,

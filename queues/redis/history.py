@@ -200,7 +200,7 @@ class History:
         if not where.flow:
             raise ContactNotFound(contact_id)
         stored_messages, refs = split_history(where.history)
-        messages = iter(await self._texts.messages(stored_messages))
+        messages = iter(await self._texts.messages(stored_messages, contact_id))
         queue_refs = entry_refs(where.team, where.entry) if where.team else []
         async with self._redis.pipeline(transaction=False) as pipe:
             for ref in refs:

@@ -148,11 +148,13 @@ class RedisStore(KeyedRedis, OutboxRedis):
         keys = [flow_key(cid), history_key(cid), keyed_key(cid), all_key(shard, contact.channel)]
         keys += [address_key(shard, contact.address), contact_events_key(cid)]
         keys.append(contact_buckets_key(cid, now))
-        args = [cid, fmt_time(now), encode_message(stored), message_id, "" if key is None else "1"]
+        encoded = encode_message(stored, None, cid)
+        args = [cid, fmt_time(now), encoded, message_id, "" if key is None else "1"]
         reply = await self._scripts.run("intake", keys, args + contact_fields(contact))
         if reply[0] == "dup":
             flow = pairs(reply[2:])
-            return Intake(await self._with_queue(cid, flow), decode_message(reply[1]), True)
+            first = decode_message(reply[1], None, cid)
+            return Intake(await self._with_queue(cid, flow), first, True)
         return Intake(await self._with_queue(cid, pairs(reply[1:])), stored, duplicate=False)
 
     async def _claim_key(self, key: str, value: str) -> str | None:
@@ -169,7 +171,7 @@ class RedisStore(KeyedRedis, OutboxRedis):
     @operation
     async def append_message(self, contact_id: str, message: Message) -> None:
         keys = [flow_key(contact_id), history_key(contact_id)]
-        encoded = encode_message(message, await self._texts.keep(message))
+        encoded = encode_message(message, await self._texts.keep(message), contact_id)
         reply = await self._scripts.run("append_message", keys, [encoded])
         check(reply, contact_id, "append_message")
 
@@ -178,7 +180,7 @@ class RedisStore(KeyedRedis, OutboxRedis):
         found = await self._locator.find(contact_id, history=messages)
         if not found.flow:
             raise ContactNotFound(contact_id)
-        stored = tuple(await self._texts.messages(split_history(found.history)[0]))
+        stored = tuple(await self._texts.messages(split_history(found.history)[0], contact_id))
         return decode_contact(contact_id, found.flow, found.team, found.entry, stored)
 
     async def update_contact(self, contact_id: str, **changes: Any) -> Contact:

@@ -54,8 +54,9 @@ class Texts:
             self._remember(tid, template)
         return tid, params
 
-    async def messages(self, raws: Sequence[str]) -> list[Message]:
-        """Decode stored messages, reading the templates this process has not seen."""
+    async def messages(self, raws: Sequence[str], contact_id: str) -> list[Message]:
+        """Decode a contact's stored messages, reading the templates this process has not
+        seen."""
         wanted = {tid for raw in raws for tid in _template_ids(raw) if tid not in self._known}
         if wanted:
             ids = sorted(wanted)
@@ -63,7 +64,7 @@ class Texts:
             for tid, template in zip(ids, found, strict=True):
                 if template is not None:
                     self._remember(tid, str(template))
-        return [decode_message(raw, self._known) for raw in raws]
+        return [decode_message(raw, self._known, contact_id) for raw in raws]
 
     def _remember(self, tid: str, template: str) -> None:
         if len(self._known) >= _CACHE_LIMIT:

@@ -115,3 +115,25 @@ async def test_a_calls_idempotency_keys_are_one_hash_that_expires(
     await store.intake(sms, text, key="sms:SM1")
     assert 6 * 86_400 < await admin.ttl("{sb:idem:sms:SM1}") <= 7 * 86_400
     assert (await store.intake(sms, text, key="sms:SM1")).duplicate
+
+
+async def test_an_id_made_in_the_messages_millisecond_is_kept_short_and_reads_back_exactly(
+    admin: aioredis.Redis, store: RedisStore, clock: FakeClock
+) -> None:
+    contact, first = contact_and_message(clock)
+    await store.intake(contact, first)
+    made = int(contact.id[:12], 16) + 4_321  # 4.321 s after the contact's id
+    said = [
+        Message(Direction.OUT, f"m{n}", (made * 1000 + us) / 1e6, f"{made:012x}{n:08x}")
+        for n, us in enumerate((0, 1, 999, 500))
+    ]
+    odd = Message(Direction.OUT, "mine", (made * 1000 + 7) / 1e6, "not-a-new-id")
+    later = Message(Direction.OUT, "later", (made + 5) / 1000, f"{made:012x}{9:08x}")
+    for message in (*said, odd, later):
+        await store.append_message(contact.id, message)
+    raws = (await admin.lrange(history_key(contact.id), 0, -1))[2:]  # after a ref, "hello"
+    assert [json.loads(r)[0][0] for r in raws] == ["~"] * 4 + ["n", f"{made:012x}"[0]]
+    assert json.loads(raws[1])[3] == 4_321_001
+    got = list((await store.get_contact(contact.id)).messages[1:])
+    assert got == [*said, odd, later]
+    assert [m.at for m in got] == [m.at for m in (*said, odd, later)]
