@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import signal
 import sys
@@ -86,6 +87,11 @@ async def _serve(config: Config, store: Store, host: str, port: int, *, demo: bo
         first = next(iter(tokens.items()))
         lines.append(f"Try: switchboard agent --token {first[1]}")
     print("\n".join(lines), flush=True)
+    # What start-up made (modules, config, directories) lives as long as the process:
+    # frozen, the collector's full passes skip it (without this each walks ~65,000 objects,
+    # a 20 ms pause in whatever request is running: the p99 of /api/stats).
+    gc.collect()
+    gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
