@@ -23,7 +23,7 @@ from tests.redis_server import redis_server
 
 __all__ = ["BACKENDS", "FULL", "QUICK", "Results", "Sizes", "run"]
 
-BACKENDS = ("memory", "sqlite", "redis", "channels", "stats", "outage")
+BACKENDS = ("memory", "sqlite", "redis", "channels", "stats", "outage", "simulate")
 CYCLE_UNIT = "cycles/s"
 _SYNCHRONOUS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}  # PRAGMA synchronous values
 
@@ -259,6 +259,10 @@ def _run_backend(backend: str, sizes: Sizes, workdir: Path) -> list[Figure]:
         (workdir / "outage").mkdir(exist_ok=True)
         outage = QUICK_OUTAGE if sizes is QUICK else FULL_OUTAGE
         return asyncio.run(run_outage(outage, workdir / "outage"))
+    if backend == "simulate":
+        from bench.simulate import run_simulate
+
+        return run_simulate(sizes is QUICK)
     raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
 
 

@@ -290,6 +290,21 @@ class Store(Protocol):
     async def clear_hits(self, key: str) -> None:
         """Forget every hit under ``key``."""
 
+    # -- windowed counters (spike detection; ``queues/windows.py``) ----------------------
+    async def count_window(
+        self, keys: Sequence[str], *, slot_s: int, slots: int, add: int = 1, keep_s: float
+    ) -> list[int]:
+        """Add ``add`` to each key's count in the slot holding now and return, per key in
+        order, its total over the ``slots`` latest slots, that one included.
+
+        Slots are ``slot_s`` seconds of the store's clock from the epoch (minute slots start
+        on the minute). Each key's add and sum is one atomic step across every process
+        sharing the store: concurrent adds never lose a count. ``add`` 0 only reads. The
+        window decides what counts; ``keep_s`` (at least ``slot_s * slots``, else
+        ValueError) only reclaims slots no window of that size reads any more (on Redis on
+        the server's clock). Costs O(keys × slots), however much was counted.
+        """
+
     # -- pub/sub (agent replies reach the process holding a chat websocket) ---------------
     async def publish(self, channel: str, payload: str) -> None: ...
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[str]]: ...

@@ -129,3 +129,15 @@ def test_quick_outage_bench_runs_two_routers_and_reports_its_figures(tmp_path: P
     assert figures["outage.contacts_lost_plus_one"]["value"] == 1.0
     webhooks = figures["outage.webhooks_per_waiting_caller_per_min"]["value"]
     assert isinstance(webhooks, float) and webhooks <= 3.0
+
+
+def test_quick_simulate_bench_reports_contacts_per_second(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    assert main(["--quick", "--backends", "simulate", "--out", str(out)]) == 0
+    figures = check_schema(json.loads(out.read_text()))
+    assert set(figures) == {"simulate.contacts_per_s", "simulate.day_of_20000_contacts_s"}
+    assert figures["simulate.contacts_per_s"]["unit"] == "contacts/s"
+    day_s = figures["simulate.day_of_20000_contacts_s"]["value"]
+    per_s = figures["simulate.contacts_per_s"]["value"]
+    assert isinstance(day_s, float) and isinstance(per_s, float)
+    assert math.isclose(day_s * per_s, 20_000)

@@ -19,6 +19,7 @@ from queues.errors import ContactNotFound
 from queues.memory.buckets import MemoryBuckets
 from queues.memory.keyed import KeyedMemory
 from queues.memory.outbox import MemoryOutbox
+from queues.memory.windows import MemoryWindows
 from queues.models import (
     Claim,
     Contact,
@@ -54,13 +55,14 @@ class _Team:
         return None
 
 
-class MemoryStore(KeyedMemory, MemoryOutbox, MemoryBuckets):
+class MemoryStore(KeyedMemory, MemoryOutbox, MemoryBuckets, MemoryWindows):
     """Store Protocol on plain dicts and heaps."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:
         KeyedMemory.__init__(self, clock=clock)
         MemoryOutbox.__init__(self, clock=clock)
         MemoryBuckets.__init__(self)
+        MemoryWindows.__init__(self)
         self._contacts: dict[str, Contact] = {}
         self._messages: dict[str, list[Message]] = defaultdict(list)
         self._events: list[Event] = []

@@ -64,6 +64,9 @@ Elsewhere::
                           keep a prompt as its template's id and params (texts.py)
     sb:session:<key>      string: {"x": expires_at, "t": tag, "d": data}, with a PX ttl
     sb:hits:<key>         zset: "<uuid>" -> time of one hit (record_hit), with a PX ttl
+    {sb:win:<key>}:<slot> string: the count of a windowed counter (count_window) in the slot
+                          starting at <slot> (POSIX seconds), with a PX ttl; a key's slots
+                          share its hash tag
     sb:doc:<kind>         hash: key -> {"t": tag, "d": data} (documents: accounts, agents,
                           presence, the directories' versions)
     sb:lock:<name>        string: {"o": owner, "x": expires_at}, with a PX ttl
@@ -134,6 +137,7 @@ SCRIPTS = (
     "moved",
     # one key of its own
     "record_hit",
+    "count_window",
     "put_session_if",
     "put_doc_if",
     "acquire_lock",
@@ -276,6 +280,11 @@ def session_key(key: str) -> str:
 
 def hits_key(key: str) -> str:
     return HITS_PREFIX + key
+
+
+def window_key(key: str, slot: int) -> str:
+    """The count of windowed counter ``key`` in the slot starting at ``slot``."""
+    return "{" + PREFIX + "win:" + key + "}:" + str(slot)
 
 
 def doc_key(kind: str) -> str:

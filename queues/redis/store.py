@@ -65,11 +65,12 @@ from queues.redis.outbox import OutboxRedis
 from queues.redis.queue import Queues
 from queues.redis.scripts import check, translated
 from queues.redis.texts import Texts
+from queues.redis.windows import WindowsRedis
 
 __all__ = ["RedisStore"]
 
 
-class RedisStore(KeyedRedis, OutboxRedis):
+class RedisStore(KeyedRedis, OutboxRedis, WindowsRedis):
     """Store Protocol on Redis or Redis Cluster: Lua scripts for transitions, pipelined
     reads for the rest."""
 

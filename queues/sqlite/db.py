@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from queues.errors import StoreUnavailable
 from queues.models import Channel, Contact, ContactState, Direction, Event, Message
-from queues.sqlite import tally
+from queues.sqlite import tally, windows
 
 __all__ = ["SCHEMA_VERSION", "Database", "path_from_url"]
 
@@ -88,6 +88,7 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 INSERT OR IGNORE INTO counters (name, value) VALUES ('queue_seq', 0);
 """
     + tally.SCHEMA
+    + windows.SCHEMA
 )
 
 # Contact fields; score (queued_at - priority) and seq (FIFO on equal scores) ride along.

@@ -29,6 +29,7 @@ from queues.models import (
 from queues.sqlite import db, tally
 from queues.sqlite.keyed import KeyedRows
 from queues.sqlite.outbox import OutboxRows
+from queues.sqlite.windows import WindowRows
 from queues.sqlite.worker import Conn, reads, writes
 from queues.transitions import Step
 
@@ -53,7 +54,7 @@ EXPIRED = (
 )
 
 
-class SqliteStore(KeyedRows, OutboxRows):
+class SqliteStore(KeyedRows, OutboxRows, WindowRows):
     """Store Protocol on one SQLite file (WAL, synchronous=FULL) for one process.
 
     Open with ``await SqliteStore.open("sqlite:////var/lib/switchboard/store.db")``.

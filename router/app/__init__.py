@@ -1,7 +1,13 @@
 """The composition root: builds the store, services and channel adapters into one aiohttp app."""
 
 from router.app.demo import twilio_auth_token
-from router.app.factory import DEMO_TOKENS, create_app
+from router.app.factory import DEMO_TOKENS, create_app, routing_from_config
 from router.app.logs import configure_logging
 
-__all__ = ["DEMO_TOKENS", "configure_logging", "create_app", "twilio_auth_token"]
+__all__ = [
+    "DEMO_TOKENS",
+    "configure_logging",
+    "create_app",
+    "routing_from_config",
+    "twilio_auth_token",
+]

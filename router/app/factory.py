@@ -27,6 +27,7 @@ from router.http import (
 )
 from router.identity import AccountDirectory, AgentDirectory, Verifier, load_demo, load_secret
 from router.routing import BusinessHours, PriorityRules, Routing, SlaRules
+from router.staffing import service_goal
 from router.stats import KpiBoard, Metrics
 
 __all__ = [
@@ -157,6 +158,7 @@ def _kpi_board(
         thresholds_s=config.sla.thresholds_s,
         clock=clock,
         window_s=KPI_WINDOW_S,
+        goal=service_goal(config.sla.answer),
     )
 
 

@@ -147,7 +147,7 @@ async def accounts(config: Config, args: argparse.Namespace) -> int:
         await directory.refresh()
         if args.action == "add":
             services = [s.strip() for s in args.services.split(",") if s.strip()]
-            account = await directory.add(
+            account = directory.build(
                 args.login,
                 args.number,
                 args.code,
@@ -155,7 +155,10 @@ async def accounts(config: Config, args: argparse.Namespace) -> int:
                 tier=args.tier,
                 balance=args.balance,
                 services=services,
+                service_types=args.service_types,
+                fees=args.fee,
             )
+            await directory.add_all([account])
             print(f"added {account.login} (number {account.number}, tier {account.tier})")
         elif args.action == "import":
             if str(args.file).lower().endswith(".json"):

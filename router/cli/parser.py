@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-c", "--config", default="config.yaml", help="config file (default: %(default)s)"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_run, _accounts, _agents, _call, _ivr):
+    for add in (_run, _accounts, _agents, _call, _ivr, _staff, _simulate):
         add(sub, config_opt)
     return parser
 
@@ -57,10 +57,24 @@ def _accounts(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
     add.add_argument("--tier", default="residential")
     add.add_argument("--balance", default="0.00")
     add.add_argument("--services", default="", help="comma-separated")
+    add.add_argument(
+        "--service-types",
+        default="",
+        help="for outage compensation: comma-separated universal, telephone, internet "
+        "(default: what --services imply, e.g. internet-300 is internet)",
+    )
+    add.add_argument(
+        "--fee",
+        action="append",
+        default=[],
+        metavar="TYPE:YYYY-MM=PLN",
+        help="a monthly fee billed, e.g. internet:2026-11=59.99 (repeat for each period)",
+    )
     imp = acc.add_parser("import", parents=[config_opt], help="import accounts (CSV or JSON)")
     imp.add_argument(
         "file",
-        help="CSV: login,number,code,name,tier,balance,services; or a JSON export (.json)",
+        help="CSV: login,number,code,name,tier,balance,services[,service_types,fees]; "
+        "or a JSON export (.json)",
     )
     exp = acc.add_parser("export", parents=[config_opt], help="export accounts as JSON")
     exp.add_argument("-o", "--output", default="-", help="file (mode 0600), - for stdout")
@@ -129,12 +143,48 @@ def _ivr(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
     graph.add_argument("-o", "--output", default="-", help="file (default: stdout)")
 
 
+def _staff(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
+    """switchboard staff: Erlang C / Erlang A staffing"""
+    from router.cli.staff import add_arguments
+
+    staff = sub.add_parser(
+        "staff",
+        parents=[config_opt],
+        help="agents needed for a number of calls (Erlang C, or Erlang A with --patience-s)",
+        description="The fewest agents meeting a service-level target, and for that number "
+        "the service level, ASA, probability of waiting and occupancy. Exit status: 0 done, "
+        "2 bad options or a bad forecast.",
+    )
+    add_arguments(staff)
+
+
+def _simulate(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
+    """switchboard simulate: a day of traffic through the real queue, on a virtual clock"""
+    from router.cli.simulate import add_arguments
+
+    simulate = sub.add_parser(
+        "simulate",
+        parents=[config_opt],
+        help="simulate a day of contacts through the real queue, routing and hours",
+        description="A discrete-event simulation of a day (the config's simulate: section, "
+        "or a steady --calls-per-hour load) through the real queue, routing policy and "
+        "business hours on a virtual clock; reports contacts, service level, ASA, "
+        "abandonment, occupancy and the longest wait per interval. Exit status: 0 done, "
+        "2 bad options.",
+    )
+    add_arguments(simulate)
+
+
 def _config(path: str) -> Config:
     return load_config(path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "staff":  # a calculator: it reads the config only for defaults
+        from router.cli.staff import staff
+
+        return staff(args)
     try:
         config = _config(args.config)
     except ConfigError as exc:
@@ -170,4 +220,8 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         return commands.ivr(config, args)
     if args.command == "call":
         return asyncio.run(commands.call(config, args))
+    if args.command == "simulate":
+        from router.cli.simulate import simulate
+
+        return simulate(config, args)
     return 2

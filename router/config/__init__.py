@@ -1,13 +1,25 @@
 """config.yaml: loading (with ${VAR} expansion) and the pydantic models it fills.
 
 Modules: ``load`` reads and validates the file, ``root`` is the whole ``Config``, ``models``
-and ``channels`` its sections, ``types`` their value types, ``env`` the ${VAR} expansion and
-``problems`` the wording of what is wrong.
+and ``channels`` its sections (``simulate`` the simulated day), ``types`` their value types,
+``env`` the ${VAR} expansion and ``problems`` the wording of what is wrong.
 """
 
 from router.config.load import load_config, parse_config
 from router.config.root import Config, redact_url
+from router.config.simulate import Outage, SimShift, SimTeam, Simulate
 from router.config.types import HostPort
 from router.errors import ConfigError
 
-__all__ = ["Config", "ConfigError", "HostPort", "load_config", "parse_config", "redact_url"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "HostPort",
+    "Outage",
+    "SimShift",
+    "SimTeam",
+    "Simulate",
+    "load_config",
+    "parse_config",
+    "redact_url",
+]

@@ -26,6 +26,7 @@ from router.config.models import (
     Team,
     Verification,
 )
+from router.config.simulate import Simulate
 from router.config.types import Filled, Name, NonBlank, ResolvedPath, TeamRef
 from router.errors import ConfigError
 
@@ -111,6 +112,7 @@ class Config(Section):
     accounts: Accounts
     agents: Agents
     channels: Channels = Channels()
+    simulate: Simulate | None = None  # `switchboard simulate` (router/simulate/)
 
     _config_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _book: FlowBook | None = PrivateAttr(default=None)

@@ -42,6 +42,7 @@ from router.desk import (
 )
 from router.identity import AccountDirectory, Verifier
 from router.locks import KeyLocks
+from router.outages import Outages
 from router.routing import IncidentBook, Routing
 from router.stats import Metrics
 
@@ -77,6 +78,14 @@ class ContactService:
         self.routing = routing
         self.presence = presence
         self.incidents = IncidentBook(store)
+        self.outages = Outages(
+            store,
+            self.incidents,
+            routing=routing,
+            book=engine.book,
+            clock=clock,
+            default_language=default_language,
+        )
         self.handle_times = HandleTimes(store, clock)
         self.announcer = Announcer(
             store=store,
@@ -219,6 +228,14 @@ class ContactService:
             step = self.flows.step(message, found.session, facts=facts, language=language)
             done = await self.flows.perform(contact, step, message.address, incidents, facts)
             answer = await self._finish_turn(message, done, found.handled)
+        # Spikes and incident links (router.outages): after the turn, never failing it.
+        await self.outages.observe(
+            answer.contact,
+            incidents,
+            first_text=" ".join(filter(None, (message.subject, message.text))) if new else None,
+            created=new,
+            queued=answer.position is not None,
+        )
         return dataclasses.replace(answer, stored_text=stored_text)
 
     async def _store_inbound(
@@ -234,9 +251,7 @@ class ContactService:
             default_language=self._default_language,
         )
         redact = functools.partial(self.engine.redact, FLOW_FOR_CHANNEL[message.channel])
-        kept = history_message(
-            message, now, redact=redact, secret=found.secret, known=contact.meta
-        )
+        kept = history_message(message, now, redact=redact, secret=found.secret, known=contact.meta)
         return await self.store.intake(contact, kept, key=message.key)
 
     async def _finish_turn(

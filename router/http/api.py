@@ -11,7 +11,9 @@ from queues import Contact
 from router.http.auth import require_agent
 from router.http.bodies import (
     ClaimBody,
+    CloseIncidentBody,
     IncidentBody,
+    NotifyBody,
     ReplyBody,
     ResolveBody,
     TransferBody,
@@ -21,6 +23,7 @@ from router.http.context import AGENT, CONTEXT, Context
 from router.http.errors import error_response
 from router.http.views import contact_view, queue_depths
 from router.identity import Agent
+from router.outages import NoSuchSuggestion
 from router.routing import Incidents
 
 __all__ = ["add_routes"]
@@ -131,20 +134,44 @@ async def stats(request: web.Request) -> web.Response:
     return web.json_response(kpis)
 
 
+def _languages_known(ctx: Context, text: object) -> str | None:
+    """Why a per-language text cannot be used (a language not shipped), or None."""
+    if not isinstance(text, dict):
+        return None
+    unknown = sorted(set(text) - set(ctx.config.languages.supported))
+    if unknown:
+        return (
+            f"text names languages {unknown} that are not supported; use "
+            f"{', '.join(ctx.config.languages.supported)}"
+        )
+    return None
+
+
 @require_agent
 async def open_incident(request: web.Request) -> web.Response:
     ctx, agent = _ctx(request)
     body: IncidentBody = await read_body(request, IncidentBody)
-    if body.team != "*" and body.team not in ctx.routing.teams:
+    if body.team is not None and body.team != "*" and body.team not in ctx.routing.teams:
         return error_response(
             422,
             f"team {body.team!r} does not exist; use one of {', '.join(ctx.routing.teams)} or '*'",
         )
-    at = ctx.clock()
-    incident = await ctx.service.incidents.update(
-        lambda book: book.open(body.team, body.text, at=at)
+    problem = _languages_known(ctx, body.text)
+    if problem is not None:
+        return error_response(422, problem)
+    try:
+        incident = await ctx.service.outages.open(
+            team=body.team, text=body.text, from_suggestion=body.from_suggestion
+        )
+    except NoSuchSuggestion as exc:
+        return error_response(404, str(exc))
+    log.info(
+        "incident_opened",
+        incident_id=incident.id,
+        team=incident.team,
+        suggestion=incident.suggestion,
+        by=agent.name,
     )
-    log.info("incident_opened", incident_id=incident.id, team=body.team, by=agent.name)
     return web.json_response(incident.to_dict(), status=201)
 
 
@@ -156,17 +183,60 @@ async def list_incidents(request: web.Request) -> web.Response:
 
 
 @require_agent
+async def list_suggestions(request: web.Request) -> web.Response:
+    ctx, _ = _ctx(request)
+    suggestions = await ctx.service.outages.listed()
+    return web.json_response([s.view() for s in suggestions])
+
+
+@require_agent
+async def dismiss_suggestion(request: web.Request) -> web.Response:
+    ctx, agent = _ctx(request)
+    try:
+        suggestion = await ctx.service.outages.dismiss(request.match_info["id"])
+    except NoSuchSuggestion as exc:
+        return error_response(404, str(exc))
+    log.info("incident_suggestion_dismissed", suggestion_id=suggestion.id, by=agent.name)
+    return web.json_response({**suggestion.view(), "dismissed": True})
+
+
+@require_agent
+async def notify_incident(request: web.Request) -> web.Response:
+    ctx, agent = _ctx(request)
+    body: NotifyBody = await read_body(request, NotifyBody)
+    problem = _languages_known(ctx, body.text)
+    if problem is not None:
+        return error_response(422, problem)
+    incident = (await ctx.service.incidents.load()).get(request.match_info["id"])
+    done = await ctx.service.outages.notify(
+        ctx.courier, incident, body.text, update_id=body.update_id
+    )
+    log.info("incident_update_sent", incident_id=incident.id, by=agent.name, posted=done.posted)
+    return web.json_response(done.to_dict())
+
+
+@require_agent
 async def close_incident(request: web.Request) -> web.Response:
     ctx, agent = _ctx(request)
     incident_id, at = request.match_info["id"], ctx.clock()
+    body: CloseIncidentBody = await read_body(request, CloseIncidentBody)
+    problem = _languages_known(ctx, body.text)
+    if problem is not None:
+        return error_response(422, problem)
+    notify = body.notify or request.query.get("notify", "") in ("1", "true", "yes")
 
     def close(book: Incidents) -> tuple[Incidents, Incidents]:
         closed = book.close(incident_id, at=at)
         return closed, closed
 
     incidents = await ctx.service.incidents.update(close)
+    incident = incidents.get(incident_id)
     log.info("incident_closed", incident_id=incident_id, by=agent.name)
-    return web.json_response(incidents.get(incident_id).to_dict())
+    view = incident.to_dict()
+    if notify:
+        done = await ctx.service.outages.notify_resolved(ctx.courier, incident, body.text)
+        view["notified"] = done.to_dict()
+    return web.json_response(view)
 
 
 def add_routes(app: web.Application) -> None:
@@ -182,4 +252,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/stats", stats)
     app.router.add_get("/api/incidents", list_incidents)
     app.router.add_post("/api/incidents", open_incident)
+    app.router.add_get("/api/incidents/suggestions", list_suggestions)
+    app.router.add_delete("/api/incidents/suggestions/{id}", dismiss_suggestion)
     app.router.add_delete("/api/incidents/{id}", close_incident)
+    app.router.add_post("/api/incidents/{id}/notify", notify_incident)

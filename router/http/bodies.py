@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from router.desk import AgentStatus
 from router.http.errors import refuse
@@ -14,7 +14,9 @@ from router.http.errors import refuse
 __all__ = [
     "Body",
     "ClaimBody",
+    "CloseIncidentBody",
     "IncidentBody",
+    "NotifyBody",
     "PresenceBody",
     "ReplyBody",
     "ResolveBody",
@@ -46,9 +48,39 @@ class TransferBody(Body):
     team: str
 
 
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+#: An announcement or update: one text for every language, or a text per language.
+Texts = Text | dict[str, Text]
+
+
 class IncidentBody(Body):
-    team: str = "*"
-    text: str = Field(min_length=1, max_length=500)
+    """``{"team", "text"}`` by hand, or ``{"from_suggestion": id}`` with either to change
+    the suggestion's team or texts (``text`` a string: one text for every language)."""
+
+    team: str | None = None
+    text: Texts | None = None
+    from_suggestion: str | None = None
+
+    @model_validator(mode="after")
+    def _text_or_suggestion(self) -> IncidentBody:
+        if self.from_suggestion is None and not self.text:
+            raise ValueError("give the announcement's text, or from_suggestion")
+        return self
+
+
+class NotifyBody(Body):
+    """An update to an incident's contacts; ``update_id`` names it (default: its text)."""
+
+    text: Texts
+    update_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+class CloseIncidentBody(Body):
+    """Closing an incident; ``notify`` sends the "resolved" update (``text`` or the
+    default per language) to its contacts."""
+
+    notify: bool = False
+    text: Texts | None = None
 
 
 class PresenceBody(Body):

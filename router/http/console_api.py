@@ -5,6 +5,7 @@
 - ``GET /api/stats/history``: the last hour as series (what the charts draw).
 - ``GET /api/charts/{contacts|waiting|service_level}.svg``: the dashboard's charts.
 - ``POST /api/contacts/{id}/typing``: the agent is typing (shown in a web chat customer's page).
+- ``GET|POST /api/incidents/{id}/compensation``: outage compensation (``compensation_api``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from channels.webchat import agent_typing
 from queues import NO_TEAM, Channel, ContactState, NotHolder, to_iso
 from router.http.auth import require_agent
 from router.http.bodies import PresenceBody, read_body
+from router.http.compensation_api import add_compensation_routes
 from router.http.context import AGENT, CONTEXT, Context
 from router.http.errors import error_response
 from router.stats import (
@@ -204,3 +206,4 @@ def add_api_routes(app: web.Application) -> None:
     app.router.add_get("/api/stats/history", stats_history)
     app.router.add_get("/api/charts/{name}.svg", chart)
     app.router.add_post("/api/contacts/{id}/typing", typing)
+    add_compensation_routes(app)

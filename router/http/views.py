@@ -5,16 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from queues import Contact, ContactState
+from router.http.compensation_api import contact_compensation
 from router.http.context import Context
+from router.outages import incident_of
 
 __all__ = ["contact_view", "queue_depths"]
 
 
 async def contact_view(ctx: Context, contact: Contact) -> dict[str, Any]:
-    """A contact as the API shows it: the record, the account (never its code), position."""
+    """A contact as the API shows it: the record, the account (never its code), position,
+    and the outage compensation its account is due (``compensation``, a list)."""
     view = contact.to_dict()
     account = ctx.accounts.find(contact.account) if contact.account else None
     view["account_info"] = account.public() if account else None
+    view["incident"] = await incident_of(ctx.store, contact.id)  # linked by router.outages
+    # A verified customer hit by an outage: what each incident makes due (shown to the agent).
+    view["compensation"] = await contact_compensation(ctx, contact)
     view["position"] = None
     if contact.state is ContactState.WAITING:
         position = await ctx.store.position(contact.id)

@@ -18,21 +18,30 @@ import hashlib
 import hmac
 import os
 import re
-import secrets
-import tempfile
+import time
 from collections.abc import Iterable, Mapping
-from contextlib import suppress
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 from queues import Store
 from router.errors import AccountError
+from router.identity.fees import (
+    DEMO_MONTHLY_FEES,
+    MonthlyFee,
+    ServiceType,
+    demo_fees,
+    fees_record,
+    parse_fees,
+    parse_service_types,
+    service_types_of,
+)
+from router.identity.secret import MIN_SECRET_CHARS, SECRET_ENV, load_secret
 from router.identity.stored import StoredDirectory
 
 __all__ = [
     "CSV_COLUMNS",
+    "CSV_OPTIONAL_COLUMNS",
     "DEFAULT_TIER",
     "MIN_SECRET_CHARS",
     "SECRET_ENV",
@@ -45,10 +54,11 @@ __all__ = [
     "load_secret",
 ]
 
-SECRET_ENV = "SWITCHBOARD_SECRET"
-MIN_SECRET_CHARS = 16
 DEFAULT_TIER = "residential"
 CSV_COLUMNS = ("login", "number", "code", "name", "tier", "balance", "services")
+#: Columns a CSV file may add (older files lack them): ``service_types`` (``;``-separated),
+#: ``fees`` (``internet:2026-10=59.99;...``). A missing or empty cell means none given.
+CSV_OPTIONAL_COLUMNS = ("service_types", "fees")
 
 _LOGIN = re.compile(r"[a-z0-9._-]{3,64}")
 _NUMBER = re.compile(r"[0-9]{1,20}")
@@ -74,6 +84,10 @@ class Account:
     balance: Decimal
     services: tuple[str, ...]
     code_hmac: str = field(repr=False)  # kept out of repr so it never reaches a log line
+    #: Which compensation rules apply (given, or implied by ``services``).
+    service_types: tuple[ServiceType, ...] = ()
+    #: Monthly fees by service type and billing period (outage compensation).
+    fees: tuple[MonthlyFee, ...] = ()
 
     def public(self) -> dict[str, Any]:
         """What the API may return: everything but the code's HMAC."""
@@ -87,13 +101,30 @@ class Account:
         }
 
     def to_record(self) -> dict[str, Any]:
-        return {**self.public(), "code_hmac": self.code_hmac}
+        return {
+            **self.public(),
+            "code_hmac": self.code_hmac,
+            "service_types": [str(t) for t in self.service_types],
+            "fees": fees_record(self.fees),
+        }
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> Account:
+        """A stored record or an exported one; one from before outage compensation (no
+        ``service_types``, no ``fees``) gets the types its services imply and no fees."""
         fields = {name: str(data[name]) for name in ("login", "number", "name", "tier")}
         balance, services = Decimal(str(data["balance"])), tuple(map(str, data["services"]))
-        return cls(**fields, balance=balance, services=services, code_hmac=str(data["code_hmac"]))
+        types, login = data.get("service_types"), fields["login"]
+        return cls(
+            **fields,
+            balance=balance,
+            services=services,
+            code_hmac=str(data["code_hmac"]),
+            service_types=(
+                service_types_of(services) if types is None else parse_service_types(types, login)
+            ),
+            fees=parse_fees(data.get("fees") or {}, login),
+        )
 
 
 def _balance(value: object, login: str) -> Decimal:
@@ -203,14 +234,19 @@ class AccountDirectory(StoredDirectory[Account]):
         services = fields.get("services") or ()
         if isinstance(services, str):
             services = services.split(";")
+        kept = tuple(s for s in (str(x).strip() for x in services) if s)
+        types = fields.get("service_types")
         return Account(
             login=login,
             number=number,
             name=str(fields.get("name") or "").strip(),
             tier=tier,
             balance=_balance(fields.get("balance", "0.00"), login),
-            services=tuple(s for s in (str(x).strip() for x in services) if s),
+            services=kept,
             code_hmac=hash_code(self._key, code),
+            # None or empty: what the services imply; an old file's rows give neither.
+            service_types=parse_service_types(types, login) if types else service_types_of(kept),
+            fees=parse_fees(fields.get("fees") or (), login),
         )
 
     async def add(
@@ -250,7 +286,8 @@ class AccountDirectory(StoredDirectory[Account]):
 
     async def import_csv(self, path: str | os.PathLike[str]) -> int:
         """Import a CSV file (header ``login,number,code,name,tier,balance,services``,
-        services separated by ``;``). A bad row refuses the whole file. Returns the count."""
+        services separated by ``;``, optionally ``service_types`` and ``fees`` too). A bad row
+        refuses the whole file. Returns the count."""
         try:
             rows = await asyncio.to_thread(_csv_rows, path)
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
@@ -260,10 +297,16 @@ class AccountDirectory(StoredDirectory[Account]):
 
     async def _import_rows(self, rows: list[list[str]], where: str) -> int:
         header = [h.strip().lower() for h in (rows[0] if rows else [])]
-        if sorted(header) != sorted(CSV_COLUMNS):
+        extra = [h for h in header if h not in CSV_COLUMNS]
+        if (
+            sorted(h for h in header if h in CSV_COLUMNS) != sorted(CSV_COLUMNS)
+            or any(h not in CSV_OPTIONAL_COLUMNS for h in extra)
+            or len(set(header)) != len(header)
+        ):
             raise AccountError(
                 f"{where} line 1 has columns {','.join(header) or '(none)'}; the header must "
-                f"be {','.join(CSV_COLUMNS)}; nothing was imported"
+                f"be {','.join(CSV_COLUMNS)} (and optionally "
+                f"{','.join(CSV_OPTIONAL_COLUMNS)}); nothing was imported"
             )
         by_login, by_number = dict(self._by_login), dict(self._by_number)
         errors: list[str] = []
@@ -294,9 +337,18 @@ def _csv_rows(path: str | os.PathLike[str]) -> list[list[str]]:
         return list(csv.reader(fh))
 
 
-async def load_demo(directory: AccountDirectory, demo_entries: Iterable[Mapping[str, Any]]) -> int:
-    """Add the demo accounts (config.yaml ``accounts.demo``) whose login is absent."""
+async def load_demo(
+    directory: AccountDirectory,
+    demo_entries: Iterable[Mapping[str, Any]],
+    *,
+    now: float | None = None,
+    zone: str = "Europe/Warsaw",
+) -> int:
+    """Add the demo accounts (config.yaml ``accounts.demo``) whose login is absent. An entry
+    without ``fees`` is billed ``DEMO_MONTHLY_FEES`` for the three billing periods up to
+    ``now`` (default: the current time), so the demo has compensation to show."""
     await directory.refresh()
+    at = time.time() if now is None else now
     new: list[Account] = []
     for n, entry in enumerate(demo_entries, 1):
         missing = {"login", "number", "code"} - set(entry)
@@ -307,45 +359,9 @@ async def load_demo(directory: AccountDirectory, demo_entries: Iterable[Mapping[
             )
         if directory.find(str(entry["login"])) is None:
             fields = {k: v for k, v in entry.items() if k not in ("login", "number", "code")}
+            monthly = DEMO_MONTHLY_FEES.get(str(entry["login"]))
+            if "fees" not in fields and monthly:
+                fields["fees"] = demo_fees(monthly, now=at, zone=zone)
             new.append(directory.build(entry["login"], entry["number"], entry["code"], **fields))
     await directory.add_all(new)
     return len(new)
-
-
-def load_secret(env: Mapping[str, str], data_dir: str | os.PathLike[str]) -> bytes:
-    """The server key: ``SWITCHBOARD_SECRET`` when set, else ``<data_dir>/secret``.
-
-    The file is generated once (random, mode 0600) and reused, which is meant for the demo
-    and single-host setups; set ``SWITCHBOARD_SECRET`` everywhere else.
-    """
-    value = env.get(SECRET_ENV, "")
-    if value:
-        if len(value) < MIN_SECRET_CHARS:
-            raise AccountError(
-                f"{SECRET_ENV} is {len(value)} characters long; set at least "
-                f"{MIN_SECRET_CHARS} random characters (python -c 'import secrets; "
-                "print(secrets.token_urlsafe(32))')"
-            )
-        return value.encode("utf-8")
-    path = Path(data_dir) / "secret"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(secrets.token_urlsafe(32) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            # link() fails when the file exists: of two processes starting at once, the
-            # first one's secret wins and neither ever reads a half-written file.
-            with suppress(FileExistsError):
-                os.link(tmp, path)
-        finally:
-            os.unlink(tmp)
-    secret = path.read_text(encoding="utf-8").strip()
-    if len(secret) < MIN_SECRET_CHARS:
-        raise AccountError(
-            f"secret file {str(path)!r} holds {len(secret)} characters; delete it to have a "
-            f"new one generated, or set {SECRET_ENV}"
-        )
-    return secret.encode("utf-8")

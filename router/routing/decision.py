@@ -75,7 +75,7 @@ class Routing:
         open_teams = frozenset(t for t in self.teams if self.hours[t].is_open(at))
         announced: dict[str, str] = {}
         for team in ("*", *self.teams):
-            texts = [i.text for i in incidents.open_for(team, at=at) if i.team == team]
+            texts = [i.text_in(language) for i in incidents.open_for(team, at=at) if i.team == team]
             if texts:
                 announced[team] = " ".join(texts)
         hours = {t: self.hours[t].describe(language) for t in self.teams}

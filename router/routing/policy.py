@@ -97,13 +97,22 @@ class SlaRules:
 
 @dataclass(frozen=True, slots=True)
 class Incident:
-    """An outage announced to customers; ``team`` is a team name or ``"*"`` for all."""
+    """An outage announced to customers; ``team`` is a team name or ``"*"`` for all.
+
+    ``text`` is the announcement in the default language and ``texts`` the announcement
+    per language (may be empty: ``text`` then serves every language). An incident opened
+    from a suggestion (``router.outages``) keeps the suggestion's id and ``topic``; contacts
+    whose first message is about that topic are linked to it.
+    """
 
     id: str
     team: str
     text: str
     opened_at: float
     closed_at: float | None = None
+    texts: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    topic: str | None = None
+    suggestion: str | None = None
 
     def is_open(self, at: float | None = None) -> bool:
         """Open now (``at`` None) or at time ``at``."""
@@ -111,11 +120,18 @@ class Incident:
             return self.closed_at is None
         return self.opened_at <= at and (self.closed_at is None or at < self.closed_at)
 
+    def text_in(self, language: str | None) -> str:
+        """The announcement in ``language``, else ``text``."""
+        return self.texts.get(language or "", "") or self.text
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "team": self.team,
             "text": self.text,
+            "texts": dict(self.texts),
+            "topic": self.topic,
+            "suggestion": self.suggestion,
             "opened_at": to_iso(self.opened_at),
             "closed_at": to_iso(self.closed_at),
         }
@@ -131,6 +147,9 @@ class Incident:
             text=str(data["text"]),
             opened_at=opened_at,
             closed_at=from_iso(data.get("closed_at")),
+            texts={str(k): str(v) for k, v in (data.get("texts") or {}).items()},
+            topic=data.get("topic"),
+            suggestion=data.get("suggestion"),
         )
 
 
@@ -140,9 +159,35 @@ class Incidents:
 
     items: tuple[Incident, ...] = ()
 
-    def open(self, team: str, text: str, *, at: float) -> tuple[Incidents, Incident]:
-        """Open an incident on ``team`` (or ``"*"``); returns the new set and the incident."""
-        incident = Incident(id=new_id(), team=team, text=text, opened_at=at)
+    def open(
+        self,
+        team: str,
+        text: str,
+        *,
+        at: float,
+        texts: Mapping[str, str] | None = None,
+        topic: str | None = None,
+        suggestion: str | None = None,
+        incident_id: str | None = None,
+    ) -> tuple[Incidents, Incident]:
+        """Open an incident on ``team`` (or ``"*"``); returns the new set and the incident.
+
+        ``incident_id`` (default: a new one) lets a caller retry the same opening: an
+        incident with that id already in the set is returned as it is.
+        """
+        if incident_id is not None:
+            for existing in self.items:
+                if existing.id == incident_id:
+                    return self, existing
+        incident = Incident(
+            id=incident_id or new_id(),
+            team=team,
+            text=text,
+            opened_at=at,
+            texts=dict(texts or {}),
+            topic=topic,
+            suggestion=suggestion,
+        )
         return Incidents((*self.items, incident)), incident
 
     def close(self, incident_id: str, *, at: float) -> Incidents:

@@ -11,8 +11,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
-from queues import Store, StoreUnavailable, to_iso
-from router.stats.kpi import OVERALL, AgentLoad, overall_kpi
+from queues import Store, StoreUnavailable, minute_of, to_iso
+from router.staffing import ServiceGoal, staffing_now
+from router.stats.kpi import OVERALL, AgentLoad, TeamKpi, overall_kpi
 from router.stats.metrics import Snapshot
 from router.stats.occupancy import AgentTime
 from router.stats.rollup import check_thresholds, team_kpis
@@ -36,7 +37,9 @@ class KpiBoard:
     in whole minutes (from the one holding now - ``window_s`` through the one holding now).
 
     Every value of ``thresholds_s`` must be an edge of the store's wait bins
-    (``queues.WAIT_EDGES_S``); another raises ValueError here.
+    (``queues.WAIT_EDGES_S``); another raises ValueError here. With a ``goal``, each team
+    and the overall carry ``staffing``: the agents the window's arrivals and AHT need now
+    (``router.staffing.staffing_now``, Erlang C) against the agents logged in.
     """
 
     def __init__(
@@ -48,8 +51,10 @@ class KpiBoard:
         thresholds_s: Mapping[str, float],
         clock: Callable[[], float],
         window_s: float,
+        goal: ServiceGoal | None = None,
     ) -> None:
         check_thresholds(thresholds_s)
+        self._goal = goal
         self._store = store
         self._agents = agents
         self._teams = tuple(teams)
@@ -86,12 +91,37 @@ class KpiBoard:
         )
         self._latest = Snapshot(teams, True)
         total = overall_kpi(teams, agents=_timed(await self._agents.total(), overall))
-        return {
-            "at": to_iso(now),
-            "window_s": self.window_s,
-            "teams": [t.to_dict() for t in teams],
-            "overall": {**total.to_dict(), "team": OVERALL},
-        }
+        views = [t.to_dict() for t in teams]
+        whole = {**total.to_dict(), "team": OVERALL}
+        if self._goal is not None:
+            # The buckets run from the minute holding the window's start: that is the span.
+            span_s = now - minute_of(now - self.window_s)
+            for view, kpi in zip(views, teams, strict=True):
+                view["staffing"] = _staffing(kpi, span_s, self._goal)
+            whole["staffing"] = _overall_staffing(views, total, span_s, self._goal)
+        return {"at": to_iso(now), "window_s": self.window_s, "teams": views, "overall": whole}
+
+
+def _staffing(kpi: TeamKpi, span_s: float, goal: ServiceGoal) -> dict[str, Any]:
+    return staffing_now(
+        arrivals=kpi.offered,
+        span_s=span_s,
+        aht_s=kpi.aht_s,
+        agents_logged_in=kpi.agents_available + kpi.agents_busy,
+        goal=goal,
+    )
+
+
+def _overall_staffing(
+    views: Sequence[Mapping[str, Any]], total: TeamKpi, span_s: float, goal: ServiceGoal
+) -> dict[str, Any]:
+    """The teams' needs added up (their agents are not pooled), against distinct agents."""
+    figure = _staffing(total, span_s, goal)
+    needs = [view["staffing"]["agents_needed"] for view in views]
+    needed = None if None in needs else sum(needs)
+    figure["agents_needed"] = needed
+    figure["shortfall"] = None if needed is None else needed - figure["agents_logged_in"]
+    return figure
 
 
 def _timed(load: AgentLoad, time: AgentTime) -> AgentLoad:

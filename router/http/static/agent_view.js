@@ -44,8 +44,43 @@ window.AgentView = (function () {
     if (!services.children.length) {
       services.append(S.el("li", "muted", "none known"));
     }
+    compensation(c.compensation || []);
     clocks(c);
     transcript(c.messages);
+  }
+
+  /* What an outage makes due to a verified customer: per incident, per service type. */
+  function compensation(items) {
+    const box = $("c-compensation");
+    const list = $("c-compensation-list");
+    list.replaceChildren();
+    items.forEach(function (due) {
+      const item = S.el("li", "due");
+      item.dataset.incident = due.incident;
+      const head = S.el("p", "due-head");
+      head.append(
+        S.el("strong", "amount", due.amount_pln + " PLN"),
+        document.createTextNode(" for “" + due.text + "”")
+      );
+      if (due.provisional) {
+        head.append(S.el("span", "badge warn", "provisional: outage still open"));
+      }
+      item.append(head);
+      const lines = S.el("ul", "due-lines");
+      due.services.forEach(function (s) {
+        const days = s.days === 1 ? "1 day" : s.days + " days";
+        const line = S.el("li", null, s.service + ": " + s.duration + " down, " + days + ", " +
+          s.amount_pln + " PLN (" + s.rule + ")");
+        line.dataset.service = s.service;
+        lines.append(line);
+        s.notes.forEach(function (note) {
+          lines.append(S.el("li", "muted", note));
+        });
+      });
+      item.append(lines);
+      list.append(item);
+    });
+    box.hidden = !items.length;
   }
 
   function clocks(c) {

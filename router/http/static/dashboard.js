@@ -41,10 +41,12 @@
     refresh();
     clearInterval(state.timer);
     state.timer = setInterval(refresh, refreshSeconds() * 1000);
+    startSuggestions();
   }
 
   function signedOut(message) {
     clearInterval(state.timer);
+    stopSuggestions();
     state.me = null;
     $("whoami").hidden = true;
     $("board").hidden = true;
@@ -73,6 +75,7 @@
       ]);
       if (results[0].status === 200) {
         renderStats(results[0].data);
+        renderStaffing(results[0].data);
       }
       if (results[1].status === 200) {
         renderIncidents(results[1].data);
@@ -124,6 +127,63 @@
       );
       body.append(row);
     });
+  }
+
+  // "Agents needed now": each team's staffing figure from /api/stats (Erlang C on the last
+  // hour's arrivals and AHT), against the agents logged in. Hidden when the server sends none.
+  function renderStaffing(stats) {
+    const all = stats.overall.staffing;
+    $("staffing-card").hidden = !all;
+    if (!all) {
+      $("t-needed").textContent = "–";
+      return;
+    }
+    $("t-needed").textContent = staffNumber(all.agents_needed) + " / " + all.agents_logged_in;
+    $("t-needed").classList.toggle("negative", all.shortfall !== null && all.shortfall > 0);
+    $("staffing-goal").textContent =
+      "(" + S.percent(all.target) + " answered within " + S.duration(all.within_s) + ", " +
+      all.channel + "'s target)";
+    const body = $("staffing").tBodies[0];
+    body.replaceChildren();
+    stats.teams.concat([stats.overall]).forEach(function (t) {
+      const s = t.staffing;
+      if (!s) {
+        return;
+      }
+      const row = document.createElement("tr");
+      row.dataset.team = t.team;
+      if (t.team === "*") {
+        row.className = "total";
+      }
+      const name = S.el("th", null, label(t.team));
+      name.scope = "row";
+      const gap = S.el("td", "gap", staffGap(s.shortfall));
+      gap.classList.toggle("negative", s.shortfall !== null && s.shortfall > 0);
+      row.append(
+        name,
+        S.el("td", "arrivals", s.arrivals_last_hour),
+        S.el("td", "aht", S.duration(s.aht_s)),
+        S.el("td", "traffic", s.traffic_erl === null ? "–" : s.traffic_erl.toFixed(2) + " E"),
+        S.el("td", "needed", staffNumber(s.agents_needed)),
+        S.el("td", "logged-in", s.agents_logged_in),
+        gap
+      );
+      body.append(row);
+    });
+  }
+
+  function staffNumber(n) {
+    return n === null || n === undefined ? "–" : String(n);
+  }
+
+  function staffGap(shortfall) {
+    if (shortfall === null || shortfall === undefined) {
+      return "–";
+    }
+    if (shortfall > 0) {
+      return shortfall + " short";
+    }
+    return shortfall === 0 ? "even" : -shortfall + " spare";
   }
 
   function renderIncidents(incidents) {
@@ -191,6 +251,140 @@
       refresh();
     } else {
       $("incident-error").textContent = S.errorText(result, "The incident was not closed");
+    }
+  }
+
+  // Suggested incidents: GET /api/incidents/suggestions every SUGGEST_S seconds (or the
+  // page's ?refresh= when shorter). Items are kept across polls, so an announcement being
+  // edited is not overwritten; "Open incident" opens it with the texts as they stand.
+  const SUGGEST_S = 3;
+  const suggestions = { timer: null, busy: false };
+
+  function startSuggestions() {
+    stopSuggestions();
+    pollSuggestions();
+    const every = Math.min(SUGGEST_S, refreshSeconds());
+    suggestions.timer = setInterval(pollSuggestions, every * 1000);
+  }
+
+  function stopSuggestions() {
+    clearInterval(suggestions.timer);
+    suggestions.timer = null;
+  }
+
+  async function pollSuggestions() {
+    if (!state.me || suggestions.busy) {
+      return;
+    }
+    suggestions.busy = true;
+    try {
+      const result = await S.api("GET", "/api/incidents/suggestions");
+      if (result.status === 200 && Array.isArray(result.data)) {
+        renderSuggestions(result.data);
+      }
+    } catch (e) {
+      // the main refresh shows the connection; the next poll tries again
+    } finally {
+      suggestions.busy = false;
+    }
+  }
+
+  function renderSuggestions(found) {
+    const list = $("suggestions");
+    const seen = new Set();
+    found.forEach(function (s) {
+      seen.add(s.id);
+      let item = list.querySelector('li[data-id="' + CSS.escape(s.id) + '"]');
+      if (!item) {
+        item = suggestionItem(s);
+        list.append(item);
+      }
+      item.querySelector(".count").textContent = suggestionCount(s);
+    });
+    Array.from(list.children).forEach(function (item) {
+      if (!seen.has(item.dataset.id)) {
+        item.remove();
+      }
+    });
+    $("suggestions-card").hidden = found.length === 0;
+  }
+
+  function suggestionCount(s) {
+    return (
+      s.count + " in " + S.duration(s.window_s) + " (usually " + s.expected.toFixed(1) + ")"
+    );
+  }
+
+  function suggestionItem(s) {
+    const item = S.el("li", "suggestion");
+    item.dataset.id = s.id;
+    const head = S.el("div", "suggestion-head");
+    head.append(
+      S.el("span", "badge warn", label(s.team)),
+      S.el("strong", "topic", s.topic ? s.topic.replace(/\+/g, " + ") : "More contacts than usual"),
+      S.el("span", "count muted", suggestionCount(s)),
+      S.el("span", "muted", "since " + S.clock(s.first_at))
+    );
+    const texts = S.el("div", "suggestion-texts");
+    Object.keys(s.text).forEach(function (language) {
+      const id = "suggestion-" + s.id + "-" + language;
+      const name = S.el("label", null, language);
+      name.htmlFor = id;
+      const input = S.el("input", null);
+      input.id = id;
+      input.type = "text";
+      input.maxLength = 500;
+      input.dir = "auto";
+      input.lang = language;
+      input.dataset.language = language;
+      input.value = s.text[language];
+      texts.append(name, input);
+    });
+    const open = S.el("button", "primary open", "Open incident");
+    open.type = "button";
+    open.addEventListener("click", function () {
+      openSuggestion(item, open);
+    });
+    const dismiss = S.el("button", "quiet dismiss", "Dismiss");
+    dismiss.type = "button";
+    dismiss.addEventListener("click", function () {
+      dismissSuggestion(item);
+    });
+    const actions = S.el("div", "suggestion-actions");
+    actions.append(open, dismiss);
+    item.append(head, texts, actions);
+    return item;
+  }
+
+  async function openSuggestion(item, button) {
+    const text = {};
+    item.querySelectorAll("input[data-language]").forEach(function (input) {
+      if (input.value.trim()) {
+        text[input.dataset.language] = input.value.trim();
+      }
+    });
+    button.disabled = true;
+    const body = { from_suggestion: item.dataset.id, text: text };
+    const result = await S.api("POST", "/api/incidents", body);
+    button.disabled = false;
+    if (result.status === 201) {
+      item.remove();
+      $("suggestion-error").textContent = "";
+      $("suggestions-card").hidden = !$("suggestions").children.length;
+      refresh();
+    } else {
+      $("suggestion-error").textContent = S.errorText(result, "The incident was not opened");
+    }
+  }
+
+  async function dismissSuggestion(item) {
+    const path = "/api/incidents/suggestions/" + encodeURIComponent(item.dataset.id);
+    const result = await S.api("DELETE", path);
+    if (result.status === 200 || result.status === 404) {
+      item.remove();
+      $("suggestions-card").hidden = !$("suggestions").children.length;
+    } else {
+      $("suggestion-error").textContent = S.errorText(result, "The suggestion was not dismissed");
     }
   }
 
