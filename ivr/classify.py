@@ -77,38 +77,69 @@ def _stem_words(stem: str) -> tuple[str, ...]:
     return tuple(words(stem))
 
 
+@dataclass(frozen=True, slots=True)
+class Stems:
+    """A list of stems prepared once: one-word stems as one tuple (one ``startswith`` call
+    per word), phrases as their normalised words."""
+
+    singles: tuple[str, ...]
+    phrases: tuple[tuple[str, ...], ...]
+    firsts: tuple[str, ...]  # the phrases' first words: where a phrase may start
+
+    def count(self, variants: Sequence[tuple[str, ...]]) -> int:
+        """How many of the words (each as its ``_variants``) the stems cover."""
+        singles, firsts = self.singles, self.firsts
+        covered: set[int] = set()
+        for start, forms in enumerate(variants):
+            if singles and any(f.startswith(singles) for f in forms):
+                covered.add(start)
+            if not (firsts and any(f.startswith(firsts) for f in forms)):
+                continue
+            for parts in self.phrases:
+                end = start + len(parts)
+                if end <= len(variants) and all(
+                    any(v.startswith(part) for v in variants[start + i])
+                    for i, part in enumerate(parts)
+                ):
+                    covered.update(range(start, end))
+        return len(covered)
+
+
+@lru_cache(maxsize=1024)
+def prepare(stems: tuple[str, ...]) -> Stems:
+    """The stems prepared for ``Stems.count`` (cached: a flow's lists are few and fixed)."""
+    parsed = {_stem_words(stem) for stem in stems}
+    singles = tuple(sorted(parts[0] for parts in parsed if len(parts) == 1))
+    phrases = tuple(sorted(parts for parts in parsed if len(parts) > 1))
+    return Stems(singles, phrases, tuple(sorted({parts[0] for parts in phrases})))
+
+
 def count_stems(tokens: Sequence[str], stems: Iterable[str]) -> int:
     """How many of the words the stems cover; a phrase stem covers all its words.
 
     A word counts once however many stems match it (``internet`` listed for two languages,
     ``connect`` and ``connection``), and a two-word phrase beats a single word.
     """
-    variants = [_variants(token) for token in tokens]
-    parsed = {_stem_words(stem) for stem in stems}
-    # One-word stems (most of them) are tried in one startswith call per word.
-    singles = tuple(parts[0] for parts in parsed if len(parts) == 1)
-    covered = {
-        i
-        for i, forms in enumerate(variants)
-        if singles and any(f.startswith(singles) for f in forms)
-    }
-    for parts in parsed:
-        if len(parts) < 2:
-            continue
-        for start in range(len(tokens) - len(parts) + 1):
-            if all(
-                any(v.startswith(part) for v in variants[start + i]) for i, part in enumerate(parts)
-            ):
-                covered.update(range(start, start + len(parts)))
-    return len(covered)
+    return prepare(tuple(stems)).count([_variants(token) for token in tokens])
 
 
 @dataclass(frozen=True, slots=True)
 class Keywords:
-    """Stems per team and language, and the complaint stems per language."""
+    """Stems per team and language, and the complaint stems per language; each team's
+    stems of every language are prepared once (``Stems``)."""
 
     teams: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
     complaint: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    prepared: Mapping[str, Stems] = field(init=False, repr=False, compare=False)
+    prepared_complaint: Stems = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        def every(by_lang: Mapping[str, tuple[str, ...]]) -> Stems:
+            return prepare(tuple(s for stems in by_lang.values() for s in stems))
+
+        teams = {team: every(by_lang) for team, by_lang in self.teams.items()}
+        object.__setattr__(self, "prepared", teams)
+        object.__setattr__(self, "prepared_complaint", every(self.complaint))
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,15 +153,12 @@ class Classification:
 
 def classify(text: str, keywords: Keywords) -> Classification:
     """Score each team by its stems in every language; a unique best score decides."""
-    tokens = words(text)
-    scores = {
-        team: count_stems(tokens, (s for stems in by_lang.values() for s in stems))
-        for team, by_lang in keywords.teams.items()
-    }
+    variants = [_variants(token) for token in words(text)]
+    scores = {team: stems.count(variants) for team, stems in keywords.prepared.items()}
     best = max(scores.values(), default=0)
     leaders = [team for team, score in scores.items() if score == best]
     team = leaders[0] if best > 0 and len(leaders) == 1 else None
-    complaint = count_stems(tokens, (s for stems in keywords.complaint.values() for s in stems)) > 0
+    complaint = keywords.prepared_complaint.count(variants) > 0
     return Classification(team=team, complaint=complaint, scores=scores)
 
 

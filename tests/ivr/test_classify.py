@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from ivr import FlowBook, detect_language
 from ivr.classify import (
     Keywords,
+    _variants,
     classify,
     count_stems,
     find_labelled,
@@ -112,3 +115,26 @@ def test_redact_labelled_masks_the_whole_value() -> None:
     text = "Login: jan\r\nKod: 482 913\r\nKod rabatowy: ABC\r\n"
     assert redact_labelled(text, ["kod"]) == "Login: jan\r\nKod: ******\r\nKod rabatowy: ABC\r\n"
     assert redact_labelled(text, []) == text
+
+
+def _reference_count(tokens: list[str], stems: list[str]) -> int:
+    """count_stems as first written: every stem tried at every position."""
+    variants = [_variants(t) for t in tokens]
+    covered: set[int] = set()
+    for stem in stems:
+        parts = words(stem)
+        for start in range(len(tokens) - len(parts) + 1):
+            if all(any(v.startswith(p) for v in variants[start + i]) for i, p in enumerate(parts)):
+                covered.update(range(start, start + len(parts)))
+    return len(covered)
+
+
+def test_prepared_stems_count_what_trying_every_stem_everywhere_counts(book: FlowBook) -> None:
+    rng = random.Random(7)
+    stems = [s for by_lang in book.keywords.teams.values() for v in by_lang.values() for s in v]
+    vocabulary = [w for stem in stems for w in words(stem)] + ["nie", "the", "xyz", "ב", "дом"]
+    vocabulary += [w + "ami" for w in vocabulary[:40]] + ["ב" + w for w in vocabulary[:10]]
+    for _ in range(300):
+        tokens = [rng.choice(vocabulary) for _ in range(rng.randint(0, 12))]
+        chosen = rng.sample(stems, rng.randint(1, 30))
+        assert count_stems(tokens, chosen) == _reference_count(tokens, chosen), (tokens, chosen)
