@@ -12,6 +12,7 @@ message with one feature has that one as its topic. "nie działa internet", "no 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -68,13 +69,41 @@ def _parse(stem: str) -> _Stem | None:
     return _Stem(parts, stem.endswith("$")) if parts else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A list of stems prepared once: one-word stems as a tuple of prefixes (one
+    ``startswith`` per word) and a set of whole words, phrases with their first parts
+    likewise, so that a message's words are each looked at a few times, not once a stem."""
+
+    prefixes: tuple[str, ...]
+    wholes: frozenset[str]
+    phrases: tuple[_Stem, ...]
+    first_prefixes: tuple[str, ...]
+    first_wholes: frozenset[str]
+
+
+def _whole(stem: _Stem, part: str) -> bool:
+    # A part of one or two letters ("w", "no") is a whole word, never a prefix.
+    return stem.exact or len(part) <= 2
+
+
+@functools.lru_cache(maxsize=256)
+def _prepare(stems: tuple[str, ...]) -> _Prepared:
+    parsed = [p for p in map(_parse, stems) if p is not None]
+    singles = [p for p in parsed if len(p.parts) == 1]
+    phrases = tuple(p for p in parsed if len(p.parts) > 1)
+    return _Prepared(
+        prefixes=tuple(sorted({p.parts[0] for p in singles if not _whole(p, p.parts[0])})),
+        wholes=frozenset(p.parts[0] for p in singles if _whole(p, p.parts[0])),
+        phrases=phrases,
+        first_prefixes=tuple(sorted({p.parts[0] for p in phrases if not _whole(p, p.parts[0])})),
+        first_wholes=frozenset(p.parts[0] for p in phrases if _whole(p, p.parts[0])),
+    )
+
+
 @cache
-def _parsed_stems() -> tuple[tuple[str, tuple[_Stem, ...]], ...]:
-    parsed = []
-    for name, concept in CONCEPTS.items():
-        stems = tuple(s for s in map(_parse, concept.stems) if s is not None)
-        parsed.append((name, stems))
-    return tuple(parsed)
+def _parsed_stems() -> tuple[tuple[str, _Prepared], ...]:
+    return tuple((name, _prepare(tuple(c.stems))) for name, c in CONCEPTS.items())
 
 
 def _variants(word: str) -> tuple[str, ...]:
@@ -95,19 +124,27 @@ def _part_matches(forms: tuple[str, ...], part: str, *, exact: bool) -> bool:
     return any(f == part if exact else f.startswith(part) for f in forms)
 
 
-def _covered(forms: list[tuple[str, ...]], stems: Iterable[_Stem]) -> tuple[set[int], int]:
+def _starts(forms: tuple[str, ...], prefixes: tuple[str, ...], wholes: frozenset[str]) -> bool:
+    return any((prefixes and f.startswith(prefixes)) or f in wholes for f in forms)
+
+
+def _covered(forms: list[tuple[str, ...]], stems: _Prepared) -> tuple[set[int], int]:
     """The words the stems cover, and where the first covered one is (len: none)."""
     covered: set[int] = set()
     first = len(forms)
-    for stem in stems:
-        n = len(stem.parts)
-        for start in range(len(forms) - n + 1):
-            # A part of one or two letters ("w", "no") is a whole word, never a prefix.
-            if all(
-                _part_matches(forms[start + i], part, exact=stem.exact or len(part) <= 2)
+    for start, word in enumerate(forms):
+        if _starts(word, stems.prefixes, stems.wholes):
+            covered.add(start)
+            first = min(first, start)
+        if not _starts(word, stems.first_prefixes, stems.first_wholes):
+            continue
+        for stem in stems.phrases:
+            end = start + len(stem.parts)
+            if end <= len(forms) and all(
+                _part_matches(forms[start + i], part, exact=_whole(stem, part))
                 for i, part in enumerate(stem.parts)
             ):
-                covered.update(range(start, start + n))
+                covered.update(range(start, end))
                 first = min(first, start)
     return covered, first
 
@@ -131,8 +168,7 @@ def team_of(text: str | None, teams: Mapping[str, Iterable[str]]) -> str | None:
     words of ``text``; None when none does or two tie (as the flow's classification)."""
     forms = [_variants(t) for t in normalise(text or "")]
     scores = {
-        team: len(_covered(forms, (s for s in map(_parse, stems) if s is not None))[0])
-        for team, stems in teams.items()
+        team: len(_covered(forms, _prepare(tuple(stems)))[0]) for team, stems in teams.items()
     }
     best = max(scores.values(), default=0)
     leaders = [team for team, score in scores.items() if score == best]

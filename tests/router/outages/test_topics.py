@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from router.outages.lexicon import LANGUAGES
-from router.outages.topics import announcement, features, team_of, topics_of
+from router.outages.lexicon import CONCEPTS, LANGUAGES
+from router.outages.topics import (
+    _covered,
+    _parse,
+    _part_matches,
+    _prepare,
+    _variants,
+    announcement,
+    features,
+    normalise,
+    team_of,
+    topics_of,
+)
 
 INTERNET_DOWN = [
     "nie działa internet",
@@ -83,3 +96,33 @@ def test_the_announcement_is_suggested_in_every_shipped_language() -> None:
     assert "allegro" in words["en"] and "payment system" in words["en"]
     rate = announcement(None, team_name={"pl": "Rozliczenia", "en": "Billing"})
     assert "Rozliczenia" in rate["pl"] and "Billing" in rate["en"] and "Billing" in rate["he"]
+
+
+def _reference_covered(tokens: list[str], stems: list[str]) -> tuple[set[int], int]:
+    """What the stems cover tried one stem at every position, as first written."""
+    forms = [_variants(t) for t in tokens]
+    covered: set[int] = set()
+    first = len(forms)
+    for parsed in (p for p in map(_parse, stems) if p is not None):
+        n = len(parsed.parts)
+        for start in range(len(forms) - n + 1):
+            if all(
+                _part_matches(forms[start + i], part, exact=parsed.exact or len(part) <= 2)
+                for i, part in enumerate(parsed.parts)
+            ):
+                covered.update(range(start, start + n))
+                first = min(first, start)
+    return covered, first
+
+
+def test_prepared_stems_cover_what_trying_each_stem_everywhere_covers() -> None:
+    rng = random.Random(11)
+    stems = [s for concept in CONCEPTS.values() for s in concept.stems]
+    vocabulary = [w for s in stems for w in normalise(s.rstrip("$"))] + ["dom", "xyz", "nie"]
+    vocabulary += [w + "ami" for w in vocabulary[:60]] + ["ב" + w for w in vocabulary[:10]]
+    for _ in range(300):
+        tokens = [rng.choice(vocabulary) for _ in range(rng.randint(0, 12))]
+        chosen = rng.sample(stems, rng.randint(1, 40))
+        forms = [_variants(t) for t in tokens]
+        got = _covered(forms, _prepare(tuple(chosen)))
+        assert got == _reference_covered(tokens, chosen), (tokens, chosen)
