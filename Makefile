@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: run test bench lint typecheck pytest redis-server chromium clean
+.PHONY: run test bench lint typecheck pytest redis-server chromium wrk clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ chromium:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 	  || { echo "could not install chromium; browser tests will fail" >&2; exit 1; }; }
 
+# The ingest bench (and its smoke test) drives the router with wrk, a compiled load generator.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "wrk missing: installing Debian's wrk"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) \
+	  || { echo "could not install wrk; the ingest bench will fail" >&2; exit 1; }; }
+
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -43,16 +50,16 @@ lint: $(DEVSTAMP)
 typecheck: $(DEVSTAMP)
 	$(BIN)/mypy
 
-pytest: $(DEVSTAMP) redis-server chromium
+pytest: $(DEVSTAMP) redis-server chromium wrk
 	$(BIN)/pytest
 
-test: $(DEVSTAMP) redis-server chromium
+test: $(DEVSTAMP) redis-server chromium wrk
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-bench: $(DEVSTAMP) redis-server
+bench: $(DEVSTAMP) redis-server wrk
 	$(BIN)/python -m bench
 
 clean:

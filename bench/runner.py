@@ -23,7 +23,7 @@ from tests.redis_server import redis_server
 
 __all__ = ["BACKENDS", "FULL", "QUICK", "Results", "Sizes", "run"]
 
-BACKENDS = ("memory", "sqlite", "redis", "channels", "stats", "outage", "simulate")
+BACKENDS = ("memory", "sqlite", "redis", "channels", "ingest", "stats", "outage", "simulate")
 CYCLE_UNIT = "cycles/s"
 _SYNCHRONOUS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}  # PRAGMA synchronous values
 
@@ -248,6 +248,10 @@ def _run_backend(backend: str, sizes: Sizes, workdir: Path) -> list[Figure]:
 
         (workdir / "voice").mkdir(exist_ok=True)
         return run_channels(sizes is QUICK, workdir)
+    if backend == "ingest":
+        from bench.ingest import run_ingest
+
+        return run_ingest(sizes is QUICK, workdir / "ingest")
     if backend == "stats":
         from bench.stats import run_stats
 

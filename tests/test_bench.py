@@ -141,3 +141,19 @@ def test_quick_simulate_bench_reports_contacts_per_second(tmp_path: Path) -> Non
     per_s = figures["simulate.contacts_per_s"]["value"]
     assert isinstance(day_s, float) and isinstance(per_s, float)
     assert math.isclose(day_s * per_s, 20_000)
+
+
+def test_ingest_bench_drives_a_real_router_and_the_bare_handler_with_wrk(tmp_path: Path) -> None:
+    from bench.ingest import run_ingest
+
+    figures = {f.name: f for f in run_ingest(True, tmp_path, stores=("memory",))}
+    assert set(figures) == {
+        f"ingest.{channel}.memory.{what}"
+        for channel in ("sms", "voice")
+        for what in ("per_s", "slowdown", "cpu_ms_per_req", "p99_over_p50")
+    }
+    for channel in ("sms", "voice"):
+        rate = figures[f"ingest.{channel}.memory.per_s"]
+        assert rate.baseline is not None and rate.value > 0
+        cpu = figures[f"ingest.{channel}.memory.cpu_ms_per_req"]
+        assert cpu.baseline is not None and cpu.value > cpu.baseline  # the router does work
