@@ -14,7 +14,7 @@ import dataclasses
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from queues.errors import StoreUnavailable
 from queues.models import Channel, Contact, ContactState, Direction, Event, Message
 from queues.sqlite import tally, windows
+from queues.sqlite.commits import GroupCommit
 
 __all__ = ["SCHEMA_VERSION", "Database", "path_from_url"]
 
@@ -223,6 +224,7 @@ class Database:
         self._in_memory = str(path) == ":memory:"  # sqlite:///:memory:, gone with the process
         self._busy_timeout_s = busy_timeout_s
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        self._group = GroupCommit(self._executor, self._connection)
         self._conn: sqlite3.Connection | None = None  # used only on the worker thread
         self._inode: int | None = None
         self._closed = False
@@ -255,16 +257,24 @@ class Database:
         need not survive a power cut (``durable=False``: locks that expire anyway) commits
         without waiting for the disk.
         """
+        if write and durable:
+            # Durable writes waiting together commit together (commits.py): one fsync.
+            return await self._translated(lambda: self._group.run(fn))
         begin = "BEGIN IMMEDIATE" if write else "BEGIN"
         if durable:
             return await self._submit(lambda: _transaction(self._connection(), begin, fn))
         return await self._submit(lambda: _undurable(self._connection(), begin, fn))
 
     async def _submit(self, job: Callable[[], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await self._translated(lambda: loop.run_in_executor(self._executor, job))
+
+    async def _translated(self, start: Callable[[], Awaitable[T]]) -> T:
+        """Await ``start()``, with the backend's failures as ``StoreUnavailable``."""
         if self._closed:
             raise StoreUnavailable(f"the sqlite store {self.path} is closed; open it again")
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, job)
+            return await start()
         except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
             raise  # a bug here, not the backend's health
         except (sqlite3.Error, OSError) as exc:

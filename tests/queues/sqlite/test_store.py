@@ -19,6 +19,7 @@ from queues import (
     Contact,
     ContactState,
     Direction,
+    InvalidTransition,
     Message,
     StoreUnavailable,
     open_store,
@@ -368,3 +369,44 @@ async def test_relative_absolute_and_memory_urls(
     for bad in ("sqlite://", "sqlite:///", "sqlite://host/x.db"):
         with pytest.raises(ValueError, match="sqlite"):
             await SqliteStore.open(bad)
+
+
+async def test_concurrent_writes_commit_in_groups_each_durable_before_it_returns(
+    store: SqliteStore, clock: FakeClock, path: Path
+) -> None:
+    """50 intakes at once: fewer commits than writes, and each contact is in the file (seen
+    from another connection) by the time its intake returns."""
+    group = store._db._group
+    commits0, writes0 = group.commits, group.writes
+    other = sqlite3.connect(path)
+
+    async def one(n: int) -> None:
+        contact = Contact(channel=Channel.SMS, address=f"+48500{n:06d}", created_at=clock())
+        await store.intake(contact, Message(Direction.IN, "hello", clock()))
+        row = other.execute("SELECT count(*) FROM contacts WHERE id = ?", (contact.id,))
+        assert row.fetchone() == (1,)
+
+    await asyncio.gather(*(one(n) for n in range(50)))
+    other.close()
+    assert group.writes - writes0 == 50
+    assert group.commits - commits0 < 25  # writes that waited together committed together
+
+
+async def test_a_failing_write_in_a_group_is_undone_alone(
+    store: SqliteStore, clock: FakeClock
+) -> None:
+    cids = [await new_contact(store, clock) for _ in range(3)]
+    await store.enqueue(cids[0], "billing")
+    results = await asyncio.gather(
+        store.enqueue(cids[1], "billing"),
+        store.enqueue(cids[0], "billing"),  # queued already: refused
+        store.enqueue(cids[2], "technical"),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], InvalidTransition)
+    queued = [r for r in results if isinstance(r, Contact)]
+    assert [c.state for c in queued] == ["waiting", "waiting"]
+    assert {s.team: s.waiting for s in await store.queue_stats(["billing", "technical"])} == {
+        "billing": 2,
+        "technical": 1,
+    }
