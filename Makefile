@@ -19,8 +19,12 @@ $(DEVSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(STAMP)
 
+# `make run PORT=9090 SMTP_PORT=2525` listens there instead of http.listen and
+# channels.email.listen; clients find it with SWITCHBOARD_URL (start-up prints the line).
+PORT ?=
+SMTP_PORT ?=
 run: $(STAMP)
-	$(BIN)/switchboard run --demo
+	$(BIN)/switchboard run --demo $(if $(PORT),--http :$(PORT)) $(if $(SMTP_PORT),--smtp :$(SMTP_PORT))
 
 # Tests that need Redis start their own redis-server; make sure the binary exists.
 redis-server:

@@ -153,6 +153,7 @@ async def _webchat_app(workdir: Path) -> web.Application:
     configure_logging(level=logging.WARNING)
     env = {"SWITCHBOARD_SECRET": SECRET}
     data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    data["channels"]["webchat"]["max_open_per_ip"] = 1 << 20  # every socket from 127.0.0.1
     config = parse_config(data, base_dir=workdir, env=env)
     store = await open_store("memory://")
     return create_app(

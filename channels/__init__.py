@@ -25,11 +25,16 @@ from channels.base import (
     Spoken,
     Standing,
 )
+from channels.clients import ClientAddresses
 from channels.courier import Courier, Delivery
+from channels.deadline import DEFAULT_DEADLINE_S, Deadline
 from channels.errors import ChannelError, FrameError, SendFailed, TelegramSendFailed
+from channels.floods import RefusalLog
+from channels.inputs import BadInput, load_json
 
 __all__ = [
     "CLAIMED",
+    "DEFAULT_DEADLINE_S",
     "MOVED_CHANNEL",
     "RELEASED",
     "RESOLVED",
@@ -37,19 +42,24 @@ __all__ = [
     "WAKE_CHANNEL",
     "AgentTarget",
     "Answer",
+    "BadInput",
     "ChannelAdapter",
     "ChannelError",
+    "ClientAddresses",
     "ContactListener",
     "Courier",
+    "Deadline",
     "Delivery",
     "FrameError",
     "HoldStatus",
     "InboundMessage",
     "Inbox",
     "Outbox",
+    "RefusalLog",
     "Reply",
     "SendFailed",
     "Spoken",
     "Standing",
     "TelegramSendFailed",
+    "load_json",
 ]

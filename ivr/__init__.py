@@ -4,7 +4,7 @@ to the voice webhooks is ``ivr.simulator``; every error of the layer is an ``Ivr
 (the tree is in ``ivr.errors``).
 """
 
-from ivr.classify import detect_language
+from ivr.classify import Classification, classify, detect_language
 from ivr.engine import Engine
 from ivr.errors import FlowError, IvrError, StateError
 from ivr.flow import Flow, FlowBook, Keywords, parse_book
@@ -26,6 +26,7 @@ from ivr.state import (
 
 __all__ = [
     "TERMINAL",
+    "Classification",
     "Effect",
     "End",
     "Engine",
@@ -45,6 +46,7 @@ __all__ = [
     "Verify",
     "VerifyResult",
     "check_book",
+    "classify",
     "detect_language",
     "has_errors",
     "parse_book",

@@ -30,7 +30,10 @@ from ivr.nodes import (
 __all__ = ["KNOWN_PLACEHOLDERS", "Problem", "check_book", "has_errors"]
 
 # The parameters the engine and the router fill in; anything else stays as "{name}".
-KNOWN_PLACEHOLDERS = frozenset({"team", "incident", "hours", "position", "wait_min", "opens"})
+KNOWN_PLACEHOLDERS = frozenset(
+    # ... and what the voice callback prompts are filled with (channels.twilio.callback).
+    {"team", "incident", "hours", "position", "wait_min", "opens", "digits", "attempts"}
+)
 # What the router fills in when it says a queue node's prompt after queueing.
 _QUEUED_PLACEHOLDERS = frozenset({"position", "wait_min", "opens"})
 _KEYPAD = frozenset("0123456789*#")

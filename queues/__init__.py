@@ -5,7 +5,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from queues.base import Clock, Store
-from queues.buckets import NO_TEAM, WAIT_EDGES_S, Bucket, edge_index, minute_of
+from queues.buckets import NO_TEAM, SATISFIED, WAIT_EDGES_S, Bucket, edge_index, minute_of
+from queues.capacity import ALL_CHANNELS, MAX_WRAP_UP_S, Capacity
 from queues.errors import (
     ContactNotFound,
     InvalidTransition,
@@ -31,11 +32,29 @@ from queues.models import (
     now_s,
     to_iso,
 )
+from queues.timeline import (
+    MAX_NOTE_CHARS,
+    MAX_NOTES,
+    MAX_TAGS,
+    NOTES,
+    TAGS,
+    NotesFull,
+    clean_tags,
+)
 
 __all__ = [
+    "ALL_CHANNELS",
+    "MAX_NOTES",
+    "MAX_NOTE_CHARS",
+    "MAX_TAGS",
+    "MAX_WRAP_UP_S",
+    "NOTES",
     "NO_TEAM",
+    "SATISFIED",
+    "TAGS",
     "WAIT_EDGES_S",
     "Bucket",
+    "Capacity",
     "Channel",
     "Claim",
     "Clock",
@@ -48,12 +67,14 @@ __all__ = [
     "InvalidTransition",
     "Message",
     "NotHolder",
+    "NotesFull",
     "Parcel",
     "Position",
     "QueueError",
     "QueueStats",
     "Store",
     "StoreUnavailable",
+    "clean_tags",
     "edge_index",
     "fill",
     "from_iso",

@@ -8,11 +8,12 @@ event in the same step.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, runtime_checkable
 
 from queues.buckets import RECENT_HANDLES, Bucket
+from queues.capacity import Capacity
 from queues.models import (
     Claim,
     Contact,
@@ -70,6 +71,10 @@ EVENT_KINDS = frozenset(
         "contact_abandoned",
         "lease_expired",
         "agent_status",
+        "survey_asked",
+        "survey_answered",
+        "fcr_counted",
+        "fcr_repeat",
     }
 )
 
@@ -127,8 +132,13 @@ class Store(Protocol):
         team: str | None = None,
         address: str | None = None,
         limit: int = 50,
+        account: str | None = None,
     ) -> list[Contact]:
-        """Contacts matching every given filter, newest first, without messages."""
+        """Contacts matching every given filter, newest first, without messages.
+
+        ``account``: the contacts whose ``account`` is that login (verified as it, or
+        joined to it), read from an index by account on every backend: O(the account's
+        contacts), however many the store keeps."""
 
     async def add_event(self, event: Event) -> None:
         """Record ``event`` on its contact's history; with ``contact_id`` "" it belongs to no
@@ -143,18 +153,72 @@ class Store(Protocol):
         """Every contact's events at or after ``since``, oldest first, except the message
         events (``MESSAGE_EVENT_KINDS``; a contact's ``events`` has them)."""
 
+    # -- agents' notes and tags (``queues/timeline.py``) ----------------------------------
+    async def annotate(
+        self,
+        contact_id: str,
+        *,
+        note: Mapping[str, Any] | None = None,
+        tags: Sequence[str] | None = None,
+    ) -> Contact:
+        """Append ``note`` to the contact's ``meta["notes"]`` and/or replace its
+        ``meta["tags"]`` with ``tags`` (empty: none), in one atomic step that changes no
+        other field: two notes added at once are both kept. The note is checked
+        (``check_note``), the tags are stored as given (``clean_tags`` makes them);
+        ``NotesFull`` (a ValueError) when the contact has ``MAX_NOTES`` already."""
+
+    # -- privacy: a customer's erase request ----------------------------------------------
+    async def erase_contact(
+        self, contact_id: str, *, address: str, text: str, keep_meta: Collection[str] = ()
+    ) -> int:
+        """Anonymise a contact for good: its address becomes ``address`` (the address index
+        follows), its subject is cleared, every message's text becomes ``text``, and its
+        meta and every message's meta keep only the keys in ``keep_meta``. Its state, team,
+        account, times and events, and the buckets, stay as they were, so every KPI counts
+        it as before. One atomic step; returns how many messages it rewrote (erasing again
+        the same way rewrites none). The old text leaves the backend's files too where it
+        can (sqlite: secure delete, then the WAL is checkpointed and truncated)."""
+
     # -- queues ------------------------------------------------------------------------
     async def enqueue(self, contact_id: str, team: str, *, delay_s: int = 0) -> Contact:
         """Put an ``in_flow`` contact in ``team``'s queue with score now - ``delay_s``."""
 
-    async def claim(self, teams: Sequence[str], agent: str, *, lease_s: float) -> Claim | None:
-        """Lease the lowest-score waiting contact across ``teams``, or None when empty."""
+    async def claim(
+        self,
+        teams: Sequence[str],
+        agent: str,
+        *,
+        lease_s: float,
+        capacity: Capacity | None = None,
+    ) -> Claim | None:
+        """Lease the lowest-score waiting contact across ``teams``, or None when empty.
+
+        With ``capacity``, only a contact of a channel the agent's load leaves open
+        (``Capacity.closed``; the load as ``agent_load`` counts it, across every team):
+        the lowest score among those, or None when there is none or the agent is full.
+        The check and the lease are one atomic step against every other claim of the same
+        agent, in every process; what lowers a load meanwhile (a resolve, a release, a
+        wrap-up ending) can only leave it lower than the claim assumed."""
+
+    async def agent_load(self, agent: str, *, wrap_up_s: float = 0.0) -> dict[str, int]:
+        """Per channel, the contacts ``agent`` holds plus those they resolved less than
+        ``wrap_up_s`` ago (after-contact work); channels with none are left out. Costs
+        O(teams + what the agent holds), however many contacts wait."""
 
     async def heartbeat(self, contact_id: str, agent: str, *, lease_s: float) -> Claim:
         """Extend the agent's lease to now + ``lease_s``."""
 
-    async def ack(self, contact_id: str, agent: str, *, disposition: str | None = None) -> None:
-        """Resolve a contact the agent holds."""
+    async def ack(
+        self,
+        contact_id: str,
+        agent: str,
+        *,
+        disposition: str | None = None,
+        wrap_s: float = 0.0,
+    ) -> None:
+        """Resolve a contact the agent holds; ``wrap_s``: the after-contact work that
+        follows, recorded with the resolve (its event's ``wrap_s``, the buckets'
+        ``wrap_us``, and in the team's recent handle times)."""
 
     async def release(self, contact_id: str, agent: str) -> None:
         """Put a held contact back in its queue with its original score."""
@@ -183,6 +247,23 @@ class Store(Protocol):
         """Where a waiting contact stands in its team's queue; None when not waiting."""
 
     async def queue_stats(self, teams: Sequence[str]) -> list[QueueStats]: ...
+
+    # -- surveys and first-contact resolution: events counted in the buckets ------------
+    async def record_survey(self, contact_id: str, *, score: int | None = None) -> bool:
+        """Record on a queued contact that its CSAT question was asked (no ``score``:
+        ``survey_asked``) or answered (``score`` 1-5: ``survey_answered``), counted in its
+        team's bucket in the same step. Each is recorded once per contact: False (and
+        nothing changes) when it was already."""
+
+    async def fcr_resolved(self, contact_id: str, account: str, *, within_s: float) -> bool:
+        """A verified customer's contact was resolved: record ``fcr_counted`` on it (once;
+        False when it was already) and watch ``account`` on its team for ``within_s``."""
+
+    async def fcr_arrived(self, contact_id: str, account: str, *, within_s: float) -> bool:
+        """A new contact from ``account`` was queued: when the account is watched on its
+        team (another contact resolved less than ``within_s`` ago), record ``fcr_repeat``
+        on it (data ``of``: the watched contact), stop watching, and return True. Each
+        watch ends in at most one repeat; each contact is at most one repeat."""
 
     # -- running aggregates (``queues/buckets.py``), kept in the step of each transition --
     async def minute_buckets(

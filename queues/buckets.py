@@ -18,7 +18,15 @@ contact_transferred   ``waiting_delta`` + 1 in the destination (the event's team
                       the source when the contact was waiting there (no agent held it)
 contact_abandoned     only from a queue (with ``wait_s``): ``abandoned`` + 1, its wait bin,
                       ``waiting_delta`` - 1; a contact that leaves during its flow is not
-contact_resolved      only by an agent (with ``handle_s``): ``resolved`` + 1, ``handle_us``
+contact_resolved      only by an agent (with ``handle_s``): ``resolved`` + 1, ``handle_us``;
+                      with ``wrap_s`` (after-contact work) also ``wrap_us``
+survey_asked          ``surveys_asked`` + 1 (a CSAT question went to the customer)
+survey_answered       ``surveys_answered`` + 1, its ``score`` (1-5) in ``csat_sum``, and
+                      ``csat_satisfied`` + 1 for a 4 or 5
+fcr_counted           ``fcr_resolved`` + 1: a verified customer's contact was resolved and
+                      their account is watched on the team (first-contact resolution)
+fcr_repeat            ``fcr_returned`` + 1: a new contact came from a watched account on the
+                      team within the watch, so the watched resolve was not first-contact
 ====================  ===================================================================
 
 Waits and times are whole microseconds (events keep times to the microsecond), so sums are
@@ -27,10 +35,11 @@ bound: bin ``i`` holds the waits in ``(edge[i-1], edge[i]]`` and the last bin th
 last edge. "Answered within T" and "abandoned after T" are therefore exact for a threshold
 T that is an edge, and for no other: ``edge_index`` refuses one that is not.
 
-A store also keeps each team's last ``RECENT_HANDLES`` handle times (what the wait estimate
-takes its typical handle time from). Agents' busy time is not counted here: it depends on
-every contact an agent holds, across teams, which the step of one team's transition cannot
-see on a Redis Cluster; occupancy is worked out from the agents' events instead.
+A store also keeps each team's last ``RECENT_HANDLES`` handle times, after-contact work
+included (what the wait estimate takes its typical handle time from). Agents' busy time is
+not counted here: it depends on every contact an agent holds, across teams, which the step
+of one team's transition cannot see on a Redis Cluster; occupancy is worked out from the
+agents' events instead.
 """
 
 from __future__ import annotations
@@ -45,14 +54,17 @@ from queues.models import Event
 __all__ = [
     "BINS",
     "COUNTS",
+    "EXTRAS",
     "MINUTE_S",
     "NO_TEAM",
     "RECENT_HANDLES",
+    "SATISFIED",
     "SCALARS",
     "WAIT_EDGES_S",
     "Bucket",
     "deltas",
     "edge_index",
+    "handled_s",
     "microseconds",
     "minute_of",
     "minutes",
@@ -68,6 +80,8 @@ BINS = len(WAIT_EDGES_S) + 1  # the last holds the waits over the last edge
 _EDGES_US = tuple(edge * 1_000_000 for edge in WAIT_EDGES_S)
 #: Handle times a store keeps per team (its most recent).
 RECENT_HANDLES = 50
+#: A survey score at or above this counts as satisfied (CSAT is the share of them).
+SATISFIED = 4
 
 #: The scalar counts of a bucket, in the order of ``Bucket.counts()`` (the Redis and SQLite
 #: encodings); the answered bins follow them, then the abandoned bins.
@@ -81,11 +95,24 @@ SCALARS = (
     "handle_us",
     "waiting_delta",
 )
-#: Names of every count, in order: the scalars, ``answered_0`` .. and ``abandoned_0`` ...
+#: Counts added after the bins (kept last, so buckets stored before they existed read
+#: them as 0): after-contact work, CSAT surveys, first-contact resolution.
+EXTRAS = (
+    "wrap_us",
+    "surveys_asked",
+    "surveys_answered",
+    "csat_sum",
+    "csat_satisfied",
+    "fcr_resolved",
+    "fcr_returned",
+)
+#: Names of every count, in order: the scalars, ``answered_0`` .., ``abandoned_0`` ...,
+#: then the extras.
 COUNTS = (
     *SCALARS,
     *(f"answered_{i}" for i in range(BINS)),
     *(f"abandoned_{i}" for i in range(BINS)),
+    *EXTRAS,
 )
 _ZERO_BINS = (0,) * BINS
 
@@ -142,11 +169,19 @@ class Bucket:
     waiting_delta: int = 0
     answered_by_wait: tuple[int, ...] = _ZERO_BINS
     abandoned_by_wait: tuple[int, ...] = _ZERO_BINS
+    wrap_us: int = 0
+    surveys_asked: int = 0
+    surveys_answered: int = 0
+    csat_sum: int = 0
+    csat_satisfied: int = 0
+    fcr_resolved: int = 0
+    fcr_returned: int = 0
 
     def counts(self) -> list[int]:
         """Every count in ``COUNTS`` order."""
         scalars = [getattr(self, name) for name in SCALARS]
-        return [*scalars, *self.answered_by_wait, *self.abandoned_by_wait]
+        extras = [getattr(self, name) for name in EXTRAS]
+        return [*scalars, *self.answered_by_wait, *self.abandoned_by_wait, *extras]
 
     @classmethod
     def from_counts(cls, team: str, minute: int, channel: str, counts: Sequence[int]) -> Bucket:
@@ -167,6 +202,7 @@ class Bucket:
             waiting_delta=c[7],
             answered_by_wait=tuple(c[n : n + BINS]),
             abandoned_by_wait=tuple(c[n + BINS : n + 2 * BINS]),
+            **dict(zip(EXTRAS, c[n + 2 * BINS :], strict=True)),
         )
 
     def __add__(self, other: Bucket) -> Bucket:
@@ -240,7 +276,45 @@ def deltas(event: Event, channel: str, *, first_claim: bool) -> list[Bucket]:
         ]
     handle_s = _number(event.data, "handle_s")
     if kind == "contact_resolved" and handle_s is not None:
-        return [Bucket(team, at, channel, resolved=1, handle_us=microseconds(handle_s))]
+        wrap_us = microseconds(_number(event.data, "wrap_s") or 0.0)
+        return [
+            Bucket(team, at, channel, resolved=1, handle_us=microseconds(handle_s), wrap_us=wrap_us)
+        ]
+    return _outcome(event, team, at, channel)
+
+
+def handled_s(event: Event) -> float | None:
+    """What a ``contact_resolved`` event adds to its team's recent handle times: the
+    handle time and the after-contact work that followed; None for other events."""
+    handle_s = _number(event.data, "handle_s")
+    if event.kind != "contact_resolved" or not event.team or handle_s is None:
+        return None
+    return round(handle_s + (_number(event.data, "wrap_s") or 0.0), 6)
+
+
+def _outcome(event: Event, team: str, at: int, channel: str) -> list[Bucket]:
+    """Surveys and first-contact resolution (recorded after a contact's queue transitions)."""
+    kind = event.kind
+    if kind == "survey_asked":
+        return [Bucket(team, at, channel, surveys_asked=1)]
+    score = _number(event.data, "score")
+    if kind == "survey_answered" and score is not None:
+        points = int(score)
+        satisfied = int(points >= SATISFIED)
+        return [
+            Bucket(
+                team,
+                at,
+                channel,
+                surveys_answered=1,
+                csat_sum=points,
+                csat_satisfied=satisfied,
+            )
+        ]
+    if kind == "fcr_counted":
+        return [Bucket(team, at, channel, fcr_resolved=1)]
+    if kind == "fcr_repeat":
+        return [Bucket(team, at, channel, fcr_returned=1)]
     return []
 
 

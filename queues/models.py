@@ -59,6 +59,9 @@ class Channel(StrEnum):
     EMAIL = "email"
     CHAT = "chat"
     TELEGRAM = "telegram"
+    #: A written complaint from the ``/complaint`` page: no conversation and no flow; the
+    #: router answers it by email when the holder gave one (``router.complaints``).
+    FORM = "form"
 
 
 class ContactState(StrEnum):

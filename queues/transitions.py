@@ -98,14 +98,18 @@ def heartbeat(contact: Contact, agent: str, now: float, lease_s: float) -> Conta
     return _held(contact, agent, "heartbeat").replace(lease_until=now + lease_s)
 
 
-def ack(contact: Contact, agent: str, disposition: str | None, now: float) -> Step:
+def ack(
+    contact: Contact, agent: str, disposition: str | None, now: float, wrap_s: float = 0.0
+) -> Step:
+    """Resolved by its holder; ``wrap_s`` of after-contact work follow (recorded when > 0)."""
     held = _held(contact, agent, "resolve")
     assert held.assigned_at is not None
     done = held.replace(
         state=ContactState.RESOLVED, disposition=disposition, lease_until=None, closed_at=now
     )
     handle_s = round(now - held.assigned_at, 6)
-    return _step(done, "contact_resolved", now, disposition=disposition, handle_s=handle_s)
+    wrap = {"wrap_s": round(float(wrap_s), 6)} if wrap_s > 0 else {}
+    return _step(done, "contact_resolved", now, disposition=disposition, handle_s=handle_s, **wrap)
 
 
 def _requeue(contact: Contact, kind: str, now: float) -> Step:

@@ -12,8 +12,16 @@ Exceptions::
     │   └── VerifyError          the verifier was given a bad limit or an empty address
     ├── DeskError (ValueError)   a request the desk refuses: an unknown team or
     │                            disposition, an empty reply
-    └── UnknownIncident (LookupError)
-                                 no incident has that id
+    ├── UnknownIncident (LookupError)
+    │                            no incident has that id
+    ├── PrivacyError             a customer's export or erase that cannot be done
+    │   ├── NoSuchCustomer (LookupError)
+    │   │                        no account and no contact has that login
+    │   └── OpenContacts         an erase refused: the customer has contacts still open
+    └── CannedError              a canned reply that cannot be read or changed so
+        ├── NoSuchCanned (LookupError)
+        │                        no canned reply has that id
+        └── CannedChanged        If-Match names a version the reply no longer has
 
 The lower layers have trees of their own (``queues.QueueError``, ``channels.ChannelError``,
 ``ivr.IvrError``). ``router.http`` maps all of them to status codes in one table
@@ -30,9 +38,15 @@ from collections.abc import Sequence
 __all__ = [
     "AccountError",
     "AgentError",
+    "CannedChanged",
+    "CannedError",
     "ConfigError",
     "DeskError",
     "IdentityError",
+    "NoSuchCanned",
+    "NoSuchCustomer",
+    "OpenContacts",
+    "PrivacyError",
     "RouterError",
     "UnknownIncident",
     "VerifyError",
@@ -77,3 +91,49 @@ class UnknownIncident(RouterError, LookupError):
     def __init__(self, incident_id: str) -> None:
         super().__init__(f"incident {incident_id!r} does not exist; list the open incidents")
         self.incident_id = incident_id
+
+
+class PrivacyError(RouterError):
+    """A customer's export or erase that cannot be done."""
+
+
+class NoSuchCustomer(PrivacyError, LookupError):
+    """No account and no contact has that login."""
+
+    def __init__(self, login: str) -> None:
+        super().__init__(
+            f"no account and no contact has the login {login!r}; check it with "
+            "GET /api/contacts or switchboard accounts export"
+        )
+        self.login = login
+
+
+class OpenContacts(PrivacyError):
+    """An erase refused: the customer has contacts still in a flow, waiting or with an agent."""
+
+    def __init__(self, login: str, contact_ids: list[str]) -> None:
+        super().__init__(
+            f"{login!r} has {len(contact_ids)} contact(s) still open ({', '.join(contact_ids)}); "
+            "resolve them first, then erase"
+        )
+        self.login = login
+        self.contact_ids = contact_ids
+
+
+class CannedError(RouterError):
+    """A canned reply that cannot be read or changed so."""
+
+
+class NoSuchCanned(CannedError, LookupError):
+    def __init__(self, reply_id: str) -> None:
+        super().__init__(f"canned reply {reply_id!r} does not exist; GET /api/canned lists them")
+        self.reply_id = reply_id
+
+
+class CannedChanged(CannedError):
+    def __init__(self, reply_id: str, tag: str) -> None:
+        super().__init__(
+            f"canned reply {reply_id!r} changed since version {tag!r}; read it again "
+            "(GET /api/canned/{id}) and repeat the change"
+        )
+        self.reply_id = reply_id

@@ -10,7 +10,8 @@ automatic reply, unless the mail is machine mail or the address had its share th
 How mail maps to contacts:
 - a new mail (nothing of ours in it) is a new contact, its flow reads Login/Auth code lines;
 - a reply to a waiting or assigned contact joins it (the quoted part is trimmed from the
-  text shown; the whole text stays in the message meta) and gets no automatic reply;
+  text shown; the whole text stays in the message meta); while it waits, the automatic
+  reply says its place and wait (``router.contacts.standing``), else there is none;
 - a reply to a resolved or abandoned contact is a new contact with ``follow_up_of`` set to
   the old one in its meta: it goes through the flow and the queue again, and the agent sees
   the history it follows;
@@ -33,7 +34,14 @@ from aiohttp import web
 
 from channels.base import Answer, InboundMessage, Inbox, Outbox, Reply
 from channels.courier import Courier
-from channels.email.intake import digest, envelope_address, hash_key, inbound_message
+from channels.deadline import DEFAULT_DEADLINE_S, Deadline
+from channels.email.intake import (
+    digest,
+    envelope_address,
+    hash_key,
+    inbound_message,
+    scrubbed_mail,
+)
 from channels.email.loops import ROBOT_SENDERS, automated
 from channels.email.parse import Attachment, ParsedMail, parse_mail
 from channels.email.send import EmailOutbox, Relay
@@ -65,6 +73,9 @@ class EmailSettings:
     attachments_dir: Path | None = None  # None: attachment content is dropped
     max_attachment_bytes: int = 10 * 1024 * 1024
     auto_reply_per_hour: int = 5
+    max_connections: int = 100  # SMTP sessions at once (421 past it)
+    max_connections_per_ip: int = 10  # ... and from one address
+    deadline_s: float = DEFAULT_DEADLINE_S  # DATA answered within it (451 past it)
     domain: str | None = None  # of our Message-IDs; default: from_address's domain
 
     @property
@@ -113,6 +124,7 @@ class EmailAdapter:
         self._ours = tuple(a.lower() for a in settings.addresses)
         self.courier = courier
         self.server: SmtpServer | None = None
+        self._deadline: Deadline | None = None
 
     @property
     def port(self) -> int:
@@ -125,12 +137,15 @@ class EmailAdapter:
     async def start(self) -> None:
         s = self.settings
         tls = load_tls(s.tls_cert, s.tls_key) if s.tls_cert and s.tls_key else None
+        self._deadline = Deadline(s.deadline_s)
         self.server = SmtpServer(
-            MailHandler(s.addresses, self.take),
+            MailHandler(s.addresses, self.take, deadline=self._deadline),
             host=s.host,
             port=s.port,
             max_size_bytes=s.max_size_bytes,
             tls=tls,
+            max_connections=s.max_connections,
+            max_connections_per_ip=s.max_connections_per_ip,
         )
         await self.server.start()
         log.info(
@@ -148,6 +163,8 @@ class EmailAdapter:
         if self.server is not None:
             await self.server.aclose()
             self.server = None
+        if self._deadline is not None:
+            await self._deadline.aclose()
 
     async def drain(self) -> None:
         """Wait for the outbox to empty: automatic replies sent (tests, benchmarks)."""
@@ -161,6 +178,7 @@ class EmailAdapter:
         # A big mail is parsed off the loop, so other sessions and the HTTP side keep going.
         big = len(raw) > _PARSE_INLINE_BYTES
         mail = await asyncio.to_thread(parse_mail, raw) if big else parse_mail(raw)
+        mail = scrubbed_mail(mail)  # what a broken encoding left no store could keep
         key = f"email:{mail.message_id}" if mail.message_id else hash_key(raw)
         bounce = self._bounced(mail, mail_from, raw)
         if bounce is not None:
@@ -199,7 +217,8 @@ class EmailAdapter:
             contact_id,
             message_id=mail.message_id,
             references=mail.references,
-            subject=mail.subject,
+            # As the router kept it: an auth code typed into the subject is masked there.
+            subject=answer.contact.subject or "",
             our_address=written_to,
         )
         log.info(

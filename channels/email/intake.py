@@ -3,16 +3,53 @@ and what an agent should know about it."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from channels.base import InboundMessage
 from channels.email.parse import ParsedMail
 from channels.email.text import trim_quoted
+from channels.inputs import scrub, scrubbed
 from queues import Channel
 
-__all__ = ["describe", "digest", "envelope_address", "hash_key", "inbound_message"]
+__all__ = [
+    "describe",
+    "digest",
+    "envelope_address",
+    "hash_key",
+    "inbound_message",
+    "scrubbed_mail",
+]
+
+T = TypeVar("T")
+
+
+def scrubbed_mail(mail: T) -> T:
+    """The parsed mail (its headers, texts, attachment names, bounce) with every lone
+    surrogate a broken encoding left replaced: a mail is taken whatever it holds, and no
+    store can keep such a string. The mail itself is returned when it holds none."""
+    return _scrub_any(mail)  # type: ignore[no-any-return]
+
+
+def _scrub_any(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, tuple):
+        return tuple(_scrub_any(v) for v in value)
+    if isinstance(value, list):
+        return [_scrub_any(v) for v in value]
+    if isinstance(value, dict):
+        return {_scrub_any(k): _scrub_any(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            f.name: _scrub_any(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not isinstance(getattr(value, f.name), bytes | bool | int | type(None))
+        }
+        return dataclasses.replace(value, **changes)
+    return value
 
 
 def inbound_message(
@@ -53,15 +90,17 @@ def inbound_message(
         email["follow_up_of"] = follow_up_of
     if mail.defects:
         email["defects"] = mail.defects
+    # A mail is taken whatever it holds: what no store can encode (a lone surrogate from a
+    # broken encoding) is replaced, never refused.
     return InboundMessage(
         channel=Channel.EMAIL,
-        address=sender,
-        text="\n\n".join(parts) or "(empty message)",
-        key=key,
+        address=scrub(sender),
+        text=scrub("\n\n".join(parts) or "(empty message)"),
+        key=scrub(key),
         conversation=f"contact:{joined}" if joined else f"mail:{digest(key)}",
         contact_id=joined,
-        subject=mail.subject or None,
-        meta={"email": email},
+        subject=scrub(mail.subject) or None,
+        meta={"email": scrubbed(email)},
     )
 
 

@@ -5,6 +5,11 @@ bigger mail refused (552, by aiosmtpd); STARTTLS is offered when a certificate i
 DATA is answered 250 only once ``take`` has stored the mail, 451 when the store is down or
 anything else went wrong, so the sending server keeps the mail and retries: a mail we cannot
 read is still taken (the parser never fails), so no mail is refused for its content.
+
+Caps: at most ``max_connections`` sessions at once, ``max_connections_per_ip`` from one
+address; a connection past either is greeted ``421`` and closed, so the sender retries
+later (logged once a minute per address, ``flood_refused``). DATA is answered within the
+ingest deadline (``channels.deadline``): 451 past it, the mail taken when the sender retries.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ from typing import Any
 import structlog
 from aiosmtpd.smtp import SMTP
 
+from channels.deadline import Deadline
 from channels.errors import ChannelError
+from channels.floods import OpenCounts, RefusalLog
 from queues import StoreUnavailable
 
 __all__ = ["MailHandler", "SmtpServer", "load_tls"]
@@ -31,6 +38,7 @@ Take = Callable[[bytes, str, list[str]], Awaitable[str]]
 
 STORE_DOWN = "451 4.3.0 The support desk cannot store mail right now; please try again later"
 TEMP_FAIL = "451 4.3.0 A temporary error kept this mail from being taken; please try again later"
+TOO_MANY = "421 4.7.0 {host} Too many connections {whose}; please try again later\r\n"
 
 
 def load_tls(cert: Path, key: Path) -> ssl.SSLContext:
@@ -49,9 +57,12 @@ def load_tls(cert: Path, key: Path) -> ssl.SSLContext:
 class MailHandler:
     """aiosmtpd hooks: who may be written to, and what happens to a mail."""
 
-    def __init__(self, addresses: Iterable[str], take: Take) -> None:
+    def __init__(
+        self, addresses: Iterable[str], take: Take, *, deadline: Deadline | None = None
+    ) -> None:
         self.addresses = frozenset(a.lower() for a in addresses)
         self._take = take
+        self._deadline = deadline or Deadline()
         self.busy = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -74,7 +85,9 @@ class MailHandler:
         self._idle.clear()
         try:
             raw = envelope.original_content or b""
-            return await self._take(raw, envelope.mail_from or "", list(envelope.rcpt_tos))
+            return await self._deadline.run(
+                self._take(raw, envelope.mail_from or "", list(envelope.rcpt_tos))
+            )
         except StoreUnavailable as exc:
             log.warning("email_store_unavailable", error=str(exc))
             return STORE_DOWN
@@ -100,15 +113,48 @@ class _Smtp(SMTP):
     # and must still be taken. The size limit still bounds the whole mail.
     line_length_limit = 1 << 20
 
-    def __init__(self, handler: MailHandler, live: set[_Smtp], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        handler: MailHandler,
+        live: set[_Smtp],
+        caps: OpenCounts,
+        refusals: RefusalLog,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(handler, **kwargs)
         self._live = live
+        self._caps = caps
+        self._refusals = refusals
+        self._peer_ip: str | None = None  # counted against the caps while set
+        self._refused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.transport is None:  # not the STARTTLS hand-over of a counted session
+            peer = transport.get_extra_info("peername")
+            ip = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
+            over = self._caps.open(ip)
+            if over is not None:
+                self._refuse(transport, ip, over)
+                return
+            self._peer_ip = ip
         super().connection_made(transport)
         self._live.add(self)
 
+    def _refuse(self, transport: asyncio.BaseTransport, ip: str, over: str) -> None:
+        self._refused = True
+        whose = "from your address" if over == "per_key" else "to this server"
+        limit = self._caps.per_key if over == "per_key" else self._caps.total
+        self._refusals.refused("smtp_connections", ip, cap=over, limit=limit)
+        if isinstance(transport, asyncio.WriteTransport):
+            transport.write(TOO_MANY.format(host=self.hostname, whose=whose).encode())
+        transport.close()
+
     def connection_lost(self, error: Exception | None) -> None:
+        if self._refused:
+            return  # never started: nothing of the session to undo
+        if self._peer_ip is not None:
+            self._caps.close(self._peer_ip)
+            self._peer_ip = None
         self._live.discard(self)
         super().connection_lost(error)
 
@@ -129,6 +175,8 @@ class SmtpServer:
         max_size_bytes: int,
         tls: ssl.SSLContext | None = None,
         hostname: str | None = None,
+        max_connections: int = 100,
+        max_connections_per_ip: int = 10,
     ) -> None:
         self.handler = handler
         self.host = host
@@ -137,6 +185,8 @@ class SmtpServer:
         self._tls = tls
         self._hostname = hostname or socket.gethostname()
         self._live: set[_Smtp] = set()
+        self.caps = OpenCounts(max_connections_per_ip, max_connections)
+        self._refusals = RefusalLog(60.0)
         self._server: asyncio.Server | None = None
 
     @property
@@ -149,6 +199,8 @@ class SmtpServer:
         return _Smtp(
             self.handler,
             self._live,
+            self.caps,
+            self._refusals,
             data_size_limit=self._max_size_bytes,
             enable_SMTPUTF8=True,
             hostname=self._hostname,

@@ -12,16 +12,17 @@ after answering leaves them to the courier of another process (or of the next st
 from __future__ import annotations
 
 import hmac
-import json
 
 import structlog
 from aiohttp import web
-from telegram import Bot, Update
+from telegram import Bot, Message, Update
 from telegram.error import TelegramError
 
-from channels.base import InboundMessage, Inbox, Outbox, Reply
+from channels.base import Answer, InboundMessage, Inbox, Outbox, Reply
 from channels.courier import Courier
-from channels.telegram.parse import inbound_message, is_start
+from channels.deadline import DEFAULT_DEADLINE_S, Deadline
+from channels.inputs import BadInput, load_json
+from channels.telegram.parse import check_message, inbound_message, is_start
 from channels.telegram.send import TelegramOutbox, split_text, translate
 from channels.webhooks import refuse, store_unavailable
 from queues import Channel, ContactState, StoreUnavailable
@@ -55,12 +56,14 @@ class TelegramAdapter:
         api_base_url: str | None = None,
         webhook_url: str | None = None,
         languages: tuple[str, ...] = ("pl", "en", "ru", "he"),
+        deadline_s: float = DEFAULT_DEADLINE_S,
     ) -> None:
         if not bot_token:
             raise ValueError("the Telegram bot token is empty; set TELEGRAM_BOT_TOKEN")
         if not secret_token:
             raise ValueError("the webhook secret token is empty; set TELEGRAM_SECRET_TOKEN")
         self._inbox = inbox
+        self._deadline = Deadline(deadline_s)
         self._secret = secret_token.encode()
         self._webhook_url = webhook_url
         self._languages = languages
@@ -101,6 +104,7 @@ class TelegramAdapter:
             log.info("telegram_webhook_set", url=self._webhook_url)
 
     async def aclose(self) -> None:
+        await self._deadline.aclose()
         await self.bot.shutdown()
 
     async def webhook(self, request: web.Request) -> web.Response:
@@ -108,46 +112,36 @@ class TelegramAdapter:
         if not hmac.compare_digest(given, self._secret):
             log.warning("telegram_secret_refused")
             return refuse(403, f"the {SECRET_HEADER} header is missing or wrong", ok=False)
-        raw = await request.read()
+        # 400 tells Telegram the update can never be taken, so it stops sending it.
         try:
-            data = json.loads(raw)
-        except ValueError as exc:
-            return refuse(400, f"the body is not JSON: {exc}", ok=False)
+            data = load_json(await request.read())
+        except BadInput as exc:
+            return refuse(400, str(exc), ok=False)
         update_id = data.get("update_id") if isinstance(data, dict) else None
         if not isinstance(update_id, int) or isinstance(update_id, bool):
             return refuse(400, "the body is not a Telegram update: no integer update_id", ok=False)
+        problem = check_message(data["message"]) if data.get("message") is not None else None
+        if problem is not None:
+            return refuse(400, problem, ok=False)
         try:
             update = Update.de_json(data, self.bot)
         except KeyError as exc:
             return refuse(
                 400, f"the update is malformed: the field {exc.args[0]!r} is missing", ok=False
             )
-        except (TypeError, ValueError, AttributeError) as exc:
-            return refuse(400, f"the update is malformed: {exc}", ok=False)
+        except Exception as exc:  # whatever python-telegram-bot makes of a bad field
+            return refuse(400, f"the update is malformed: {type(exc).__name__}", ok=False)
         message = update.message
         if message is None or message.chat.type != "private":
             kinds = sorted(k for k, v in data.items() if k != "update_id" and v)
-            log.info("telegram_update_ignored", update_id=update_id, kinds=kinds)
+            log.info("telegram_update_ignored", update_id=update_id, kinds=kinds[:10])
             return web.json_response({"ok": True})
-        inbound = inbound_message(update_id, message, languages=self._languages)
         try:
-            waiting = await self._restart(inbound) if is_start(message) else None
-            answer = await self._inbox.receive(inbound)
-            texts = [p.text for p in answer.prompts if p.text.strip()]
-            if not texts and waiting is not None:
-                texts = [waiting]  # /start while queued: where they stand
-            language = answer.prompts[0].language if answer.prompts else inbound.language
-            for n, text in enumerate(split_text(texts)):
-                # A redelivered update posts the same ids again, which the store refuses.
-                reply = Reply(
-                    contact_id=answer.contact.id,
-                    channel=Channel.TELEGRAM,
-                    address=inbound.address,
-                    text=text,
-                    language=language or "pl",
-                    meta={"chat_id": message.chat.id},
-                )
-                await self.courier.post(f"telegram:{update_id}:{n}", reply, kind="prompt")
+            inbound = inbound_message(update_id, message, languages=self._languages)
+        except (TypeError, ValueError, AttributeError) as exc:
+            return refuse(400, f"the update is malformed: {type(exc).__name__}", ok=False)
+        try:
+            answer, texts = await self._deadline.run(self._take(inbound, message))
         except StoreUnavailable as exc:
             return store_unavailable("Telegram", exc, ok=False)
         log.info(
@@ -158,6 +152,29 @@ class TelegramAdapter:
             prompts=len(texts),
         )
         return web.json_response({"ok": True})
+
+    async def _take(self, inbound: InboundMessage, message: Message) -> tuple[Answer, list[str]]:
+        """Store the message, run the flow, post its prompts to the outbox."""
+        waiting = await self._restart(inbound) if is_start(message) else None
+        answer = await self._inbox.receive(inbound)
+        texts = [p.text for p in answer.prompts if p.text.strip()]
+        if not texts and waiting is not None:
+            texts = [waiting]  # /start while queued: where they stand
+        language = answer.prompts[0].language if answer.prompts else inbound.language
+        for n, text in enumerate(split_text(texts)):
+            # A redelivered update posts the same ids again, which the store refuses.
+            reply = Reply(
+                contact_id=answer.contact.id,
+                channel=Channel.TELEGRAM,
+                address=inbound.address,
+                text=text,
+                language=language or "pl",
+                meta={"chat_id": message.chat.id},
+            )
+            await self.courier.post(
+                f"telegram:{inbound.meta['update_id']}:{n}", reply, kind="prompt"
+            )
+        return answer, texts
 
     async def _restart(self, inbound: InboundMessage) -> str | None:
         """``/start`` in the middle of the flow begins it again; a queued contact stays

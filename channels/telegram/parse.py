@@ -10,7 +10,7 @@ from telegram import Message, MessageEntity
 from channels.base import InboundMessage
 from queues import Channel
 
-__all__ = ["inbound_message", "is_start", "language_hint"]
+__all__ = ["check_message", "inbound_message", "is_start", "language_hint"]
 
 #: Telegram's codes that differ from ours (the old ISO code for Hebrew).
 _ALIASES = {"iw": "he"}
@@ -30,6 +30,56 @@ _ATTACHMENTS = (
     "poll",
     "dice",
 )
+
+
+#: Dates Telegram can send (seconds since 1970, before 2100): later ones overflow datetime.
+_LAST_DATE = 4_102_444_800
+_TYPES: dict[str, tuple[type, ...]] = {
+    "message_id": (int,),
+    "date": (int,),
+    "chat": (dict,),
+}
+_OPTIONAL: dict[str, tuple[type, ...]] = {
+    "text": (str,),
+    "caption": (str,),
+    "from": (dict,),
+    "entities": (list,),
+    "caption_entities": (list,),
+}
+
+
+def _kind(value: object, types: tuple[type, ...]) -> bool:
+    return isinstance(value, types) and not isinstance(value, bool)
+
+
+def check_message(message: object) -> str | None:
+    """Why an update's ``message`` cannot be a Telegram message, or None when it can: the
+    fields this channel reads, with the types the Bot API gives them."""
+    if not isinstance(message, dict):
+        return "the update is malformed: its message is not an object"
+    for name, types in _TYPES.items():
+        if name not in message:
+            return f"the update is malformed: the field {name!r} is missing"
+        if not _kind(message[name], types):
+            return f"the update is malformed: the field {name!r} is not {types[0].__name__}"
+    for name, types in _OPTIONAL.items():
+        if message.get(name) is not None and not _kind(message[name], types):
+            return f"the update is malformed: the field {name!r} is not {types[0].__name__}"
+    if not 0 <= message["date"] < _LAST_DATE:
+        return f"the update is malformed: the date {message['date']} is out of range"
+    chat = message["chat"]
+    if not _kind(chat.get("id"), (int,)) or not isinstance(chat.get("type"), str):
+        return "the update is malformed: its chat needs an integer id and a type"
+    sender = message.get("from")
+    if sender is not None and not _kind(sender.get("id"), (int,)):
+        return "the update is malformed: its sender needs an integer id"
+    for name in ("entities", "caption_entities"):
+        for entity in message.get(name) or ():
+            if not isinstance(entity, dict) or not all(
+                _kind(entity.get(k), (int,)) for k in ("offset", "length")
+            ):
+                return f"the update is malformed: an entry of {name!r} is not an entity"
+    return None
 
 
 def language_hint(code: str | None, supported: Collection[str]) -> str | None:

@@ -4,6 +4,10 @@ Twilio signs the full URL it requested plus the POSTed form fields with the acco
 token. Behind a proxy the URL the app sees differs from the public one, so the URL is the
 configured public URL + path, or, when none is configured, the request's own URL (the
 proxy's X-Forwarded-Proto/Host are honoured only when ``trust_proxy`` is set).
+
+The body is read as Twilio sends it, ``application/x-www-form-urlencoded`` UTF-8, and
+nothing else: a request without the header is refused before its body is read, another
+content type (multipart) before it is parsed, and fields that are not UTF-8 with 400.
 """
 
 from __future__ import annotations
@@ -17,9 +21,13 @@ from urllib.parse import urlparse
 from aiohttp import web
 from twilio.request_validator import RequestValidator, add_port, remove_port
 
-__all__ = ["HEADER", "TwilioSignature", "sign"]
+from channels.inputs import BadInput, parse_form
+from channels.webhooks import refuse
+
+__all__ = ["FORM_TYPE", "HEADER", "TwilioSignature", "sign"]
 
 HEADER = "X-Twilio-Signature"
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 
 def sign(token: str, url: str, params: Mapping[str, str]) -> str:
@@ -47,12 +55,23 @@ class TwilioSignature:
             return f"{proto.strip()}://{host.strip()}{request.rel_url.path_qs}"
         return str(request.url)
 
-    async def signed_form(self, request: web.Request) -> dict[str, str] | None:
-        """The POSTed form when Twilio signed it, else None (reading a body over the app's
-        limit raises 413)."""
-        posted = await request.post()
-        form = {key: value for key, value in posted.items() if isinstance(value, str)}
-        return form if self.valid(request, form) else None
+    async def signed_form(self, request: web.Request) -> dict[str, str] | web.Response:
+        """The POSTed form when Twilio signed it, else the refusal to answer with: 403
+        unsigned or badly signed, 415 not a form, 400 not UTF-8 (reading a body over the
+        app's limit raises 413)."""
+        if not request.headers.get(HEADER):
+            return refuse(403, f"the {HEADER} header is missing")
+        if request.content_type != FORM_TYPE:
+            return refuse(
+                415, f"Twilio posts {FORM_TYPE}, not {request.content_type[:64]!r}; send a form"
+            )
+        try:
+            form = dict(parse_form(await request.read()))
+        except BadInput as exc:
+            return refuse(400, str(exc))
+        if not self.valid(request, form):
+            return refuse(403, f"the {HEADER} does not match the request")
+        return form
 
     def valid(self, request: web.Request, form: Mapping[str, str]) -> bool:
         signature = request.headers.get(HEADER, "")

@@ -1,4 +1,5 @@
-"""Redirecting a live call through Twilio's REST API (``Calls/{CallSid}.json``, ``Url``).
+"""Live calls through Twilio's REST API: redirecting one (``Calls/{CallSid}.json``,
+``Url``), and placing one (``Calls.json``: the callback to a customer who asked for it).
 
 When an agent claims a caller on hold, the router does not wait for the caller's next hold
 webhook: it asks Twilio to fetch new TwiML for the call now (``POST`` the hold URL again,
@@ -16,6 +17,7 @@ import structlog
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
+from channels.errors import SendFailed
 from channels.twilio.sms_send import AiohttpTwilioClient
 
 __all__ = ["CallControl"]
@@ -24,7 +26,7 @@ log = structlog.get_logger(__name__)
 
 
 class CallControl:
-    """Live-call updates on one Twilio account; ``redirect`` never raises."""
+    """Live calls on one Twilio account: ``redirect`` (never raises) and ``create``."""
 
     def __init__(
         self,
@@ -56,6 +58,42 @@ class CallControl:
             return False
         log.info("voice_redirected", call_sid=call_sid)
         return True
+
+    async def create(
+        self,
+        *,
+        to: str,
+        from_: str,
+        url: str,
+        status_callback: str,
+        timeout_s: int,
+    ) -> str:
+        """Place a call to ``to`` from our number ``from_``: Twilio fetches ``url`` (POST)
+        once it is answered and posts how it ended to ``status_callback``; the CallSid.
+        Raises ``SendFailed`` (retryable for 429, 5xx and network failures)."""
+        try:
+            call = await self._client.calls.create_async(
+                to=to,
+                from_=from_,
+                url=url,
+                method="POST",
+                status_callback=status_callback,
+                status_callback_method="POST",
+                timeout=timeout_s,
+            )
+        except TwilioRestException as exc:
+            code = f" (error {exc.code})" if exc.code else ""
+            raise SendFailed(
+                "voice",
+                f"Twilio answered {exc.status}{code}: {exc.msg}",
+                retryable=exc.status == 429 or exc.status >= 500,
+            ) from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise SendFailed("voice", f"Twilio could not be reached: {exc!r}") from exc
+        except TwilioException as exc:
+            raise SendFailed("voice", f"Twilio's answer could not be read: {exc}") from exc
+        log.info("voice_call_placed", call_sid=call.sid)
+        return str(call.sid)
 
     async def aclose(self) -> None:
         await self.http.aclose()

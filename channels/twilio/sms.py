@@ -17,7 +17,8 @@ import structlog
 from aiohttp import web
 from twilio.twiml.messaging_response import MessagingResponse
 
-from channels.base import InboundMessage, Inbox, Outbox, Spoken
+from channels.base import Answer, InboundMessage, Inbox, Outbox, Spoken
+from channels.deadline import DEFAULT_DEADLINE_S, Deadline
 from channels.length import pack
 from channels.twilio.auth import TwilioSignature
 from channels.twilio.sms_send import MAX_SMS_CHARS, SmsOutbox
@@ -59,8 +60,10 @@ class SmsAdapter:
         trust_proxy: bool = False,
         api_base_url: str | None = None,
         timeout_s: float = 10.0,
+        deadline_s: float = DEFAULT_DEADLINE_S,
     ) -> None:
         self._inbox = inbox
+        self._deadline = Deadline(deadline_s)
         self._signature = TwilioSignature(
             auth_token, public_url=public_url, trust_proxy=trust_proxy
         )
@@ -88,14 +91,15 @@ class SmsAdapter:
         for task in list(self._deferred):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self._deadline.aclose()
         await self.sender.aclose()
 
     # -- inbound messages ------------------------------------------------------------------
     async def inbound(self, request: web.Request) -> web.Response:
         form = await self._signature.signed_form(request)
-        if form is None:
-            log.warning("sms_signature_refused")
-            return refuse(403, "the X-Twilio-Signature is missing or wrong")
+        if isinstance(form, web.Response):
+            log.warning("sms_refused", status=form.status)
+            return form
         sid = form.get("MessageSid") or form.get("SmsMessageSid")
         sender = form.get("From")
         if not sid or not sender:
@@ -109,15 +113,14 @@ class SmsAdapter:
             conversation=sender,
             meta=self._meta(request, form),
         )
+        opt_out = form.get("OptOutType", "").upper() == "STOP"
         try:
-            if form.get("OptOutType", "").upper() == "STOP":
-                # The customer opted out; Twilio blocks messages to them from now on.
-                await self._inbox.hang_up(Channel.SMS, sender)
-                log.info("sms_opt_out", message_sid=sid)
-                return _twiml(str(MessagingResponse()))
-            answer = await self._inbox.receive(message)
+            answer = await self._deadline.run(self._take(message, opt_out=opt_out))
         except StoreUnavailable as exc:
             return store_unavailable("Twilio", exc)
+        if answer is None:
+            log.info("sms_opt_out", message_sid=sid)
+            return _twiml(str(MessagingResponse()))
         log.info(
             "sms_received",
             contact_id=answer.contact.id,
@@ -126,6 +129,13 @@ class SmsAdapter:
             prompts=len(answer.prompts),
         )
         return _twiml(render_twiml(answer.prompts))
+
+    async def _take(self, message: InboundMessage, *, opt_out: bool) -> Answer | None:
+        if opt_out:
+            # The customer opted out; Twilio blocks messages to them from now on.
+            await self._inbox.hang_up(Channel.SMS, message.address)
+            return None
+        return await self._inbox.receive(message)
 
     def _meta(self, request: web.Request, form: Mapping[str, str]) -> dict[str, object]:
         meta: dict[str, object] = {
@@ -146,16 +156,18 @@ class SmsAdapter:
     # -- delivery reports ------------------------------------------------------------------
     async def status(self, request: web.Request) -> web.Response:
         form = await self._signature.signed_form(request)
-        if form is None:
-            log.warning("sms_signature_refused", path=STATUS_PATH)
-            return refuse(403, "the X-Twilio-Signature is missing or wrong")
+        if isinstance(form, web.Response):
+            log.warning("sms_refused", path=STATUS_PATH, status=form.status)
+            return form
         sid = form.get("MessageSid") or form.get("SmsSid")
         status = form.get("MessageStatus") or form.get("SmsStatus")
         if not sid or not status:
             return refuse(400, "the report has no MessageSid or MessageStatus")
         detail = form.get("ErrorCode") or None
         try:
-            known = await self._inbox.delivery(Channel.SMS, sid, status, detail=detail)
+            known = await self._deadline.run(
+                self._inbox.delivery(Channel.SMS, sid, status, detail=detail)
+            )
         except StoreUnavailable as exc:
             return store_unavailable("Twilio", exc)
         if not known:

@@ -16,7 +16,9 @@ agent claims the call, ``claimed`` redirects the live call through Twilio's REST
 (``CallControl``) to the hold URL, which now dials the agent (a phone number, or a Twilio
 Client identity, the agent's name when the profile has neither). Without the REST API (no
 account SID or no public URL) the hold polls instead: it pauses ``hold_poll_s`` between
-looks, and the next look after a claim dials.
+looks, and the next look after a claim dials. With callbacks on (``callbacks``), each
+announcement ends with "press 1 to be called back; you keep your place"
+(``channels.twilio.callback``).
 """
 
 from __future__ import annotations
@@ -30,9 +32,21 @@ import structlog
 from aiohttp import web
 from twilio.twiml.voice_response import VoiceResponse
 
-from channels.base import CLAIMED, AgentTarget, Answer, InboundMessage, Inbox, Outbox, Spoken
+from channels.base import (
+    CLAIMED,
+    AgentTarget,
+    Answer,
+    HoldStatus,
+    InboundMessage,
+    Inbox,
+    Outbox,
+    Spoken,
+)
+from channels.deadline import DEFAULT_DEADLINE_S, Deadline
 from channels.twilio.auth import TwilioSignature
+from channels.twilio.callback import Callbacks, VoiceParts
 from channels.twilio.calls import CallControl
+from channels.twilio.survey import VoiceSurvey
 from channels.webhooks import refuse, store_unavailable
 from queues import Channel, Contact, ContactState, StoreUnavailable
 
@@ -77,6 +91,9 @@ class TwilioVoice:
         connecting: Mapping[str, str] = CONNECTING,
         prefix: str = "/twilio/voice",
         calls: CallControl | None = None,
+        callbacks: Callbacks | None = None,
+        deadline_s: float = DEFAULT_DEADLINE_S,
+        survey: VoiceSurvey | None = None,
     ) -> None:
         if hold_poll_s < 1 or hold_refresh_s < hold_poll_s:
             raise ValueError(
@@ -84,6 +101,7 @@ class TwilioVoice:
                 f"({hold_refresh_s})"
             )
         self._inbox = inbox
+        self._deadline = Deadline(deadline_s)  # every answer within it (503 past it)
         self._signature = TwilioSignature(
             auth_token, public_url=public_url, trust_proxy=trust_proxy
         )
@@ -97,6 +115,14 @@ class TwilioVoice:
         # Pushed hold needs the REST API and a URL Twilio can fetch; else the hold polls.
         self._calls = calls if public_url else None
         self._hold_url = f"{public_url.rstrip('/')}{self._prefix}/hold" if public_url else None
+        # Callbacks keeping the place (channels.twilio.callback): offered on hold when set.
+        self.callbacks = callbacks
+        if callbacks is not None:
+            callbacks.bind(VoiceParts(self._checked, self._connect, self._say))
+        # The keypad survey after the agent hangs up (channels.twilio.survey), when set.
+        self.survey = survey
+        if survey is not None:
+            survey.bind(self._checked, self._say)
 
     # -- ChannelAdapter --------------------------------------------------------------------
     def add_routes(self, app: web.Application) -> None:
@@ -104,6 +130,10 @@ class TwilioVoice:
         app.router.add_post(f"{self._prefix}/step", self.step)
         app.router.add_post(f"{self._prefix}/hold", self.hold)
         app.router.add_post(f"{self._prefix}/status", self.status)
+        if self.callbacks is not None:
+            self.callbacks.add_routes(app)
+        if self.survey is not None:
+            self.survey.add_routes(app)
 
     @property
     def pushed(self) -> bool:
@@ -113,13 +143,21 @@ class TwilioVoice:
     async def start(self) -> None:
         hold = "pushed" if self.pushed else f"polled every {self._poll_s} s"
         log.info("channel_on", channel=str(self.channel), path=self._prefix, hold=hold)
+        if self.callbacks is not None:
+            await self.callbacks.start()
 
     async def aclose(self) -> None:
+        await self._deadline.aclose()
+        if self.callbacks is not None:
+            await self.callbacks.aclose()
         if self._calls is not None:
             await self._calls.aclose()
 
     async def changed(self, contact: Contact, change: str) -> None:
-        """An agent took a caller on hold: have Twilio fetch the hold URL now (it dials)."""
+        """An agent took a caller on hold: have Twilio fetch the hold URL now (it dials).
+        A contact with a callback booked is called back instead (or when it is due)."""
+        if change == CLAIMED and self.callbacks and await self.callbacks.claimed(contact):
+            return
         call_sid = contact.meta.get("call_sid")
         if change != CLAIMED or self._calls is None or self._hold_url is None:
             return
@@ -139,7 +177,7 @@ class TwilioVoice:
         if isinstance(form, web.Response):
             return form
         raw = request.query.get("n", "")
-        if not raw.isdigit() or not 1 <= int(raw) <= _MAX_STEP:
+        if not _ascii_digits(raw, 5) or not 1 <= int(raw) <= _MAX_STEP:
             return refuse(400, f"the step number n={raw!r} is not 1..{_MAX_STEP}")
         timed_out = "timeout" in request.query
         digits = None if timed_out else (form.get("Digits") or None)
@@ -152,7 +190,7 @@ class TwilioVoice:
         call_sid = form["CallSid"]
         waited_s = _whole(request.query.get("w"))
         try:
-            status = await self._inbox.hold(Channel.VOICE, call_sid)
+            status = await self._deadline.run(self._inbox.hold(Channel.VOICE, call_sid))
         except StoreUnavailable as exc:
             return store_unavailable("Twilio", exc)
         response = VoiceResponse()
@@ -162,7 +200,9 @@ class TwilioVoice:
         structlog.contextvars.bind_contextvars(contact_id=status.contact.id)
         language = status.contact.language or self._default_language
         if "dialed" in request.query and form.get("DialCallStatus") == "completed":
-            response.hangup()  # the caller talked to the agent; the call is over
+            # The caller talked to the agent: a caller still there is asked the survey.
+            if not await self._surveyed(response, status.contact.id, form):
+                response.hangup()
         elif "dialed" in request.query:
             # The agent did not pick up: wait a poll, then dial again or keep holding.
             log.info("voice_dial_unanswered", status=form.get("DialCallStatus", ""))
@@ -171,9 +211,7 @@ class TwilioVoice:
             log.info("voice_connecting", agent=status.agent.name)
             self._connect(response, status.agent, language)
         elif status.contact.state in _WAITING:
-            if waited_s >= self._refresh_s and status.prompt is not None:
-                self._say(response, status.prompt)
-                waited_s = 0
+            waited_s = self._announce(response, status, language, waited_s)
             self._keep_holding(response, waited_s)
         else:
             response.hangup()  # resolved or abandoned meanwhile: nothing to wait for
@@ -186,7 +224,9 @@ class TwilioVoice:
         call_status = form.get("CallStatus", "")
         if call_status in ENDED_STATUSES:
             try:
-                contact = await self._inbox.hang_up(Channel.VOICE, form["CallSid"])
+                contact = await self._deadline.run(
+                    self._inbox.hang_up(Channel.VOICE, form["CallSid"])
+                )
             except StoreUnavailable as exc:
                 return store_unavailable("Twilio", exc)
             if contact is not None:
@@ -199,12 +239,21 @@ class TwilioVoice:
         return web.Response(status=204)
 
     # -- helpers ---------------------------------------------------------------------------
+    async def _surveyed(self, response: VoiceResponse, contact_id: str, form: Any) -> bool:
+        if self.survey is None:
+            return False
+        try:
+            return await self._deadline.run(self.survey.ask(response, contact_id, dict(form)))
+        except StoreUnavailable as exc:
+            log.warning("voice_survey_skipped", contact_id=contact_id, error=str(exc))
+            return False
+
     async def _checked(self, request: web.Request) -> dict[str, str] | web.Response:
         structlog.contextvars.bind_contextvars(channel=str(self.channel))
         form = await self._signature.signed_form(request)
-        if form is None:
-            log.warning("voice_signature_refused", path=request.path)
-            return refuse(403, "the X-Twilio-Signature is missing or does not match")
+        if isinstance(form, web.Response):
+            log.warning("voice_refused", path=request.path, status=form.status)
+            return form
         if not _SID.fullmatch(form.get("CallSid", "")):
             return refuse(400, "the form has no valid CallSid")
         return form
@@ -220,7 +269,7 @@ class TwilioVoice:
             meta={"call_sid": call_sid, "to": form.get("To", "")},
         )
         try:
-            answer = await self._inbox.receive(message)
+            answer = await self._deadline.run(self._inbox.receive(message))
         except StoreUnavailable as exc:
             return store_unavailable("Twilio", exc)
         structlog.contextvars.bind_contextvars(contact_id=answer.contact.id)
@@ -257,6 +306,24 @@ class TwilioVoice:
             response.hangup()
         return response
 
+    def _announce(
+        self, response: VoiceResponse, status: HoldStatus, language: str, waited_s: int
+    ) -> int:
+        """Position and wait every ``hold_refresh_s``; with callbacks, said in a Gather
+        that ends with the offer (right after queueing too, w=0). Returns the seconds
+        waited since the last announcement."""
+        prompt = status.prompt if waited_s >= self._refresh_s else None
+        waited_s = 0 if prompt is not None else waited_s
+        parent: Any = response
+        offer = waited_s == 0 and status.contact.state is ContactState.WAITING
+        if offer and self.callbacks is not None:
+            parent = self.callbacks.offer(response, waited_s)
+        if prompt is not None:
+            self._say(parent, prompt)
+        if parent is not response and self.callbacks is not None:
+            self._say(parent, self.callbacks.spoken("callback_offer", language))
+        return waited_s
+
     def _keep_holding(self, response: VoiceResponse, waited_s: float) -> None:
         # Pushed: wait until the next announcement (a claim interrupts it); polled: a look.
         wait = max(1, math.ceil(self._refresh_s - waited_s)) if self.pushed else self._poll_s
@@ -289,4 +356,9 @@ def _twiml(response: VoiceResponse) -> web.Response:
 
 
 def _whole(raw: str | None) -> int:
-    return int(raw) if raw and raw.isdigit() and len(raw) < 9 else 0
+    return int(raw) if raw and _ascii_digits(raw, 8) else 0
+
+
+def _ascii_digits(raw: str, most: int) -> bool:
+    """1 to ``most`` ASCII digits (``"²".isdigit()`` is true, yet int() refuses it)."""
+    return 0 < len(raw) <= most and raw.isascii() and raw.isdigit()

@@ -25,7 +25,9 @@ Server to client::
         after queueing, and again whenever the position or the estimate changes: pushed
         when the queue moves (``channels.webchat.board``), not polled.
     {"type": "joined", "author": AGENT}          an agent has taken the conversation
-    {"type": "agent", "id", "text", "author", "at"}   an agent's reply, live
+        (after the answer to the message that queued it, when the claim came meanwhile)
+    {"type": "agent", "id", "text", "author", "at"}   an agent's reply, live (author null:
+        the router's own message, e.g. a large change of the wait; shown as the prompts are)
     {"type": "agent_typing", "author"}
     {"type": "closed", "state": "resolved" | "abandoned"}
         the conversation is over; the next message starts a new one.
@@ -34,6 +36,13 @@ Server to client::
         reasons: bad_frame, empty, too_long (nothing stored), rate_limited and
         store_unavailable (``retry``: send the same frame again, after ``retry_after_s``
         when given), internal.
+
+Floods: one client address (``channels.clients``: behind the configured trusted proxies, from
+X-Forwarded-For) holds at most ``max_open_per_ip`` sockets at once in a process; one more is
+closed at once with code 1013 (try again later) and a reason. A message that would open a
+contact beyond ``new_contacts_per_minute`` for the address (counted in the store, across
+processes) is refused with a ``rate_limited`` error frame and nothing is stored. Refusals
+are logged once per minute per address (``flood_refused``).
 
 The session token is ``SESSION_ID.SIGNATURE`` (see ``channels.webchat.protocol``). The
 session id is the contact's address and conversation. Agent replies travel over the store's
@@ -54,6 +63,9 @@ import structlog
 from aiohttp import web
 
 from channels.base import CLAIMED, RESOLVED, Inbox, Outbox
+from channels.clients import ClientAddresses
+from channels.deadline import DEFAULT_DEADLINE_S, Deadline
+from channels.floods import OpenCounts, RefusalLog
 from channels.limits import WindowLimit
 from channels.webchat.board import QueueBoard
 from channels.webchat.conn import ChatSettings, Connection, History
@@ -70,6 +82,8 @@ _STATIC = {
     "chat.js": "text/javascript",
     "chat.css": "text/css",
 }
+#: The close code of a socket refused for the client's open sockets (RFC 6455: try again later).
+TRY_AGAIN_LATER = 1013
 _HOST_RE = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 
 
@@ -104,8 +118,16 @@ class WebchatAdapter:
         heartbeat_s: float = 30.0,
         typing_every_s: float = 2.0,
         clock: Callable[[], float] = now_s,
+        clients: ClientAddresses | None = None,
+        max_open_per_ip: int = 20,
+        new_contacts_per_minute: int = 30,
+        deadline_s: float = DEFAULT_DEADLINE_S,
     ) -> None:
         self.outbox: Outbox | None = ChatOutbox(pubsub)
+        self._clients = clients or ClientAddresses()
+        self._open = OpenCounts(max_open_per_ip)
+        self._refusals = RefusalLog(60.0)
+        self._deadline = Deadline(deadline_s)
         self._pubsub = pubsub
         self.board = QueueBoard(inbox, pubsub, refresh_s=queue_update_s)
         self._settings = ChatSettings(
@@ -122,6 +144,11 @@ class WebchatAdapter:
             hello_timeout_s=hello_timeout_s,
             typing_every_s=typing_every_s,
             clock=clock,
+            new_contacts=WindowLimit(
+                pubsub, new_contacts_per_minute, window_s=60.0, prefix="chat:new-contacts:"
+            ),
+            refusals=self._refusals,
+            deadline=self._deadline,
         )
         self._origins = frozenset(o.rstrip("/").lower() for o in allowed_origins)
         self._heartbeat_s = heartbeat_s
@@ -143,6 +170,7 @@ class WebchatAdapter:
     async def aclose(self) -> None:
         await self._close_sockets()
         await self.board.aclose()
+        await self._deadline.aclose()
 
     async def changed(self, contact: Contact, change: str) -> None:
         """Tell the customer's page, wherever its socket is: an agent joined, or the chat
@@ -201,13 +229,24 @@ class WebchatAdapter:
                 {"error": f"origin {origin[:200]!r} may not open the chat"}, status=403
             )
         ws = web.WebSocketResponse(heartbeat=self._heartbeat_s, max_msg_size=self._max_frame_bytes)
+        client = self._clients.of(request)
         await ws.prepare(request)
+        if self._open.open(client) is not None:
+            return await self._refuse(ws, client)
         self._sockets.add(ws)
         try:
-            await Connection(ws, self._settings).serve()
+            await Connection(ws, self._settings, client=client).serve()
         finally:
+            self._open.close(client)
             self._sockets.discard(ws)
             await ws.close()
+        return ws
+
+    async def _refuse(self, ws: web.WebSocketResponse, client: str) -> web.WebSocketResponse:
+        limit = self._open.per_key
+        self._refusals.refused("chat_open", client, limit=limit)
+        reason = f"too many open chats from your address ({limit}); close one and try again"
+        await ws.close(code=TRY_AGAIN_LATER, message=reason.encode())
         return ws
 
     def _origin_ok(self, origin: str, host: str) -> bool:

@@ -13,8 +13,10 @@ from typing import Any
 import structlog
 from aiohttp import WSMsgType, web
 
-from channels.base import HoldStatus, InboundMessage, Inbox, Standing
+from channels.base import Answer, HoldStatus, InboundMessage, Inbox, Standing
+from channels.deadline import Deadline
 from channels.errors import FrameError
+from channels.floods import RefusalLog
 from channels.limits import WindowLimit
 from channels.webchat.board import QueueBoard
 from channels.webchat.outbox import PubSub
@@ -56,6 +58,10 @@ class ChatSettings:
     hello_timeout_s: float
     typing_every_s: float
     clock: Callable[[], float]
+    #: New contacts (a first message with no open contact) per client address per minute.
+    new_contacts: WindowLimit
+    refusals: RefusalLog
+    deadline: Deadline
 
 
 class Connection:
@@ -63,6 +69,7 @@ class Connection:
 
     __slots__ = (
         "_agent",
+        "_client",
         "_closed_sent",
         "_contact_id",
         "_language",
@@ -70,13 +77,17 @@ class Connection:
         "_lock",
         "_s",
         "_session",
+        "_turn",
         "_typed",
         "_ws",
     )
 
-    def __init__(self, ws: web.WebSocketResponse, settings: ChatSettings) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, settings: ChatSettings, *, client: str = ""
+    ) -> None:
         self._ws = ws
         self._s = settings
+        self._client = client  # the customer's address (behind trusted proxies)
         self._lock = asyncio.Lock()
         self._session = ""
         self._language: str | None = None
@@ -85,6 +96,8 @@ class Connection:
         self._agent: str | None = None
         self._closed_sent = False
         self._typed = 0.0
+        # While a message is taken, news from agents waits here and follows its answer.
+        self._turn: list[str] | None = None
 
     async def serve(self) -> None:
         hello = await self._hello()
@@ -172,7 +185,46 @@ class Connection:
         )
         return False
 
+    async def _new_contact_allowed(self, frame: UserText) -> bool:
+        """A message that opens a contact counts against its client address's budget."""
+        if self._contact_id is not None and not self._closed_sent:
+            return True
+        retry_after_s = await self._s.new_contacts.allow(self._client)
+        if retry_after_s is None:
+            return True
+        limit = self._s.new_contacts.limit
+        self._s.refusals.refused("chat_new_contacts", self._client, limit_per_minute=limit)
+        reason = f"too many new chats from your address ({limit} a minute); wait and send again"
+        await self._send(
+            error_frame(
+                "rate_limited", reason, frame_id=frame.id, retry=True, retry_after_s=retry_after_s
+            )
+        )
+        return False
+
+    async def _take(self, frame: UserText, message: InboundMessage) -> Answer | None:
+        if not await self._within_limit(frame) or not await self._new_contact_allowed(frame):
+            return None
+        return await self._s.inbox.receive(message)
+
     async def _message(self, frame: UserText) -> None:
+        """Take one message and send its answer; news from agents that arrives meanwhile
+        (a claim made while this very message queued the contact) follows the answer, so
+        the page says "waiting in the queue" before "an agent joined", never after."""
+        self._turn = []
+        try:
+            await self._take_message(frame)
+        finally:
+            await self._end_turn()
+
+    async def _end_turn(self) -> None:
+        async with self._lock:
+            held, self._turn = self._turn or [], None
+            for payload in held:
+                if self._fresh(payload):
+                    await self._send_locked(payload)
+
+    async def _take_message(self, frame: UserText) -> None:
         if frame.language is not None:
             self._language = self._supported(frame.language) or self._language
         message = InboundMessage(
@@ -184,9 +236,9 @@ class Connection:
             language=self._language,
         )
         try:
-            if not await self._within_limit(frame):
+            answer = await self._s.deadline.run(self._take(frame, message))
+            if answer is None:
                 return
-            answer = await self._s.inbox.receive(message)
         except StoreUnavailable as exc:
             log.warning("chat_store_unavailable", error=str(exc))
             await self._send(
@@ -257,9 +309,10 @@ class Connection:
     async def _forward(self, replies: AsyncIterator[str]) -> None:
         try:
             async for payload in replies:
-                if not self._fresh(payload):
-                    continue
-                await self._send_raw(payload)
+                if self._turn is not None:
+                    self._turn.append(payload)
+                elif self._fresh(payload):
+                    await self._send_raw(payload)
         except StoreUnavailable as exc:
             # The pub/sub connection is gone: the page reconnects and subscribes again.
             log.warning("chat_pubsub_lost", error=str(exc))
@@ -333,7 +386,10 @@ class Connection:
 
     async def _send_raw(self, payload: str) -> None:
         async with self._lock:
-            if self._ws.closed:
-                return
-            with contextlib.suppress(ConnectionResetError):
-                await self._ws.send_str(payload)
+            await self._send_locked(payload)
+
+    async def _send_locked(self, payload: str) -> None:
+        if self._ws.closed:
+            return
+        with contextlib.suppress(ConnectionResetError):
+            await self._ws.send_str(payload)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from channels.errors import FrameError
+from channels.inputs import BadInput, load_json
 from queues import Direction, Message, to_iso
 
 __all__ = [
@@ -39,6 +40,7 @@ _SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 _TOKEN_RE = re.compile(r"^([A-Za-z0-9_-]{20,64})\.([A-Za-z0-9_-]{22})$")
 _FRAME_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _LANGUAGE_RE = re.compile(r"^[a-z]{2,3}$")
+_MAX_FRAME_DEPTH = 4  # a frame is one flat object; a little room for what clients add
 
 
 def chat_channel(session: str) -> str:
@@ -122,9 +124,9 @@ def _language(value: object) -> str | None:
 def parse_frame(raw: str, *, max_chars: int) -> Hello | UserText | Typing:
     """One client frame, checked; raises ``FrameError`` naming what is wrong."""
     try:
-        data = json.loads(raw)
-    except ValueError:
-        raise FrameError("bad_frame", "the frame is not JSON") from None
+        data = load_json(raw, max_depth=_MAX_FRAME_DEPTH)
+    except BadInput as exc:
+        raise FrameError("bad_frame", str(exc).replace("the body", "the frame", 1)) from None
     if not isinstance(data, dict):
         raise FrameError("bad_frame", "the frame is not a JSON object")
     kind = data.get("type")

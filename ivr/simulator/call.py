@@ -6,7 +6,10 @@ It POSTs the form fields Twilio sends (CallSid, AccountSid, From, To, CallStatus
 or the keypad) and honours timeout, numDigits and finishOnKey, ``Redirect`` and a Gather's
 action fetch the next document, ``Dial`` connects (the call is done), ``Hangup`` ends it.
 When the caller hangs up (no keys left, ``max_hold_s`` on hold passed, Ctrl-C) or the call
-ends, the status callback is sent with ``CallStatus=completed``.
+ends, the status callback is sent with ``CallStatus=completed``. A Gather followed by a
+Pause is an offer made on hold (a callback): a caller with nothing left to press ignores it
+and keeps holding. A call the router placed (a call back, ``CallSpec.answer_url``) runs the
+same way once answered.
 
 Time runs ``speed`` times faster than real time: pauses, Gather timeouts and ``max_hold_s``
 are call seconds. The signature is computed by an injected ``sign(url, form)`` (the router
@@ -112,7 +115,10 @@ class Call:
         self._started = time.monotonic()
         if self._api is not None:
             self._api.register(self)
-        self._say(f"calling {spec.url.rstrip('/')}{spec.voice_path} from {spec.from_number}")
+        if spec.answer_url:
+            self._say(f"answering a call from {spec.from_number} ({spec.answer_url})")
+        else:
+            self._say(f"calling {spec.url.rstrip('/')}{spec.voice_path} from {spec.from_number}")
         try:
             self.result.outcome = await self._converse()
         except asyncio.CancelledError:
@@ -134,7 +140,10 @@ class Call:
 
     async def _converse(self) -> Outcome:
         spec = self._spec
-        fetch = Fetch(spec.url.rstrip("/") + spec.voice_path, "POST", {"CallStatus": "ringing"})
+        if spec.answer_url:
+            fetch = Fetch(spec.answer_url, "POST", {})
+        else:
+            fetch = Fetch(spec.url.rstrip("/") + spec.voice_path, "POST", {"CallStatus": "ringing"})
         document_url, verbs = fetch.url, await self._http.request(fetch)
         while True:
             step = await self._interruptible(self._execute(verbs, document_url))
@@ -183,14 +192,15 @@ class Call:
         return None
 
     async def _execute(self, verbs: tuple[Verb, ...], document_url: str) -> Fetch | Outcome:
-        for verb in verbs:
+        for at, verb in enumerate(verbs):
             if isinstance(verb, Say | Play):
                 self._hear(verb)
             elif isinstance(verb, Pause):
                 if not await self._pause(verb):
                     return self._caller_hangs_up("max_hold")
             elif isinstance(verb, Gather):
-                fetch = await self._gather(verb, document_url)
+                offer = at + 1 < len(verbs) and isinstance(verbs[at + 1], Pause)
+                fetch = await self._gather(verb, document_url, offer=offer)
                 if isinstance(fetch, Outcome | Fetch):
                     return fetch
             elif isinstance(verb, Redirect):
@@ -237,8 +247,11 @@ class Call:
         await self._sleep(min(pause.length_s, left))
         return pause.length_s < left
 
-    async def _gather(self, gather: Gather, document_url: str) -> Fetch | Outcome | None:
-        self._hold_since = None  # the caller is asked something: not on hold
+    async def _gather(
+        self, gather: Gather, document_url: str, *, offer: bool = False
+    ) -> Fetch | Outcome | None:
+        if not offer:
+            self._hold_since = None  # the caller is asked something: not on hold
         for prompt in gather.prompts:
             if isinstance(prompt, Pause):
                 self._event("pause", length_s=prompt.length_s)
@@ -246,7 +259,8 @@ class Call:
             else:
                 self._hear(prompt)
         if not self._keys.begin():
-            return self._caller_hangs_up("no_more_keys")
+            # An offer on hold is let pass (the caller holds on); a question is not.
+            return None if offer else self._caller_hangs_up("no_more_keys")
         if self._keys.interactive:
             finish = f", {gather.finish_on_key} ends" if gather.finish_on_key else ""
             self._say(f"   keypad 0-9 * #{finish}; {gather.timeout_s} s to answer")
@@ -273,13 +287,14 @@ class Call:
             ended=ended,
         )
         self._say(f"   pressed {pressed}" if pressed else "   (no input)")
-        self._answered_at = self._now()
+        if pressed or not offer:
+            self._answered_at = self._now()
         action = urljoin(document_url, gather.action) if gather.action else document_url
+        finished = gather.finish_on_key if ended == "finish_on_key" else ""
         if digits:
-            finished = gather.finish_on_key if ended == "finish_on_key" else ""
             return Fetch(action, gather.method, {"Digits": digits, "FinishedOnKey": finished})
         if gather.action_on_empty_result:
-            return Fetch(action, gather.method, {"Digits": ""})
+            return Fetch(action, gather.method, {"Digits": "", "FinishedOnKey": finished})
         return None  # Twilio goes on with the verb after the Gather
 
     def _dial(self, dial: Dial) -> Outcome:

@@ -2,7 +2,10 @@
 
 Exit status of one call: 0 connected to an agent, 1 an error (HTTP, TwiML), 2 bad options,
 3 the call ended without an agent (hung up, on hold too long, the IVR hung up). Many calls:
-0 when none failed, 1 otherwise.
+0 when none failed, 1 otherwise. With ``--callback`` the caller presses 1 at the first
+offer on hold, keeps their own number (``#``), and once the IVR has hung up waits (up to
+``--max-hold-s``) for the router's call back, answers it and is put through to the agent:
+the exit status is the call back's.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import aiohttp
 
 from ivr.errors import ScriptError
 from ivr.simulator.api import TwilioApi
-from ivr.simulator.call import Call, CallSpec, Signer
+from ivr.simulator.call import Call, CallSpec, Outcome, Signer
+from ivr.simulator.callback import wait_and_answer
 from ivr.simulator.keys import KeypadKeys, KeySource, ScriptKeys, parse_press
 from ivr.simulator.many import Progress, place_calls
 
@@ -37,6 +41,7 @@ class CliOptions:
     signed_base: str | None = None
     twilio_api: tuple[str, int] | None = None  # serve the REST API stand-in there
     account_sid: str | None = None
+    callback: bool = False  # press 1 on hold, hang up, answer the router's call back
 
 
 async def run_cli(
@@ -55,6 +60,7 @@ async def run_cli(
     if problem is None and options.press is not None:
         try:
             answers = parse_press(options.press)
+            answers += ("1", "#") if options.callback else ()
         except ScriptError as exc:
             problem = str(exc)
     if problem is not None:
@@ -72,7 +78,7 @@ async def run_cli(
         spec = replace(spec, account_sid=options.account_sid)
     api: TwilioApi | None = None
     if options.twilio_api is not None:
-        api = TwilioApi(account_sid=spec.account_sid, auth_token=auth_token or "")
+        api = TwilioApi(account_sid=spec.account_sid, auth_token=auth_token or "", sign=sign)
         try:
             base = await api.start(*options.twilio_api)
         except OSError as exc:
@@ -106,8 +112,15 @@ async def _calls(
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
             echoed = None if options.json else echo
+            if options.callback and api is not None:
+                api.phone(spec.from_number)  # listening before 1 is pressed
             call = Call(session, spec, keys, sign=sign, echo=echoed, api=api)
             result = await call.run()
+            if options.callback and api is not None and result.outcome is Outcome.ENDED:
+                back = await wait_and_answer(session, api, spec, keys, sign=sign, echo=echoed)
+                result.callback = back
+                if back is None:
+                    result.reason = "no_callback"
     finally:
         keys.close()
     if options.json:
@@ -171,6 +184,8 @@ def _check(options: CliOptions) -> str | None:
         return f"--max-hold-s must be 0 or more, not {options.max_hold_s}"
     if options.calls > 1 and options.press is None:
         return "--calls needs --press: many calls cannot share one keypad"
+    if options.callback and (options.calls > 1 or options.twilio_api is None):
+        return "--callback is for one call, and needs --twilio-api (the router calls back there)"
     if not options.url.startswith(("http://", "https://")):
         return f"--url {options.url!r} is not an http:// or https:// URL"
     return None

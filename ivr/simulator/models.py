@@ -40,7 +40,9 @@ def new_call_sid() -> str:
 @dataclass(frozen=True, slots=True)
 class CallSpec:
     """Who calls where. ``signed_base`` is the public URL the server checks signatures
-    against (``http.public_url``); None signs the URL actually requested."""
+    against (``http.public_url``); None signs the URL actually requested. A call the router
+    placed (``direction`` outbound-api: a call back) fetches ``answer_url`` when answered
+    and posts its end to ``status_url`` (both as the router gave them)."""
 
     url: str = "http://127.0.0.1:8080"
     from_number: str = "+48500100200"
@@ -54,6 +56,9 @@ class CallSpec:
     max_hold_s: float | None = None
     max_requests: int = 5000
     transcript: bool = True  # keep every request and verb (off for crowds: memory)
+    direction: str = "inbound"
+    answer_url: str | None = None
+    status_url: str | None = None
 
 
 @dataclass(slots=True)
@@ -71,6 +76,7 @@ class CallResult:
     latencies_ms: list[float] = field(default_factory=list)
     queued_at_s: float | None = None  # call seconds when first put on hold (or last answer)
     connected_at_s: float | None = None  # ... and when put through to an agent
+    callback: CallResult | None = None  # the router's call back, answered (``--callback``)
 
     @property
     def waited_s(self) -> float | None:
@@ -81,13 +87,16 @@ class CallResult:
 
     @property
     def exit_code(self) -> int:
-        """0 connected to an agent, 1 an error, 3 the call ended without an agent."""
+        """0 connected to an agent, 1 an error, 3 the call ended without an agent (with a
+        call back answered: how that one went)."""
+        if self.callback is not None:
+            return self.callback.exit_code
         if self.outcome is Outcome.CONNECTED:
             return 0
         return 1 if self.outcome is Outcome.ERROR else 3
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "call_sid": self.call_sid,
             "from": self.from_number,
             "outcome": str(self.outcome),
@@ -98,3 +107,6 @@ class CallResult:
             "waited_s": None if self.waited_s is None else round(self.waited_s, 3),
             "events": self.events,
         }
+        if self.callback is not None:
+            body["callback"] = self.callback.to_json()
+        return body

@@ -67,7 +67,7 @@ class Webhooks:
             "CallStatus": "in-progress",
             "Called": spec.to_number,
             "Caller": spec.from_number,
-            "Direction": "inbound",
+            "Direction": spec.direction,
             "From": spec.from_number,
             "To": spec.to_number,
             **extra,
@@ -123,7 +123,7 @@ class Webhooks:
     async def status_callback(self) -> None:
         """``CallStatus=completed``, as Twilio posts it when the call is over."""
         spec = self._spec
-        url = spec.url.rstrip("/") + spec.status_path
+        url = spec.status_url or spec.url.rstrip("/") + spec.status_path
         form = self.form(
             {
                 "CallStatus": "completed",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from collections.abc import Sequence
 
-from queues.buckets import RECENT_HANDLES, Bucket, deltas, minutes
+from queues.buckets import RECENT_HANDLES, Bucket, deltas, handled_s, minutes
 from queues.models import Event
 
 __all__ = ["MemoryBuckets"]
@@ -36,9 +36,9 @@ class MemoryBuckets:
             by_channel = self._buckets[(delta.team, delta.minute)]
             kept = by_channel.get(channel)
             by_channel[channel] = delta if kept is None else kept + delta
-        handle_s = event.data.get("handle_s")
-        if event.kind == "contact_resolved" and event.team and isinstance(handle_s, float | int):
-            self._handles[event.team].append((event.at, float(handle_s)))
+        handle_s = handled_s(event)
+        if handle_s is not None and event.team:
+            self._handles[event.team].append((event.at, handle_s))
 
     async def minute_buckets(
         self, teams: Sequence[str], *, since: float, until: float

@@ -15,10 +15,15 @@ from typing import Any
 
 from queues import transitions
 from queues.base import MESSAGE_EVENT_KINDS, Clock, check_updatable, message_event_kind
+from queues.capacity import ALL_CHANNELS, Capacity
 from queues.errors import ContactNotFound
 from queues.memory.buckets import MemoryBuckets
+from queues.memory.capacity import MemoryLoads
+from queues.memory.erase import MemoryErase
 from queues.memory.keyed import KeyedMemory
 from queues.memory.outbox import MemoryOutbox
+from queues.memory.outcomes import MemoryOutcomes
+from queues.memory.timeline import MemoryTimeline
 from queues.memory.windows import MemoryWindows
 from queues.models import (
     Claim,
@@ -40,22 +45,42 @@ class _Team:
     heap: list[tuple[float, int, str]] = field(default_factory=list)
     waiting: dict[str, tuple[float, int]] = field(default_factory=dict)
     leased: set[str] = field(default_factory=set)
+    # The same entries by channel: a claim under capacity looks at the channels it may take.
+    by_channel: dict[str, list[tuple[float, int, str]]] = field(default_factory=dict)
 
-    def push(self, contact_id: str, score: float, seq: int) -> None:
+    def push(self, contact_id: str, score: float, seq: int, channel: str = "") -> None:
         self.waiting[contact_id] = (score, seq)
         heapq.heappush(self.heap, (score, seq, contact_id))
+        heapq.heappush(self.by_channel.setdefault(channel, []), (score, seq, contact_id))
 
     def head(self) -> tuple[float, int, str] | None:
+        return self._head(self.heap)
+
+    def head_of(self, channels: Iterable[str]) -> tuple[float, int, str] | None:
+        """The head among the contacts of ``channels``."""
+        heads = [h for ch in channels if (h := self._head(self.by_channel.get(ch, []))) is not None]
+        return min(heads, default=None)
+
+    def _head(self, heap: list[tuple[float, int, str]]) -> tuple[float, int, str] | None:
         # Entries removed from `waiting` stay in the heap until they reach the top.
-        while self.heap:
-            score, seq, cid = self.heap[0]
+        while heap:
+            score, seq, cid = heap[0]
             if self.waiting.get(cid) == (score, seq):
-                return self.heap[0]
-            heapq.heappop(self.heap)
+                return heap[0]
+            heapq.heappop(heap)
         return None
 
 
-class MemoryStore(KeyedMemory, MemoryOutbox, MemoryBuckets, MemoryWindows):
+class MemoryStore(
+    KeyedMemory,
+    MemoryOutbox,
+    MemoryBuckets,
+    MemoryWindows,
+    MemoryOutcomes,
+    MemoryLoads,
+    MemoryErase,
+    MemoryTimeline,
+):
     """Store Protocol on plain dicts and heaps."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:
@@ -63,6 +88,9 @@ class MemoryStore(KeyedMemory, MemoryOutbox, MemoryBuckets, MemoryWindows):
         MemoryOutbox.__init__(self, clock=clock)
         MemoryBuckets.__init__(self)
         MemoryWindows.__init__(self)
+        MemoryOutcomes.__init__(self)
+        MemoryLoads.__init__(self)
+        MemoryTimeline.__init__(self)
         self._contacts: dict[str, Contact] = {}
         self._messages: dict[str, list[Message]] = defaultdict(list)
         self._events: list[Event] = []
@@ -107,7 +135,8 @@ class MemoryStore(KeyedMemory, MemoryOutbox, MemoryBuckets, MemoryWindows):
     def _wait(self, contact: Contact) -> None:
         """Put a waiting ``contact`` in its team's queue at its score and first ``seq``."""
         assert contact.team is not None and contact.score is not None
-        self._teams[contact.team].push(contact.id, contact.score, self._seqs[contact.id])
+        seq = self._seqs[contact.id]
+        self._teams[contact.team].push(contact.id, contact.score, seq, str(contact.channel))
 
     # -- contacts and history ------------------------------------------------------------
     async def intake(self, contact: Contact, message: Message, *, key: str | None = None) -> Intake:
@@ -119,6 +148,7 @@ class MemoryStore(KeyedMemory, MemoryOutbox, MemoryBuckets, MemoryWindows):
         if existing is None:
             existing = contact.replace(messages=())
             self._contacts[contact.id] = existing
+            self._index_account(None, existing)
             channel = str(contact.channel)
             created = transitions.event(existing, "contact_created", self._clock(), channel=channel)
             self._record(created)
@@ -142,8 +172,10 @@ class MemoryStore(KeyedMemory, MemoryOutbox, MemoryBuckets, MemoryWindows):
 
     async def update_contact(self, contact_id: str, **changes: Any) -> Contact:
         check_updatable(changes)
-        contact = self._get(contact_id).replace(**changes)
+        before = self._get(contact_id)
+        contact = before.replace(**changes)
         self._contacts[contact_id] = contact
+        self._index_account(before, contact)
         return contact
 
     async def close(self, contact_id: str, state: ContactState, *, reason: str = "") -> Contact:
@@ -158,10 +190,12 @@ class MemoryStore(KeyedMemory, MemoryOutbox, MemoryBuckets, MemoryWindows):
         team: str | None = None,
         address: str | None = None,
         limit: int = 50,
+        account: str | None = None,
     ) -> list[Contact]:
+        candidates = self._contacts.values() if account is None else self._of_account(account)
         found = [
             c
-            for c in self._contacts.values()
+            for c in candidates
             if (channel is None or c.channel == channel)
             and (state is None or c.state == state)
             and (team is None or c.team == team)
@@ -200,10 +234,26 @@ class MemoryStore(KeyedMemory, MemoryOutbox, MemoryBuckets, MemoryWindows):
         self._wait(step.contact)
         return self._apply(step)
 
-    async def claim(self, teams: Sequence[str], agent: str, *, lease_s: float) -> Claim | None:
+    async def claim(
+        self,
+        teams: Sequence[str],
+        agent: str,
+        *,
+        lease_s: float,
+        capacity: Capacity | None = None,
+    ) -> Claim | None:
+        channels: list[str] | None = None  # None: any channel
+        if capacity is not None:
+            closed = capacity.closed(self._load(agent, capacity.wrap_up_s))
+            if closed >= ALL_CHANNELS:
+                return None
+            channels = sorted(ALL_CHANNELS - closed) if closed else None
         best: tuple[float, int, str] | None = None
         for team in dict.fromkeys(teams):
-            head = self._teams[team].head() if team in self._teams else None
+            queue = self._teams.get(team)
+            if queue is None:
+                continue
+            head = queue.head() if channels is None else queue.head_of(channels)
             if head is not None and (best is None or head[:2] < best[:2]):
                 best = head
         if best is None:
@@ -211,20 +261,32 @@ class MemoryStore(KeyedMemory, MemoryOutbox, MemoryBuckets, MemoryWindows):
         contact = self._contacts[best[2]]
         assert contact.team is not None
         queue = self._teams[contact.team]
-        del queue.waiting[contact.id]
-        heapq.heappop(queue.heap)
+        del queue.waiting[contact.id]  # its heap entries go when they reach the top
+        queue.head()
+        queue.head_of([str(contact.channel)])
         queue.leased.add(contact.id)
+        self._hold(agent, contact.id)
         step = transitions.claim(contact, agent, self._clock(), lease_s)
         return transitions.lease(self._apply(step))
+
+    async def agent_load(self, agent: str, *, wrap_up_s: float = 0.0) -> dict[str, int]:
+        return self._load(agent, wrap_up_s)
 
     async def heartbeat(self, contact_id: str, agent: str, *, lease_s: float) -> Claim:
         renewed = transitions.heartbeat(self._get(contact_id), agent, self._clock(), lease_s)
         self._contacts[contact_id] = renewed
         return transitions.lease(renewed)
 
-    async def ack(self, contact_id: str, agent: str, *, disposition: str | None = None) -> None:
+    async def ack(
+        self,
+        contact_id: str,
+        agent: str,
+        *,
+        disposition: str | None = None,
+        wrap_s: float = 0.0,
+    ) -> None:
         contact = self._get(contact_id)
-        step = transitions.ack(contact, agent, disposition, self._clock())
+        step = transitions.ack(contact, agent, disposition, self._clock(), wrap_s)
         self._leave(contact)
         self._apply(step)
 

@@ -21,6 +21,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from queues.redis.scripts import UNAVAILABLE, Client, unavailable
 
@@ -77,9 +78,17 @@ class Connection:
         await self.client.aclose()
 
 
+def _stale_retry() -> Retry:
+    """One more try, on a new connection, of a command whose connection failed (a pooled
+    connection the server closed: Redis restarted or a proxy dropped it). Never after a
+    timeout: a command that may still be running is not sent twice."""
+    return Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
+
+
 def _plain(url: str) -> Redis:
+    options = {**_options(), "retry": _stale_retry()}
     pool = BlockingConnectionPool.from_url(
-        url, max_connections=MAX_CONNECTIONS, timeout=_POOL_WAIT_S, **_options()
+        url, max_connections=MAX_CONNECTIONS, timeout=_POOL_WAIT_S, **options
     )
     return Redis.from_pool(pool)
 

@@ -23,6 +23,7 @@ from queues.redis.codec import LIVE, decode_contact, decode_event, entry_refs
 from queues.redis.keys import (
     SHARDS,
     TEAMS_KEY,
+    account_key,
     address_key,
     all_key,
     contact_events_key,
@@ -141,10 +142,13 @@ class History:
         team: str | None,
         address: str | None,
         limit: int,
+        account: str | None = None,
     ) -> list[Contact]:
-        if state in _BY_TEAM_INDEX and address is None:
+        if state in _BY_TEAM_INDEX and address is None and account is None:
             return await self._in_queues(state, channel=channel, team=team, limit=limit)
-        if address is not None:
+        if account is not None:  # the shards' indexes by account (timeline.py)
+            indexes = [account_key(s, account) for s in range(SHARDS)]
+        elif address is not None:
             indexes = [address_key(s, address) for s in range(SHARDS)]
         else:
             channels = [channel] if channel is not None else [str(c) for c in Channel]
@@ -160,6 +164,7 @@ class History:
                     and (state is None or contact.state == state)
                     and (team is None or contact.team == team)
                     and (address is None or contact.address == address)
+                    and (account is None or contact.account == account)
                 ):
                     found.append(contact)
             batch.clear()

@@ -24,6 +24,10 @@ Contact shard ``{sb:c:NN}`` (intake, append_message, update_contact, close in fl
     :all:<channel> zset: contact id -> created_at, the shard's contacts on that channel
                    (list_contacts, newest first; earlier versions: :all, every channel)
     :a:<address>   zset: contact id -> created_at, the shard's contacts at that address
+    :acct:<login>  zset: contact id -> created_at, the shard's contacts of that account
+                   (kept by intake and update_contact; ``timeline.py``)
+    :acct-indexed  hash: how far the one-time indexing by account of the contacts an
+                   earlier version kept has gone (list -> offset, "done")
     :events        stream: the shard's contact events (created, message_*, closed in flow,
                    add_event); fields c k t tm ag d; ids from the event time
     :pending       zset: contact id -> time, hand-overs to a team not yet confirmed
@@ -48,7 +52,17 @@ Team ``{sb:team:T}`` (enqueue, claim, heartbeat, ack, release, remove, requeue, 
                    ``COUNTS`` order, space-separated, trailing zeros left out; written by
                    the script of each transition, kept BUCKET_TTL_S
     :handles       list: "<time> <handle_s>" of the team's last RECENT_HANDLES resolves,
-                   newest first
+                   newest first (handle_s with the after-contact work that followed)
+    :ready:<ch>    zset: the same members as :ready, of the contacts on channel <ch> (a
+                   claim under capacity reads the heads of the channels it may take);
+                   :ready:v is set once the team's :ready was indexed so (``capacity.py``)
+    :held:<agent>  set: contact ids the agent claimed in this team; a load count checks
+                   each against its entry (held, or resolved within the wrap-up) and
+                   drops the rest
+    :fence         hash: agent -> the newest claim token a load count of theirs saw here
+                   (a claim with an older one is refused: ``capacity.py``)
+    :fcr:<account> string: "<contact id> <resolved at>" of the account's last resolve in
+                   the team (the first-contact-resolution watch), with a PX ttl
 
 Entries also keep ch (the contact's channel, for the buckets), an ("1" once claimed: later
 claims are no answers) and, while moving, ma (when the move began); a shard keeps
@@ -60,6 +74,7 @@ Elsewhere::
     {sb:idem:<key>}       string: "<contact id> <message id>" of an idempotency key, or
                           for a key "<group>:<last>" whose group has a colon, a hash
                           {sb:idem:<group>}: last -> the same (IDEMPOTENCY_TTL_S)
+    sb:agent:<name>:claims  counter: an agent's claim tokens under capacity (INCR)
     sb:texts              hash: template id -> a prompt's template, kept once; histories
                           keep a prompt as its template's id and params (texts.py)
     sb:session:<key>      string: {"x": expires_at, "t": tag, "d": data}, with a PX ttl
@@ -89,7 +104,16 @@ import zlib
 from functools import cache
 from importlib import resources
 
-from queues.buckets import COUNTS, RECENT_HANDLES, SCALARS, WAIT_EDGES_S, minute_of
+from queues.buckets import (
+    COUNTS,
+    EXTRAS,
+    RECENT_HANDLES,
+    SATISFIED,
+    SCALARS,
+    WAIT_EDGES_S,
+    minute_of,
+)
+from queues.capacity import MAX_WRAP_UP_S
 
 PREFIX = "sb:"
 SHARDS = 16  # contact shards; changing it moves every contact, so it is fixed
@@ -123,6 +147,9 @@ SCRIPTS = (
     "close",
     "reserve",
     "reserved",
+    "erase",
+    "annotate",
+    "index_accounts",
     # team
     "enqueue",
     "claim",
@@ -135,6 +162,10 @@ SCRIPTS = (
     "move_out",
     "move_in",
     "moved",
+    "agent_load",
+    "index_ready",
+    "survey",
+    "fcr",
     # one key of its own
     "record_hit",
     "count_window",
@@ -192,6 +223,19 @@ def all_key(shard: int, channel: str | None = None) -> str:
 
 def address_key(shard: int, address: str) -> str:
     return f"{shard_tag(shard)}:a:{address}"
+
+
+def account_prefix(shard: int) -> str:
+    """The shard's account indexes are this + the login (the scripts build the key)."""
+    return shard_tag(shard) + ":acct:"
+
+
+def account_key(shard: int, login: str) -> str:
+    return account_prefix(shard) + login
+
+
+def accounts_indexed_key(shard: int) -> str:
+    return shard_tag(shard) + ":acct-indexed"
 
 
 def shard_buckets_key(shard: int, at: float) -> str:
@@ -257,6 +301,27 @@ def handles_key(team: str) -> str:
     return team_tag(team) + ":handles"
 
 
+def ready_channel_key(team: str, channel: str) -> str:
+    """The team's waiting contacts on ``channel`` (the scripts build it: :ready .. ':' .. ch)."""
+    return ready_key(team) + ":" + channel
+
+
+def held_key(team: str, agent: str) -> str:
+    return team_tag(team) + ":held:" + agent
+
+
+def fences_key(team: str) -> str:
+    return team_tag(team) + ":fence"
+
+
+def fcr_watch_key(team: str, account: str) -> str:
+    return team_tag(team) + ":fcr:" + account
+
+
+def agent_claims_key(agent: str) -> str:
+    return PREFIX + "agent:" + agent + ":claims"
+
+
 def hour_of(at: float) -> int:
     """The start of the hour holding ``at`` as the scripts see it (to the microsecond)."""
     minute = minute_of(round(at, 6))
@@ -310,12 +375,15 @@ def script_source(name: str) -> str:
 
 
 def _constants() -> str:
-    """The constants the scripts share with Python: the buckets' layout and wait bins."""
+    """The constants the scripts share with Python: the buckets' layout and wait bins, the
+    longest wrap-up a load counts, the lowest satisfied survey score."""
     index = {name: i + 1 for i, name in enumerate(COUNTS)}  # Lua counts from 1
-    names = (*SCALARS, "answered_0", "abandoned_0")
+    names = (*SCALARS, "answered_0", "abandoned_0", *EXTRAS)
     edges_us = ", ".join(str(edge * 1_000_000) for edge in WAIT_EDGES_S)
     return (
         f"local BUCKET_TTL_S = {BUCKET_TTL_S}\n"
+        f"local MAX_WRAP_UP_S = {MAX_WRAP_UP_S:.17g}\n"
+        f"local SATISFIED = {SATISFIED}\n"
         f"local RECENT_HANDLES = {RECENT_HANDLES}\n"
         f"local WAIT_EDGES_US = {{{edges_us}}}\n"
         f"local B = {{{', '.join(f'{n} = {index[n]}' for n in names)}}}\n"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from queues.base import Clock
@@ -30,13 +31,16 @@ from queues.redis.keys import (
     contact_pending_key,
     entry_key,
     entry_prefix,
+    fences_key,
     flow_key,
     handles_key,
+    held_key,
     history_key,
     leased_key,
     moving_key,
     pending_key,
     queued_key,
+    ready_channel_key,
     ready_key,
     team_buckets_key,
     team_events_key,
@@ -44,7 +48,7 @@ from queues.redis.keys import (
 from queues.redis.locate import Locator, team_keys
 from queues.redis.scripts import Client, Scripts, check
 
-__all__ = ["PENDING_GRACE_S", "Queues", "check_team"]
+__all__ = ["ANY", "PENDING_GRACE_S", "Fenced", "Pick", "Queues", "check_team"]
 
 _PAGE = 256  # expired leases requeued per script call
 _CLAIM_ATTEMPTS = 1_000  # each failed attempt means another claimer took a head
@@ -61,6 +65,28 @@ def check_team(team: str) -> None:
 
 def _score(queued_at: str, priority: str) -> float:
     return round(float(queued_at) - int(priority), 6)
+
+
+class Fenced(QueueError):
+    """A claim under capacity met a newer claim of the same agent (``capacity.py``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """What a claim may take: under capacity, its ``token`` and the ``channels`` the
+    agent's load leaves open (None: any); without, neither."""
+
+    token: str = ""
+    channels: tuple[str, ...] | None = None
+
+
+ANY = Pick()
+
+
+def _claimed(got: Claim | str) -> Claim | None:
+    if got == "fenced":
+        raise Fenced("a newer claim of the same agent came first; count the load again")
+    return got if isinstance(got, Claim) else None
 
 
 class Queues:
@@ -130,15 +156,20 @@ class Queues:
 
     # -- claim -----------------------------------------------------------------------------
     async def _claim_in(
-        self, team: str, agent: str, lease_s: float, bound: tuple[float, int] | None
+        self,
+        team: str,
+        agent: str,
+        lease_s: float,
+        bound: tuple[float, int] | None,
+        pick: Pick,
     ) -> Claim | str:
         now = self._clock()
         lease_until = fmt_time(now + lease_s)
         keys = [ready_key(team), leased_key(team), queued_key(team), team_events_key(team)]
-        keys.append(team_buckets_key(team, now))
+        keys += [team_buckets_key(team, now), held_key(team, agent), fences_key(team)]
         args = [agent, fmt_time(now), lease_until, team, entry_prefix(team)]
-        if bound is not None:
-            args += [fmt_time(bound[0]), str(bound[1])]
+        args += ["", ""] if bound is None else [fmt_time(bound[0]), str(bound[1])]
+        args += [pick.token, *(pick.channels or ("*",))]
         reply = await self._scripts.run("claim", keys, args)
         if reply[0] != "ok":
             return str(reply[0])
@@ -146,30 +177,43 @@ class Queues:
         self._locator.remember(contact_id, team)
         return Claim(contact_id, team, agent, float(lease_until), _score(queued_at, priority))
 
-    async def claim(self, teams: Sequence[str], agent: str, lease_s: float) -> Claim | None:
+    async def claim(
+        self, teams: Sequence[str], agent: str, lease_s: float, pick: Pick = ANY
+    ) -> Claim | None:
+        """The claim across ``teams``; under capacity (``pick``) it raises ``Fenced`` when
+        a newer claim of the agent counted its load in the team first."""
         unique = list(dict.fromkeys(teams))
         if len(unique) == 1:
-            got = await self._claim_in(unique[0], agent, lease_s, None)
-            return got if isinstance(got, Claim) else None
+            got = await self._claim_in(unique[0], agent, lease_s, None, pick)
+            return _claimed(got)
         for _ in range(_CLAIM_ATTEMPTS if unique else 0):
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for team in unique:
-                    pipe.zrange(ready_key(team), 0, 0, withscores=True)
-                rows = await pipe.execute()
-            heads = sorted(
-                (float(score), int(str(member).split(":", 1)[0]), team)
-                for team, row in zip(unique, rows, strict=True)
-                for member, score in row
-            )
+            heads = await self._heads(unique, pick)
             if not heads:
                 return None
             bound = heads[1][:2] if len(heads) > 1 else None
-            got = await self._claim_in(heads[0][2], agent, lease_s, bound)
-            if isinstance(got, Claim):
-                return got
+            got = await self._claim_in(heads[0][2], agent, lease_s, bound, pick)
+            if isinstance(got, Claim) or got == "fenced":
+                return _claimed(got)
         if not unique:
             return None
         raise QueueError(f"claim across {unique} lost {_CLAIM_ATTEMPTS} races; try again")
+
+    async def _heads(self, teams: list[str], pick: Pick) -> list[tuple[float, int, str]]:
+        """Each team's head (of the channels ``pick`` may take), best first."""
+        sources = [
+            (team, ready_key(team) if channel is None else ready_channel_key(team, channel))
+            for team in teams
+            for channel in (pick.channels or (None,))
+        ]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for _, key in sources:
+                pipe.zrange(key, 0, 0, withscores=True)
+            rows = await pipe.execute()
+        return sorted(
+            (float(score), int(str(member).split(":", 1)[0]), team)
+            for (team, _), row in zip(sources, rows, strict=True)
+            for member, score in row
+        )
 
     # -- the holder's operations ------------------------------------------------------------
     async def heartbeat(self, contact_id: str, agent: str, lease_s: float) -> Claim:
@@ -184,14 +228,16 @@ class Queues:
         _, queued_at, priority = check(ran.reply, contact_id, "heartbeat", agent)
         return Claim(contact_id, ran.team, agent, float(lease_until), _score(queued_at, priority))
 
-    async def ack(self, contact_id: str, agent: str, disposition: str | None) -> None:
+    async def ack(
+        self, contact_id: str, agent: str, disposition: str | None, wrap_s: float = 0.0
+    ) -> None:
         at = self._clock()
         now = fmt_time(at)
 
         def build(team: str) -> tuple[list[str], list[str]]:
             keys = [entry_key(team, contact_id), leased_key(team), team_events_key(team)]
             keys += [team_buckets_key(team, at), handles_key(team)]
-            args = [contact_id, agent, now, team]
+            args = [contact_id, agent, now, team, fmt_time(max(0.0, wrap_s))]
             return keys, args if disposition is None else [*args, disposition]
 
         ran = await self._locator.run_in_team("ack", contact_id, build)

@@ -11,8 +11,9 @@ the scripts as arguments.
 
 Key layout: ``keys.py``; encodings: ``codec.py``; connecting (one Redis or a cluster):
 ``cluster.py``; finding a contact's team and finishing hand-overs: ``locate.py``; queue
-operations: ``queue.py``; reads across tags: ``history.py``; sessions, presence, hit
-counters and publishing: ``keyed.py``; the subscriber connection: ``pubsub.py``.
+operations: ``queue.py``; reads across tags: ``history.py``; contacts by account, notes and
+tags: ``timeline.py``; sessions, presence, hit counters and publishing: ``keyed.py``; the
+subscriber connection: ``pubsub.py``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 from queues.base import Clock, check_updatable
 from queues.buckets import RECENT_HANDLES, Bucket
+from queues.capacity import Capacity
 from queues.errors import ContactNotFound, InvalidTransition, StoreUnavailable
 from queues.models import (
     Claim,
@@ -35,6 +37,7 @@ from queues.models import (
     QueueStats,
 )
 from queues.redis.buckets import Aggregates
+from queues.redis.capacity import Capacities
 from queues.redis.cluster import Connection, connect, operation
 from queues.redis.codec import (
     contact_fields,
@@ -46,10 +49,12 @@ from queues.redis.codec import (
     fmt_time,
     pairs,
 )
+from queues.redis.erase import EraseRedis
 from queues.redis.history import History, split_history
 from queues.redis.keyed import KeyedRedis
 from queues.redis.keys import (
     IDEMPOTENCY_TTL_S,
+    account_prefix,
     address_key,
     all_key,
     contact_buckets_key,
@@ -62,15 +67,17 @@ from queues.redis.keys import (
 )
 from queues.redis.locate import Locator
 from queues.redis.outbox import OutboxRedis
+from queues.redis.outcomes import Outcomes
 from queues.redis.queue import Queues
 from queues.redis.scripts import check, translated
 from queues.redis.texts import Texts
+from queues.redis.timeline import TimelineRedis
 from queues.redis.windows import WindowsRedis
 
 __all__ = ["RedisStore"]
 
 
-class RedisStore(KeyedRedis, OutboxRedis, WindowsRedis):
+class RedisStore(KeyedRedis, OutboxRedis, WindowsRedis, EraseRedis, TimelineRedis):
     """Store Protocol on Redis or Redis Cluster: Lua scripts for transitions, pipelined
     reads for the rest."""
 
@@ -86,6 +93,10 @@ class RedisStore(KeyedRedis, OutboxRedis, WindowsRedis):
         self._texts = Texts(self._redis)
         self._history = History(self._redis, self._locator, self._scripts, self._texts)
         self._aggregates = Aggregates(self._redis)
+        self._capacities = Capacities(
+            self._redis, self._scripts, self._locator, self._queues, self._clock
+        )
+        self._outcomes = Outcomes(self._locator, self._clock)
         self._closed = False
 
     @classmethod
@@ -148,7 +159,7 @@ class RedisStore(KeyedRedis, OutboxRedis, WindowsRedis):
         shard, now = shard_of(cid), self._clock()
         keys = [flow_key(cid), history_key(cid), keyed_key(cid), all_key(shard, contact.channel)]
         keys += [address_key(shard, contact.address), contact_events_key(cid)]
-        keys.append(contact_buckets_key(cid, now))
+        keys += [contact_buckets_key(cid, now), account_prefix(shard)]
         encoded = encode_message(stored, None, cid)
         args = [cid, fmt_time(now), encoded, message_id, "" if key is None else "1"]
         reply = await self._scripts.run("intake", keys, args + contact_fields(contact))
@@ -192,7 +203,8 @@ class RedisStore(KeyedRedis, OutboxRedis, WindowsRedis):
         check_updatable(changes)
         to_set, to_delete = flow_changes(changes)
         args = [str(len(to_set) // 2), *to_set, *to_delete]
-        reply = await self._scripts.run("update_contact", [flow_key(contact_id)], args)
+        keys = [flow_key(contact_id), account_prefix(shard_of(contact_id))]
+        reply = await self._scripts.run("update_contact", keys, args)
         check(reply, contact_id, "update_contact")
         return await self._with_queue(contact_id, pairs(reply[1:]))
 
@@ -218,9 +230,12 @@ class RedisStore(KeyedRedis, OutboxRedis, WindowsRedis):
         team: str | None = None,
         address: str | None = None,
         limit: int = 50,
+        account: str | None = None,
     ) -> list[Contact]:
+        if account is not None:
+            await self._index_accounts()  # once: what an earlier version kept (timeline.py)
         return await self._history.list_contacts(
-            channel=channel, state=state, team=team, address=address, limit=limit
+            channel=channel, state=state, team=team, address=address, limit=limit, account=account
         )
 
     @operation
@@ -245,16 +260,36 @@ class RedisStore(KeyedRedis, OutboxRedis, WindowsRedis):
         return await self._queues.enqueue(contact_id, team, delay_s)
 
     @operation
-    async def claim(self, teams: Sequence[str], agent: str, *, lease_s: float) -> Claim | None:
-        return await self._queues.claim(teams, agent, lease_s)
+    async def claim(
+        self,
+        teams: Sequence[str],
+        agent: str,
+        *,
+        lease_s: float,
+        capacity: Capacity | None = None,
+    ) -> Claim | None:
+        if capacity is None:
+            return await self._queues.claim(teams, agent, lease_s)
+        return await self._capacities.claim(teams, agent, lease_s, capacity)
+
+    @operation
+    async def agent_load(self, agent: str, *, wrap_up_s: float = 0.0) -> dict[str, int]:
+        return await self._capacities.load(agent, wrap_up_s)
 
     @operation
     async def heartbeat(self, contact_id: str, agent: str, *, lease_s: float) -> Claim:
         return await self._queues.heartbeat(contact_id, agent, lease_s)
 
     @operation
-    async def ack(self, contact_id: str, agent: str, *, disposition: str | None = None) -> None:
-        await self._queues.ack(contact_id, agent, disposition)
+    async def ack(
+        self,
+        contact_id: str,
+        agent: str,
+        *,
+        disposition: str | None = None,
+        wrap_s: float = 0.0,
+    ) -> None:
+        await self._queues.ack(contact_id, agent, disposition, wrap_s)
 
     @operation
     async def release(self, contact_id: str, agent: str) -> None:
@@ -290,6 +325,19 @@ class RedisStore(KeyedRedis, OutboxRedis, WindowsRedis):
     @operation
     async def queue_stats(self, teams: Sequence[str]) -> list[QueueStats]:
         return await self._queues.queue_stats(teams)
+
+    # -- surveys and first-contact resolution --------------------------------------------
+    @operation
+    async def record_survey(self, contact_id: str, *, score: int | None = None) -> bool:
+        return await self._outcomes.record_survey(contact_id, score)
+
+    @operation
+    async def fcr_resolved(self, contact_id: str, account: str, *, within_s: float) -> bool:
+        return await self._outcomes.fcr(contact_id, account, "resolved", within_s)
+
+    @operation
+    async def fcr_arrived(self, contact_id: str, account: str, *, within_s: float) -> bool:
+        return await self._outcomes.fcr(contact_id, account, "arrived", within_s)
 
     # -- running aggregates ------------------------------------------------------------
     @operation

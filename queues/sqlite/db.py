@@ -21,14 +21,14 @@ from typing import Any, TypeVar
 
 from queues.errors import StoreUnavailable
 from queues.models import Channel, Contact, ContactState, Direction, Event, Message
-from queues.sqlite import tally, windows
+from queues.sqlite import capacity, tally, windows
 from queues.sqlite.commits import GroupCommit
 
 __all__ = ["SCHEMA_VERSION", "Database", "path_from_url"]
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SCHEMA = (
     """
 CREATE TABLE IF NOT EXISTS contacts (
@@ -46,6 +46,8 @@ CREATE INDEX IF NOT EXISTS contacts_channel ON contacts (channel, created_at, id
 CREATE INDEX IF NOT EXISTS contacts_state ON contacts (state, created_at, id);
 CREATE INDEX IF NOT EXISTS contacts_team ON contacts (team, created_at, id);
 CREATE INDEX IF NOT EXISTS contacts_address ON contacts (address, created_at, id);
+CREATE INDEX IF NOT EXISTS contacts_account ON contacts (account, created_at, id)
+    WHERE account IS NOT NULL;
 CREATE TABLE IF NOT EXISTS messages (
     n INTEGER PRIMARY KEY, contact_id TEXT NOT NULL, id TEXT NOT NULL,
     direction TEXT NOT NULL, text TEXT NOT NULL, at REAL NOT NULL, author TEXT,
@@ -90,6 +92,7 @@ INSERT OR IGNORE INTO counters (name, value) VALUES ('queue_seq', 0);
 """
     + tally.SCHEMA
     + windows.SCHEMA
+    + capacity.SCHEMA
 )
 
 # Contact fields; score (queued_at - priority) and seq (FIFO on equal scores) ride along.
@@ -193,7 +196,8 @@ def _create_or_upgrade(conn: sqlite3.Connection, version: int) -> None:
     tables (docs, locks, parcels), which SCHEMA creates when missing, and keeps presence as
     documents (version 2's presence table held nothing lasting); version 4 keeps running
     aggregates (buckets, handles, contacts.answered), counted from the stored events when
-    a file that has events is upgraded.
+    a file that has events is upgraded; version 5 indexes contacts by account (a
+    customer's timeline), built from the rows when an older file is upgraded.
     """
     upgrade = ""
     if version == 1:
@@ -207,6 +211,7 @@ def _create_or_upgrade(conn: sqlite3.Connection, version: int) -> None:
         columns = {row[1] for row in conn.execute("PRAGMA table_info(contacts)")}
         if "answered" not in columns:  # SCHEMA made the table only when it was missing
             conn.execute("ALTER TABLE contacts ADD COLUMN answered INTEGER NOT NULL DEFAULT 0")
+        tally.add_columns(conn)
         if version in (1, 2, 3):
             tally.backfill(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -265,6 +270,17 @@ class Database:
             return await self._submit(lambda: _transaction(self._connection(), begin, fn))
         return await self._submit(lambda: _undurable(self._connection(), begin, fn))
 
+    async def checkpoint(self) -> bool:
+        """Copy the WAL into the file and truncate it, so that no earlier image of a page
+        stays in either (after an erase); False when a reader in another process kept it
+        from finishing (the next checkpoint does)."""
+
+        def job() -> bool:
+            busy = self._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            return not busy
+
+        return await self._submit(job)
+
     async def _submit(self, job: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()
         return await self._translated(lambda: loop.run_in_executor(self._executor, job))
@@ -312,6 +328,11 @@ class Database:
             # cut could drop the last commits, and channels acknowledge the provider (HTTP 200,
             # SMTP 250) as soon as intake/enqueue commit: those must be on disk by then.
             conn.execute("PRAGMA synchronous = FULL")
+            # Deleted or rewritten rows (settled parcels, expired sessions, erased
+            # messages) are zeroed where the page is written anyway, so a customer's erase
+            # leaves no copy in a page's free space. Builds that zero always are left so.
+            if not conn.execute("PRAGMA secure_delete").fetchone()[0]:
+                conn.execute("PRAGMA secure_delete = FAST")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise StoreUnavailable(

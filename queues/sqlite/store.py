@@ -15,6 +15,7 @@ from typing import Any
 from queues import transitions
 from queues.base import MESSAGE_EVENT_KINDS, Clock, check_updatable, message_event_kind
 from queues.buckets import RECENT_HANDLES, Bucket
+from queues.capacity import Capacity
 from queues.errors import ContactNotFound
 from queues.models import (
     Claim,
@@ -26,19 +27,19 @@ from queues.models import (
     Position,
     QueueStats,
 )
+from queues.sqlite import capacity as loads
 from queues.sqlite import db, tally
+from queues.sqlite.erase import EraseRows
 from queues.sqlite.keyed import KeyedRows
 from queues.sqlite.outbox import OutboxRows
+from queues.sqlite.outcomes import OutcomeRows
+from queues.sqlite.timeline import TimelineRows
 from queues.sqlite.windows import WindowRows
 from queues.sqlite.worker import Conn, reads, writes
 from queues.transitions import Step
 
 __all__ = ["SqliteStore"]
 
-QUEUE_HEAD = (
-    "SELECT score, seq, id FROM contacts WHERE team = ? AND state = 'waiting' "
-    "ORDER BY score, seq LIMIT 1"
-)
 POSITION = (
     "SELECT count(*), coalesce(sum(o.score < c.score OR (o.score = c.score AND o.seq < c.seq)), 0)"
     " FROM contacts AS c JOIN contacts AS o ON o.team = c.team AND o.state = 'waiting'"
@@ -54,7 +55,7 @@ EXPIRED = (
 )
 
 
-class SqliteStore(KeyedRows, OutboxRows, WindowRows):
+class SqliteStore(KeyedRows, OutboxRows, WindowRows, OutcomeRows, EraseRows, TimelineRows):
     """Store Protocol on one SQLite file (WAL, synchronous=FULL) for one process.
 
     Open with ``await SqliteStore.open("sqlite:////var/lib/switchboard/store.db")``.
@@ -182,8 +183,10 @@ class SqliteStore(KeyedRows, OutboxRows, WindowRows):
         team: str | None = None,
         address: str | None = None,
         limit: int = 50,
+        account: str | None = None,
     ) -> list[Contact]:
         filters = {"channel": channel, "state": state, "team": team, "address": address}
+        filters["account"] = account  # contacts_account (partial: rows with an account)
         given = {name: str(value) for name, value in filters.items() if value is not None}
         where = " AND ".join(f"{name} = ?" for name in given) or "1"
         sql = f"{db.SELECT_CONTACT} WHERE {where} ORDER BY created_at DESC, id DESC LIMIT ?"
@@ -232,16 +235,24 @@ class SqliteStore(KeyedRows, OutboxRows, WindowRows):
 
     @writes
     def claim(
-        self, conn: Conn, teams: Sequence[str], agent: str, *, lease_s: float
+        self,
+        conn: Conn,
+        teams: Sequence[str],
+        agent: str,
+        *,
+        lease_s: float,
+        capacity: Capacity | None = None,
     ) -> Claim | None:
-        # One indexed look-up per team beats sorting every waiting contact of all of them.
-        heads = [conn.execute(QUEUE_HEAD, (team,)).fetchone() for team in dict.fromkeys(teams)]
-        found = [tuple(head) for head in heads if head is not None]
-        if not found:
+        now = self._clock()
+        contact_id = loads.head(conn, teams, agent, now, capacity)
+        if contact_id is None:
             return None
-        _score, _seq, contact_id = min(found)
-        step = transitions.claim(self._get(conn, contact_id), agent, self._clock(), lease_s)
+        step = transitions.claim(self._get(conn, contact_id), agent, now, lease_s)
         return transitions.lease(self._apply(conn, step))
+
+    @reads
+    def agent_load(self, conn: Conn, agent: str, *, wrap_up_s: float = 0.0) -> dict[str, int]:
+        return loads.load(conn, agent, self._clock(), wrap_up_s)
 
     @writes
     def heartbeat(self, conn: Conn, contact_id: str, agent: str, *, lease_s: float) -> Claim:
@@ -252,10 +263,16 @@ class SqliteStore(KeyedRows, OutboxRows, WindowRows):
 
     @writes
     def ack(
-        self, conn: Conn, contact_id: str, agent: str, *, disposition: str | None = None
+        self,
+        conn: Conn,
+        contact_id: str,
+        agent: str,
+        *,
+        disposition: str | None = None,
+        wrap_s: float = 0.0,
     ) -> None:
         contact = self._get(conn, contact_id)
-        self._apply(conn, transitions.ack(contact, agent, disposition, self._clock()))
+        self._apply(conn, transitions.ack(contact, agent, disposition, self._clock(), wrap_s))
 
     @writes
     def release(self, conn: Conn, contact_id: str, agent: str) -> None:

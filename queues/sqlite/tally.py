@@ -15,10 +15,10 @@ import sqlite3
 from collections import deque
 from collections.abc import Sequence
 
-from queues.buckets import COUNTS, RECENT_HANDLES, Bucket, deltas, minutes
+from queues.buckets import COUNTS, RECENT_HANDLES, Bucket, deltas, handled_s, minutes
 from queues.models import Event
 
-__all__ = ["SCHEMA", "backfill", "count", "handle_times", "minute_buckets"]
+__all__ = ["SCHEMA", "add_columns", "backfill", "count", "handle_times", "minute_buckets"]
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS buckets (
@@ -46,6 +46,14 @@ _TRIM_HANDLES = (
 )
 
 
+def add_columns(conn: sqlite3.Connection) -> None:
+    """Add the counts a file made before them lacks (``queues.buckets.EXTRAS``), as 0."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(buckets)")}
+    for name in COUNTS:
+        if name not in have:
+            conn.execute(f"ALTER TABLE buckets ADD COLUMN {name} INTEGER NOT NULL DEFAULT 0")
+
+
 def count(conn: sqlite3.Connection, event: Event, channel: str) -> None:
     """Add a transition's event (of a contact on ``channel``) to the aggregates."""
     first = False
@@ -58,9 +66,9 @@ def count(conn: sqlite3.Connection, event: Event, channel: str) -> None:
 def _add(conn: sqlite3.Connection, event: Event, channel: str, first: bool) -> None:
     for delta in deltas(event, channel, first_claim=first):
         conn.execute(_ADD, (delta.team, delta.minute, delta.channel, *delta.counts()))
-    handle_s = event.data.get("handle_s")
-    if event.kind == "contact_resolved" and event.team and isinstance(handle_s, float | int):
-        conn.execute(_ADD_HANDLE, (event.team, event.at, float(handle_s)))
+    handle_s = handled_s(event)
+    if handle_s is not None and event.team:
+        conn.execute(_ADD_HANDLE, (event.team, event.at, handle_s))
         conn.execute(_TRIM_HANDLES, (event.team,))
 
 

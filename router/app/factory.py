@@ -15,14 +15,24 @@ from channels import AgentTarget, ChannelAdapter, ContactListener, Courier, Outb
 from ivr import Engine
 from queues import Channel, Store, StoreUnavailable, now_s
 from router.config import Config
-from router.contacts import ContactService
+from router.contacts import (
+    AddressJoin,
+    ChangeRule,
+    ContactService,
+    Standings,
+    StatusWords,
+    Surveys,
+)
 from router.desk import AgentDesk, Presence
 from router.http import (
     CONTEXT,
     Context,
+    add_complaints,
     add_health_routes,
     add_pages,
+    add_privacy_routes,
     add_routes,
+    body_limit,
     error_middleware,
 )
 from router.identity import AccountDirectory, AgentDirectory, Verifier, load_demo, load_secret
@@ -42,7 +52,7 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 KPI_WINDOW_S = 3600.0
-#: Largest request body aiohttp reads (webhooks, API); larger requests get 413.
+#: The default largest request body (config: http.max_body_bytes); larger ones get 413.
 MAX_BODY_BYTES = 1024 * 1024
 DEMO_TOKENS = web.AppKey("demo_tokens", dict)
 #: How often each process looks for accounts and agents another process wrote.
@@ -126,6 +136,10 @@ def build_context(
         agent_target=lambda name: _target(agents, name),
         metrics=metrics,
     )
+    _surveys(config, service, desk, courier, clock)
+    # A verified customer's earlier contacts from the address join their timeline.
+    service.flows.after_verify.append(AddressJoin(store, clock=clock))
+    _standings(config, service, desk, courier, clock)
     ctx = Context(
         config=config,
         store=store,
@@ -181,7 +195,58 @@ def _desk(
         dispositions=config.dispositions,
         lease_s=config.queues.lease_s,
         metrics=metrics,
+        capacity=config.desk.capacity_rules,
     )
+
+
+def _standings(
+    config: Config,
+    service: ContactService,
+    desk: AgentDesk,
+    courier: Courier,
+    clock: Callable[[], float],
+) -> None:
+    """Where a waiting customer stands: status answers, and unasked updates looked at on
+    each claim (``router.contacts.Standings``)."""
+    settings = config.queue_status
+    standings = Standings(
+        store=service.store,
+        engine=service.engine,
+        announcer=service.announcer,
+        courier=courier,
+        clock=clock,
+        default_language=config.languages.default,
+        words=StatusWords(settings.keywords),
+        rule=ChangeRule(settings.large_change_share, settings.large_change_min),
+        answer=settings.answer,
+        updates=settings.updates,
+        metrics=service.metrics,
+    )
+    service.standing = standings
+    desk.on_claimed.append(standings.claimed)
+
+
+def _surveys(
+    config: Config,
+    service: ContactService,
+    desk: AgentDesk,
+    courier: Courier,
+    clock: Callable[[], float],
+) -> None:
+    """CSAT after a resolve and first-contact resolution (``router.contacts.Surveys``)."""
+    surveys = Surveys(
+        store=service.store,
+        courier=courier,
+        engine=service.engine,
+        channels=config.survey.channels,
+        answer_window_s=config.survey.answer_window_s,
+        fcr_window_s=config.survey.fcr_window_s,
+        clock=clock,
+        default_language=config.languages.default,
+    )
+    service.surveys = surveys
+    service.flows.after_enqueue.append(surveys.arrived)
+    desk.on_resolved.append(surveys.after_resolve)
 
 
 async def load_directories(ctx: Context) -> dict[str, str]:
@@ -281,7 +346,10 @@ def create_app(
     workers start with the app, and their outboxes carry agent replies, with retries.
     """
     env = os.environ if env is None else env
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY_BYTES)
+    max_body = config.http.max_body_bytes  # every path; 413 past it (router.http.limits)
+    app = web.Application(
+        middlewares=[body_limit(max_body), error_middleware], client_max_size=max_body
+    )
     ctx = build_context(config, store, clock=clock or now_s, outboxes=outboxes or {}, env=env)
     app[CONTEXT] = ctx
     app[DEMO_TOKENS] = {}  # filled at start (load_directories)
@@ -301,6 +369,8 @@ def create_app(
     add_health_routes(app)
     add_routes(app)
     add_pages(app)
+    add_complaints(app, watch=reaper)  # /complaint, its API and the delay notices
+    add_privacy_routes(app)  # a customer's export and erase (supervisors)
     return app
 
 
@@ -325,6 +395,8 @@ def _lifecycle(
             await ctx.courier.start()
             yield
         finally:
+            if ctx.service.standing is not None:
+                await ctx.service.standing.aclose()
             await ctx.courier.aclose()
             for task in (reaping, refreshing):
                 if task is not None:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import structlog
 
 from channels import ChannelAdapter
+
+if TYPE_CHECKING:
+    from channels.twilio import Callbacks
 from router.http import Context
 
 __all__ = [
@@ -15,6 +19,7 @@ __all__ = [
     "sms_adapter",
     "telegram_adapter",
     "voice_adapter",
+    "voice_callbacks",
     "webchat_adapter",
 ]
 
@@ -54,6 +59,7 @@ def webchat_adapter(
     import hashlib
     import hmac
 
+    from channels import ClientAddresses
     from channels.webchat import WebchatAdapter
     from queues import Message
     from router.identity import load_secret
@@ -78,6 +84,10 @@ def webchat_adapter(
         allowed_origins=settings.allowed_origins,
         queue_update_s=queue_update_s,
         clock=ctx.clock,
+        clients=ClientAddresses(ctx.config.http.trusted_proxies),
+        max_open_per_ip=settings.max_open_per_ip,
+        new_contacts_per_minute=settings.new_contacts_per_minute,
+        deadline_s=ctx.config.channels.ingest_deadline_s,
     )
 
 
@@ -112,6 +122,7 @@ def sms_adapter(
         public_url=str(public_url) if public_url else None,
         trust_proxy=settings.trust_proxy,
         api_base_url=str(settings.api_base_url) if settings.api_base_url else None,
+        deadline_s=ctx.config.channels.ingest_deadline_s,
     )
 
 
@@ -150,6 +161,7 @@ def telegram_adapter(
         api_base_url=str(settings.api_base_url) if settings.api_base_url else None,
         webhook_url=str(public_url).rstrip("/") + WEBHOOK_PATH if public_url else None,
         languages=ctx.config.languages.supported,
+        deadline_s=ctx.config.channels.ingest_deadline_s,
     )
 
 
@@ -161,7 +173,7 @@ def voice_adapter(
     With ``demo`` a missing token is generated under the data dir; ``switchboard call``
     signs with the same one.
     """
-    from channels.twilio import CONNECTING, CallControl, TwilioVoice
+    from channels.twilio import CONNECTING, CallControl, TwilioVoice, VoiceSurvey
     from router.app.demo import twilio_auth_token
 
     settings = ctx.config.channels.twilio
@@ -188,9 +200,55 @@ def voice_adapter(
         hold_refresh_s=settings.hold_refresh_s,
         hold_poll_s=settings.hold_poll_s,
         calls=calls,
+        callbacks=voice_callbacks(ctx, token, sid),
+        survey=VoiceSurvey(ctx.service.surveys) if ctx.service.surveys is not None else None,
         default_language=ctx.config.languages.default,
         # An optional `connecting` prompt in config.yaml overrides the built-in texts.
         connecting=ctx.config.book.prompts.get("connecting") or CONNECTING,
+        deadline_s=ctx.config.channels.ingest_deadline_s,
+    )
+
+
+def voice_callbacks(ctx: Context, token: str, sid: str | None) -> Callbacks | None:
+    """Callbacks keeping the place (``channels.twilio.callback``): offered to callers on
+    hold when ``channels.twilio.callback.offer`` is on and the REST API can place calls
+    (the account SID and ``http.public_url``, which Twilio fetches when one is answered)."""
+    from functools import partial
+
+    from channels.twilio import CALLBACK_PROMPTS, Callbacks, CallbackSettings, CallControl
+    from router.contacts import CallbackDesk
+    from router.desk import announce_change
+
+    config = ctx.config
+    settings, public_url = config.channels.twilio, config.http.public_url
+    wanted = settings.callback
+    needs = (("TWILIO_ACCOUNT_SID", sid), ("http.public_url", public_url))
+    missing = [name for name, value in needs if not value]
+    missing += [f"prompts.{key}" for key in CALLBACK_PROMPTS if key not in config.book.prompts]
+    if not wanted.offer or missing or sid is None:
+        if wanted.offer:
+            log.info("voice_callbacks_off", reason=f"{' and '.join(missing)} not set")
+        return None
+    base = str(settings.api_base_url) if settings.api_base_url else None
+    return Callbacks(
+        inbox=ctx.service,
+        host=CallbackDesk(
+            store=ctx.store, routing=ctx.routing, session_ttl_s=config.queues.session_ttl_s
+        ),
+        store=ctx.store,
+        calls=CallControl(account_sid=sid, auth_token=token, api_base_url=base),
+        public_url=str(public_url),
+        prompts=config.book.prompts,
+        settings=CallbackSettings(
+            attempts=wanted.attempts,
+            retry_s=wanted.retry_s,
+            ring_s=wanted.ring_s,
+            sms=wanted.sms,
+        ),
+        courier=ctx.courier,
+        changed=partial(announce_change, ctx.store),
+        clock=ctx.clock,
+        default_language=config.languages.default,
     )
 
 
@@ -230,6 +288,9 @@ def email_adapter(ctx: Context, env: Mapping[str, str]) -> ChannelAdapter | None
             else None,
             max_attachment_bytes=settings.max_attachment_bytes,
             auto_reply_per_hour=settings.auto_reply_per_hour,
+            max_connections=settings.max_connections,
+            max_connections_per_ip=settings.max_connections_per_ip,
+            deadline_s=ctx.config.channels.ingest_deadline_s,
         ),
         secret=load_secret(env, ctx.config.data_path),
         clock=ctx.clock,

@@ -24,7 +24,10 @@ log = structlog.get_logger(__name__)
 
 
 def _host_port(text: str | None, default: str) -> tuple[str, int]:
+    """``HOST:PORT``; ``:PORT`` keeps the host of ``default`` (``make run PORT=9090``)."""
     host, _, port = (text or default).rpartition(":")
+    if not host and text and default:
+        host = default.rpartition(":")[0]
     if not host or not port.isdigit():
         raise SystemExit(f"switchboard: {text!r} is not HOST:PORT (e.g. 127.0.0.1:8080)")
     return host.strip("[]"), int(port)
@@ -35,7 +38,7 @@ async def run(config: Config, *, http: str | None, smtp: str | None, demo: bool 
     configure_logging()
     host, port = _host_port(http, str(config.http.listen))
     if smtp:
-        smtp_host, smtp_port = _host_port(smtp, "")
+        smtp_host, smtp_port = _host_port(smtp, str(config.channels.email.listen))
         channels = config.channels
         email = channels.email.model_copy(update={"listen": HostPort(smtp_host, smtp_port)})
         config = config.model_copy(
@@ -70,6 +73,7 @@ async def _serve(config: Config, store: Store, host: str, port: int, *, demo: bo
         f"  agent console {base}/agent",
         f"  dashboard     {base}/dashboard",
         f"  customer chat {base}/chat",
+        f"  complaints    {base}/complaint",
         f"  agent API     {base}/api/queues",
         f"  email (SMTP)  {config.channels.email.listen} for "
         + ", ".join(config.channels.email.addresses),
@@ -77,6 +81,7 @@ async def _serve(config: Config, store: Store, host: str, port: int, *, demo: bo
         f"  metrics       {base}/metrics",
         f"  health        {base}/healthz  {base}/readyz",
     ]
+    lines += _start_notes(config, base)
     tokens = app[DEMO_TOKENS]
     if tokens:
         lines.append("Demo agents (the same tokens for every process on this store):")
@@ -102,6 +107,35 @@ async def _serve(config: Config, store: Store, host: str, port: int, *, demo: bo
         log.info("router_stopping")
         await runner.cleanup()
     return 0
+
+
+def _start_notes(config: Config, base: str) -> list[str]:
+    """What a newcomer must know at once: where clients find this router when it is not
+    where the config says, and automatic mail replies that cannot go out."""
+    from router.cli.where import URL_ENV, listen_url, router_url
+
+    notes = []
+    host, _, port = base.removeprefix("http://").rpartition(":")
+    here = listen_url(host.strip("[]"), int(port))
+    if router_url(config, None, os.environ) != here:
+        notes.append(
+            f"Clients (switchboard call, switchboard agent, curl) find it with: "
+            f"export {URL_ENV}={here}"
+        )
+    email = config.channels.email
+    if email.addresses and email.relay.host is None and email.auto_reply_per_hour > 0:
+        log.warning(
+            "email_auto_replies_unsent",
+            reason="channels.email.relay.host is not set",
+            auto_reply_per_hour=email.auto_reply_per_hour,
+        )
+        notes.append(
+            "Automatic email replies are on (channels.email.auto_reply_per_hour: "
+            f"{email.auto_reply_per_hour}) but no SMTP relay is set (channels.email.relay.host):"
+            " they are not sent, nor are agents' email replies. Set the relay, or "
+            "auto_reply_per_hour: 0."
+        )
+    return notes
 
 
 def _redacted(url: str) -> str:
@@ -138,6 +172,10 @@ def _export(document: str, output: str) -> None:
 
 async def accounts(config: Config, args: argparse.Namespace) -> int:
     """`switchboard accounts add|import|export`, on the router's store."""
+    if args.action == "erase" or (args.action == "export" and args.login):
+        from router.cli.privacy import customer_data  # one customer's data (router.privacy)
+
+        return await customer_data(config, args)
     store = await _directory_store(config, "accounts")
     if store is None:
         return 1
@@ -239,6 +277,7 @@ async def call(config: Config, args: argparse.Namespace) -> int:
     from channels.twilio import sign
     from ivr.simulator import CliOptions, run_cli
     from router.app import twilio_auth_token
+    from router.cli.where import router_url
 
     # Without a configured token, the one `switchboard run --demo` uses.
     token = twilio_auth_token(config, os.environ, demo=True)
@@ -247,7 +286,7 @@ async def call(config: Config, args: argparse.Namespace) -> int:
     sid = config.channels.twilio.account_sid or os.environ.get("TWILIO_ACCOUNT_SID") or None
     api = _host_port(args.twilio_api, "") if args.twilio_api else None
     options = CliOptions(
-        url=args.url,
+        url=router_url(config, args.url, os.environ),
         from_number=args.from_number,
         to_number=args.to_number,
         press=args.press,
@@ -259,5 +298,6 @@ async def call(config: Config, args: argparse.Namespace) -> int:
         signed_base=str(public_url) if public_url else None,
         twilio_api=api,
         account_sid=sid,
+        callback=args.callback,
     )
     return await run_cli(options, sign=partial(sign, token), auth_token=token)

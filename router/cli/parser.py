@@ -30,13 +30,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+_URL_HELP = "the router (default: $SWITCHBOARD_URL, else http://HOST:PORT of http.listen)"
 
 
 def _run(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
     """switchboard run"""
     run = sub.add_parser("run", parents=[config_opt], help="start the router")
-    run.add_argument("--http", help="HOST:PORT for HTTP (default: http.listen, 127.0.0.1:8080)")
-    run.add_argument("--smtp", help="HOST:PORT for SMTP (default: channels.email.listen)")
+    run.add_argument(
+        "--http",
+        help="HOST:PORT for HTTP, or :PORT on the configured host (default: http.listen, "
+        "127.0.0.1:8080)",
+    )
+    run.add_argument("--smtp", help="HOST:PORT for SMTP, or :PORT (default: channels.email.listen)")
     run.add_argument("--store", help="memory://, sqlite:///path.db or redis://host:port/db")
     run.add_argument(
         "--demo",
@@ -46,7 +51,7 @@ def _run(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
 
 
 def _accounts(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
-    """switchboard accounts add|import|export"""
+    """switchboard accounts add|import|export [LOGIN]|erase LOGIN"""
     accounts = sub.add_parser("accounts", parents=[config_opt], help="the account directory")
     acc = accounts.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = acc.add_parser("add", parents=[config_opt], help="add one account")
@@ -76,8 +81,25 @@ def _accounts(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
         help="CSV: login,number,code,name,tier,balance,services[,service_types,fees]; "
         "or a JSON export (.json)",
     )
-    exp = acc.add_parser("export", parents=[config_opt], help="export accounts as JSON")
+    exp = acc.add_parser(
+        "export",
+        parents=[config_opt],
+        help="export accounts as JSON; with LOGIN, all of one customer's contacts and messages",
+    )
+    exp.add_argument(
+        "login", nargs="?", default=None, help="a customer's login: their data (audited)"
+    )
     exp.add_argument("-o", "--output", default="-", help="file (mode 0600), - for stdout")
+    erase = acc.add_parser(
+        "erase",
+        parents=[config_opt],
+        help="erase a customer's messages and addresses (KPI counts stay; audited)",
+        description="Replace the texts and addresses of every contact of LOGIN, keeping what "
+        "the KPIs count. Without --yes it only says what it would erase. Exit status: 0 "
+        "done, 1 refused (contacts still open, unknown login, store down), 2 without --yes.",
+    )
+    erase.add_argument("login")
+    erase.add_argument("--yes", action="store_true", help="erase for good (cannot be undone)")
 
 
 def _agents(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
@@ -96,7 +118,7 @@ def _agents(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
 
     agent = sub.add_parser("agent", parents=[config_opt], help="terminal agent client")
     agent.add_argument("--teams", default=None, help="comma-separated (default: all yours)")
-    agent.add_argument("--url", default="http://127.0.0.1:8080")
+    agent.add_argument("--url", default=None, help=_URL_HELP)
     agent.add_argument("--token", default=None, help="agent token (or SWITCHBOARD_TOKEN)")
 
 
@@ -110,7 +132,7 @@ def _call(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
         "Exit status: 0 connected to an agent, 1 error, 2 bad options, 3 ended without an "
         "agent (many calls: 0 when none failed).",
     )
-    call.add_argument("--url", default="http://127.0.0.1:8080", help="the router (%(default)s)")
+    call.add_argument("--url", default=None, help=_URL_HELP)
     call.add_argument("--from", dest="from_number", default="+48500100200", help="caller number")
     call.add_argument("--to", dest="to_number", default="+48221234567", help="number called")
     call.add_argument(
@@ -129,6 +151,12 @@ def _call(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
         metavar="HOST:PORT",
         help="serve a stand-in for Twilio's REST API there (point channels.twilio.api_base_url "
         "at it): the router's claims redirect the simulated calls on hold",
+    )
+    call.add_argument(
+        "--callback",
+        action="store_true",
+        help="press 1 on hold to be called back (own number), hang up, then answer the "
+        "router's call back and talk to the agent (needs --twilio-api; waits --max-hold-s)",
     )
 
 
@@ -214,8 +242,9 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
             return 2
         teams = args.teams.split(",") if args.teams else None
         from router.cli.terminal import run_agent
+        from router.cli.where import router_url
 
-        return asyncio.run(run_agent(args.url, token, teams))
+        return asyncio.run(run_agent(router_url(config, args.url, os.environ), token, teams))
     if args.command == "ivr":
         return commands.ivr(config, args)
     if args.command == "call":

@@ -1,10 +1,18 @@
 """config.yaml: loading (with ${VAR} expansion) and the pydantic models it fills.
 
 Modules: ``load`` reads and validates the file, ``root`` is the whole ``Config``, ``models``
-and ``channels`` its sections (``simulate`` the simulated day), ``types`` their value types,
-``env`` the ${VAR} expansion and ``problems`` the wording of what is wrong.
+and ``channels`` its sections (``simulate`` the simulated day, ``canned`` the canned
+replies), ``types`` their value types, ``env`` the ${VAR} expansion and ``problems`` the
+wording of what is wrong.
 """
 
+from router.config.canned import (
+    MAX_CANNED_CHARS,
+    PLACEHOLDERS,
+    CannedEntry,
+    CannedText,
+    unknown_placeholders,
+)
 from router.config.load import load_config, parse_config
 from router.config.root import Config, redact_url
 from router.config.simulate import Outage, SimShift, SimTeam, Simulate
@@ -12,6 +20,10 @@ from router.config.types import HostPort
 from router.errors import ConfigError
 
 __all__ = [
+    "MAX_CANNED_CHARS",
+    "PLACEHOLDERS",
+    "CannedEntry",
+    "CannedText",
     "Config",
     "ConfigError",
     "HostPort",
@@ -22,4 +34,5 @@ __all__ = [
     "load_config",
     "parse_config",
     "redact_url",
+    "unknown_placeholders",
 ]

@@ -27,6 +27,7 @@ from router.config.types import (
 )
 
 __all__ = [
+    "CallbackConfig",
     "Channels",
     "EmailConfig",
     "EmailRelay",
@@ -34,6 +35,16 @@ __all__ = [
     "TwilioConfig",
     "WebchatConfig",
 ]
+
+
+class CallbackConfig(Section):
+    # Callback keeping the place: a caller on hold may press 1 to be called back (needs
+    # the account SID and http.public_url, as pushed hold does).
+    offer: bool = True
+    attempts: Annotated[int, Field(ge=1, le=10)] = 3  # tries that ring out before it fails
+    retry_s: Annotated[int, Field(ge=1, le=86400)] = 120  # between two tries
+    ring_s: Annotated[int, Field(ge=5, le=600)] = 30  # how long a try rings (Twilio's Timeout)
+    sms: bool = True  # after the last try, tell the customer by SMS (when SMS is on)
 
 
 class TwilioConfig(Section):
@@ -47,6 +58,7 @@ class TwilioConfig(Section):
     # looks every hold_poll_s (the fallback when push cannot work).
     hold: Literal["push", "poll"] = "push"
     hold_poll_s: Annotated[int, Field(ge=1, le=30)] = 5
+    callback: CallbackConfig = CallbackConfig()
 
     @property
     def enabled(self) -> bool:
@@ -75,6 +87,8 @@ class EmailConfig(Section):
     attachments: Annotated[str, matching("keep|drop", "keep or drop")] = "keep"
     max_attachment_bytes: PositiveInt = 10 * 1024 * 1024
     auto_reply_per_hour: PositiveInt = 5  # automatic replies to one address (loop guard)
+    max_connections: PositiveInt = 100  # SMTP sessions at once; 421 past it
+    max_connections_per_ip: PositiveInt = 10  # ... from one address
 
     @field_validator("tls_key")
     @classmethod
@@ -106,6 +120,10 @@ class TelegramConfig(Section):
 class WebchatConfig(Section):
     max_message_chars: PositiveInt = 2000
     max_messages_per_minute: PositiveInt = 30
+    # Per client address (behind http.trusted_proxies): sockets open at once (in each
+    # process; one more is closed with code 1013) and new contacts a minute (in the store).
+    max_open_per_ip: PositiveInt = 20
+    new_contacts_per_minute: PositiveInt = 30
     # Sites (scheme://host[:port]) that may embed /chat or open its websocket besides this
     # server itself; empty: any site may embed it.
     allowed_origins: tuple[
@@ -117,6 +135,10 @@ class WebchatConfig(Section):
 
 
 class Channels(Section):
+    # Every ingest (webhook, chat message, SMTP DATA) answers within this: past it 503 (the
+    # provider retries), a chat error frame asking to resend, or SMTP 451. Under Twilio's
+    # 15 s webhook timeout.
+    ingest_deadline_s: Annotated[float, Field(gt=0, le=14)] = 5.0
     twilio: TwilioConfig = TwilioConfig()
     email: EmailConfig = EmailConfig()
     telegram: TelegramConfig = TelegramConfig()

@@ -10,6 +10,7 @@ validated from the validation context, so they run even when unrelated sections 
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
@@ -41,6 +42,7 @@ from router.config.types import (
     Login,
     Name,
     NonBlank,
+    OptSecret,
     OptStr,
     OptUrl,
     ResolvedPath,
@@ -81,9 +83,26 @@ class Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
 
+def _network(value: object) -> str:
+    """An address or a network in CIDR notation (``10.0.0.0/8``, ``::1``)."""
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not an address or a network (10.0.0.0/8)")
+    try:
+        return str(ipaddress.ip_network(value.strip(), strict=False))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an address or a network (10.0.0.0/8)") from None
+
+
 class Http(Section):
     listen: Listen
     public_url: OptUrl = None
+    # Reverse proxies whose X-Forwarded-For is believed: the client address the per-address
+    # caps count (channels.webchat). Empty: the peer address is the client.
+    trusted_proxies: tuple[Annotated[str, PlainValidator(_network)], ...] = ()
+    # Largest request body on every path (413 past it, before the body is read).
+    max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
+    # When set (e.g. ${SWITCHBOARD_METRICS_TOKEN}), GET /metrics needs it as a bearer token.
+    metrics_token: OptSecret = None
 
 
 class Languages(Section):
@@ -150,6 +169,7 @@ class ChannelDelays(Section):
     telegram: NonNegativeInt
     sms: NonNegativeInt
     email: NonNegativeInt
+    form: NonNegativeInt = 0  # a written complaint from /complaint (router.complaints)
 
 
 class Priority(Section):
@@ -231,3 +251,6 @@ class DemoAgent(Section):
 class Agents(Section):
     file: ResolvedPath
     demo: Annotated[tuple[DemoAgent, ...], unique_by("name")] = ()
+    # Agents who may read the contacts of every team (read only: they still claim, reply
+    # and resolve on their own teams). Other agents read their own teams' contacts.
+    supervisors: tuple[AgentName, ...] = ()

@@ -13,7 +13,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, PlainValidator, PrivateAttr, ValidationInfo, field_validator
 
+from router.config.canned import Canned
 from router.config.channels import Channels
+from router.config.complaints import Complaints
+from router.config.desk import Desk, Survey
 from router.config.models import (
     Accounts,
     Agents,
@@ -27,6 +30,7 @@ from router.config.models import (
     Verification,
 )
 from router.config.simulate import Simulate
+from router.config.standing import QueueStatusSettings
 from router.config.types import Filled, Name, NonBlank, ResolvedPath, TeamRef
 from router.errors import ConfigError
 
@@ -112,7 +116,13 @@ class Config(Section):
     accounts: Accounts
     agents: Agents
     channels: Channels = Channels()
+    desk: Desk = Desk()  # capacity and wrap-up (router/config/desk.py)
+    survey: Survey = Survey()  # CSAT and first-contact resolution
     simulate: Simulate | None = None  # `switchboard simulate` (router/simulate/)
+    complaints: Complaints = Complaints()  # the /complaint form (router/complaints/)
+    canned: Canned = Field(default_factory=dict)  # canned replies (router/config/canned.py)
+    # Where a waiting customer stands, asked and unasked (router/contacts/standing.py).
+    queue_status: QueueStatusSettings = QueueStatusSettings()
 
     _config_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _book: FlowBook | None = PrivateAttr(default=None)

@@ -3,7 +3,8 @@ it asks for (verify a login and code, enqueue on a team, end), feeding results b
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import dataclasses
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,7 @@ import structlog
 from channels import InboundMessage, Spoken
 from ivr import End, Engine, Enqueue, Facts, FlowState, Prompt, Step, Verify, VerifyResult
 from queues import Channel, Contact, ContactState, Store
+from router.contacts.codes import Spotted
 from router.contacts.status import Announcer, QueueStatus
 from router.identity import Account, AccountDirectory, Verifier
 from router.routing import Incidents, Routing
@@ -73,6 +75,11 @@ class FlowHost:
         self._announcer = announcer
         self._clock = clock
         self._on_enqueued = on_enqueued
+        #: Told of every contact the flow queues, right after it is queued.
+        self.after_enqueue: list[Callable[[Contact], Awaitable[None]]] = []
+        #: Told of every contact verified, with the login (earlier contacts join it:
+        #: ``joining.py``).
+        self.after_verify: list[Callable[[Contact, str], Awaitable[object]]] = []
 
     def step(
         self,
@@ -89,6 +96,49 @@ class FlowHost:
             )
         state = FlowState.from_dict(session["flow"])
         return self._engine.advance(state, message.text, facts=facts)
+
+    def step_with(
+        self,
+        message: InboundMessage,
+        session: dict[str, Any] | None,
+        spotted: Spotted,
+        *,
+        facts: Facts,
+        language: str,
+    ) -> tuple[Step, bool]:
+        """The next turn of a message that named an account with a code (``codes.py``;
+        ``message`` is masked): a new flow is given the login and code to verify, as the
+        answer to its credentials question (text flows) or as the labelled lines it reads
+        (email). True when the flow was given them, so they are not tried twice."""
+        if session is not None and session.get("flow") is not None:
+            return self.step(message, session, facts=facts, language=language), False
+        name = FLOW_FOR_CHANNEL[message.channel]
+        flow = self._engine.book.flows.get(name)
+        asking = _credentials_node(flow.nodes) if flow is not None else None
+        if flow is None or asking is None:
+            return self.step(message, session, facts=facts, language=language), False
+        login_node, code_node = asking
+        if flow.input == "none" and login_node.labels and code_node.labels:
+            lines = f"{login_node.labels[0]}: {spotted.login}\n{code_node.labels[0]}: "
+            text = f"{lines}{spotted.candidate}\n\n{message.text or ''}"
+            started = self._engine.start(name, facts=facts, language=language, text=text)
+            return started, True
+        started = self._engine.start(name, facts=facts, language=language, text=message.text)
+        node = flow.nodes.get(started.state.node)
+        if flow.input != "text" or node is not login_node or started.effect is not None:
+            return started, False
+        answered = self._engine.advance(
+            started.state, f"{spotted.login} {spotted.candidate}", facts=facts
+        )
+        # Said together: the welcome, then what the answer led to (not the question).
+        asked = getattr(login_node, "prompt", None)
+        said = tuple(p for p in started.prompts if p.key != asked) + answered.prompts
+        return dataclasses.replace(answered, prompts=said), True
+
+    async def verify_spotted(self, contact: Contact, spotted: Spotted, address: str) -> Contact:
+        """One try of an account and code named in a message the flow did not ask for."""
+        await self.verify(contact, Verify(spotted.login, spotted.candidate), address)
+        return await self._store.get_contact(contact.id, messages=False)
 
     async def perform(
         self, contact: Contact, step: Step, address: str, incidents: Incidents, facts: Facts
@@ -150,6 +200,8 @@ class FlowHost:
                 account=account.login,
             )
             log.info("contact_verified", account=account.login)
+            for hook in self.after_verify:
+                await hook(contact, account.login)
             result = VerifyResult(
                 ok=True,
                 account=account.login,
@@ -182,6 +234,8 @@ class FlowHost:
         meta = {**current.meta, "complaint": effect.complaint}
         await self._store.update_contact(contact.id, sla_due=decision.sla_due, meta=meta)
         queued = await self._store.enqueue(contact.id, decision.team, delay_s=decision.delay_s)
+        for hook in self.after_enqueue:  # first-contact resolution (survey.py)
+            await hook(queued)
         status = await self._announcer.status(contact.id, decision.team, effect.prompt, language)
         log.info(
             "contact_enqueued", team=decision.team, delay_s=decision.delay_s, ahead=status.ahead
@@ -189,3 +243,15 @@ class FlowHost:
         if self._on_enqueued is not None:
             await self._on_enqueued(decision.team)
         return queued, status
+
+
+def _credentials_node(nodes: Mapping[str, Any]) -> tuple[Any, Any] | None:
+    """The flow's (login, code) collect nodes: a collect whose answer may carry the code
+    too (``rest_to``) or that leads to a secret one; None when the flow has none."""
+    for node in nodes.values():
+        if getattr(node, "kind", None) != "collect" or node.secret:
+            continue
+        following = nodes.get(node.rest_to or "") or nodes.get(getattr(node.next, "next", ""))
+        if getattr(following, "kind", None) == "collect" and getattr(following, "secret", False):
+            return node, following
+    return None

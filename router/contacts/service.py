@@ -28,10 +28,13 @@ from queues import (
     Store,
     fill,
 )
+from router.contacts.codes import Spotted, spot
 from router.contacts.flow import FLOW_FOR_CHANNEL, QUEUE_PROMPTS, FlowHost, Performed
 from router.contacts.inbound import Conversation, find_conversation, history_message, new_contact
 from router.contacts.replay import replayed, session_record
+from router.contacts.standing import Standings
 from router.contacts.status import Announcer
+from router.contacts.survey import Surveys
 from router.desk import (
     CALL_ENDED,
     ENDED_CALL_LEASE_S,
@@ -107,18 +110,24 @@ class ContactService:
             metrics=metrics,
         )
         self._clock = clock
+        self._find_account = accounts.find
         self._default_language = default_language
         self._languages = languages
         self._session_ttl_s = session_ttl_s
         self._agent_target = agent_target
         self._conversations = KeyLocks(store, prefix="conversation:")
         self._on_left = on_left
+        #: CSAT after a resolve (``survey.py``); its answer is taken before the flow.
+        self.surveys: Surveys | None = None
+        #: Where a waiting customer stands, asked and unasked (``standing.py``).
+        self.standing: Standings | None = None
 
     # -- Inbox -----------------------------------------------------------------------------
     async def receive(self, message: InboundMessage) -> Answer:
         async with self._conversations.hold(message.session_key):
             structlog.contextvars.bind_contextvars(channel=str(message.channel))
-            answer = await self._receive(message)
+            surveyed = await self.surveys.take_answer(message) if self.surveys else None
+            answer = surveyed or await self._receive(message)
         if answer.contact.state is ContactState.ASSIGNED and not answer.duplicate:
             await announce_change(self.store, answer.contact.id)  # the agent's console
         return answer
@@ -207,6 +216,10 @@ class ContactService:
     async def _receive(self, message: InboundMessage) -> Answer:
         now = self._clock()
         found = await find_conversation(self.store, message)
+        # An account named with code-shaped digits: masked before anything is kept, and
+        # tried once (codes.py). The flow gets the digits only when it asked for them.
+        spotted = spot(message, self._find_account)
+        raw, message = message, spotted.masked(message) if spotted else message
         intake = await self._store_inbound(message, found, now)
         contact, stored_text = intake.contact, intake.message.text
         structlog.contextvars.bind_contextvars(contact_id=contact.id)
@@ -221,13 +234,26 @@ class ContactService:
         language = contact.language or self._default_language
         incidents = await self.incidents.load()
         facts = self.routing.facts(incidents, at=now, language=language)
+        tried = spotted is None or found.secret
         if contact.state is not ContactState.IN_FLOW:
             stale = found.in_flow_session or (new and intake.duplicate)
-            answer = await self._after_flow(contact, message, facts, stale=stale)
+            answer = await self._after_flow(contact, message, facts, stale=stale, tried=tried)
+            if self.standing is not None and not stale and not answer.prompts:
+                told = await self.standing.answer(
+                    answer.contact, message, duplicate=intake.duplicate
+                )
+                answer = told or answer
         else:
-            step = self.flows.step(message, found.session, facts=facts, language=language)
+            flow_input = raw if found.secret else message
+            if spotted is not None and not tried:
+                step, tried = self.flows.step_with(
+                    message, found.session, spotted, facts=facts, language=language
+                )
+            else:
+                step = self.flows.step(flow_input, found.session, facts=facts, language=language)
             done = await self.flows.perform(contact, step, message.address, incidents, facts)
             answer = await self._finish_turn(message, done, found.handled)
+        answer = await self._try_spotted(answer, spotted, message.address, tried=tried)
         # Spikes and incident links (router.outages): after the turn, never failing it.
         await self.outages.observe(
             answer.contact,
@@ -237,6 +263,15 @@ class ContactService:
             queued=answer.position is not None,
         )
         return dataclasses.replace(answer, stored_text=stored_text)
+
+    async def _try_spotted(
+        self, answer: Answer, spotted: Spotted | None, address: str, *, tried: bool
+    ) -> Answer:
+        """The account and code a message named, tried once when the flow did not."""
+        if tried or spotted is None or answer.contact.verified or answer.duplicate:
+            return answer
+        contact = await self.flows.verify_spotted(answer.contact, spotted, address)
+        return dataclasses.replace(answer, contact=contact)
 
     async def _store_inbound(
         self, message: InboundMessage, found: Conversation, now: float
@@ -273,6 +308,8 @@ class ContactService:
             ),
         )
         queued = done.queued
+        if queued is not None and self.standing is not None:
+            await self.standing.told(done.contact, queued)  # for the unasked update
         return Answer(
             done.contact,
             spoken,
@@ -282,7 +319,13 @@ class ContactService:
         )
 
     async def _after_flow(
-        self, contact: Contact, message: InboundMessage, facts: Facts, *, stale: bool
+        self,
+        contact: Contact,
+        message: InboundMessage,
+        facts: Facts,
+        *,
+        stale: bool,
+        tried: bool = True,
     ) -> Answer:
         """A message for a contact whose flow is over.
 
@@ -292,7 +335,8 @@ class ContactService:
         """
         if stale:
             return await self._flow_already_done(contact, message)
-        if message.channel is Channel.EMAIL and not contact.verified and message.text:
+        # A named account and code (``tried`` False) are tried by the caller instead.
+        if message.channel is Channel.EMAIL and not contact.verified and message.text and tried:
             contact = await self.flows.verify_reply(contact, message, facts)
         return Answer(contact, (), None)
 

@@ -15,7 +15,7 @@ from queues import Position, Store, fill
 from router.desk import HandleTimes, Presence
 from router.routing import Routing, round_wait_min
 
-__all__ = ["Announcer", "QueueStatus"]
+__all__ = ["Announcer", "Pace", "QueueStatus"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,10 +23,29 @@ class QueueStatus:
     position: Position | None
     wait_s: float
     told: Spoken  # the queue prompt, rendered in the customer's language
+    pace: Pace | None = None  # how the queue moved when it was told
 
     @property
     def ahead(self) -> int:
         return self.position.ahead if self.position else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """A team's queue now: the wait of the first in line (``first_s``; each place behind
+    adds as much, ``estimate_wait_s``) and how long until the team opens (0 or less: open)."""
+
+    first_s: float
+    opens_in_s: float
+
+    @property
+    def is_open(self) -> bool:
+        return self.opens_in_s <= 0
+
+    def wait_s(self, ahead: int, *, open_hours: bool = False) -> float:
+        """The wait with ``ahead`` before; ``open_hours``: as if the team were open."""
+        moving_s = (ahead + 1) * self.first_s
+        return moving_s if open_hours else max(moving_s, self.opens_in_s)
 
 
 class Announcer:
@@ -53,22 +72,27 @@ class Announcer:
         """The contact's place in ``team``'s queue, and ``prompt`` telling it."""
         position = await self._store.position(contact_id)
         ahead = position.ahead if position else 0
-        wait_s = await self.estimate_s(team, ahead)
-        return QueueStatus(position, wait_s, self.render(prompt, language, team, ahead, wait_s))
+        pace = await self.pace(team)
+        wait_s = pace.wait_s(ahead)
+        told = self.render(prompt, language, team, ahead, wait_s)
+        return QueueStatus(position, wait_s, told, pace)
 
     async def estimates_s(self, team: str, count: int) -> list[float]:
         """``estimate_s`` for ahead = 0 .. count - 1, with one look at the team's agents:
         the wait grows linearly with the place (``estimate_wait_s``)."""
+        pace = await self.pace(team)
+        return [pace.wait_s(ahead) for ahead in range(count)]
+
+    async def pace(self, team: str) -> Pace:
+        """How fast ``team``'s queue moves now, and how long until it opens: one look at its
+        agents (``estimate_s`` for any place follows from it)."""
         available = (await self._presence.load([team]))[team].available
         first_s = await self._handle_times.estimate_s(team, 0, available)
-        opens_in_s = self._routing.hours[team].next_open(self._clock()) - self._clock()
-        return [max((ahead + 1) * first_s, opens_in_s) for ahead in range(count)]
+        return Pace(first_s, self._routing.hours[team].next_open(self._clock()) - self._clock())
 
     async def estimate_s(self, team: str, ahead: int) -> float:
         """The wait from recent handle times and agents available; at least until opening."""
-        available = (await self._presence.load([team]))[team].available
-        wait_s = await self._handle_times.estimate_s(team, ahead, available)
-        return max(wait_s, self._routing.hours[team].next_open(self._clock()) - self._clock())
+        return (await self.pace(team)).wait_s(ahead)
 
     def render(self, prompt: str, language: str, team: str, ahead: int, wait_s: float) -> Spoken:
         """The queue prompt: position (1 = next) and the estimated wait in minutes.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 import structlog
@@ -23,6 +23,7 @@ from channels import (
     SendFailed,
 )
 from queues import (
+    Capacity,
     Channel,
     Claim,
     Contact,
@@ -114,10 +115,18 @@ class AgentDesk:
         dispositions: Sequence[str],
         lease_s: float = 60.0,
         metrics: Metrics | None = None,
+        capacity: Capacity | None = None,
     ) -> None:
         self.store = store
         self.presence = presence
         self.metrics = metrics
+        #: How many contacts of each channel an agent holds at once, and the wrap-up after
+        #: a resolve (``queues.Capacity``); the store's claim enforces it.
+        self.capacity = capacity
+        #: Told of every contact an agent resolves (surveys, first-contact resolution).
+        self.on_resolved: list[Callable[[Contact], Awaitable[None]]] = []
+        #: Told of every claim, after the channel (queue standings: the queue moved).
+        self.on_claimed: list[Callable[[Claim], Awaitable[None]]] = []
         self.courier = courier
         self.teams = tuple(teams)
         self.dispositions = tuple(dispositions)
@@ -201,12 +210,16 @@ class AgentDesk:
             self._listener = asyncio.create_task(self.listen())
         while True:
             arrived = self._arrived
-            claim = await self.store.claim(serve, agent.name, lease_s=self.lease_s)
+            claim = await self.store.claim(
+                serve, agent.name, lease_s=self.lease_s, capacity=self.capacity
+            )
             if claim is not None:
                 await self.presence.holding(agent.name, +1)
                 log.info("contact_claimed", contact_id=claim.contact_id, agent=agent.name)
                 await self._tell_channel(claim.contact_id, CLAIMED)
                 await self.moved(claim.team)
+                for hook in self.on_claimed:
+                    await hook(claim)
                 return claim
             left = deadline - loop.time()
             if left <= 0:
@@ -295,10 +308,33 @@ class AgentDesk:
             raise DeskError(
                 f"disposition {disposition!r} is unknown; use one of {', '.join(self.dispositions)}"
             )
-        await self.store.ack(contact_id, agent.name, disposition=disposition)
-        await self.presence.holding(agent.name, -1)
+        wrap_s = self.wrap_up_s
+        await self.store.ack(contact_id, agent.name, disposition=disposition, wrap_s=wrap_s)
+        # After-contact work: busy (occupancy) until it ends, and the slot stays taken.
+        await self.presence.holding(agent.name, -1, wrap_until=self._clock() + wrap_s)
         await self._tell_channel(contact_id, RESOLVED)
-        log.info("contact_resolved", contact_id=contact_id, agent=agent.name)
+        log.info("contact_resolved", contact_id=contact_id, agent=agent.name, wrap_s=wrap_s)
+        await self._resolved(contact_id)
+
+    @property
+    def wrap_up_s(self) -> float:
+        """The after-contact work that follows a resolve."""
+        return self.capacity.wrap_up_s if self.capacity is not None else 0.0
+
+    async def load(self, agent: Agent) -> dict[str, int]:
+        """Per channel, what the agent holds and is wrapping up (their load)."""
+        return await self.store.agent_load(agent.name, wrap_up_s=self.wrap_up_s)
+
+    async def _resolved(self, contact_id: str) -> None:
+        """Tell ``on_resolved``; the resolve stands whatever they do."""
+        if not self.on_resolved:
+            return
+        contact = await self.store.get_contact(contact_id, messages=False)
+        for hook in self.on_resolved:
+            try:
+                await hook(contact)
+            except (StoreUnavailable, SendFailed) as exc:
+                log.warning("after_resolve_failed", contact_id=contact_id, error=str(exc))
 
     async def transfer(self, agent: Agent, contact_id: str, team: str) -> None:
         if team not in self.teams:

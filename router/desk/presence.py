@@ -10,7 +10,7 @@ from typing import Any
 
 from queues import Store, StoreUnavailable
 from router.routing import estimate_wait_s
-from router.stats import AgentLoad, AgentTime, accrue, prune, window_time
+from router.stats import AgentLoad, AgentTime, accrue_interval, prune, window_time
 
 __all__ = ["AgentStatus", "HandleTimes", "Presence"]
 
@@ -40,6 +40,7 @@ class _Seen:
     holding: int = 0
     since: float | None = None  # None: at
     ledger: Mapping[int, tuple[float, float]] = field(default_factory=dict)
+    wrap_until: float | None = None  # after-contact work runs until then (busy)
 
     @property
     def opened(self) -> float:
@@ -47,7 +48,12 @@ class _Seen:
 
     @property
     def busy(self) -> bool:
+        """Holding a contact (a wrap-up still running is busy too: ``busy_at``)."""
         return self.holding > 0
+
+    def busy_at(self, now: float) -> bool:
+        """Holding a contact or wrapping one up at ``now``."""
+        return self.busy or (self.wrap_until is not None and now < self.wrap_until)
 
     @property
     def logged_until(self) -> float:
@@ -58,8 +64,15 @@ class _Seen:
 
     def closed(self, now: float) -> dict[int, tuple[float, float]]:
         """The ledger with the interval open until ``now`` added (and old minutes gone)."""
-        end = now if self.busy else min(now, self.logged_until)
-        return prune(accrue(self.ledger, self.opened, end, busy=self.busy), now)
+        ledger = accrue_interval(
+            self.ledger,
+            self.opened,
+            now,
+            busy=self.busy,
+            logged_until=self.logged_until,
+            wrap_until=self.wrap_until,
+        )
+        return prune(ledger, now)
 
     def time(self, start: float, now: float) -> AgentTime:
         return window_time(
@@ -69,6 +82,7 @@ class _Seen:
             open_since=self.opened,
             busy=self.busy,
             logged_until=self.logged_until,
+            wrap_until=self.wrap_until,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,6 +93,7 @@ class _Seen:
             "holding": self.holding,
             "since": self.since,
             "ledger": {str(m): list(t) for m, t in self.ledger.items()},
+            "wrap_until": self.wrap_until,
         }
 
     @classmethod
@@ -91,6 +106,7 @@ class _Seen:
             int(data.get("holding", 0)),
             None if data.get("since") is None else float(data["since"]),
             {int(m): (float(t[0]), float(t[1])) for m, t in ledger.items()},
+            None if data.get("wrap_until") is None else float(data["wrap_until"]),
         )
 
 
@@ -129,6 +145,7 @@ class Presence:
                 status or (previous.status if previous else AgentStatus.AVAILABLE),
                 self._clock(),
                 previous.holding if previous else 0,
+                wrap_until=previous.wrap_until if previous else None,
             )
 
         await self._update(agent, change)
@@ -148,13 +165,15 @@ class Presence:
                     per_team[team] += spent
         return per_team, overall
 
-    async def holding(self, agent: str, delta: int) -> None:
-        """The agent took (+1) or let go of (-1) a contact."""
+    async def holding(self, agent: str, delta: int, *, wrap_until: float | None = None) -> None:
+        """The agent took (+1) or let go of (-1) a contact; ``wrap_until``: they wrap it
+        up until then (after-contact work, busy time)."""
 
         def change(previous: _Seen | None) -> _Seen | None:
             if previous is None:
                 return None
-            return replace(previous, holding=max(0, previous.holding + delta))
+            wrap = max(filter(None, (previous.wrap_until, wrap_until)), default=None)
+            return replace(previous, holding=max(0, previous.holding + delta), wrap_until=wrap)
 
         await self._update(agent, change)
 
@@ -164,17 +183,19 @@ class Presence:
 
     async def total(self) -> AgentLoad:
         """Distinct agents available and busy, whatever teams they serve."""
-        working = await self._working()
-        busy = sum(1 for seen in working if seen.holding)
+        working, now = await self._working(), self._clock()
+        busy = sum(1 for seen in working if seen.busy_at(now))
         return AgentLoad(available=len(working) - busy, busy=busy)
 
     async def load(self, teams: Sequence[str]) -> dict[str, AgentLoad]:
-        """Per team: agents available (on no contact) and busy (holding one)."""
+        """Per team: agents available (on no contact) and busy (holding one, or wrapping
+        one up)."""
         load = {team: [0, 0] for team in teams}
+        now = self._clock()
         for seen in await self._working():
             for team in seen.teams:
                 if team in load:
-                    load[team][1 if seen.holding else 0] += 1
+                    load[team][1 if seen.busy_at(now) else 0] += 1
         return {team: AgentLoad(available=a, busy=b) for team, (a, b) in load.items()}
 
     async def _records(self) -> dict[str, _Seen]:

@@ -7,7 +7,8 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from queues import Contact
+from queues import Contact, to_iso
+from router.http.access import may_read, readable, refusal
 from router.http.auth import require_agent
 from router.http.bodies import (
     ClaimBody,
@@ -54,14 +55,16 @@ async def claim(request: web.Request) -> web.Response:
 
 @require_agent
 async def get_contact(request: web.Request) -> web.Response:
-    ctx, _ = _ctx(request)
+    ctx, agent = _ctx(request)
     contact = await ctx.store.get_contact(request.match_info["id"])
+    if not may_read(agent, contact, ctx.config.agents.supervisors, ctx.routing.teams):
+        return error_response(403, refusal(agent, contact))
     return web.json_response(await contact_view(ctx, contact))
 
 
 @require_agent
 async def list_contacts(request: web.Request) -> web.Response:
-    ctx, _ = _ctx(request)
+    ctx, agent = _ctx(request)
     q = request.query
     try:
         limit = int(q.get("limit", "50"))
@@ -69,13 +72,20 @@ async def list_contacts(request: web.Request) -> web.Response:
         return error_response(400, f"limit must be a whole number, not {q.get('limit')!r}")
     if not 1 <= limit <= 500:
         return error_response(400, f"limit must be between 1 and 500, not {limit}")
-    contacts = await ctx.store.list_contacts(
+    contacts = await readable(  # only what the agent may read (router.http.access)
+        ctx.store,
+        agent,
+        ctx.config.agents.supervisors,
+        ctx.routing.teams,
         channel=q.get("channel") or None,
         state=q.get("state") or None,
         team=q.get("team") or None,
         address=q.get("address") or None,
+        account=q.get("account") or None,  # a customer's contacts (index by account)
         limit=limit,
     )
+    if isinstance(contacts, str):
+        return error_response(403, contacts)
     # The list carries no messages (GET /api/contacts/{id} has them): an empty list there
     # would say something untrue about a contact that has messages.
     return web.json_response([_listed(c) for c in contacts])
@@ -99,7 +109,10 @@ async def reply(request: web.Request) -> web.Response:
 async def heartbeat(request: web.Request) -> web.Response:
     ctx, agent = _ctx(request)
     lease = await ctx.desk.heartbeat(agent, request.match_info["id"])
-    return web.json_response({"contact_id": lease.contact_id, "lease_until": lease.lease_until})
+    # ISO 8601, as every time in a contact is.
+    return web.json_response(
+        {"contact_id": lease.contact_id, "lease_until": to_iso(lease.lease_until)}
+    )
 
 
 @require_agent

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from channels import BadInput, load_json
 from router.desk import AgentStatus
 from router.http.errors import refuse
 
@@ -89,12 +89,13 @@ class PresenceBody(Body):
 
 
 async def read_body(request: web.Request, model: type[B]) -> B:
-    """The request's JSON as ``model``: not JSON is 400, not the model is 422 with reasons."""
+    """The request's JSON as ``model``: not JSON (or not UTF-8, nested too deep, holding a
+    string that is not Unicode) is 400, not the model is 422 with reasons."""
     raw = await request.read()
     try:
-        data: Any = json.loads(raw) if raw.strip() else {}
-    except ValueError as exc:
-        raise refuse(400, f"the body is not JSON: {exc}") from None
+        data: Any = load_json(raw) if raw.strip() else {}
+    except BadInput as exc:
+        raise refuse(400, str(exc)) from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:

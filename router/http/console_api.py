@@ -1,11 +1,14 @@
 """API endpoints the web pages need beyond the agent API (``Authorization: Bearer TOKEN``).
 
-- ``GET /api/me``: who the token belongs to, the teams, dispositions and lease length.
+- ``GET /api/me``: who the token belongs to, the teams, dispositions and lease length, the
+  capacity per channel and the load (contacts held or wrapping up, per channel).
 - ``POST /api/presence {"status": "available"|"break", "teams": [...]}``.
 - ``GET /api/stats/history``: the last hour as series (what the charts draw).
 - ``GET /api/charts/{contacts|waiting|service_level}.svg``: the dashboard's charts.
 - ``POST /api/contacts/{id}/typing``: the agent is typing (shown in a web chat customer's page).
 - ``GET|POST /api/incidents/{id}/compensation``: outage compensation (``compensation_api``).
+- ``GET /api/contacts/{id}/timeline``, ``POST .../notes``, ``PUT .../tags``: a customer's
+  timeline (``timeline_api``); ``/api/canned``: canned replies (``canned_api``).
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ from channels.webchat import agent_typing
 from queues import NO_TEAM, Channel, ContactState, NotHolder, to_iso
 from router.http.auth import require_agent
 from router.http.bodies import PresenceBody, read_body
+from router.http.canned_api import add_canned_routes
 from router.http.compensation_api import add_compensation_routes
 from router.http.context import AGENT, CONTEXT, Context
 from router.http.errors import error_response
+from router.http.timeline_api import add_timeline_routes
+from router.identity import Agent
 from router.stats import (
     Buckets,
     Series,
@@ -68,8 +74,18 @@ async def me(request: web.Request) -> web.Response:
             "dispositions": list(ctx.config.dispositions),
             "lease_s": ctx.config.queues.lease_s,
             "languages": list(ctx.config.languages.supported),
+            **await _capacity(ctx, agent),
         }
     )
+
+
+async def _capacity(ctx: Context, agent: Agent) -> dict[str, Any]:
+    """How many contacts of each channel the agent may hold, and holds (with wrap-ups)."""
+    capacity = ctx.desk.capacity
+    return {
+        "capacity": capacity.to_dict() if capacity is not None else None,
+        "load": await ctx.desk.load(agent),
+    }
 
 
 @require_agent
@@ -207,3 +223,5 @@ def add_api_routes(app: web.Application) -> None:
     app.router.add_get("/api/charts/{name}.svg", chart)
     app.router.add_post("/api/contacts/{id}/typing", typing)
     add_compensation_routes(app)
+    add_timeline_routes(app)  # a customer's timeline, notes and tags
+    add_canned_routes(app)  # canned replies

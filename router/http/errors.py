@@ -16,7 +16,7 @@ from aiohttp import web
 
 from channels import SendFailed
 from queues import ContactNotFound, InvalidTransition, NotHolder, StoreUnavailable
-from router.errors import DeskError, UnknownIncident
+from router.errors import CannedChanged, DeskError, NoSuchCanned, UnknownIncident
 
 __all__ = ["STATUS", "error_middleware", "error_response", "refuse"]
 
@@ -28,6 +28,8 @@ STATUS: Mapping[type[Exception], int] = {
     StoreUnavailable: 503,
     ContactNotFound: 404,
     UnknownIncident: 404,
+    NoSuchCanned: 404,
+    CannedChanged: 412,
     NotHolder: 403,
     InvalidTransition: 409,
     DeskError: 422,

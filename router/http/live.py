@@ -6,14 +6,17 @@ The token is the first frame, not part of the URL (URLs end up in logs)::
     server -> {"type": "ready", "agent": "ania"}
     client -> {"type": "serve", "teams": ["billing"], "status": "available"|"break"}
     client -> {"type": "watch", "contact_id": "..." | null}
+    client -> {"type": "watch", "contact_ids": ["...", ...]}   (several open contacts)
     server -> {"type": "queues", "at": "<server time>", "queues": [{"team", "waiting", ...}]}
     server -> {"type": "contact", "contact": {... as GET /api/contacts/{id}}}
     server -> {"type": "typing", "contact_id": "..."}
     server -> {"type": "error", "error": "..."}
 
-Queue depths are pushed every ``queue_push_s``. The watched contact (one the agent holds) is
-pushed when it changes: any router process that takes a customer message for it, records a
-reply or a delivery report, or moves it, says so on the store's pub/sub channel
+Queue depths are pushed every ``queue_push_s``. A watch names the contacts the console has
+open (the agent holds them; up to ``MAX_WATCHED``), replacing the ones watched before. Each
+watched contact is pushed when it changes (its callback's state included): any router
+process that takes a customer message for it, records a reply or a delivery report, or
+moves it, says so on the store's pub/sub channel
 ``contact:{contact_id}`` (``router.desk.announce_change``), and the console reads it again
 then; every ``contact_poll_s`` it is read anyway, in case news was lost. Customer typing
 arrives over the store's pub/sub channel ``typing:{contact_id}``.
@@ -30,13 +33,15 @@ from typing import Any
 import structlog
 from aiohttp import WSMsgType, web
 
+from channels import load_json
 from queues import ContactNotFound, StoreUnavailable, to_iso
+from router.contacts import callback_view
 from router.desk import AgentStatus, contact_channel
 from router.http.context import CONTEXT, Context
 from router.http.views import contact_view, queue_depths
 from router.identity import Agent
 
-__all__ = ["LIVE_SETTINGS", "LiveSettings", "agent_socket"]
+__all__ = ["LIVE_SETTINGS", "MAX_WATCHED", "LiveSettings", "agent_socket"]
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +56,23 @@ class LiveSettings:
 LIVE_SETTINGS = web.AppKey("live_settings", LiveSettings)
 
 
+#: Contacts one console may watch at once (its open tabs: the agent's capacity).
+MAX_WATCHED = 20
+
+
+@dataclass(slots=True)
+class _Watch:
+    """One watched contact: what the console last saw of it, and its listeners."""
+
+    contact_id: str
+    seen: tuple[Any, ...] | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+
+
 @dataclass(slots=True)
 class _Session:
     ctx: Context
@@ -58,10 +80,7 @@ class _Session:
     ws: web.WebSocketResponse
     settings: LiveSettings
     teams: list[str] = field(default_factory=list)
-    watching: str | None = None
-    seen: tuple[Any, ...] | None = None
-    typing: asyncio.Task[None] | None = None
-    changes: asyncio.Task[None] | None = None
+    watched: dict[str, _Watch] = field(default_factory=dict)
     contact_read_at: float = 0.0
 
     async def send(self, frame: dict[str, Any]) -> None:
@@ -77,11 +96,15 @@ class _Session:
         # The server's time: the console counts SLA time left by it, not by the PC's clock.
         await self.send({"type": "queues", "at": to_iso(self.ctx.clock()), "queues": depths})
 
-    async def push_contact(self, *, force: bool = False) -> None:
-        if self.watching is None:
+    async def push_contact(self, contact_id: str, *, force: bool = False) -> None:
+        watch = self.watched.get(contact_id)
+        if watch is None:
             return
-        self.contact_read_at = asyncio.get_running_loop().time()
-        contact = await self.ctx.store.get_contact(self.watching)
+        try:
+            contact = await self.ctx.store.get_contact(contact_id)
+        except ContactNotFound:
+            self.unwatch(contact_id)
+            return
         # What the console shows; the lease time changes on every heartbeat and is left out.
         signature = (
             contact.state,
@@ -90,10 +113,16 @@ class _Session:
             len(contact.messages),
             contact.messages[-1].id if contact.messages else None,
             tuple(m.meta.get("delivery") for m in contact.messages[-3:]),
+            json.dumps(await callback_view(self.ctx.store, contact), sort_keys=True),
         )
-        if force or signature != self.seen:
-            self.seen = signature
+        if force or signature != watch.seen:
+            watch.seen = signature
             await self.send({"type": "contact", "contact": await contact_view(self.ctx, contact)})
+
+    async def push_contacts(self) -> None:
+        self.contact_read_at = asyncio.get_running_loop().time()
+        for contact_id in list(self.watched):
+            await self.push_contact(contact_id)
 
     async def ticker(self) -> None:
         loop = asyncio.get_running_loop()
@@ -104,26 +133,22 @@ class _Session:
                     await self.push_queues()
                     next_queues = loop.time() + self.settings.queue_push_s
                 if loop.time() - self.contact_read_at >= self.settings.contact_poll_s:
-                    await self.push_contact()  # in case news of a change was lost
+                    await self.push_contacts()  # in case news of a change was lost
             except StoreUnavailable:
                 await self.send({"type": "error", "error": "the store is unavailable; retrying"})
-            except ContactNotFound:
-                self.watching = None
             except Exception:  # a bug must not silence the console's live feed for good
                 log.exception("agent_console_push_failed")
             await asyncio.sleep(min(self.settings.contact_poll_s, self.settings.queue_push_s))
 
     async def follow_changes(self, contact_id: str) -> None:
         """Read the contact again whenever any process says it changed."""
-        while self.watching == contact_id:
+        while contact_id in self.watched:
             try:
                 async with self.ctx.store.subscribe(contact_channel(contact_id)) as news:
                     async for _ in news:
-                        await self.push_contact()
+                        await self.push_contact(contact_id)
             except StoreUnavailable:
                 await asyncio.sleep(1.0)
-            except ContactNotFound:
-                self.watching = None
 
     async def follow_typing(self, contact_id: str) -> None:
         with contextlib.suppress(StoreUnavailable):
@@ -131,17 +156,35 @@ class _Session:
                 async for _ in frames:
                     await self.send({"type": "typing", "contact_id": contact_id})
 
-    async def watch(self, contact_id: Any) -> None:
-        for task in (self.typing, self.changes):
-            if task is not None:
-                task.cancel()
-        self.typing = self.changes = None
-        self.watching, self.seen = None, None
-        if contact_id is None:
+    def unwatch(self, contact_id: str) -> None:
+        watch = self.watched.pop(contact_id, None)
+        if watch is not None:
+            watch.stop()
+
+    def unwatch_all(self) -> None:
+        for contact_id in list(self.watched):
+            self.unwatch(contact_id)
+
+    async def watch(self, frame: dict[str, Any]) -> None:
+        """Watch the contacts the frame names (``contact_ids``, or one ``contact_id``, or
+        null for none) instead of those watched before."""
+        wanted = frame.get("contact_ids") if "contact_ids" in frame else [frame.get("contact_id")]
+        if not isinstance(wanted, list) or len(wanted) > MAX_WATCHED:
+            await self.send(
+                {"type": "error", "error": f"contact_ids is a list of at most {MAX_WATCHED} ids"}
+            )
             return
-        if not isinstance(contact_id, str):
-            await self.send({"type": "error", "error": "watch takes a contact_id string"})
+        ids = list(dict.fromkeys(w for w in wanted if w is not None))
+        if not all(isinstance(i, str) for i in ids):
+            await self.send({"type": "error", "error": "watch takes contact_id strings"})
             return
+        for contact_id in [c for c in self.watched if c not in ids]:
+            self.unwatch(contact_id)
+        for contact_id in ids:
+            if contact_id not in self.watched:
+                await self._watch_one(contact_id)
+
+    async def _watch_one(self, contact_id: str) -> None:
         try:
             contact = await self.ctx.store.get_contact(contact_id, messages=False)
         except ContactNotFound as exc:
@@ -152,10 +195,12 @@ class _Session:
                 {"type": "error", "error": f"you do not hold contact {contact_id!r}; claim it"}
             )
             return
-        self.watching = contact_id
-        self.typing = asyncio.create_task(self.follow_typing(contact_id))
-        self.changes = asyncio.create_task(self.follow_changes(contact_id))
-        await self.push_contact(force=True)
+        watch = self.watched[contact_id] = _Watch(contact_id)
+        watch.tasks += [
+            asyncio.create_task(self.follow_typing(contact_id)),
+            asyncio.create_task(self.follow_changes(contact_id)),
+        ]
+        await self.push_contact(contact_id, force=True)
 
     async def serve(self, frame: dict[str, Any]) -> None:
         teams = frame.get("teams") or list(self.agent.teams)
@@ -179,7 +224,7 @@ class _Session:
         if kind == "serve":
             await self.serve(frame)
         elif kind == "watch":
-            await self.watch(frame.get("contact_id"))
+            await self.watch(frame)
         else:
             await self.send({"type": "error", "error": f"unknown frame type {kind!r}"})
 
@@ -192,7 +237,7 @@ async def _authenticate(ctx: Context, ws: web.WebSocketResponse, timeout_s: floa
     if msg.type is not WSMsgType.TEXT:
         return None
     try:
-        frame = json.loads(msg.data)
+        frame = load_json(msg.data)  # depth-capped, Unicode only: BadInput is a ValueError
     except ValueError:
         return None
     token = frame.get("token") if isinstance(frame, dict) else None
@@ -221,7 +266,7 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
             if msg.type is not WSMsgType.TEXT:
                 continue
             try:
-                frame = json.loads(msg.data)
+                frame = load_json(msg.data)
             except ValueError:
                 await session.send({"type": "error", "error": "frames are JSON objects"})
                 continue
@@ -231,10 +276,9 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
                 except StoreUnavailable:
                     await session.send({"type": "error", "error": "the store is unavailable"})
     finally:
-        for task in (ticker, session.typing, session.changes):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        session.unwatch_all()
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
         log.info("agent_console_disconnected")
     return ws

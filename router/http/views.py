@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from queues import Contact, ContactState
+from router.contacts import callback_view
 from router.http.compensation_api import contact_compensation
 from router.http.context import Context
 from router.outages import incident_of
@@ -30,6 +31,10 @@ async def contact_view(ctx: Context, contact: Contact) -> dict[str, Any]:
         round((contact.assigned_at or ctx.clock()) - contact.queued_at, 3)
         if contact.queued_at is not None
         else None
+    )
+    # A voice caller who booked a callback keeping the place: number, state, tries.
+    view["callback"] = await callback_view(
+        ctx.store, contact, max_attempts=ctx.config.channels.twilio.callback.attempts
     )
     return view
 

@@ -16,7 +16,7 @@ from router.stats.history import (
 )
 from router.stats.kpi import OVERALL, AgentLoad, compute_kpis, overall_kpi, recent_handle_times
 from router.stats.metrics import Metrics, Snapshot, render
-from router.stats.occupancy import AgentTime, accrue, prune, window_time
+from router.stats.occupancy import AgentTime, accrue, accrue_interval, prune, window_time
 from router.stats.rollup import check_thresholds, team_kpis
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "Series",
     "Snapshot",
     "accrue",
+    "accrue_interval",
     "arrivals_by_channel",
     "arrivals_from_buckets",
     "check_thresholds",

@@ -9,11 +9,13 @@ re-claim).
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from queues import Event, QueueStats
+from queues import SATISFIED, Event, QueueStats
+from router.stats import csat
 
 __all__ = [
     "OVERALL",
@@ -28,6 +30,23 @@ __all__ = [
 
 #: ``TeamKpi.team`` of the aggregate over all teams.
 OVERALL = "*"
+
+#: The events of surveys and first-contact resolution, by the count each adds to.
+_OUTCOMES = {
+    "survey_asked": "surveys_asked",
+    "survey_answered": "surveys_answered",
+    "fcr_counted": "fcr_resolved",
+    "fcr_repeat": "fcr_returned",
+}
+#: Counts an overall KPI adds up over the teams.
+_SUMMED = (
+    "surveys_asked",
+    "surveys_answered",
+    "csat_sum",
+    "csat_satisfied",
+    "fcr_resolved",
+    "fcr_returned",
+)
 
 # Events after which a claim of the same contact is a re-claim, not a new answer.
 _CLAIMED_BEFORE = frozenset({"contact_claimed", "contact_released", "lease_expired"})
@@ -73,6 +92,18 @@ class TeamKpi:
     agents_busy: int
     agents_busy_s: float | None = None
     agents_logged_in_s: float | None = None
+    # After-contact work (in aht_s too), CSAT surveys and first-contact resolution
+    # (``router.stats.csat``).
+    acw_s: float | None = None
+    surveys_asked: int = 0
+    surveys_answered: int = 0
+    csat_satisfied: int = 0
+    csat_sum: int = 0
+    csat: float | None = None
+    csat_mean: float | None = None
+    fcr_resolved: int = 0
+    fcr_returned: int = 0
+    fcr: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -92,6 +123,13 @@ class Counts:
     abandoned_late: int = 0
     resolved: int = 0
     handle_s: float = 0.0  # total over the resolved
+    wrap_s: float = 0.0  # after-contact work, total over the resolved
+    surveys_asked: int = 0
+    surveys_answered: int = 0
+    csat_sum: int = 0
+    csat_satisfied: int = 0
+    fcr_resolved: int = 0
+    fcr_returned: int = 0
 
 
 @dataclass(slots=True)
@@ -104,6 +142,8 @@ class _Tally:
     abandoned: int = 0
     abandoned_late: int = 0
     handles: list[float] = dataclasses.field(default_factory=list)
+    wraps: list[float] = dataclasses.field(default_factory=list)
+    outcomes: Counter[str] = dataclasses.field(default_factory=Counter)
 
     def count(self, event: Event, threshold: float | None, *, reclaim: bool) -> None:
         """Count one event of the window; ``reclaim``: the contact was claimed before."""
@@ -126,6 +166,13 @@ class _Tally:
             handle_s = _number(event.data, "handle_s")
             if handle_s is not None:
                 self.handles.append(handle_s)
+                self.wraps.append(_number(event.data, "wrap_s") or 0.0)
+        elif event.kind in _OUTCOMES:
+            score = _number(event.data, "score")
+            self.outcomes[_OUTCOMES[event.kind]] += 1
+            if event.kind == "survey_answered" and score is not None:
+                self.outcomes["csat_sum"] += int(score)
+                self.outcomes["csat_satisfied"] += int(score >= SATISFIED)
 
     def counts(self) -> Counts:
         return Counts(
@@ -138,6 +185,8 @@ class _Tally:
             abandoned_late=self.abandoned_late,
             resolved=len(self.handles),
             handle_s=sum(self.handles),
+            wrap_s=sum(self.wraps),
+            **self.outcomes,
         )
 
 
@@ -177,7 +226,9 @@ def compute_kpis(
       who hang up within T count neither way; ``service_level_base`` is that denominator.
       T is ``thresholds_s`` of the contact's channel when that is known and named, else
       of its team; contacts with neither are left out of the service level only.
-    - AHT: mean ``handle_s`` of resolved contacts.
+    - AHT: mean ``handle_s`` + ``wrap_s`` (after-contact work) of resolved contacts;
+      ``acw_s`` the mean ``wrap_s`` alone.
+    - CSAT and FCR: from the survey and first-contact events (``router.stats.csat``).
     - occupancy: time the team's agents were busy / logged in, from ``agents`` (see
       ``AgentLoad``, and ``occupancy.agent_time`` for the times); None without them.
     - waiting, longest wait: from ``stats``; agents: from ``agents``.
@@ -233,7 +284,7 @@ def team_kpi(team: str, counts: Counts, queue: QueueStats | None, load: AgentLoa
         service_level=_ratio(c.in_threshold, c.measured),
         asa_s=_mean(c.wait_s, c.answered),
         abandonment_rate=_ratio(c.abandoned, c.answered + c.abandoned),
-        aht_s=_mean(c.handle_s, c.resolved),
+        aht_s=_mean(c.handle_s + c.wrap_s, c.resolved),
         occupancy=load.occupancy,
         waiting=queue.waiting if queue else 0,
         longest_wait_s=queue.oldest_wait_s if queue else None,
@@ -241,7 +292,24 @@ def team_kpi(team: str, counts: Counts, queue: QueueStats | None, load: AgentLoa
         agents_busy=load.busy,
         agents_busy_s=load.busy_s,
         agents_logged_in_s=load.logged_in_s,
+        **_outcomes(c, _mean(c.wrap_s, c.resolved)),
     )
+
+
+def _outcomes(c: Counts, acw_s: float | None) -> dict[str, Any]:
+    """The after-contact work, CSAT and FCR fields of a ``TeamKpi``."""
+    return {
+        "acw_s": acw_s,
+        "surveys_asked": c.surveys_asked,
+        "surveys_answered": c.surveys_answered,
+        "csat_satisfied": c.csat_satisfied,
+        "csat_sum": c.csat_sum,
+        "csat": csat.csat(c.surveys_answered, c.csat_satisfied),
+        "csat_mean": csat.csat_mean(c.surveys_answered, c.csat_sum),
+        "fcr_resolved": c.fcr_resolved,
+        "fcr_returned": c.fcr_returned,
+        "fcr": csat.fcr(c.fcr_resolved, c.fcr_returned),
+    }
 
 
 def overall_kpi(kpis: Iterable[TeamKpi], *, agents: AgentLoad | None = None) -> TeamKpi:
@@ -259,6 +327,8 @@ def overall_kpi(kpis: Iterable[TeamKpi], *, agents: AgentLoad | None = None) -> 
     resolved = sum(k.resolved for k in teams)
     waits = [(k.asa_s, k.answered) for k in teams if k.asa_s is not None]
     handles = [(k.aht_s, k.resolved) for k in teams if k.aht_s is not None]
+    wraps = [(k.acw_s, k.resolved) for k in teams if k.acw_s is not None]
+    counts = Counts(**{name: sum(getattr(k, name) for k in teams) for name in _SUMMED})
     longest = [k.longest_wait_s for k in teams if k.longest_wait_s is not None]
     load = agents or AgentLoad(
         sum(k.agents_available for k in teams),
@@ -286,6 +356,7 @@ def overall_kpi(kpis: Iterable[TeamKpi], *, agents: AgentLoad | None = None) -> 
         agents_busy=load.busy,
         agents_busy_s=load.busy_s,
         agents_logged_in_s=load.logged_in_s,
+        **_outcomes(counts, _mean(sum(a * n for a, n in wraps), sum(n for _, n in wraps))),
     )
 
 

@@ -47,6 +47,31 @@ _TEAM_GAUGES = (
     ("contacts_offered", "Contacts enqueued in the window.", "offered"),
     ("contacts_answered", "Contacts answered in the window.", "answered"),
     ("contacts_abandoned", "Contacts abandoned while waiting in the window.", "abandoned"),
+    (
+        "acw_seconds",
+        "Mean after-contact work (wrap-up) of contacts resolved in the window (in AHT too).",
+        "acw_s",
+    ),
+    ("surveys_asked", "CSAT questions asked in the window.", "surveys_asked"),
+    ("surveys_answered", "CSAT answers (1-5) in the window.", "surveys_answered"),
+    ("csat_ratio", "CSAT: answers of 4 or 5 / answers, in the window.", "csat"),
+    ("csat_score", "Mean CSAT answer (1-5) in the window.", "csat_mean"),
+    (
+        "fcr_resolved",
+        "Resolves of verified customers counted for first-contact resolution, in the window.",
+        "fcr_resolved",
+    ),
+    (
+        "fcr_returned",
+        "New contacts from the same account on the same team within 7 days of a resolve,"
+        " in the window.",
+        "fcr_returned",
+    ),
+    (
+        "fcr_ratio",
+        "First-contact resolution: 1 - returned / resolved, in the window (0..1).",
+        "fcr",
+    ),
 )
 
 

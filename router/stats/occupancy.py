@@ -2,7 +2,8 @@
 agent's presence record (``router.desk.presence``); pure, no I/O.
 
 An agent is logged in while available (until their presence expires) or while holding a
-contact, and busy while holding at least one. Each change of an agent's presence closes
+contact, and busy while holding at least one or wrapping one up (after-contact work, until
+``wrap_until``). Each change of an agent's presence closes
 the interval since the last one and ``accrue`` adds it to the ledger, minute by minute
 (busy seconds, logged-in seconds); ``window_time`` sums a window of it and the interval
 still open. Reading a window costs O(agents × minutes), however many contacts the day had.
@@ -14,7 +15,15 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["KEEP_MINUTES", "AgentTime", "Ledger", "accrue", "prune", "window_time"]
+__all__ = [
+    "KEEP_MINUTES",
+    "AgentTime",
+    "Ledger",
+    "accrue",
+    "accrue_interval",
+    "prune",
+    "window_time",
+]
 
 #: Minutes a ledger keeps (the KPI window is an hour).
 KEEP_MINUTES = 120
@@ -56,6 +65,25 @@ def prune(ledger: Ledger, now: float) -> dict[int, tuple[float, float]]:
     return {minute: times for minute, times in ledger.items() if minute >= first}
 
 
+def accrue_interval(
+    ledger: Ledger,
+    start: float,
+    end: float,
+    *,
+    busy: bool,
+    logged_until: float,
+    wrap_until: float | None = None,
+) -> dict[int, tuple[float, float]]:
+    """``ledger`` with the interval from ``start`` to ``end`` added: busy throughout when
+    ``busy``; else busy until ``wrap_until`` (a wrap-up still running) and then logged in
+    until ``logged_until``."""
+    if busy:
+        return accrue(ledger, start, end, busy=True)
+    wrapped = min(end, max(start, wrap_until or start))
+    out = accrue(ledger, start, wrapped, busy=True)
+    return accrue(out, wrapped, max(wrapped, min(end, logged_until)), busy=False)
+
+
 def window_time(
     ledger: Ledger,
     *,
@@ -64,11 +92,12 @@ def window_time(
     open_since: float,
     busy: bool,
     logged_until: float,
+    wrap_until: float | None = None,
 ) -> AgentTime:
     """The agent's time in the whole minutes from the one holding ``start`` through the one
-    holding ``now``: the ledger's, plus the interval open since ``open_since`` (busy, or
-    logged in until ``logged_until``: when the presence expires, or ``open_since`` for an
-    agent on a break)."""
+    holding ``now``: the ledger's, plus the interval open since ``open_since`` (busy; or
+    busy until ``wrap_until`` and then logged in until ``logged_until``: when the presence
+    expires, or ``open_since`` for an agent on a break)."""
     first, last = math.floor(start / 60), math.floor(now / 60)
     busy_s = logged_s = 0.0
     for minute, (b, logged) in ledger.items():
@@ -80,5 +109,7 @@ def window_time(
         busy_s += max(0.0, now - begin)
         logged_s += max(0.0, now - begin)
     else:
-        logged_s += max(0.0, min(now, logged_until) - begin)
+        wrapped = min(now, max(begin, wrap_until or begin))
+        busy_s += wrapped - begin
+        logged_s += wrapped - begin + max(0.0, min(now, logged_until) - wrapped)
     return AgentTime(busy_s, logged_s)

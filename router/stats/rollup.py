@@ -41,17 +41,25 @@ def count_buckets(
         c.answered += b.answered
         c.abandoned += b.abandoned
         c.resolved += b.resolved
-        total = micros.setdefault(b.team, [0, 0])
+        total = micros.setdefault(b.team, [0, 0, 0])
         total[0] += b.answered_wait_us
         total[1] += b.handle_us
+        total[2] += b.wrap_us
+        c.surveys_asked += b.surveys_asked
+        c.surveys_answered += b.surveys_answered
+        c.csat_sum += b.csat_sum
+        c.csat_satisfied += b.csat_satisfied
+        c.fcr_resolved += b.fcr_resolved
+        c.fcr_returned += b.fcr_returned
         threshold_s = thresholds_s.get(b.channel, thresholds_s.get(b.team))
         if threshold_s is not None:
             late = b.abandoned_after(threshold_s)
             c.in_threshold += b.answered_within(threshold_s)
             c.abandoned_late += late
             c.measured += b.answered + late
-    for team, (wait_us, handle_us) in micros.items():
+    for team, (wait_us, handle_us, wrap_us) in micros.items():
         counts[team].wait_s, counts[team].handle_s = wait_us / 1e6, handle_us / 1e6
+        counts[team].wrap_s = wrap_us / 1e6
     return counts
 
 

@@ -72,10 +72,28 @@ START_TIMEOUT_S = 20.0
 
 
 # -- the config both routers read ------------------------------------------------------------
-def write_config(path: Path, *, data_dir: Path, telegram_url: str, relay_port: int) -> Path:
+#: The desk of the suite's routers unless a module asks for another: agents hold any number
+#: of contacts and wrap nothing up, so tests of claims across processes can give one agent
+#: ten (tests/multiprocess/test_capacity.py runs the shipped capacity instead).
+NO_LIMITS: dict[str, Any] = {"capacity": {}, "exclusive": [], "wrap_up_s": 0}
+
+
+def write_config(
+    path: Path,
+    *,
+    data_dir: Path,
+    telegram_url: str,
+    relay_port: int,
+    desk: dict[str, Any] | None = NO_LIMITS,
+) -> Path:
     """The shipped config.yaml with this suite's data dir, short lease and low limits, the
-    Telegram API and the SMTP relay played by the test, and a few more demo agents."""
+    Telegram API and the SMTP relay played by the test, and a few more demo agents;
+    ``desk`` replaces the shipped capacity and wrap-up (None: keep them)."""
     data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    if desk is not None:
+        data["desk"] = desk
+    # No CSAT question after a resolve: an SMS one would go to Twilio's real API.
+    data["survey"]["channels"] = []
     data["data_dir"] = str(data_dir)
     data["accounts"]["file"] = str(data_dir / "accounts.json")
     data["agents"]["file"] = str(data_dir / "agents.json")

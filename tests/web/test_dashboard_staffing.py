@@ -21,7 +21,7 @@ def test_dashboard_shows_agents_needed_now_per_team(
     live_app.clock.advance(-1800.0)
     for i in range(24):
         sms_customer(live_app, f"+4860020{i:04d}", "Faktura " + MARKUP)  # billing
-    for _ in range(2):  # two answered and handled for 10 minutes each: AHT 600 s
+    for _ in range(2):  # two answered, handled for 10 minutes and 30 s of wrap-up: AHT 630 s
         status, claimed = live_app.api("ania", "POST", "/api/claim", {"teams": ["billing"]})
         assert status == 200, claimed
         live_app.clock.advance(600.0)
@@ -33,7 +33,7 @@ def test_dashboard_shows_agents_needed_now_per_team(
     _, stats = live_app.api("ola", "GET", "/api/stats")
     billing = next(t for t in stats["teams"] if t["team"] == "billing")["staffing"]
     expected = agents_needed(24, billing["span_s"], billing["aht_s"], 0.8, 20).agents
-    assert billing["arrivals_last_hour"] == 24 and round(billing["aht_s"]) == 600
+    assert billing["arrivals_last_hour"] == 24 and round(billing["aht_s"]) == 630
     assert billing["agents_needed"] == expected >= 4  # 24 x 10 min in an hour: 4 erlangs
     assert billing["agents_logged_in"] == 1  # ania; tomek serves technical only
 
@@ -47,7 +47,7 @@ def test_dashboard_shows_agents_needed_now_per_team(
     row = board.locator("#staffing tr[data-team=billing]")
     expect(row.locator("th")).to_have_text("Billing")
     expect(row.locator(".arrivals")).to_have_text("24")
-    expect(row.locator(".aht")).to_have_text("10 min 0 s")
+    expect(row.locator(".aht")).to_have_text("10 min 30 s")
     expect(row.locator(".needed")).to_have_text(str(expected))
     expect(row.locator(".logged-in")).to_have_text("1")
     expect(row.locator(".gap")).to_have_text(f"{expected - 1} short")

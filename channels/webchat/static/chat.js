@@ -10,6 +10,7 @@
       placeholder: "Napisz wiadomość…", send: "Wyślij",
       hint: "Enter wysyła, Shift+Enter to nowa linia.",
       connecting: "Łączenie…", online: "Połączono", offline: "Brak połączenia — łączymy ponownie…",
+      busy: "Z Twojej sieci otwarto zbyt wiele czatów — spróbujemy ponownie za chwilę.",
       you: "Ty", agent: "Konsultant", system: "Asystent",
       sending: "Wysyłanie…", delivered: "Dostarczono", failed: "Nie wysłano", retry: "Ponów",
       queued: "Miejsce w kolejce: {position} · około {wait} min",
@@ -25,6 +26,7 @@
       placeholder: "Write a message…", send: "Send",
       hint: "Enter sends, Shift+Enter starts a new line.",
       connecting: "Connecting…", online: "Connected", offline: "Connection lost — reconnecting…",
+      busy: "Too many chats are open from your network — we will try again shortly.",
       you: "You", agent: "Agent", system: "Assistant",
       sending: "Sending…", delivered: "Delivered", failed: "Not sent", retry: "Retry",
       queued: "Place in queue: {position} · about {wait} min",
@@ -40,6 +42,7 @@
       placeholder: "Напишите сообщение…", send: "Отправить",
       hint: "Enter — отправить, Shift+Enter — новая строка.",
       connecting: "Подключение…", online: "Подключено", offline: "Нет соединения — переподключаемся…",
+      busy: "Из вашей сети открыто слишком много чатов — попробуем снова через минуту.",
       you: "Вы", agent: "Специалист", system: "Ассистент",
       sending: "Отправка…", delivered: "Доставлено", failed: "Не отправлено", retry: "Повторить",
       queued: "Место в очереди: {position} · около {wait} мин",
@@ -55,6 +58,7 @@
       placeholder: "כתבו הודעה…", send: "שליחה",
       hint: "Enter שולח, Shift+Enter שורה חדשה.",
       connecting: "מתחבר…", online: "מחובר", offline: "החיבור אבד — מתחבר מחדש…",
+      busy: "יותר מדי שיחות פתוחות מהרשת שלך — ננסה שוב בעוד רגע.",
       you: "את/ה", agent: "נציג/ה", system: "עוזר",
       sending: "שולח…", delivered: "נמסר", failed: "לא נשלח", retry: "שליחה חוזרת",
       queued: "מקום בתור: {position} · כ-{wait} דקות",
@@ -263,11 +267,13 @@
       try { frame = JSON.parse(event.data); } catch { return; }
       if (frame && typeof frame === "object") handle(frame);
     });
-    ws.addEventListener("close", () => {
+    ws.addEventListener("close", (event) => {
       if (state.ws !== ws) return;
       state.ws = null;
       state.ready = false;
-      setConn("offline");
+      // 1013: the server caps chats open from one address; say so, and try again later.
+      if (event.code === 1013) state.backoffMs = Math.max(state.backoffMs, 5000);
+      setConn(event.code === 1013 ? "busy" : "offline");
       reconnectLater();
     });
   }
@@ -310,6 +316,8 @@
       case "agent":
         if (frame.id && state.shown.has(frame.id)) return;
         if (frame.id) state.shown.add(frame.id);
+        // No author: the router's own message (a change of the wait), not an agent joining.
+        if (!frame.author) return addMessage("system", String(frame.text ?? ""), { at: frame.at, id: frame.id });
         hideTyping();
         joined(frame.author);
         addMessage("agent", String(frame.text ?? ""), { author: frame.author, at: frame.at, id: frame.id });

@@ -119,10 +119,55 @@ local function not_holder(entry, agent)
   return nil
 end
 
+-- A waiting entry joins its team's ready queue, and its channel's index of it
+-- (ready .. ':' .. channel: the same tag), which claims under capacity read.
+local function ready_add(ready, entry, id)
+  local score, member = score_of(entry), member_of(entry, id)
+  redis.call('ZADD', ready, score, member)
+  if entry.ch and entry.ch ~= '' then
+    redis.call('ZADD', ready .. ':' .. entry.ch, score, member)
+  end
+end
+
+-- The entry leaves its team's ready queue and its channel's index.
+local function ready_rem(ready, entry, id)
+  local member = member_of(entry, id)
+  redis.call('ZREM', ready, member)
+  if entry.ch and entry.ch ~= '' then
+    redis.call('ZREM', ready .. ':' .. entry.ch, member)
+  end
+end
+
+-- An agent's load in one team (capacity.py) from their held set (ids they claimed here):
+-- {channel = count} of those assigned to them and those they resolved less than `wrap`
+-- seconds before `now`. Ids that can count no longer (another holder, back in a queue,
+-- moved, resolved over MAX_WRAP_UP_S ago) leave the set.
+local function count_held(held, prefix, agent, now, wrap)
+  local counts = {}
+  for _, id in ipairs(redis.call('SMEMBERS', held)) do
+    local st, ag, ch, cl = unpack(redis.call('HMGET', prefix .. id, 'st', 'ag', 'ch', 'cl'))
+    local counted, kept = false, false
+    if ag == agent and st == 'assigned' then
+      counted, kept = true, true
+    elseif ag == agent and st == 'resolved' and cl then
+      counted = now < tonumber(cl) + wrap
+      kept = now < tonumber(cl) + MAX_WRAP_UP_S
+    end
+    if counted then
+      ch = ch or ''
+      counts[ch] = (counts[ch] or 0) + 1
+    end
+    if not kept then
+      redis.call('SREM', held, id)
+    end
+  end
+  return counts
+end
+
 -- Back to the ready queue with the original score and sequence; the lease is cleared.
 local function requeue(key, entry, id, ready, leased, queued)
   redis.call('ZREM', leased, id)
-  redis.call('ZADD', ready, score_of(entry), member_of(entry, id))
+  ready_add(ready, entry, id)
   redis.call('ZADD', queued, entry.qa, id)
   redis.call('HSET', key, 'st', 'waiting')
   redis.call('HDEL', key, 'ag', 'aa', 'lu')

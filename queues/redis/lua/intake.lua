@@ -1,7 +1,7 @@
 -- intake: store an inbound message, creating the contact when it is new. The message is
 -- its own record: no message event goes to the stream (History.events derives it).
 -- KEYS: flow, history, keyed index, shard contacts, shard address index, shard events,
---       shard buckets (hour of now)
+--       shard buckets (hour of now), the shard's account index prefix (:acct:)
 -- ARGV: id, now, message JSON, message id, '1' when stored under an idempotency key,
 --       the new contact's flow field/value pairs...
 -- Reply: 'ok' + flow pairs, or 'dup' <stored message JSON> + flow pairs when a message
@@ -21,6 +21,9 @@ if not flow then
   flow = load(KEYS[1])
   redis.call('ZADD', KEYS[4], flow.ca, id)
   redis.call('ZADD', KEYS[5], flow.ca, id)
+  if flow.ac and KEYS[8] then -- created with its account: in the account's index
+    redis.call('ZADD', KEYS[8] .. flow.ac, flow.ca, id)
+  end
   contact_event(KEYS[2], KEYS[6], id, 'contact_created', now, '', '', {channel = flow.ch})
   bucket_add(KEYS[7], now, flow.ch, {[B.created] = 1})
 end

@@ -19,7 +19,7 @@ if entry then
   end
   redis.call('DEL', KEYS[1])
 end
-entry = {st = 'waiting', pr = ARGV[4], qa = ARGV[5], sq = ARGV[6], mt = token}
+entry = {st = 'waiting', pr = ARGV[4], qa = ARGV[5], sq = ARGV[6], mt = token, ch = channel}
 local fields = {'st', 'waiting', 'pr', entry.pr, 'qa', entry.qa, 'sq', entry.sq, 'mt', token}
 fields[#fields + 1] = 'ch'
 fields[#fields + 1] = channel
@@ -40,7 +40,7 @@ end
 fields[#fields + 1] = 'n'
 fields[#fields + 1] = tostring(n)
 redis.call('HSET', KEYS[1], unpack(fields))
-redis.call('ZADD', KEYS[2], score_of(entry), member_of(entry, id))
+ready_add(KEYS[2], entry, id)
 redis.call('ZADD', KEYS[3], entry.qa, id)
 if moved_at ~= '' then
   bucket_add(KEYS[4], moved_at, channel, {[B.waiting_delta] = 1})

@@ -26,7 +26,7 @@ if refused then
   return refused
 end
 local was_waiting = entry.st == 'waiting'
-redis.call('ZREM', KEYS[2], member_of(entry, id))
+ready_rem(KEYS[2], entry, id)
 redis.call('ZREM', KEYS[3], id)
 redis.call('ZREM', KEYS[4], id)
 redis.call('HDEL', KEYS[1], 'ag', 'aa', 'lu')
@@ -38,7 +38,7 @@ local data = {from = team}
 if dest == team then
   entry.st = 'waiting'
   redis.call('HSET', KEYS[1], 'st', 'waiting', 'pr', entry.pr)
-  redis.call('ZADD', KEYS[2], score_of(entry), member_of(entry, id))
+  ready_add(KEYS[2], entry, id)
   redis.call('ZADD', KEYS[4], entry.qa, id)
   team_event(KEYS[1], KEYS[6], id, 'contact_transferred', now, dest, agent, data)
   if not was_waiting then

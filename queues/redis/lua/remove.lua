@@ -7,7 +7,7 @@ local refused = not_waiting(entry)
 if refused then
   return refused
 end
-redis.call('ZREM', KEYS[2], member_of(entry, id))
+ready_rem(KEYS[2], entry, id)
 redis.call('ZREM', KEYS[3], id)
 redis.call('HSET', KEYS[1], 'st', 'abandoned', 'cl', now)
 local wait_s = round6(tonumber(now) - tonumber(entry.qa))

@@ -5,6 +5,7 @@
 (function () {
   const S = window.Switchboard;
   const View = window.AgentView;
+  const Tabs = window.AgentTabs; // several open contacts side by side (agent_tabs.js)
   const $ = function (id) {
     return document.getElementById(id);
   };
@@ -25,6 +26,7 @@
     typedAt: 0,
     ticker: null,
     labels: {},
+    drafts: {}, // contact id -> the reply typed in its tab, kept while another is shown
   };
 
   /* ---------------------------------------------------------------- helpers */
@@ -76,6 +78,7 @@
     renderTeams();
     renderStatus();
     renderChoices();
+    Tabs.render(me.capacity || null);
     sendPresence();
     connect();
     clearInterval(state.ticker);
@@ -87,6 +90,10 @@
 
   function signedOut(message) {
     stopClaiming();
+    Tabs.ids().forEach(function (id) {
+      Tabs.remove(id);
+    });
+    state.contact = null;
     closeContact();
     state.me = null;
     if (state.ws) {
@@ -100,25 +107,26 @@
     $("signin-error").textContent = message || "";
   }
 
-  /* Signing out hands the contact back at once instead of when its lease runs out. */
+  /* Signing out hands the contacts back at once instead of when their leases run out. */
   async function beforeSignOut() {
     stopClaiming();
-    if (state.contact) {
-      await S.api("POST", "/api/contacts/" + encodeURIComponent(state.contact.id) + "/release");
+    for (const id of Tabs.ids()) {
+      await S.api("POST", "/api/contacts/" + encodeURIComponent(id) + "/release");
     }
   }
 
-  /* A reload must not strand a contact the agent holds: pick it up again. */
+  /* A reload must not strand the contacts the agent holds: open them again. */
   async function restoreHeld() {
-    const held = sessionStorage.getItem("switchboard.held");
-    if (!held) {
-      return;
+    const ids = Tabs.remembered();
+    sessionStorage.removeItem("switchboard.held");
+    for (const held of ids) {
+      const result = await S.api("GET", "/api/contacts/" + encodeURIComponent(held));
+      if (result.status === 200 && result.data.state === "assigned" && result.data.agent === state.me.name) {
+        openContact(result.data);
+      }
     }
-    const result = await S.api("GET", "/api/contacts/" + encodeURIComponent(held));
-    if (result.status === 200 && result.data.state === "assigned" && result.data.agent === state.me.name) {
-      openContact(result.data);
-    } else {
-      sessionStorage.removeItem("switchboard.held");
+    if (!Tabs.count()) {
+      sessionStorage.removeItem("switchboard.open");
     }
   }
 
@@ -166,6 +174,7 @@
     $("claim").disabled = state.status === "break";
     $("idle-note").textContent =
       state.status === "break" ? "You are on a break: no contacts are claimed." : "";
+    showIdle();
   }
 
   async function sendPresence() {
@@ -241,9 +250,7 @@
       state.wsRetry = 0;
       setConn(true);
       state.ws.send(JSON.stringify({ type: "serve", teams: state.teams, status: state.status }));
-      if (state.contact) {
-        state.ws.send(JSON.stringify({ type: "watch", contact_id: state.contact.id }));
-      }
+      watchOpen();
     } else if (frame.type === "queues") {
       S.serverTime(frame.at);
       View.queues(frame.queues, state.teams, label);
@@ -260,22 +267,26 @@
     }
   }
 
-  function watch(contactId) {
+  /* The socket pushes every open contact when it changes (unread marks need them all). */
+  function watchOpen() {
     if (state.ws && state.ws.readyState === WebSocket.OPEN) {
-      state.ws.send(JSON.stringify({ type: "watch", contact_id: contactId }));
+      state.ws.send(JSON.stringify({ type: "watch", contact_ids: Tabs.ids() }));
     }
   }
 
   /* ---------------------------------------------------------------- claiming */
 
   async function claim() {
-    if (state.claiming || state.contact || state.status !== "available" || !state.me) {
+    if (state.claiming || state.status !== "available" || !state.me) {
+      return;
+    }
+    if (!Tabs.canClaim(state.me.capacity)) {
+      toast("You hold as many contacts as you may (capacity); resolve one first.");
       return;
     }
     state.claiming = true;
     const gen = ++state.claimGen;
-    $("waiting").hidden = false;
-    $("claim").hidden = true;
+    showIdle();
     while (state.claiming && gen === state.claimGen) {
       let result;
       try {
@@ -325,41 +336,72 @@
   function showIdle() {
     $("waiting").hidden = !state.claiming;
     $("claim").hidden = state.claiming;
+    const more = $("claim-more");
+    more.disabled = state.claiming || state.status !== "available" || !Tabs.canClaim(state.me && state.me.capacity);
+    more.textContent = state.claiming ? "Waiting for a contact…" : "+ Claim next";
   }
 
   /* ---------------------------------------------------------------- the contact */
 
+  /* Open a contact in a tab of its own and show it; the others stay open beside it. */
   function openContact(contact) {
-    state.contact = contact;
-    sessionStorage.setItem("switchboard.held", contact.id);
-    $("idle").hidden = true;
-    $("contact").hidden = false;
-    $("reply-error").textContent = "";
-    $("typing").hidden = true;
-    View.contact(contact, label);
-    renderTransferTeams();
-    watch(contact.id);
-    clearInterval(state.heartbeat);
-    const every = Math.max(1000, (state.me.lease_s * 1000) / 3);
-    state.heartbeat = setInterval(heartbeat, every);
+    Tabs.add(contact);
+    showContact(contact);
+    watchOpen();
+    if (!state.heartbeat) {
+      const every = Math.max(1000, (state.me.lease_s * 1000) / 3);
+      state.heartbeat = setInterval(heartbeat, every);
+    }
+    showIdle();
     $("reply").focus();
   }
 
+  /* Show one of the open contacts (its tab was chosen); a reply typed in another tab is
+   * kept for it. */
+  function showContact(contact) {
+    if (state.contact && state.contact.id !== contact.id) {
+      state.drafts[state.contact.id] = $("reply").value;
+    }
+    const changed = !state.contact || state.contact.id !== contact.id;
+    state.contact = contact;
+    sessionStorage.setItem("switchboard.held", contact.id); // the one shown
+    $("idle").hidden = true;
+    $("contact").hidden = false;
+    if (changed) {
+      $("reply-error").textContent = "";
+      $("typing").hidden = true;
+      $("reply").value = state.drafts[contact.id] || "";
+    }
+    View.contact(contact, label);
+    renderTransferTeams();
+  }
+
+  /* The shown contact is done here (resolved, transferred, released, lost): its tab closes
+   * and the next open one is shown, or the claim card when none is left. */
   function closeContact(note) {
-    clearInterval(state.heartbeat);
-    state.heartbeat = null;
+    const id = state.contact ? state.contact.id : null;
     state.contact = null;
-    sessionStorage.removeItem("switchboard.held");
-    watch(null);
-    $("contact").hidden = true;
-    $("idle").hidden = false;
     $("reply").value = "";
+    const next = id ? Tabs.remove(id) : null;
+    if (id) {
+      delete state.drafts[id];
+    }
+    sessionStorage.removeItem("switchboard.held");
+    watchOpen();
+    if (next) {
+      showContact(next);
+    } else {
+      clearInterval(state.heartbeat);
+      state.heartbeat = null;
+      $("contact").hidden = true;
+      $("idle").hidden = false;
+    }
     showIdle();
     renderStatus();
     if (note) {
       $("idle-note").textContent = note;
     }
-    if (state.me) {
+    if (state.me && !next) {
       $("claim").focus();
     }
   }
@@ -372,32 +414,59 @@
     toast(message);
   }
 
-  async function heartbeat() {
-    if (!state.contact) {
+  /* Close the tab of ``id`` (the one acted on: the socket may have closed it already, and
+   * another may be shown now). */
+  function closeTab(id, note) {
+    if (state.contact && state.contact.id === id) {
+      closeContact(note);
+    } else if (Tabs.ids().indexOf(id) >= 0) {
+      Tabs.remove(id);
+      delete state.drafts[id];
+      watchOpen();
+      showIdle();
+    }
+  }
+
+  /* A contact shown in no tab but open is gone from the agent: its tab closes. */
+  function lostInTab(id, message) {
+    if (state.contact && state.contact.id === id) {
+      lost(message);
       return;
     }
-    const id = state.contact.id;
-    let result;
-    try {
-      result = await S.api("POST", "/api/contacts/" + encodeURIComponent(id) + "/heartbeat");
-    } catch (e) {
-      return; // the next beat tries again; the lease outlasts two missed beats
-    }
-    if (state.contact && state.contact.id === id && [403, 404, 409].indexOf(result.status) >= 0) {
-      lost("Your lease on this contact ended; it went back to the queue.");
+    Tabs.remove(id);
+    delete state.drafts[id];
+    watchOpen();
+    showIdle();
+    toast(message);
+  }
+
+  async function heartbeat() {
+    for (const id of Tabs.ids()) {
+      let result;
+      try {
+        result = await S.api("POST", "/api/contacts/" + encodeURIComponent(id) + "/heartbeat");
+      } catch (e) {
+        return; // the next beat tries again; the lease outlasts two missed beats
+      }
+      if ([403, 404, 409].indexOf(result.status) >= 0 && Tabs.ids().indexOf(id) >= 0) {
+        lostInTab(id, "Your lease on a contact ended; it went back to the queue.");
+      }
     }
   }
 
   function onContactUpdate(contact) {
-    if (!state.contact || contact.id !== state.contact.id) {
+    if (Tabs.ids().indexOf(contact.id) < 0) {
       return;
     }
     if (contact.state !== "assigned" || contact.agent !== state.me.name) {
-      lost("This contact is no longer yours (" + contact.state + ").");
+      lostInTab(contact.id, "A contact is no longer yours (" + contact.state + ").");
       return;
     }
-    state.contact = contact;
-    View.contact(contact, label);
+    Tabs.update(contact);
+    if (state.contact && contact.id === state.contact.id) {
+      state.contact = contact;
+      View.contact(contact, label);
+    }
   }
 
   async function reload() {
@@ -417,10 +486,10 @@
     const id = state.contact.id;
     const result = await S.api("POST", "/api/contacts/" + encodeURIComponent(id) + "/" + path, body);
     if (result.status === 200) {
-      closeContact(done);
+      closeTab(id, done);
       toast(done);
     } else if (result.status === 403 || result.status === 409) {
-      lost(S.errorText(result, "This contact is no longer yours"));
+      closeTab(id, S.errorText(result, "This contact is no longer yours"));
     } else {
       toast(S.errorText(result, "That did not work"));
     }
@@ -460,6 +529,20 @@
       error.textContent = S.errorText(result, "The reply was not sent");
     }
     reload();
+  }
+
+  /* Enter sends the reply and Shift+Enter starts a new line, as in the customer chat
+     (Ctrl+Enter still sends). Text being composed by an input method, and Enter taken by
+     the canned replies' list, are left alone. */
+  function onReplyEnter(event) {
+    if (event.key !== "Enter" || event.shiftKey || event.altKey || event.ctrlKey || event.metaKey) {
+      return;
+    }
+    if (event.isComposing || event.keyCode === 229 || event.defaultPrevented) {
+      return;
+    }
+    event.preventDefault();
+    send();
   }
 
   /* Tell the customer the agent is typing (web chat shows it), at most every 2 s. */
@@ -519,12 +602,15 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     $("claim").addEventListener("click", claim);
+    $("claim-more").addEventListener("click", claim);
+    Tabs.init({ select: showContact });
     $("stop").addEventListener("click", stopClaiming);
     $("reply-form").addEventListener("submit", function (event) {
       event.preventDefault();
       send();
     });
     $("reply").addEventListener("input", onReplyInput);
+    $("reply").addEventListener("keydown", onReplyEnter);
     $("resolve").addEventListener("click", resolve);
     $("transfer").addEventListener("click", transfer);
     $("release").addEventListener("click", release);

@@ -45,6 +45,13 @@ window.AgentView = (function () {
       services.append(S.el("li", "muted", "none known"));
     }
     compensation(c.compensation || []);
+    callback(c.callback || null);
+    if (window.AgentTimeline) {
+      window.AgentTimeline.show(c, label); // history, notes and tags (agent_timeline.js)
+    }
+    if (window.AgentCanned) {
+      window.AgentCanned.contact(c); // canned replies typed with "/" (agent_canned.js)
+    }
     clocks(c);
     transcript(c.messages);
   }
@@ -81,6 +88,55 @@ window.AgentView = (function () {
       list.append(item);
     });
     box.hidden = !items.length;
+  }
+
+  /* A voice caller's callback keeping the place: the number, and how the tries go. The box
+   * is made here, before the compensation box, the first time a contact needs one. */
+  function callback(cb) {
+    let box = $("c-callback");
+    if (!box && !cb) {
+      return;
+    }
+    if (!box) {
+      box = S.el("section", "callback");
+      box.id = "c-callback";
+      box.setAttribute("aria-live", "polite");
+      const anchor = $("c-compensation");
+      anchor.parentNode.insertBefore(box, anchor);
+    }
+    box.replaceChildren();
+    box.hidden = !cb;
+    if (!cb) {
+      return;
+    }
+    box.dataset.state = cb.state;
+    const tries = cb.max_attempts ? cb.attempts + " of " + cb.max_attempts : String(cb.attempts);
+    const head = S.el("p", "callback-head");
+    head.append(
+      S.el("strong", null, "Callback to "),
+      S.el("span", "callback-number", cb.number),
+      document.createTextNode(" "),
+      S.el("span", "badge " + (cb.state === "failed" ? "warn" : "ok"), cb.state)
+    );
+    let line;
+    if (cb.state === "booked" && cb.attempts === 0) {
+      line = "The customer left the call and kept their place; the router calls them when an " +
+        "agent takes the contact" + (Date.parse(cb.due_at) > S.now() ? ", from " +
+        S.clock(cb.due_at) + " (opening)." : ".");
+    } else if (cb.state === "booked") {
+      line = "Try " + tries + ": " + (cb.last_status || "no answer") + "; next try at " +
+        S.clock(cb.due_at) + ".";
+    } else if (cb.state === "calling") {
+      line = "Calling the customer, try " + tries + "…";
+    } else if (cb.state === "connected") {
+      line = "The customer answered (try " + tries + ") and is put through to you.";
+    } else if (cb.state === "failed") {
+      line = "Nobody answered " + tries + " tries (last: " + (cb.last_status || "no answer") +
+        ")" + (cb.sms ? "; the customer was sent an SMS." : ".") + " Resolve it with a disposition.";
+    } else {
+      line = "The caller was put through while booking; no callback.";
+    }
+    box.append(head, S.el("p", "callback-line", line));
   }
 
   function clocks(c) {

@@ -76,6 +76,7 @@
       if (results[0].status === 200) {
         renderStats(results[0].data);
         renderStaffing(results[0].data);
+        renderOutcomes(results[0].data);
       }
       if (results[1].status === 200) {
         renderIncidents(results[1].data);
@@ -124,6 +125,38 @@
         S.el("td", "answered", t.answered),
         S.el("td", "available", t.agents_available),
         S.el("td", "busy", t.agents_busy)
+      );
+      body.append(row);
+    });
+  }
+
+  // Handling and outcomes: AHT with the after-contact work, CSAT and first-contact
+  // resolution per team and overall, as /api/stats counts them over the last hour.
+  function renderOutcomes(stats) {
+    const all = stats.overall;
+    $("t-csat").textContent = S.percent(all.csat);
+    $("t-fcr").textContent = S.percent(all.fcr);
+    const body = $("outcomes").tBodies[0];
+    body.replaceChildren();
+    stats.teams.concat([all]).forEach(function (t) {
+      const row = document.createElement("tr");
+      row.dataset.team = t.team;
+      if (t.team === "*") {
+        row.className = "total";
+      }
+      const name = S.el("th", null, label(t.team));
+      name.scope = "row";
+      const mean = t.csat_mean === null || t.csat_mean === undefined ? "–" : t.csat_mean.toFixed(1);
+      row.append(
+        name,
+        S.el("td", "resolved", t.resolved),
+        S.el("td", "aht", S.duration(t.aht_s)),
+        S.el("td", "acw", S.duration(t.acw_s)),
+        S.el("td", "surveys", t.surveys_answered + " / " + t.surveys_asked),
+        S.el("td", "csat", S.percent(t.csat)),
+        S.el("td", "csat-mean", mean),
+        S.el("td", "fcr-counts", t.fcr_resolved + " / " + t.fcr_returned),
+        S.el("td", "fcr", S.percent(t.fcr))
       );
       body.append(row);
     });

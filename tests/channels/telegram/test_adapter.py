@@ -53,7 +53,7 @@ async def test_round_trip_start_flow_queue_agent_reply(
         # /start while queued: still queued, and told where they stand.
         assert await desk.say("/start", language="en") == 200
         sent = await desk.telegram.wait_sent(4)
-        assert sent[3].text.startswith("Your request is waiting in the queue (number 1, about")
+        assert sent[3].text.startswith("Your request is still waiting in the queue: number 1")
 
         (contact,) = await store.list_contacts(channel="telegram")
         assert contact.state is ContactState.WAITING and contact.team == "technical"

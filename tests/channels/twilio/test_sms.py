@@ -61,11 +61,12 @@ async def test_flow_is_answered_inline_as_twiml_messages(
         inbound = [m.text for m in contact.messages if m.direction is Direction.IN]
         assert inbound == ["Dzień dobry, nie działa internet", "jan.kowalski ••••••"]
 
-        # After the flow, a message joins the waiting contact and nothing is answered.
+        # After the flow, a message joins the waiting contact and is answered with its place.
         status, twiml = await desk.sms("Czy ktoś tam jest?")
-        assert status == 200 and said(twiml) == []
+        assert status == 200
+        assert said(twiml) == ["Twoja sprawa nadal czeka w kolejce: miejsce 1, około 5 min."]
         contact = await store.get_contact(contact.id)
-        assert contact.messages[-1].text == "Czy ktoś tam jest?"
+        assert [m.text for m in contact.messages[-2:]] == ["Czy ktoś tam jest?", *said(twiml)]
 
 
 async def test_concurrent_duplicates_make_one_message_and_replay_the_same_twiml(

@@ -58,13 +58,18 @@ async def test_a_waiting_caller_hears_the_wait_with_one_webhook_per_announcement
     await desk.post("/twilio/voice", call_form(SID))
     for n, digits in enumerate(["2", "1001", CODE, "2"], 1):
         await desk.post(f"/twilio/voice/step?n={n}", call_form(SID, Digits=digits))
-    pause, again = twiml(await (await desk.post("/twilio/voice/hold?w=0", call_form(SID))).text())
+    # Right after the position: the callback offer (channels.twilio.callback), then hold.
+    offer, pause, again = twiml(
+        await (await desk.post("/twilio/voice/hold?w=0", call_form(SID))).text()
+    )
+    assert (offer.tag, [v.tag for v in offer]) == ("Gather", ["Say"])
     assert (pause.tag, pause.get("length")) == ("Pause", "45")  # not a 5 s poll
     assert (again.tag, again.text) == ("Redirect", "/twilio/voice/hold?w=45")
-    said, pause, again = twiml(
+    offer, pause, again = twiml(
         await (await desk.post("/twilio/voice/hold?w=45", call_form(SID))).text()
     )
-    assert said.tag == "Say" and "1" in (said.text or "")  # position and wait, every 45 s
+    said, offered = offer  # position and wait, every 45 s, then the offer again
+    assert said.tag == "Say" and "1" in (said.text or "") and offered.tag == "Say"
     assert (pause.get("length"), again.text) == ("45", "/twilio/voice/hold?w=45")
 
 

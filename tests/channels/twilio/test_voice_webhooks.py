@@ -148,7 +148,12 @@ async def test_after_the_dial_the_call_ends_or_holds_on(desk: Phone) -> None:
     form = call_form(SID, DialCallStatus="no-answer")
     pause, redirect = twiml(await (await desk.post("/twilio/voice/hold?dialed=1", form)).text())
     assert pause.tag == "Pause" and redirect.text == "/twilio/voice/hold?w=5"
+    # The caller stayed on the line: the keypad survey (test_survey.py), then the end.
     form = call_form(SID, DialCallStatus="completed")
+    gather, hangup = twiml(await (await desk.post("/twilio/voice/hold?dialed=1", form)).text())
+    assert (gather.tag, hangup.tag) == ("Gather", "Hangup")
+    # The caller hung up first: nothing to ask, the call is over.
+    form = call_form(SID, DialCallStatus="completed", CallStatus="completed")
     (hangup,) = twiml(await (await desk.post("/twilio/voice/hold?dialed=1", form)).text())
     assert hangup.tag == "Hangup"
 

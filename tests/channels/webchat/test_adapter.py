@@ -352,8 +352,9 @@ async def test_a_burst_of_claims_is_one_or_two_reads_of_the_queue_not_one_per_ch
             queued = await queue_customer(customer, f"Internet nie działa od rana ({n})")
             assert queued["position"] == n + 1
         reads = chat.adapter.board.reads
-        for _ in range(5):
-            status, _ = await chat.api("tomek", "POST", "/api/claim", {"teams": ["technical"]})
+        for n in range(5):  # two agents: one holds 3 chats at most (desk.capacity)
+            agent = ("tomek", "ania")[n % 2]
+            status, _ = await chat.api(agent, "POST", "/api/claim", {"teams": ["technical"]})
             assert status == 200
         assert (await customers[-1].expect("queued", timeout_s=5, position=1))["wait_min"] >= 1
         # The first claim's news is read at once, the rest of the burst once after it.

@@ -31,7 +31,15 @@ from queues.redis.keys import (
 from queues.redis.locate import team_keys
 from queues.redis.store import RedisStore
 from tests.conftest import FakeClock
-from tests.queues import test_buckets, test_contract, test_contract_shared, test_contract_windows
+from tests.queues import (
+    test_buckets,
+    test_contract,
+    test_contract_account,
+    test_contract_capacity,
+    test_contract_erase,
+    test_contract_shared,
+    test_contract_windows,
+)
 from tests.redis_server import redis_cluster
 
 pytestmark = pytest.mark.slow
@@ -39,7 +47,15 @@ pytestmark = pytest.mark.slow
 STORE_BACKENDS = ["cluster"]
 
 # Every contract test, collected again in this module, where make_store opens cluster stores.
-for _module in (test_contract, test_contract_shared, test_buckets, test_contract_windows):
+for _module in (
+    test_contract,
+    test_contract_shared,
+    test_buckets,
+    test_contract_windows,
+    test_contract_capacity,
+    test_contract_erase,
+    test_contract_account,
+):
     globals().update(
         {
             name: test

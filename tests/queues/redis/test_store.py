@@ -273,12 +273,14 @@ async def test_keys_carry_a_hash_tag_per_team_and_per_contact_shard(
     keys = {str(key) for key in await admin.keys("*")}
     assert {key for key in keys if key.startswith("{sb:team:")} == {
         "{sb:team:billing}:ready",
+        "{sb:team:billing}:ready:sms",  # the channel's index of :ready (capacity)
         "{sb:team:billing}:queued",
         "{sb:team:billing}:seq",
         "{sb:team:billing}:events",
         f"{{sb:team:billing}}:c:{cid}",
         team_buckets_key("billing", clock()),
         "{sb:team:domains_hosting}:leased",
+        "{sb:team:domains_hosting}:held:ann",  # what ann claimed there: her load
         "{sb:team:domains_hosting}:seq",
         "{sb:team:domains_hosting}:events",
         f"{{sb:team:domains_hosting}}:c:{held}",

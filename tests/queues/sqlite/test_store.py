@@ -321,7 +321,7 @@ async def test_a_version_1_file_is_upgraded_keeping_its_sessions(
         assert await store.put_session_if("sms:+48500", {"n": 2}, tag="", ttl_s=60)
         assert await store.get_session("sms:+48500") == {"n": 2}
     with sqlite3.connect(path) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     raw.close()
 
 
@@ -348,7 +348,7 @@ async def test_a_version_3_file_is_upgraded_with_buckets_counted_from_its_events
         await random_day(store, clock, random.Random(4), 100, day)
         await check_against_events(store, start, clock())
     with sqlite3.connect(path) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     raw.close()
 
 

@@ -451,10 +451,13 @@ def test_priority_sla_and_dispositions_are_checked() -> None:
 
     assert problems(data) == [
         ("priority.channel.sms", "is missing; add it"),
-        ("priority.channel.fax", "unknown key; use one of voice, chat, telegram, sms, email"),
+        ("priority.channel.fax", "unknown key; use one of voice, chat, telegram, sms, email, form"),
         ("priority.incident", "-1 should be greater than or equal to 0"),
         ("sla.answer.voice.target", "1.5 should be less than or equal to 1"),
-        ("sla.answer.pigeon", "'pigeon' is not a channel (voice, sms, email, chat, telegram)"),
+        (
+            "sla.answer.pigeon",
+            "'pigeon' is not a channel (voice, sms, email, chat, telegram, form)",
+        ),
         ("dispositions", "'solved' is listed twice"),
     ]
 

@@ -262,11 +262,12 @@ async def test_occupancy_gauge_is_time_busy_over_time_logged_in(desk: Desk) -> N
         for s in family.samples
         if s.name == "switchboard_occupancy_ratio"
     }
-    assert occupancy["billing"] == occupancy["domains_hosting"] == 600 / 1200
-    assert occupancy["technical"] == pytest.approx(600 / (1200 + 900))
+    # Busy: the 10 minutes held and the 30 s wrap-up after the resolve (desk.wrap_up_s).
+    assert occupancy["billing"] == occupancy["domains_hosting"] == 630 / 1200
+    assert occupancy["technical"] == pytest.approx(630 / (1200 + 900))
     _, stats = await desk.api("ola", "GET", "/api/stats")
     overall = stats["overall"]
-    assert (overall["agents_busy_s"], overall["agents_logged_in_s"]) == (600.0, 2100.0)
+    assert (overall["agents_busy_s"], overall["agents_logged_in_s"]) == (630.0, 2100.0)
 
 
 async def test_an_expired_lease_frees_the_agent_in_the_counts(desk: Desk) -> None:

@@ -71,4 +71,4 @@ async def test_each_error_answers_its_status_with_a_json_reason() -> None:
 
 def test_table_lists_each_error_once_and_only_error_statuses() -> None:
     assert all(issubclass(cls, Exception) for cls in STATUS)
-    assert set(STATUS.values()) <= {403, 404, 409, 422, 502, 503}
+    assert set(STATUS.values()) <= {403, 404, 409, 412, 422, 502, 503}  # 412: If-Match

@@ -1,0 +1,112 @@
+"""Who reads which contact, the heartbeat's ISO time and the metrics token (issue 15)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aiohttp.test_utils import TestClient, TestServer
+
+from queues import Channel
+from router.app.factory import create_app
+from router.config.load import parse_config
+from router.http.context import CONTEXT
+from tests.conftest import FakeClock
+from tests.router.conftest import ENV, ROOT, Desk
+from tests.router.http.test_api import queue_one
+from tests.router.testchannel import TestChannel
+
+STORE_BACKENDS = ["memory", "sqlite"]
+
+
+@pytest.fixture
+async def supervised(make_store, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Desk]:  # type: ignore[no-untyped-def]
+    """The desk with tomek (technical) a supervisor, and a metrics token."""
+    data: dict[str, Any] = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    data["agents"]["supervisors"] = ["tomek"]
+    data["http"]["metrics_token"] = "${SCRAPE_TOKEN}"
+    env = {**ENV, "SCRAPE_TOKEN": "scrape-0123456789"}
+    config = parse_config(data, base_dir=tmp_path, env=env)
+    store = await make_store(clock)
+    channels = {ch: TestChannel(channel=ch) for ch in (Channel.SMS, Channel.CHAT)}
+    app = create_app(
+        config,
+        store,
+        clock=clock,
+        outboxes=channels,
+        adapters=lambda ctx: [],
+        env=env,
+        reaper=False,
+    )
+    async with TestClient(TestServer(app)) as client:
+        for channel in channels.values():
+            channel.inbox = client.app[CONTEXT].service
+        yield Desk(client, channels, clock)
+
+
+async def test_an_agent_reads_only_the_contacts_of_the_teams_they_serve(desk: Desk) -> None:
+    billing = await queue_one(desk)  # "faktura": billing
+    status, body = await desk.api("tomek", "GET", f"/api/contacts/{billing}")
+    assert status == 403 and "team billing" in body["error"] and "technical" in body["error"]
+    status, _ = await desk.api("ola", "GET", f"/api/contacts/{billing}")
+    assert status == 200
+    status, listed = await desk.api("tomek", "GET", "/api/contacts")
+    assert status == 200 and billing not in [c["id"] for c in listed]
+    status, body = await desk.api("tomek", "GET", "/api/contacts?team=billing")
+    assert status == 403 and "not of team 'billing'" in body["error"]
+    status, listed = await desk.api("ola", "GET", "/api/contacts?team=billing")
+    assert [c["id"] for c in listed] == [billing]
+
+
+async def test_a_transferred_contact_is_read_by_its_new_team(desk: Desk) -> None:
+    billing = await queue_one(desk)
+    status, _ = await desk.api("ola", "POST", "/api/claim", {})
+    assert status == 200
+    status, _ = await desk.api(
+        "ola", "POST", f"/api/contacts/{billing}/transfer", {"team": "technical"}
+    )
+    assert status == 200
+    status, _ = await desk.api("ola", "GET", f"/api/contacts/{billing}")
+    assert status == 403  # no longer hers: on technical, waiting
+    status, _ = await desk.api("tomek", "GET", f"/api/contacts/{billing}")
+    assert status == 200
+
+
+async def test_a_supervisor_reads_every_team(supervised: Desk) -> None:
+    billing = await queue_one(supervised)
+    status, view = await supervised.api("tomek", "GET", f"/api/contacts/{billing}")
+    assert status == 200 and view["team"] == "billing"
+    status, listed = await supervised.api("tomek", "GET", "/api/contacts?team=billing")
+    assert [c["id"] for c in listed] == [billing]
+    # Read only: claiming stays with the teams served.
+    status, _ = await supervised.api("tomek", "POST", "/api/claim", {"teams": ["billing"]})
+    assert status == 422
+
+
+async def test_the_heartbeat_gives_lease_until_in_iso_8601(desk: Desk) -> None:
+    cid = await queue_one(desk)
+    await desk.api("ola", "POST", "/api/claim", {})
+    status, beat = await desk.api("ola", "POST", f"/api/contacts/{cid}/heartbeat")
+    assert status == 200 and isinstance(beat["lease_until"], str)
+    _, contact = await desk.api("ola", "GET", f"/api/contacts/{cid}")
+    assert beat["lease_until"] == contact["lease_until"]
+    assert datetime.fromisoformat(beat["lease_until"]).timestamp() == pytest.approx(
+        desk.clock() + 60
+    )
+
+
+async def test_metrics_need_the_configured_token(supervised: Desk) -> None:
+    assert (await supervised.client.get("/metrics")).status == 401
+    wrong = {"Authorization": "Bearer nope"}
+    assert (await supervised.client.get("/metrics", headers=wrong)).status == 401
+    right = {"Authorization": "Bearer scrape-0123456789"}
+    response = await supervised.client.get("/metrics", headers=right)
+    assert response.status == 200 and "switchboard_" in await response.text()
+
+
+async def test_metrics_are_open_without_a_token(desk: Desk) -> None:
+    assert (await desk.client.get("/metrics")).status == 200
