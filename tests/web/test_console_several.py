@@ -22,7 +22,7 @@ def test_two_chats_open_side_by_side_with_unread_marks(
     )
     second = chat_customer(pages, live_app, "Internet is down since morning", "firma.nowak 739155")
 
-    agent = pages.new(viewport={"width": 1280, "height": 940})
+    agent = pages.new(viewport={"width": 1280, "height": 1000})
     sign_in(agent, live_app.url + "/agent", live_app.tokens["ania"])
     expect(agent.locator("#conn")).to_have_text("live")
     agent.keyboard.press("c")  # claim: a chat opens in a tab (the business customer first)
@@ -51,6 +51,7 @@ def test_two_chats_open_side_by_side_with_unread_marks(
     expect(jan).not_to_have_class("tab unread")
     expect(agent.locator("#queues tr[data-team=billing] .waiting-count")).to_have_text("0")
     expect(agent.locator("#queues tr[data-team=technical] .waiting-count")).to_have_text("0")
+    agent.evaluate("() => window.scrollTo(0, 0)")  # the tab bar at the top in the picture
     screenshot(agent, "console-two-chats")
 
     # Open the other chat: the mark goes, its transcript shows, the first's draft is kept.
