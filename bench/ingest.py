@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 import yaml
 
 from bench.report import Figure
+from bench.sms import ACCOUNT_SID, AUTH_TOKEN, sms_form
 from bench.workload import BenchError
 from bench.wrk import WrkResult, run_wrk, write_requests
 from channels.twilio.auth import sign
@@ -38,14 +39,11 @@ from tests.redis_server import free_port, redis_server
 __all__ = ["IngestSizes", "run_ingest"]
 
 ROOT = Path(__file__).resolve().parents[1]
-ACCOUNT_SID = "AC" + "b" * 32
-AUTH_TOKEN = "c" * 32
 ENV = {
     "SWITCHBOARD_SECRET": "bench-secret-0123456789abcdef",
     "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
     "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
 }
-BODY = "Dzień dobry, od rana nie działa mi internet, router miga na czerwono."
 #: The goals of issue 16: the app's rate at least this share of the bare handler's.
 GOALS = {"memory": 0.5, "sqlite": 0.25, "redis": 0.3}
 
@@ -157,22 +155,7 @@ def _checked(url: str, form: dict[str, str]) -> str:
 
 
 def _sms(base: str, n: int) -> tuple[str, str, str]:
-    sid = f"SM{n:032x}"
-    form = {
-        "ToCountry": "PL",
-        "SmsMessageSid": sid,
-        "NumMedia": "0",
-        "SmsSid": sid,
-        "SmsStatus": "received",
-        "Body": BODY,
-        "FromCountry": "PL",
-        "To": "+48221234567",
-        "NumSegments": "1",
-        "MessageSid": sid,
-        "AccountSid": ACCOUNT_SID,
-        "From": f"+4860{n:07d}",
-        "ApiVersion": "2010-04-01",
-    }
+    form = sms_form(n)
     signed = (_checked if n == 0 else _signature)(base + "/twilio/sms", form)
     return "/twilio/sms", signed, urlencode(form)
 

@@ -97,29 +97,33 @@ async def _measure(
     return [figure.to_dict()]
 
 
+def sms_form(n: int) -> dict[str, str]:
+    """The form Twilio posts for a first message from the ``n``-th new number."""
+    sid = f"SM{n:032x}"
+    return {
+        "ToCountry": "PL",
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "SmsSid": sid,
+        "SmsStatus": "received",
+        "Body": BODY,
+        "FromCountry": "PL",
+        "To": "+48221234567",
+        "NumSegments": "1",
+        "MessageSid": sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": f"+4860{n:07d}",
+        "ApiVersion": "2010-04-01",
+    }
+
+
 def _requests(
     url: str, count: int, numbers: Iterator[int]
 ) -> list[tuple[dict[str, str], dict[str, str]]]:
     """Signed forms (and their headers) of first messages from ``count`` new numbers."""
     made = []
     for _ in range(count):
-        n = next(numbers)
-        sid = f"SM{n:032x}"
-        form = {
-            "ToCountry": "PL",
-            "SmsMessageSid": sid,
-            "NumMedia": "0",
-            "SmsSid": sid,
-            "SmsStatus": "received",
-            "Body": BODY,
-            "FromCountry": "PL",
-            "To": "+48221234567",
-            "NumSegments": "1",
-            "MessageSid": sid,
-            "AccountSid": ACCOUNT_SID,
-            "From": f"+4860{n:07d}",
-            "ApiVersion": "2010-04-01",
-        }
+        form = sms_form(next(numbers))
         made.append((form, {HEADER: sign(AUTH_TOKEN, url, form)}))
     return made
 
