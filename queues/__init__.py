@@ -41,6 +41,7 @@ from queues.timeline import (
     NotesFull,
     clean_tags,
 )
+from queues.turns import Turn, TurnOutcome, TurnResult
 
 __all__ = [
     "ALL_CHANNELS",
@@ -74,6 +75,9 @@ __all__ = [
     "QueueStats",
     "Store",
     "StoreUnavailable",
+    "Turn",
+    "TurnOutcome",
+    "TurnResult",
     "clean_tags",
     "edge_index",
     "fill",

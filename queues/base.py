@@ -26,6 +26,7 @@ from queues.models import (
     Position,
     QueueStats,
 )
+from queues.turns import Turn, TurnResult
 
 __all__ = [
     "EVENT_KINDS",
@@ -299,6 +300,15 @@ class Store(Protocol):
     ) -> bool:
         """Compare-and-set: store ``data`` only when the session still has ``tag`` (what
         ``get_session_tagged`` gave); False when another writer came first."""
+
+    async def get_sessions(self, keys: Sequence[str]) -> list[tuple[dict[str, Any] | None, str]]:
+        """``get_session_tagged`` of each key, in one read (one round trip on Redis)."""
+
+    async def apply_turn(self, turn: Turn) -> TurnResult:
+        """Apply an inbound message of a contact in its flow with everything it changes,
+        whole or not at all (``queues/turns.py``): CHANGED when the session no longer has
+        ``turn.session_tag`` or the contact is no longer in its flow, SEEN when the key was
+        seen; nothing is written then."""
 
     # -- documents (small records by kind and key, with compare-and-set) ----------------
     async def get_doc(self, kind: str, key: str) -> tuple[dict[str, Any] | None, str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from queues.base import Clock
@@ -50,6 +51,9 @@ class KeyedMemory(InProcessPubSub):
             del self._sessions[key]
             return None, ""
         return dict(data), tag
+
+    async def get_sessions(self, keys: Sequence[str]) -> list[tuple[dict[str, Any] | None, str]]:
+        return [await self.get_session_tagged(key) for key in keys]
 
     async def put_session(self, key: str, data: dict[str, Any], *, ttl_s: float) -> None:
         self._sessions[key] = (self._clock() + ttl_s, dict(data), uuid.uuid4().hex)

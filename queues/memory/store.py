@@ -36,6 +36,7 @@ from queues.models import (
     QueueStats,
 )
 from queues.transitions import Step
+from queues.turns import Turn, TurnResult, apply_in_steps
 
 __all__ = ["MemoryStore"]
 
@@ -158,6 +159,9 @@ class MemoryStore(
         if key is not None:
             self._keys[key] = (contact.id, message.id)
         return Intake(existing, message, duplicate=False)
+
+    async def apply_turn(self, turn: Turn) -> TurnResult:
+        return await apply_in_steps(self, turn)  # no step yields: atomic on the event loop
 
     async def append_message(self, contact_id: str, message: Message) -> None:
         contact = self._get(contact_id)

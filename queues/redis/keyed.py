@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
+
+from redis.asyncio.cluster import RedisCluster
 
 from queues.base import Clock
 from queues.models import now_s
@@ -44,7 +46,18 @@ class KeyedRedis(OnConnection):
 
     @operation
     async def get_session_tagged(self, key: str) -> tuple[dict[str, Any] | None, str]:
-        raw = await self._redis.get(session_key(key))
+        return self._tagged(await self._redis.get(session_key(key)))
+
+    @operation
+    async def get_sessions(self, keys: Sequence[str]) -> list[tuple[dict[str, Any] | None, str]]:
+        names = [session_key(key) for key in keys]
+        if isinstance(self._redis, RedisCluster):  # keys on several slots
+            raws = await self._redis.mget_nonatomic(names)
+        else:
+            raws = await self._redis.mget(names)
+        return [self._tagged(raw) for raw in raws]
+
+    def _tagged(self, raw: str | bytes | None) -> tuple[dict[str, Any] | None, str]:
         if raw is None:
             return None, ""
         stored = json.loads(raw)

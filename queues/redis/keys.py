@@ -140,6 +140,7 @@ BUCKET_TTL_S = 2 * 86_400
 SCRIPTS = (
     # contact shard
     "intake",
+    "turn",  # one Redis only (queues/turns.py)
     "claim_key",
     "append_message",
     "update_contact",

@@ -72,7 +72,9 @@ from queues.redis.queue import Queues
 from queues.redis.scripts import check, translated
 from queues.redis.texts import Texts
 from queues.redis.timeline import TimelineRedis
+from queues.redis.turn import run_turn
 from queues.redis.windows import WindowsRedis
+from queues.turns import Turn, TurnResult, apply_in_steps
 
 __all__ = ["RedisStore"]
 
@@ -87,6 +89,7 @@ class RedisStore(KeyedRedis, OutboxRedis, WindowsRedis, EraseRedis, TimelineRedi
         super().__init__(connection, clock=clock)
         self._locator = Locator(self._redis, self._scripts)
         cluster = connection.cluster or single_slot
+        self._cluster = cluster
         self._queues = Queues(
             self._redis, self._scripts, self._locator, self._clock, cluster=cluster
         )
@@ -168,6 +171,15 @@ class RedisStore(KeyedRedis, OutboxRedis, WindowsRedis, EraseRedis, TimelineRedi
             first = decode_message(reply[1], None, cid)
             return Intake(await self._with_queue(cid, flow), first, True)
         return Intake(await self._with_queue(cid, pairs(reply[1:])), stored, duplicate=False)
+
+    async def apply_turn(self, turn: Turn) -> TurnResult:
+        if self._cluster:
+            return await apply_in_steps(self, turn)
+        return await self._turn(turn)
+
+    @operation
+    async def _turn(self, turn: Turn) -> TurnResult:
+        return await run_turn(self._scripts, self._texts, self._clock, self._session_value, turn)
 
     async def _claim_key(self, key: str, value: str) -> str | None:
         """Store ``value`` under an idempotency key unless one is there: None, or what is."""

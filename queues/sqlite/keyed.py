@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from queues.base import Clock
@@ -40,6 +41,18 @@ class KeyedRows(OnDatabase, InProcessPubSub):
             return None, ""
         data: dict[str, Any] = json.loads(row[0])
         return data, row[2]
+
+    @reads
+    def get_sessions(
+        self, conn: Conn, keys: Sequence[str]
+    ) -> list[tuple[dict[str, Any] | None, str]]:
+        marks = ", ".join("?" * len(keys))
+        sql = f"SELECT key, data, tag FROM sessions WHERE key IN ({marks}) AND expires_at > ?"
+        found = {
+            row[0]: (json.loads(row[1]), row[2])
+            for row in conn.execute(sql, (*keys, self._clock()))
+        }
+        return [found.get(key, (None, "")) for key in keys]
 
     @writes
     def put_session(self, conn: Conn, key: str, data: dict[str, Any], *, ttl_s: float) -> None:

@@ -37,6 +37,7 @@ from queues.sqlite.timeline import TimelineRows
 from queues.sqlite.windows import WindowRows
 from queues.sqlite.worker import Conn, reads, writes
 from queues.transitions import Step
+from queues.turns import Turn, TurnOutcome, TurnResult
 
 __all__ = ["SqliteStore"]
 
@@ -122,6 +123,9 @@ class SqliteStore(KeyedRows, OutboxRows, WindowRows, OutcomeRows, EraseRows, Tim
     def intake(
         self, conn: Conn, contact: Contact, message: Message, *, key: str | None = None
     ) -> Intake:
+        return self._intake(conn, contact, message, key)
+
+    def _intake(self, conn: Conn, contact: Contact, message: Message, key: str | None) -> Intake:
         if key is not None:
             sql = "SELECT contact_id, message_id FROM idempotency WHERE key = ?"
             seen = conn.execute(sql, (key,)).fetchone()
@@ -147,9 +151,35 @@ class SqliteStore(KeyedRows, OutboxRows, WindowRows, OutcomeRows, EraseRows, Tim
 
     @writes
     def append_message(self, conn: Conn, contact_id: str, message: Message) -> None:
-        contact = self._get(conn, contact_id)
-        self._add_message(conn, contact_id, message)
+        self._append(conn, self._get(conn, contact_id), message)
+
+    def _append(self, conn: Conn, contact: Contact, message: Message) -> None:
+        self._add_message(conn, contact.id, message)
         self._event(conn, contact, message_event_kind(message), message_id=message.id)
+
+    @writes
+    def apply_turn(self, conn: Conn, turn: Turn) -> TurnResult:
+        if self._tagged(conn, turn.session_key)[1] != turn.session_tag:
+            return TurnResult(TurnOutcome.CHANGED)
+        if turn.lock is not None:
+            sql = "SELECT 1 FROM locks WHERE name = ? AND expires_at > ?"
+            if conn.execute(sql, (turn.lock, self._clock())).fetchone() is not None:
+                return TurnResult(TurnOutcome.CHANGED)
+        if not turn.new:
+            row = conn.execute("SELECT state FROM contacts WHERE id = ?", (turn.contact.id,))
+            if (row.fetchone() or (None,))[0] != ContactState.IN_FLOW:
+                return TurnResult(TurnOutcome.CHANGED)
+        intake = self._intake(conn, turn.contact, turn.message, turn.key)
+        if intake.duplicate:
+            return TurnResult(TurnOutcome.SEEN)
+        contact = intake.contact
+        for said in turn.said:
+            self._append(conn, contact, said)
+        if turn.language is not None and turn.language != contact.language:
+            contact = contact.replace(language=turn.language)
+            self._save(conn, contact)
+        self._put(conn, turn.session_key, turn.session, turn.session_ttl_s)
+        return TurnResult(TurnOutcome.APPLIED, contact)
 
     @reads
     def get_contact(self, conn: Conn, contact_id: str, *, messages: bool = True) -> Contact:

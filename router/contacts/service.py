@@ -26,11 +26,11 @@ from queues import (
     Intake,
     Message,
     Store,
-    fill,
 )
 from router.contacts.codes import Spotted, spot
 from router.contacts.flow import FLOW_FOR_CHANNEL, QUEUE_PROMPTS, FlowHost, Performed
 from router.contacts.inbound import Conversation, find_conversation, history_message, new_contact
+from router.contacts.quick import QuickTurns, spoken
 from router.contacts.replay import replayed, session_record
 from router.contacts.standing import Standings
 from router.contacts.status import Announcer
@@ -49,7 +49,10 @@ from router.outages import Outages
 from router.routing import IncidentBook, Routing
 from router.stats import Metrics
 
-__all__ = ["ContactService"]
+__all__ = ["CONVERSATION_LOCK", "ContactService"]
+
+#: The store lock of a conversation's locked path (and the lock a quick turn checks).
+CONVERSATION_LOCK = "conversation:"
 
 log = structlog.get_logger(__name__)
 
@@ -115,17 +118,44 @@ class ContactService:
         self._languages = languages
         self._session_ttl_s = session_ttl_s
         self._agent_target = agent_target
-        self._conversations = KeyLocks(store, prefix="conversation:")
+        self._conversations = KeyLocks(store, prefix=CONVERSATION_LOCK)
         self._on_left = on_left
-        #: CSAT after a resolve (``survey.py``); its answer is taken before the flow.
-        self.surveys: Surveys | None = None
+        #: Messages that only move a flow along: one read, one write, no lock (``quick.py``).
+        self.quick = QuickTurns(
+            store=store,
+            engine=engine,
+            routing=routing,
+            flows=self.flows,
+            outages=self.outages,
+            find_account=accounts.find,
+            clock=clock,
+            default_language=default_language,
+            languages=languages,
+            session_ttl_s=session_ttl_s,
+            lock_prefix=CONVERSATION_LOCK,
+            metrics=metrics,
+        )
+        self._surveys: Surveys | None = None
         #: Where a waiting customer stands, asked and unasked (``standing.py``).
         self.standing: Standings | None = None
 
+    @property
+    def surveys(self) -> Surveys | None:
+        """CSAT after a resolve (``survey.py``); its answer is taken before the flow."""
+        return self._surveys
+
+    @surveys.setter
+    def surveys(self, surveys: Surveys | None) -> None:
+        self._surveys = surveys
+        self.quick.surveys = surveys is not None
+
     # -- Inbox -----------------------------------------------------------------------------
     async def receive(self, message: InboundMessage) -> Answer:
+        structlog.contextvars.bind_contextvars(channel=str(message.channel))
+        quick = await self.quick.receive(message)
+        if quick is not None:
+            return quick
         async with self._conversations.hold(message.session_key):
-            structlog.contextvars.bind_contextvars(channel=str(message.channel))
             surveyed = await self.surveys.take_answer(message) if self.surveys else None
             answer = surveyed or await self._receive(message)
         if answer.contact.state is ContactState.ASSIGNED and not answer.duplicate:
@@ -386,8 +416,7 @@ class ContactService:
         return spoken
 
     def _spoken(self, prompt: Prompt, language: str) -> Spoken:
-        template, params = self.engine.compose(prompt, language)
-        return Spoken(fill(template, params), prompt.language or language, template, params)
+        return spoken(self.engine, prompt, language)
 
     async def _save_session(self, message: InboundMessage, record: dict[str, Any]) -> None:
         await self.store.put_session(message.session_key, record, ttl_s=self._session_ttl_s)

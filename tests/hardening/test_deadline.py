@@ -24,7 +24,8 @@ STORE_BACKENDS = ["memory", "sqlite"]
 
 
 class Stalling:
-    """A store whose ``intake`` waits while ``stalled`` is set (a store that hangs)."""
+    """A store whose writes of an inbound message (``intake``, ``apply_turn``) wait while
+    ``go`` is clear (a store that hangs)."""
 
     def __init__(self, inner: Store) -> None:
         self.inner = inner
@@ -33,7 +34,7 @@ class Stalling:
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self.inner, name)
-        if name != "intake" or not inspect.iscoroutinefunction(attr):
+        if name not in ("intake", "apply_turn") or not inspect.iscoroutinefunction(attr):
             return attr
 
         async def call(*args: Any, **kwargs: Any) -> Any:

@@ -232,3 +232,26 @@ local function ended_wait(changes, wait_s, count, bins)
   changes[bins + wait_bin(us)] = 1
   return us
 end
+
+-- What intake.lua and turn.lua write for an inbound message: the contact when it is new
+-- (its flow field/value pairs are ARGV[first..last]), the message, and its history index
+-- when it is stored under an idempotency key. KEYS[1..8] are intake's. Returns the flow.
+local function take_in(id, now, message, message_id, keyed, first, last)
+  local flow = load(KEYS[1])
+  if not flow then
+    redis.call('HSET', KEYS[1], unpack(ARGV, first, last))
+    flow = load(KEYS[1])
+    redis.call('ZADD', KEYS[4], flow.ca, id)
+    redis.call('ZADD', KEYS[5], flow.ca, id)
+    if flow.ac and KEYS[8] then -- created with its account: in the account's index
+      redis.call('ZADD', KEYS[8] .. flow.ac, flow.ca, id)
+    end
+    contact_event(KEYS[2], KEYS[6], id, 'contact_created', now, '', '', {channel = flow.ch})
+    bucket_add(KEYS[7], now, flow.ch, {[B.created] = 1})
+  end
+  local count = redis.call('RPUSH', KEYS[2], message)
+  if keyed == '1' then
+    redis.call('HSET', KEYS[3], message_id, count - 1)
+  end
+  return flow
+end

@@ -15,20 +15,5 @@ if keyed == '1' then
     return append_pairs({'dup', redis.call('LINDEX', KEYS[2], tonumber(index))}, flow)
   end
 end
-local flow = load(KEYS[1])
-if not flow then
-  redis.call('HSET', KEYS[1], unpack(ARGV, 6))
-  flow = load(KEYS[1])
-  redis.call('ZADD', KEYS[4], flow.ca, id)
-  redis.call('ZADD', KEYS[5], flow.ca, id)
-  if flow.ac and KEYS[8] then -- created with its account: in the account's index
-    redis.call('ZADD', KEYS[8] .. flow.ac, flow.ca, id)
-  end
-  contact_event(KEYS[2], KEYS[6], id, 'contact_created', now, '', '', {channel = flow.ch})
-  bucket_add(KEYS[7], now, flow.ch, {[B.created] = 1})
-end
-local count = redis.call('RPUSH', KEYS[2], message)
-if keyed == '1' then
-  redis.call('HSET', KEYS[3], message_id, count - 1)
-end
+local flow = take_in(id, now, message, message_id, keyed, 6, #ARGV)
 return reply('ok', flow)

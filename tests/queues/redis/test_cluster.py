@@ -38,6 +38,7 @@ from tests.queues import (
     test_contract_capacity,
     test_contract_erase,
     test_contract_shared,
+    test_contract_turn,
     test_contract_windows,
 )
 from tests.redis_server import redis_cluster
@@ -55,6 +56,7 @@ for _module in (
     test_contract_capacity,
     test_contract_erase,
     test_contract_account,
+    test_contract_turn,
 ):
     globals().update(
         {

@@ -155,8 +155,15 @@ async def test_kpis_on_a_scripted_scenario(desk: Desk) -> None:
 async def test_retry_after_the_store_failed_mid_message_finishes_the_work(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Stored, then the store went away before the session was saved: the retry advances."""
+    """Stored, then the store went away before the session was saved: the retry advances.
+
+    (The locked path's steps: a quick turn is one store operation, whole or not at all.)"""
     store = desk.ctx.store
+
+    async def locked_path_only(message: InboundMessage) -> None:
+        return None
+
+    monkeypatch.setattr(desk.ctx.service.quick, "receive", locked_path_only)
     real_put = store.put_session
     failures = [1]
 

@@ -1,0 +1,68 @@
+-- turn: an inbound message of a contact in its flow with everything it changes, whole or
+-- not at all (queues/turns.py). One Redis only: the session and idempotency keys are not
+-- in the contact's shard (on a cluster the store applies a turn step by step).
+-- KEYS: intake's eight (flow, history, keyed index, shard contacts, shard address index,
+--       shard events, shard buckets, the shard's account index prefix), the session, the
+--       lock that must be free ('' none), and when the message has a key, its idempotency
+--       key (a string, or the group's hash)
+-- ARGV: 1 id, 2 now, 3 message JSON, 4 message id, 5 '1' when keyed, 6 the session's tag
+--       as read ('' none), 7 the new session value, 8 its ttl ms, 9 the idempotency field
+--       ('' for a string key), 10 its value, 11 its ttl ms, 12 '1' when the turn creates
+--       the contact, 13 its language after the turn ('' unchanged), 14 the number n of
+--       prompts said, then the n prompts' JSON, then the new contact's flow pairs
+-- Reply: 'ok' + flow pairs; 'changed' (the session's tag differs, the lock is held, or
+-- the contact is no longer in its flow) or 'seen' (the key was stored before): nothing written then.
+local id, now, keyed = ARGV[1], ARGV[2], ARGV[5]
+local raw = redis.call('GET', KEYS[9])
+local tag = ''
+if raw then
+  local stored = cjson.decode(raw)
+  if tonumber(stored['x']) > tonumber(now) then
+    tag = stored['t'] or ''
+  end
+end
+if tag ~= ARGV[6] then
+  return {'changed'}
+end
+if KEYS[10] ~= '' then
+  local held = redis.call('GET', KEYS[10])
+  if held and tonumber(cjson.decode(held)['x']) > tonumber(now) then
+    return {'changed'}
+  end
+end
+if keyed == '1' then
+  local seen
+  if ARGV[9] == '' then
+    seen = redis.call('GET', KEYS[11])
+  else
+    seen = redis.call('HGET', KEYS[11], ARGV[9])
+  end
+  if seen then
+    return {'seen'}
+  end
+end
+if ARGV[12] ~= '1' then
+  local found = redis.call('HMGET', KEYS[1], 'ch', 'st', 'q')
+  if not found[1] or (found[2] and found[2] ~= 'in_flow') or found[3] then
+    return {'changed'}
+  end
+end
+local said = tonumber(ARGV[14])
+local flow = take_in(id, now, ARGV[3], ARGV[4], keyed, 15 + said, #ARGV)
+for i = 15, 14 + said do
+  redis.call('RPUSH', KEYS[2], ARGV[i])
+end
+if ARGV[13] ~= '' and flow.lg ~= ARGV[13] then
+  redis.call('HSET', KEYS[1], 'lg', ARGV[13])
+  flow.lg = ARGV[13]
+end
+if keyed == '1' then
+  if ARGV[9] == '' then
+    redis.call('SET', KEYS[11], ARGV[10], 'PX', ARGV[11])
+  else
+    redis.call('HSET', KEYS[11], ARGV[9], ARGV[10])
+    redis.call('PEXPIRE', KEYS[11], ARGV[11])
+  end
+end
+redis.call('SET', KEYS[9], ARGV[7], 'PX', ARGV[8])
+return reply('ok', flow)

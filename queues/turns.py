@@ -1,0 +1,131 @@
+"""A turn: an inbound message of a contact in its flow, with everything it changes, kept as
+one unit (``Store.apply_turn``).
+
+A message that only moves a flow along (a first message, a keypress on a menu, an answer to
+a question) changes four things: the contact (created by its first message), its history
+(the message and the prompts said back), the contact's language, and the conversation's
+session (the flow's next state). The router computes all of it from one read and hands it
+to the store as a ``Turn``; the store applies it whole or not at all:
+
+- the session must still carry ``session_tag`` (what the router read; "" for none), the
+  turn's ``lock`` must be free, and a contact the turn does not create must exist and still
+  be in its flow: otherwise nothing is written (``CHANGED``; another message of the
+  conversation came first, or the flow was ended from outside) and the router takes its
+  locked path;
+- a ``key`` already seen writes nothing (``SEEN``): the provider retried, and the router
+  answers it as a retry.
+
+Memory applies it in one step of the event loop; SQLite in one transaction; Redis in one
+script on one server (``queues/redis/lua/turn.lua``). On a Redis Cluster the keys of a turn
+live on several slots, so the store applies it step by step (``apply_in_steps``), holding
+the turn's lock meanwhile so that the locked path and other turns of the conversation keep
+out: three more round trips, and a process killed between the steps leaves what a crash
+leaves on the locked path (a message stored, not yet handled: its retry finishes the work).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from queues.errors import ContactNotFound
+from queues.models import Contact, ContactState, Message
+
+if TYPE_CHECKING:
+    from queues.base import Store
+
+__all__ = ["Turn", "TurnOutcome", "TurnResult", "apply_in_steps"]
+
+#: How long ``apply_in_steps`` may hold a turn's lock (a process that dies holding it).
+LOCK_TTL_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What one inbound message changes while its contact is in its flow."""
+
+    session_key: str
+    #: The session's tag when the router read it ("" when there was none).
+    session_tag: str
+    #: The session to keep for the conversation's next message.
+    session: dict[str, Any]
+    session_ttl_s: float
+    #: The contact: created by this turn when ``new``, else only its ``id`` is read.
+    contact: Contact
+    new: bool
+    #: The inbound message as the history keeps it, and its idempotency key.
+    message: Message
+    key: str | None = None
+    #: The prompts said back, in order, after the message.
+    said: tuple[Message, ...] = ()
+    #: The contact's language after the turn, when the flow changed it.
+    language: str | None = None
+    #: A lock (``Store.acquire_lock``) that must be free: whoever holds it works on the
+    #: conversation in steps of their own (the router's locked path).
+    lock: str | None = None
+
+
+class TurnOutcome(StrEnum):
+    APPLIED = "applied"
+    #: The session or the contact moved on since they were read: nothing written.
+    CHANGED = "changed"
+    #: The message's key was seen before: nothing written.
+    SEEN = "seen"
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    outcome: TurnOutcome
+    #: The contact after the turn (no messages), when applied.
+    contact: Contact | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.outcome is TurnOutcome.APPLIED
+
+
+CHANGED = TurnResult(TurnOutcome.CHANGED)
+SEEN = TurnResult(TurnOutcome.SEEN)
+
+
+async def apply_in_steps(store: Store, turn: Turn) -> TurnResult:
+    """The turn through the store's single operations, checks first, holding its lock.
+
+    Atomic on the memory store (none of its operations yields to the event loop); on a
+    Redis Cluster, see the module's docstring.
+    """
+    if turn.lock is None:
+        return await _steps(store, turn)
+    owner = uuid.uuid4().hex  # held while the steps run: a locked path waits, or is waited for
+    if not await store.acquire_lock(turn.lock, owner, ttl_s=LOCK_TTL_S):
+        return CHANGED
+    try:
+        return await _steps(store, turn)
+    finally:
+        await store.release_lock(turn.lock, owner)
+
+
+async def _steps(store: Store, turn: Turn) -> TurnResult:
+    if (await store.get_session_tagged(turn.session_key))[1] != turn.session_tag:
+        return CHANGED
+    if not turn.new:
+        try:
+            current = await store.get_contact(turn.contact.id, messages=False)
+        except ContactNotFound:
+            return CHANGED
+        if current.state is not ContactState.IN_FLOW:
+            return CHANGED
+    intake = await store.intake(turn.contact, turn.message, key=turn.key)
+    if intake.duplicate:
+        return SEEN
+    contact = intake.contact
+    for said in turn.said:
+        await store.append_message(contact.id, said)
+    if turn.language is not None and turn.language != contact.language:
+        contact = await store.update_contact(contact.id, language=turn.language)
+    stored = await store.put_session_if(
+        turn.session_key, turn.session, tag=turn.session_tag, ttl_s=turn.session_ttl_s
+    )
+    return TurnResult(TurnOutcome.APPLIED, contact) if stored else CHANGED

@@ -1,0 +1,208 @@
+"""The quick turn: a message that only moves its contact's flow along, in one read and one
+write, without the conversation lock.
+
+Most messages are such: a first message (the flow greets and asks), a keypress on a menu, an
+answer to a question. For them the router reads the conversation's session, a pending
+survey at the address and the incident book in one ``get_sessions`` (and the contact, when
+the conversation has one), runs the pure flow engine, and hands the store the whole turn —
+the contact when new, the message, the prompts said, the language, the next session — as
+one ``Store.apply_turn``: one transaction on SQLite, one script on Redis.
+
+Whatever needs more goes the locked path (``service.py``), which reads everything again:
+a flow step with an effect (verify, enqueue, end), a contact out of its flow, a pending
+survey, an e-mail reply to a thread, an account and code named in the text, a retry of a
+handled message; and a turn the store refused because the session moved on, the lock was
+held or the key was seen. The store checks the lock inside the turn, so a turn never lands
+while the locked path works on the conversation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from channels import Answer, InboundMessage, Spoken
+from ivr import Engine, Prompt, Step
+from queues import Contact, ContactState, Direction, Message, Store, Turn, fill
+from router.contacts.codes import spot
+from router.contacts.flow import FLOW_FOR_CHANNEL, FlowHost
+from router.contacts.inbound import history_message, new_contact
+from router.contacts.replay import handled_keys, session_record
+from router.contacts.survey import survey_key
+from router.identity import Account
+from router.outages import Outages
+from router.routing import Incidents, Routing
+from router.routing.decision import INCIDENTS_KEY
+from router.stats import Metrics
+
+__all__ = ["QuickTurns", "spoken"]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Read:
+    """What the quick turn read: the session (and its tag), the contact, the incidents."""
+
+    session: dict[str, Any] | None
+    tag: str
+    contact: Contact | None
+    incidents: Incidents
+
+
+class QuickTurns:
+    """Takes the messages that only move a flow along; None for every other."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        engine: Engine,
+        routing: Routing,
+        flows: FlowHost,
+        outages: Outages,
+        find_account: Callable[[str], Account | None],
+        clock: Callable[[], float],
+        default_language: str,
+        languages: tuple[str, ...],
+        session_ttl_s: float,
+        lock_prefix: str,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._store = store
+        self._engine = engine
+        self._routing = routing
+        self._flows = flows
+        self._outages = outages
+        self._find_account = find_account
+        self._clock = clock
+        self._default_language = default_language
+        self._languages = languages
+        self._session_ttl_s = session_ttl_s
+        self._lock_prefix = lock_prefix
+        self._metrics = metrics
+        #: Whether a survey may be pending at an address (the router asks surveys).
+        self.surveys = False
+
+    async def receive(self, message: InboundMessage) -> Answer | None:
+        read = await self._read(message)
+        if read is None or spot(message, self._find_account) is not None:
+            return None
+        now = self._clock()
+        contact = read.contact or new_contact(
+            message,
+            now,
+            follow_up_of=None,
+            languages=self._languages,
+            default_language=self._default_language,
+        )
+        language = contact.language or self._default_language
+        facts = self._routing.facts(read.incidents, at=now, language=language)
+        step = self._flows.step(message, read.session, facts=facts, language=language)
+        if step.effect is not None:
+            return None
+        return await self._apply(message, read, contact, step, now)
+
+    async def _read(self, message: InboundMessage) -> _Read | None:
+        """The conversation as the quick turn needs it, or None: the locked path's."""
+        keys = [message.session_key, INCIDENTS_KEY]
+        if self.surveys:
+            keys.append(survey_key(message.channel, message.address))
+        (session, tag), (book, _), *survey = await self._store.get_sessions(keys)
+        if survey and survey[0][0] is not None:
+            return None
+        incidents = Incidents.from_dict(book) if book else Incidents()
+        if session is None:
+            if message.contact_id is not None:
+                return None  # a reply in a thread: the locked path finds its contact
+            return _Read(None, "", None, incidents)
+        if session.get("flow") is None:
+            return None
+        if message.key in handled_keys(session):
+            return None  # a retry: answered again on the locked path
+        contact = await self._store.get_contact(str(session["contact_id"]), messages=False)
+        if contact.state is not ContactState.IN_FLOW:
+            return None
+        return _Read(session, tag, contact, incidents)
+
+    async def _apply(
+        self, message: InboundMessage, read: _Read, contact: Contact, step: Step, now: float
+    ) -> Answer | None:
+        redact = functools.partial(self._engine.redact, FLOW_FOR_CHANNEL[message.channel])
+        # Digits typed where the flow asked for a code are masked; the flow reads them.
+        secret = bool(read.session and read.session.get("secret"))
+        kept = history_message(message, now, redact=redact, secret=secret, known=contact.meta)
+        language = step.state.language
+        said_now = tuple(spoken(self._engine, p, language) for p in step.prompts)
+        said = tuple(
+            Message(
+                direction=Direction.OUT,
+                text=s.text,
+                at=self._clock(),
+                meta={"flow": True},
+                template=s.template,
+                params=s.params,
+            )
+            for s in said_now
+        )
+        session = session_record(
+            contact.id,
+            key=message.key,
+            spoken=said_now,
+            flow=step.state,
+            expect=step.expect,
+            handled=handled_keys(read.session),
+        )
+        turn = Turn(
+            session_key=message.session_key,
+            session_tag=read.tag,
+            session=session,
+            session_ttl_s=self._session_ttl_s,
+            contact=contact,
+            new=read.contact is None,
+            message=kept,
+            key=message.key,
+            said=said,
+            language=language if language != contact.language else None,
+            lock=self._lock_prefix + message.session_key,
+        )
+        done = await self._store.apply_turn(turn)
+        if done.contact is None:
+            log.info("quick_turn_refused", outcome=str(done.outcome))
+            return None
+        return await self._answered(message, done.contact, said_now, step, read, kept)
+
+    async def _answered(
+        self,
+        message: InboundMessage,
+        contact: Contact,
+        prompts: tuple[Spoken, ...],
+        step: Step,
+        read: _Read,
+        kept: Message,
+    ) -> Answer:
+        structlog.contextvars.bind_contextvars(contact_id=contact.id)
+        new = read.contact is None
+        if self._metrics is not None:
+            self._metrics.message(str(message.channel), "in")
+            for _ in prompts:
+                self._metrics.message(str(message.channel), "out")
+        log.info("message_received", new_contact=new, retried=False)
+        await self._outages.observe(
+            contact,
+            read.incidents,
+            first_text=" ".join(filter(None, (message.subject, message.text))) if new else None,
+            created=new,
+            queued=False,
+        )
+        return Answer(contact, prompts, step.expect, stored_text=kept.text)
+
+
+def spoken(engine: Engine, prompt: Prompt, language: str) -> Spoken:
+    """A prompt rendered in ``language`` (or its own), with its template and params."""
+    template, params = engine.compose(prompt, language)
+    return Spoken(fill(template, params), prompt.language or language, template, params)
