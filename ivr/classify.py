@@ -188,6 +188,8 @@ def detect_language(text: str, supported: Sequence[str], default: str) -> str:
 
 # A label line: optional quote marks of a reply, the label, ":" or "=" (or a spaced dash),
 # then the value.
+#: What every labelled line holds: ":" or "=", or a dash (spaced, checked by the pattern).
+_LABEL_MARKS = (":", "=", "-", "\u2013")
 _LABEL_LINE = re.compile(r"^[\s>]*(?P<head>[^:=\n]+?)\s*(?:[:=]|\s[-\u2013]\s)\s*(?P<value>.*)")
 
 
@@ -195,9 +197,17 @@ def _label_key(label: str) -> str:
     return " ".join(words(label))
 
 
+@lru_cache(maxsize=256)
+def _label_keys(labels: tuple[str, ...]) -> frozenset[str]:
+    """The labels as lines are compared with them, prepared once per list of labels."""
+    return frozenset(_label_key(label) for label in labels)
+
+
 def _labelled_lines(text: str, labels: Iterable[str]) -> list[tuple[int, int, str]]:
     """(line number, where the value starts, the value) of each labelled line."""
-    wanted = {_label_key(label) for label in labels}
+    if not any(mark in text for mark in _LABEL_MARKS):
+        return []  # no line can be labelled (most messages)
+    wanted = _label_keys(tuple(labels))
     found = []
     for number, line in enumerate(text.splitlines()):
         match = _LABEL_LINE.match(line)
