@@ -35,8 +35,7 @@ from router.contacts.replay import handled_keys, session_record
 from router.contacts.survey import survey_key
 from router.identity import Account
 from router.outages import Outages
-from router.routing import Incidents, Routing
-from router.routing.decision import INCIDENTS_KEY
+from router.routing import INCIDENTS_KEY, Incidents, Routing
 from router.stats import Metrics
 
 __all__ = ["QuickTurns", "spoken"]

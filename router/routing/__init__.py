@@ -1,7 +1,7 @@
 """Where a contact goes and how soon: team, priority delay, business hours, incidents, SLA."""
 
 from router.routing.compensation import RULES, Compensation, Interruption, compensate
-from router.routing.decision import IncidentBook, Routing
+from router.routing.decision import INCIDENTS_KEY, IncidentBook, Routing
 from router.routing.hours import BusinessHours
 from router.routing.policy import (
     ALL_TEAMS,
@@ -16,6 +16,7 @@ from router.routing.policy import (
 
 __all__ = [
     "ALL_TEAMS",
+    "INCIDENTS_KEY",
     "RULES",
     "BusinessHours",
     "Compensation",
