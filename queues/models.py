@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import secrets
+import os
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -86,9 +87,32 @@ def now_s() -> float:
     return round(time.time(), 6)
 
 
+class _Entropy(threading.local):
+    """Random hex digits from the OS's generator, fetched 2 KiB at a time per thread (one
+    system call per 512 ids rather than one per id); a forked child starts afresh."""
+
+    def __init__(self) -> None:
+        self.forget()
+
+    def forget(self) -> None:
+        self.digits = ""
+        self.used = 0
+
+    def take8(self) -> str:
+        if self.used >= len(self.digits):
+            self.digits, self.used = os.urandom(2048).hex(), 0
+        start = self.used
+        self.used = start + 8
+        return self.digits[start : start + 8]
+
+
+_ENTROPY = _Entropy()
+os.register_at_fork(after_in_child=_ENTROPY.forget)
+
+
 def new_id() -> str:
     """A sortable unique id: 12 hex digits of milliseconds, then 8 random hex digits."""
-    return f"{int(time.time() * 1000):012x}{secrets.token_hex(4)}"
+    return f"{int(time.time() * 1000):012x}{_ENTROPY.take8()}"
 
 
 def to_iso(ts: float | None) -> str | None:

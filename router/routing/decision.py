@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from ivr import Facts
@@ -69,6 +69,8 @@ class Routing:
     hours: Mapping[str, BusinessHours]
     priority: PriorityRules
     sla: SlaRules
+    #: The teams' hours described per language, made at the first need.
+    described: dict[str, dict[str, str]] = field(default_factory=dict, compare=False, repr=False)
 
     def facts(self, incidents: Incidents, *, at: float, language: str) -> Facts:
         """What the flow engine needs to know now: open teams, incidents, opening hours."""
@@ -78,8 +80,15 @@ class Routing:
             texts = [i.text_in(language) for i in incidents.open_for(team, at=at) if i.team == team]
             if texts:
                 announced[team] = " ".join(texts)
-        hours = {t: self.hours[t].describe(language) for t in self.teams}
-        return Facts(open_teams=open_teams, incidents=announced, hours=hours)
+        return Facts(open_teams=open_teams, incidents=announced, hours=self._hours_in(language))
+
+    def _hours_in(self, language: str) -> dict[str, str]:
+        """Each team's hours described in ``language`` (the config's: made once)."""
+        described = self.described.get(language)
+        if described is None:
+            described = {team: self.hours[team].describe(language) for team in self.teams}
+            self.described[language] = described
+        return described
 
     def decide(
         self,
