@@ -13,14 +13,19 @@ any router process count alike:
   hour; a process keeps the current hour's in memory, a copy of what the store holds;
 * the suggestions (``suggestions.py``).
 
-Each arrival costs a fixed number of store calls: at a first message, two counter calls of
-(topics + 1) keys of at most ``TOPIC_WINDOW_MIN`` or ``TOPIC_DAYS`` slots each; when queued,
-one read of the team's last ``max(RATE_WINDOWS_MIN)`` minutes of buckets (on Redis one or
-two hour hashes); never a pass over the day.
+Each arrival costs a fixed number of store calls, never a pass over the day: at a first
+message, its share of a flush of topic counts (``counts.py``: the first messages that
+arrive together are counted together, two counter calls of (topics + 1) keys for one alone,
+a few for fifty); when queued, one read of the team's last ``max(RATE_WINDOWS_MIN)``
+minutes of buckets (on Redis one or two hour hashes). The profile is read (and rolled) once
+an hour per process, whatever arrives meanwhile. Only a spike costs more: its suggestion is
+recorded (a document read, and written when it changed), one spiking message after another
+in arrival order, as they were counted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable, Mapping
 from zoneinfo import ZoneInfo
@@ -28,6 +33,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from queues import Contact, Store
+from router.outages.counts import TopicCounts, Window
 from router.outages.profile import Profile, learned, minute_arrivals, rate_windows
 from router.outages.spikes import (
     RATE_WINDOWS_MIN,
@@ -51,6 +57,10 @@ TOPIC_PREFIX = "outages:topic:"
 ALL_TOPICS = TOPIC_PREFIX + "*"
 _TOPIC_KEEP_S = (TOPIC_WINDOW_MIN + 1) * 60.0
 _DAYS_KEEP_S = (TOPIC_DAYS + 1) * 86400.0
+_TOPIC_WINDOWS = (
+    Window(slot_s=60, slots=TOPIC_WINDOW_MIN, keep_s=_TOPIC_KEEP_S),
+    Window(slot_s=86400, slots=TOPIC_DAYS, keep_s=_DAYS_KEEP_S),
+)
 
 
 class Detector:
@@ -72,7 +82,13 @@ class Detector:
         self._zone = zone
         self._teams = teams
         self._team_names = team_names
-        self._profiles: dict[str, Profile] = {}  # this hour's, as the store holds them
+        self._counts = TopicCounts(store, _TOPIC_WINDOWS)
+        # This hour's profile per stream, as the store holds it (by the hour it is for),
+        # and the one read of it under way.
+        self._profiles: dict[str, tuple[int, Profile]] = {}
+        self._loading: dict[str, tuple[int, asyncio.Future[Profile | None]]] = {}
+        # Spikes are recorded one after another, in the order they were counted.
+        self._recording = asyncio.Lock()
 
     async def first_message(
         self,
@@ -96,12 +112,7 @@ class Detector:
     ) -> Suggestion | None:
         topics = topic_keys(features) if features else []  # no topic: counted in all
         keys = [ALL_TOPICS, *map(_counter_key, topics)]
-        now_counts = await self._store.count_window(
-            keys, slot_s=60, slots=TOPIC_WINDOW_MIN, keep_s=_TOPIC_KEEP_S
-        )
-        day_counts = await self._store.count_window(
-            keys, slot_s=86400, slots=TOPIC_DAYS, keep_s=_DAYS_KEEP_S
-        )
+        now_counts, day_counts = (await self._counts.count(keys)).counts
         best: tuple[Spike, str] | None = None
         for i, topic in enumerate(topics, start=1):
             spike = topic_spike(now_counts[i], now_counts[0], day_counts[i], day_counts[0])
@@ -115,15 +126,16 @@ class Detector:
             return None
         words = {f.key: f.surface for f in features if f.kind == "word"}
         text = announcement(topic, team_name=self._team_names.get(on, {}), words=words)
-        suggestion, new = await self._book.record(
-            kind="topic",
-            team=on,
-            topic=topic,
-            spike=spike,
-            contact_id=contact.id,
-            at=self._clock(),
-            text=text,
-        )
+        async with self._recording:
+            suggestion, new = await self._book.record(
+                kind="topic",
+                team=on,
+                topic=topic,
+                spike=spike,
+                contact_id=contact.id,
+                at=self._clock(),
+                text=text,
+            )
         if new:
             log.info(
                 "incident_suggested",
@@ -184,12 +196,28 @@ class Detector:
         return suggestion
 
     async def _profile(self, stream: str, now: float) -> Profile:
+        """The stream's profile for this hour: read once an hour, however many arrive
+        meanwhile (those that arrive while it is read wait for that read)."""
         hour = int(now // 3600) * 3600
         cached = self._profiles.get(stream)
-        if cached is None or cached.upto != hour:
-            cached = await learned(self._store, stream, now=now, zone=self._zone)
-            self._profiles[stream] = cached
-        return cached
+        if cached is not None and cached[0] == hour:
+            return cached[1]
+        loading = self._loading.get(stream)
+        if loading is not None and loading[0] == hour:
+            shared = await asyncio.shield(loading[1])
+            if shared is not None:
+                return shared  # else that read failed: try it here
+        future: asyncio.Future[Profile | None] = asyncio.get_running_loop().create_future()
+        self._loading[stream] = (hour, future)
+        profile = None
+        try:
+            profile = await learned(self._store, stream, now=now, zone=self._zone)
+            self._profiles[stream] = (hour, profile)
+            return profile
+        finally:
+            future.set_result(profile)
+            if self._loading.get(stream, (hour, None))[1] is future:
+                del self._loading[stream]
 
 
 def _counter_key(topic: str) -> str:

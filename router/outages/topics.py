@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from router.outages.lexicon import CONCEPTS, LANGUAGES, STOPWORDS, TEMPLATES
 
@@ -44,11 +45,25 @@ _HEBREW_PREFIXES = frozenset("והבלמשכ")
 _RANK = {"service": 0, "symptom": 1, "word": 2}
 
 
+class _Marks(dict[int, int | None]):
+    """A ``translate`` table dropping every combining mark (diacritics, Hebrew points),
+    filled as characters are first seen (at most ``_MARKS_KEPT`` of them are kept)."""
+
+    def __missing__(self, code: int) -> int | None:
+        mapped = None if unicodedata.combining(chr(code)) else code
+        if len(self) < _MARKS_KEPT:
+            self[code] = mapped
+        return mapped
+
+
+_MARKS_KEPT = 20_000
+_MARKS = _Marks()
+
+
 def normalise(text: str) -> list[str]:
     """The words of ``text``, case folded, without diacritics or Hebrew points."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD).casefold())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _WORD.findall(plain)
+    return _WORD.findall(decomposed.translate(_MARKS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +85,17 @@ def _parse(stem: str) -> _Stem | None:
 
 
 @dataclass(frozen=True, slots=True)
-class _Prepared:
-    """A list of stems prepared once: one-word stems as a tuple of prefixes (one
-    ``startswith`` per word) and a set of whole words, phrases with their first parts
-    likewise, so that a message's words are each looked at a few times, not once a stem."""
+class _Index:
+    """Groups of stems (a concept's, a team's keywords) prepared once as dictionaries: a
+    one-word stem under its word (a prefix, or a whole word), a phrase under its first
+    word. A message's word is looked up once per length of its prefixes, whatever the
+    number of groups and stems."""
 
-    prefixes: tuple[str, ...]
-    wholes: frozenset[str]
-    phrases: tuple[_Stem, ...]
-    first_prefixes: tuple[str, ...]
-    first_wholes: frozenset[str]
+    prefixes: dict[str, tuple[str, ...]]  # prefix -> groups
+    wholes: dict[str, tuple[str, ...]]  # whole word -> groups
+    first_prefixes: dict[str, tuple[tuple[str, _Stem], ...]]  # -> (group, phrase)
+    first_wholes: dict[str, tuple[tuple[str, _Stem], ...]]
+    longest: int  # the longest prefix: longer ones need not be looked up
 
 
 def _whole(stem: _Stem, part: str) -> bool:
@@ -87,23 +103,32 @@ def _whole(stem: _Stem, part: str) -> bool:
     return stem.exact or len(part) <= 2
 
 
+def _add(table: dict[str, tuple[object, ...]], key: str, value: object) -> None:
+    if value not in table.get(key, ()):
+        table[key] = (*table.get(key, ()), value)
+
+
 @functools.lru_cache(maxsize=256)
-def _prepare(stems: tuple[str, ...]) -> _Prepared:
-    parsed = [p for p in map(_parse, stems) if p is not None]
-    singles = [p for p in parsed if len(p.parts) == 1]
-    phrases = tuple(p for p in parsed if len(p.parts) > 1)
-    return _Prepared(
-        prefixes=tuple(sorted({p.parts[0] for p in singles if not _whole(p, p.parts[0])})),
-        wholes=frozenset(p.parts[0] for p in singles if _whole(p, p.parts[0])),
-        phrases=phrases,
-        first_prefixes=tuple(sorted({p.parts[0] for p in phrases if not _whole(p, p.parts[0])})),
-        first_wholes=frozenset(p.parts[0] for p in phrases if _whole(p, p.parts[0])),
-    )
+def _prepare(groups: tuple[tuple[str, tuple[str, ...]], ...]) -> _Index:
+    prefixes: dict[str, tuple[object, ...]] = {}
+    wholes: dict[str, tuple[object, ...]] = {}
+    first_prefixes: dict[str, tuple[object, ...]] = {}
+    first_wholes: dict[str, tuple[object, ...]] = {}
+    for name, stems in groups:
+        for stem in filter(None, map(_parse, stems)):
+            first = stem.parts[0]
+            whole = _whole(stem, first)
+            if len(stem.parts) == 1:
+                _add(wholes if whole else prefixes, first, name)
+            else:
+                _add(first_wholes if whole else first_prefixes, first, (name, stem))
+    longest = max(map(len, [*prefixes, *first_prefixes]), default=0)
+    return _Index(prefixes, wholes, first_prefixes, first_wholes, longest)  # type: ignore[arg-type]
 
 
 @cache
-def _parsed_stems() -> tuple[tuple[str, _Prepared], ...]:
-    return tuple((name, _prepare(tuple(c.stems))) for name, c in CONCEPTS.items())
+def _concept_index() -> _Index:
+    return _prepare(tuple((name, tuple(c.stems)) for name, c in CONCEPTS.items()))
 
 
 def _variants(word: str) -> tuple[str, ...]:
@@ -124,52 +149,64 @@ def _part_matches(forms: tuple[str, ...], part: str, *, exact: bool) -> bool:
     return any(f == part if exact else f.startswith(part) for f in forms)
 
 
-def _starts(forms: tuple[str, ...], prefixes: tuple[str, ...], wholes: frozenset[str]) -> bool:
-    return any((prefixes and f.startswith(prefixes)) or f in wholes for f in forms)
+def _found(
+    forms: tuple[str, ...],
+    prefixes: dict[str, tuple[Any, ...]],
+    wholes: dict[str, tuple[Any, ...]],
+    longest: int,
+) -> set[Any]:
+    """What the word's forms name: under one of their prefixes, or whole."""
+    hits: set[Any] = set()
+    for form in forms:
+        got = wholes.get(form)
+        if got:
+            hits.update(got)
+        for size in range(1, min(len(form), longest) + 1):
+            got = prefixes.get(form[:size])
+            if got:
+                hits.update(got)
+    return hits
 
 
-def _covered(forms: list[tuple[str, ...]], stems: _Prepared) -> tuple[set[int], int]:
-    """The words the stems cover, and where the first covered one is (len: none)."""
-    covered: set[int] = set()
-    first = len(forms)
+def _covered(forms: list[tuple[str, ...]], index: _Index) -> dict[str, tuple[set[int], int]]:
+    """Per group that covers any: the words it covers, and where the first is."""
+    covered: dict[str, tuple[set[int], int]] = {}
+
+    def cover(name: str, words: range) -> None:
+        got, first = covered.get(name, (set(), len(forms)))
+        got.update(words)
+        covered[name] = (got, min(first, words.start))
+
     for start, word in enumerate(forms):
-        if _starts(word, stems.prefixes, stems.wholes):
-            covered.add(start)
-            first = min(first, start)
-        if not _starts(word, stems.first_prefixes, stems.first_wholes):
-            continue
-        for stem in stems.phrases:
+        for name in _found(word, index.prefixes, index.wholes, index.longest):
+            cover(name, range(start, start + 1))
+        for name, stem in _found(word, index.first_prefixes, index.first_wholes, index.longest):
             end = start + len(stem.parts)
             if end <= len(forms) and all(
                 _part_matches(forms[start + i], part, exact=_whole(stem, part))
                 for i, part in enumerate(stem.parts)
             ):
-                covered.update(range(start, end))
-                first = min(first, start)
-    return covered, first
+                cover(name, range(start, end))
+    return covered
 
 
 def _concepts(tokens: list[str]) -> tuple[list[Feature], set[int]]:
     """The concepts the words name, in the order they first appear, and the words used."""
     forms = [_variants(t) for t in tokens]
-    found: dict[str, int] = {}
-    used: set[int] = set()
-    for name, stems in _parsed_stems():
-        covered, first = _covered(forms, stems)
-        if covered:
-            found[name] = first
-            used |= covered
-    ordered = sorted(found, key=lambda name: found[name])
-    return [Feature(n, CONCEPTS[n].kind, tokens[found[n]]) for n in ordered], used
+    covered = _covered(forms, _concept_index())
+    used: set[int] = set().union(*(words for words, _ in covered.values()))
+    order = list(CONCEPTS)  # ties in first place: the lexicon's order, as before
+    ordered = sorted(covered, key=lambda name: (covered[name][1], order.index(name)))
+    return [Feature(n, CONCEPTS[n].kind, tokens[covered[n][1]]) for n in ordered], used
 
 
 def team_of(text: str | None, teams: Mapping[str, Iterable[str]]) -> str | None:
     """The team whose keyword stems (config ``keywords``, every language) cover the most
     words of ``text``; None when none does or two tie (as the flow's classification)."""
     forms = [_variants(t) for t in normalise(text or "")]
-    scores = {
-        team: len(_covered(forms, _prepare(tuple(stems)))[0]) for team, stems in teams.items()
-    }
+    index = _prepare(tuple((team, tuple(stems)) for team, stems in teams.items()))
+    covered = _covered(forms, index)
+    scores = {team: len(covered[team][0]) if team in covered else 0 for team in teams}
     best = max(scores.values(), default=0)
     leaders = [team for team, score in scores.items() if score == best]
     return leaders[0] if best > 0 and len(leaders) == 1 else None

@@ -124,5 +124,6 @@ def test_prepared_stems_cover_what_trying_each_stem_everywhere_covers() -> None:
         tokens = [rng.choice(vocabulary) for _ in range(rng.randint(0, 12))]
         chosen = rng.sample(stems, rng.randint(1, 40))
         forms = [_variants(t) for t in tokens]
-        got = _covered(forms, _prepare(tuple(chosen)))
+        index = _prepare((("chosen", tuple(chosen)),))
+        got = _covered(forms, index).get("chosen", (set(), len(forms)))
         assert got == _reference_covered(tokens, chosen), (tokens, chosen)
