@@ -25,6 +25,8 @@ STALE_S = 1800.0
 MAX_SAMPLES = 5
 #: A spike that goes on rewrites its suggestion this often at most, unless it grew.
 REFRESH_S = 60.0
+#: How long a process trusts its copy of a suggestion to skip an alarm that changes nothing.
+HINT_S = 5.0
 _TRIES = 10
 
 
@@ -132,10 +134,19 @@ def _worth_writing(old: Suggestion, new: Suggestion) -> bool:
 
 
 class SuggestionBook:
-    """The suggestions every router process shares."""
+    """The suggestions every router process shares.
+
+    During a spike every arrival of its topic is an alarm; most change nothing worth
+    writing (``_worth_writing``). A process keeps what it last read or wrote of each
+    suggestion for ``HINT_S``, and an alarm that would change nothing worth writing even
+    against that copy needs no read: a crowd on an outage day costs the store one read
+    per suggestion every few seconds, not one per message. The store stays the truth:
+    anything worth writing is read and written with compare-and-set.
+    """
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._hints: dict[str, tuple[Suggestion, float]] = {}  # key -> (as seen, when)
 
     async def record(
         self,
@@ -150,14 +161,19 @@ class SuggestionBook:
     ) -> tuple[Suggestion, bool]:
         """Record an alarm: the suggestion, and whether it is new."""
         key = slot_key(team, topic)
+        hinted = self._hint(key, at)
+        if hinted is not None and not _worth_writing(hinted, _seen(hinted, spike, contact_id, at)):
+            return hinted, False
         for _ in range(_TRIES):
             data, tag = await self._store.get_doc(KIND, key)
             old = Suggestion.from_dict(data) if data else None
             if old is not None and at - old.last_at <= STALE_S:
+                self._hints[key] = (old, at)
                 new = _seen(old, spike, contact_id, at)
                 if not _worth_writing(old, new):
                     return old, False
                 if await self._store.put_doc(KIND, key, new.to_dict(), tag=tag) is not None:
+                    self._hints[key] = (new, at)
                     return new, False
                 continue
             made = Suggestion(
@@ -175,8 +191,17 @@ class SuggestionBook:
                 text=dict(text),
             )
             if await self._store.put_doc(KIND, key, made.to_dict(), tag=tag) is not None:
+                self._hints[key] = (made, at)
                 return made, True
         raise StoreUnavailable(f"the suggestion {key!r} changed {_TRIES} times; try again")
+
+    def _hint(self, key: str, at: float) -> Suggestion | None:
+        """What this process last saw of a suggestion, when recent and not stale."""
+        seen = self._hints.get(key)
+        if seen is None or not 0 <= at - seen[1] <= HINT_S or at - seen[0].last_at > STALE_S:
+            self._hints.pop(key, None)
+            return None
+        return seen[0]
 
     async def all(self, *, at: float) -> list[Suggestion]:
         """Every suggestion not stale at ``at`` (dismissed ones included), oldest first;
@@ -200,6 +225,7 @@ class SuggestionBook:
         await self._delete_if(suggestion.key, suggestion.id)
 
     async def dismiss(self, suggestion: Suggestion) -> None:
+        self._hints.pop(suggestion.key, None)
         for _ in range(_TRIES):
             data, tag = await self._store.get_doc(KIND, suggestion.key)
             if not data or data.get("id") != suggestion.id:
@@ -209,6 +235,7 @@ class SuggestionBook:
                 return
 
     async def _delete_if(self, key: str, suggestion_id: str) -> None:
+        self._hints.pop(key, None)
         data, _ = await self._store.get_doc(KIND, key)
         if data and data.get("id") == suggestion_id:
             await self._store.delete_doc(KIND, key)
