@@ -15,7 +15,9 @@ fails and the customer gets an SMS.
 Webhooks (all X-Twilio-Signature checked, as every voice webhook):
 ``POST {prefix}/callback?w=N`` the key pressed at the offer; ``{prefix}/callback/number?t=N``
 the number; ``{prefix}/callback/answer?c=CONTACT&a=TRY`` the customer answered try TRY;
-``{prefix}/callback/status?c=CONTACT&a=TRY`` how try TRY ended.
+``{prefix}/callback/status?c=CONTACT&a=TRY`` how try TRY ended. Each answers within the
+ingest deadline (``channels.deadline``; 503 past it, so Twilio retries), whatever the store
+does: what the webhook does is idempotent, so the retry finds it done or does it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from channels.base import HoldStatus, Inbox, Spoken
 from channels.courier import Courier
+from channels.deadline import DEFAULT_DEADLINE_S, Deadline
 from channels.twilio.callback_book import Callback, CallbackState
 from channels.twilio.callback_dial import CallbackSettings, Dialer
 from channels.twilio.callback_parts import (
@@ -75,12 +78,14 @@ class Callbacks:
         clock: Callable[[], float],
         default_language: str = "pl",
         prefix: str = "/twilio/voice",
+        deadline_s: float = DEFAULT_DEADLINE_S,
     ) -> None:
         missing = [key for key in CALLBACK_PROMPTS if key not in prompts]
         if missing:
             raise ValueError(f"callbacks need the prompts {', '.join(missing)} in config.yaml")
         self._inbox = inbox
         self._host = host
+        self._deadline = Deadline(deadline_s)  # every webhook answered within it
         self._calls = calls
         self._prompts = {key: dict(prompts[key]) for key in CALLBACK_PROMPTS}
         self._clock = clock
@@ -124,6 +129,7 @@ class Callbacks:
         await self.dialer.start()
 
     async def aclose(self) -> None:
+        await self._deadline.aclose()
         await self.dialer.aclose()
         await self._calls.aclose()
 
@@ -161,7 +167,7 @@ class Callbacks:
             return form
         waited_s = _whole(request.query.get("w"))
         try:
-            status = await self._inbox.hold(Channel.VOICE, form["CallSid"])
+            status = await self._deadline.run(self._inbox.hold(Channel.VOICE, form["CallSid"]))
         except StoreUnavailable as exc:
             return store_unavailable("Twilio", exc)
         response = VoiceResponse()
@@ -180,30 +186,34 @@ class Callbacks:
         form = await self.voice.checked(request)
         if isinstance(form, web.Response):
             return form
-        call_sid, tries = form["CallSid"], _whole(request.query.get("t"))
-        digits, finished = form.get("Digits", ""), form.get("FinishedOnKey", "")
+        tries = _whole(request.query.get("t"))
         try:
-            status = await self._inbox.hold(Channel.VOICE, call_sid)
-            response = VoiceResponse()
-            if status is None:
-                response.hangup()
-                return _twiml(response)
-            language = self._language(status)
-            if not _waiting(status) or (not digits and finished != "#"):
-                response.redirect(f"{self._prefix}/hold?w=1", method="POST")
-                return _twiml(response)
-            number = typed_number(digits) if digits else e164(form.get("From"))
-            if number is None:
-                self.voice.say(response, self.spoken("callback_invalid_number", language))
-                if tries + 1 >= NUMBER_TRIES:
-                    response.redirect(f"{self._prefix}/hold?w=1", method="POST")
-                else:
-                    self._ask_number(response, language, None, tries + 1)
-                return _twiml(response)
-            await self._book(response, status, form, number)
+            response = await self._deadline.run(self._take_number(form, tries))
         except StoreUnavailable as exc:
             return store_unavailable("Twilio", exc)
         return _twiml(response)
+
+    async def _take_number(self, form: Mapping[str, str], tries: int) -> VoiceResponse:
+        digits, finished = form.get("Digits", ""), form.get("FinishedOnKey", "")
+        status = await self._inbox.hold(Channel.VOICE, form["CallSid"])
+        response = VoiceResponse()
+        if status is None:
+            response.hangup()
+            return response
+        language = self._language(status)
+        if not _waiting(status) or (not digits and finished != "#"):
+            response.redirect(f"{self._prefix}/hold?w=1", method="POST")
+            return response
+        number = typed_number(digits) if digits else e164(form.get("From"))
+        if number is None:
+            self.voice.say(response, self.spoken("callback_invalid_number", language))
+            if tries + 1 >= NUMBER_TRIES:
+                response.redirect(f"{self._prefix}/hold?w=1", method="POST")
+            else:
+                self._ask_number(response, language, None, tries + 1)
+            return response
+        await self._book(response, status, form, number)
+        return response
 
     async def answered(self, request: web.Request) -> web.StreamResponse:
         """The customer picked up try ``a``: put them through to the agent who holds the
@@ -214,23 +224,15 @@ class Callbacks:
         contact_id, attempt = request.query.get("c", ""), _whole(request.query.get("a"))
         if not _ID.fullmatch(contact_id) or attempt < 1:
             return refuse(400, "the callback URL names no contact (c) or try (a)")
-        call_sid = form["CallSid"]
         response = VoiceResponse()
         try:
-            callback = await self.book.get(contact_id)
-            live = (CallbackState.CALLING, CallbackState.CONNECTED)
-            if callback is None or callback.attempts != attempt or callback.state not in live:
-                log.info("callback_answer_stale", contact_id=contact_id, attempt=attempt)
-                response.hangup()
-                return _twiml(response)
-            await self._host.attach(Channel.VOICE, call_sid, contact_id)
-            await self.book.change(contact_id, lambda cb: cb.connected(attempt, call_sid))
-            await self.dialer.record(
-                contact_id, "callback_answered", callback.agent, attempt=attempt
-            )
-            status = await self._inbox.hold(Channel.VOICE, call_sid)
+            taken = await self._deadline.run(self._connected(contact_id, attempt, form["CallSid"]))
         except StoreUnavailable as exc:
             return store_unavailable("Twilio", exc)
+        if taken is None:
+            response.hangup()
+            return _twiml(response)
+        callback, status = taken
         language = callback.language
         self.voice.say(response, self.spoken("callback_hello", language))
         if status is not None and status.agent is not None:
@@ -241,6 +243,21 @@ class Callbacks:
         else:
             response.hangup()
         return _twiml(response)
+
+    async def _connected(
+        self, contact_id: str, attempt: int, call_sid: str
+    ) -> tuple[Callback, HoldStatus | None] | None:
+        """Try ``attempt`` was answered: the callback and the contact's hold status now, or
+        None when that try is no longer live."""
+        callback = await self.book.get(contact_id)
+        live = (CallbackState.CALLING, CallbackState.CONNECTED)
+        if callback is None or callback.attempts != attempt or callback.state not in live:
+            log.info("callback_answer_stale", contact_id=contact_id, attempt=attempt)
+            return None
+        await self._host.attach(Channel.VOICE, call_sid, contact_id)
+        await self.book.change(contact_id, lambda cb: cb.connected(attempt, call_sid))
+        await self.dialer.record(contact_id, "callback_answered", callback.agent, attempt=attempt)
+        return callback, await self._inbox.hold(Channel.VOICE, call_sid)
 
     async def ended(self, request: web.Request) -> web.StreamResponse:
         """How try ``a`` ended: after a conversation the call is over (the agent writes the
@@ -255,17 +272,20 @@ class Callbacks:
         if call_status not in _CALLBACK_ENDED:
             return web.Response(status=204)
         try:
-            callback = await self.book.get(contact_id)
-            if callback is None or callback.attempts != attempt:
-                return web.Response(status=204)
-            if callback.state is CallbackState.CONNECTED:
-                await self._inbox.hang_up(Channel.VOICE, form["CallSid"])
-                log.info("callback_call_ended", contact_id=contact_id, call_status=call_status)
-            else:
-                await self.dialer.unanswered(contact_id, attempt, call_status)
+            await self._deadline.run(self._end(contact_id, attempt, form["CallSid"], call_status))
         except StoreUnavailable as exc:
             return store_unavailable("Twilio", exc)
         return web.Response(status=204)
+
+    async def _end(self, contact_id: str, attempt: int, call_sid: str, call_status: str) -> None:
+        callback = await self.book.get(contact_id)
+        if callback is None or callback.attempts != attempt:
+            return
+        if callback.state is CallbackState.CONNECTED:
+            await self._inbox.hang_up(Channel.VOICE, call_sid)
+            log.info("callback_call_ended", contact_id=contact_id, call_status=call_status)
+        else:
+            await self.dialer.unanswered(contact_id, attempt, call_status)
 
     # -- helpers -----------------------------------------------------------------------------
     def _ask_number(

@@ -7,7 +7,9 @@ the caller is still there (``CallStatus`` in-progress): the voice channel then a
 wants one (``SurveyHost.voice_question``). The key comes to ``POST {prefix}/survey?c=ID``
 (X-Twilio-Signature checked, as every voice webhook), the router stores it
 (``SurveyHost.voice_answer``) and the caller hears thanks; no key, or another one: the call
-ends. A caller who hung up first is never asked.
+ends. A caller who hung up first is never asked. The answer is stored within the ingest
+deadline (``channels.deadline``): past it the webhook answers 503 and Twilio retries (a
+retried answer is counted once).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from aiohttp import web
 from twilio.twiml.voice_response import VoiceResponse
 
 from channels.base import Spoken
+from channels.deadline import DEFAULT_DEADLINE_S, Deadline
 from channels.webhooks import refuse, store_unavailable
 from queues import ContactNotFound, StoreUnavailable
 
@@ -51,8 +54,15 @@ class SurveyHost(Protocol):
 class VoiceSurvey:
     """The keypad survey of the voice channel (``TwilioVoice(survey=...)``)."""
 
-    def __init__(self, host: SurveyHost, *, prefix: str = "/twilio/voice") -> None:
+    def __init__(
+        self,
+        host: SurveyHost,
+        *,
+        prefix: str = "/twilio/voice",
+        deadline_s: float = DEFAULT_DEADLINE_S,
+    ) -> None:
         self._host = host
+        self._deadline = Deadline(deadline_s)
         self._prefix = prefix.rstrip("/")
         self._checked: Checked | None = None
         self._say: Say | None = None
@@ -63,6 +73,10 @@ class VoiceSurvey:
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post(f"{self._prefix}/survey", self.answer)
+        app.on_cleanup.append(self._close)
+
+    async def _close(self, app: web.Application) -> None:
+        await self._deadline.aclose()  # answers still running past their deadline
 
     async def ask(self, response: VoiceResponse, contact_id: str, form: dict[str, str]) -> bool:
         """After the agent's leg ended: the question in ``response`` (True), or nothing
@@ -94,7 +108,9 @@ class VoiceSurvey:
         if not _ID.fullmatch(contact_id):
             return refuse(400, "the survey URL has no valid contact id (c)")
         try:
-            thanks = await self._host.voice_answer(contact_id, form.get("Digits"))
+            thanks = await self._deadline.run(
+                self._host.voice_answer(contact_id, form.get("Digits"))
+            )
         except ContactNotFound:
             return refuse(404, f"contact {contact_id!r} does not exist")
         except StoreUnavailable as exc:

@@ -19,6 +19,9 @@ account SID or no public URL) the hold polls instead: it pauses ``hold_poll_s`` 
 looks, and the next look after a claim dials. With callbacks on (``callbacks``), each
 announcement ends with "press 1 to be called back; you keep your place"
 (``channels.twilio.callback``).
+
+The answers are TwiML strings prepared once (``channels.twilio.twiml``): the same bytes
+twilio's ``VoiceResponse`` renders, without building an ElementTree per webhook.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from channels.base import (
     Spoken,
 )
 from channels.deadline import DEFAULT_DEADLINE_S, Deadline
+from channels.twilio import twiml
 from channels.twilio.auth import TwilioSignature
 from channels.twilio.callback import Callbacks, VoiceParts
 from channels.twilio.calls import CallControl
@@ -193,29 +197,17 @@ class TwilioVoice:
             status = await self._deadline.run(self._inbox.hold(Channel.VOICE, call_sid))
         except StoreUnavailable as exc:
             return store_unavailable("Twilio", exc)
-        response = VoiceResponse()
         if status is None:
-            response.hangup()
-            return _twiml(response)
+            return _twiml(twiml.HANGUP_DOCUMENT)
         structlog.contextvars.bind_contextvars(contact_id=status.contact.id)
-        language = status.contact.language or self._default_language
-        if "dialed" in request.query and form.get("DialCallStatus") == "completed":
+        if "dialed" not in request.query:
+            return _twiml(self.render_hold(status, waited_s))
+        if form.get("DialCallStatus") == "completed":
             # The caller talked to the agent: a caller still there is asked the survey.
-            if not await self._surveyed(response, status.contact.id, form):
-                response.hangup()
-        elif "dialed" in request.query:
-            # The agent did not pick up: wait a poll, then dial again or keep holding.
-            log.info("voice_dial_unanswered", status=form.get("DialCallStatus", ""))
-            self._keep_holding(response, 0)
-        elif status.agent is not None:
-            log.info("voice_connecting", agent=status.agent.name)
-            self._connect(response, status.agent, language)
-        elif status.contact.state in _WAITING:
-            waited_s = self._announce(response, status, language, waited_s)
-            self._keep_holding(response, waited_s)
-        else:
-            response.hangup()  # resolved or abandoned meanwhile: nothing to wait for
-        return _twiml(response)
+            return _twiml(await self._after_call(status.contact.id, form))
+        # The agent did not pick up: wait a poll, then dial again or keep holding.
+        log.info("voice_dial_unanswered", status=form.get("DialCallStatus", ""))
+        return _twiml(twiml.document(self._keep_holding(0)))
 
     async def status(self, request: web.Request) -> web.StreamResponse:
         form = await self._checked(request)
@@ -239,14 +231,17 @@ class TwilioVoice:
         return web.Response(status=204)
 
     # -- helpers ---------------------------------------------------------------------------
-    async def _surveyed(self, response: VoiceResponse, contact_id: str, form: Any) -> bool:
+    async def _after_call(self, contact_id: str, form: Mapping[str, str]) -> str:
+        """The survey's question when it asks one, else a hangup."""
         if self.survey is None:
-            return False
+            return twiml.HANGUP_DOCUMENT
+        response = VoiceResponse()
         try:
-            return await self._deadline.run(self.survey.ask(response, contact_id, dict(form)))
+            asked = await self._deadline.run(self.survey.ask(response, contact_id, dict(form)))
         except StoreUnavailable as exc:
             log.warning("voice_survey_skipped", contact_id=contact_id, error=str(exc))
-            return False
+            return twiml.HANGUP_DOCUMENT
+        return twiml.render(response) if asked else twiml.HANGUP_DOCUMENT
 
     async def _checked(self, request: web.Request) -> dict[str, str] | web.Response:
         structlog.contextvars.bind_contextvars(channel=str(self.channel))
@@ -276,59 +271,56 @@ class TwilioVoice:
         log.info("voice_step", step=n, duplicate=answer.duplicate, no_input=digits is None)
         return _twiml(self.render(answer, n))
 
-    def render(self, answer: Answer, n: int) -> VoiceResponse:
+    def render(self, answer: Answer, n: int) -> str:
         """The TwiML for ``answer`` to step ``n``: a Gather for the next answer (n + 1), or
         the way to hold once queued, or a hangup once the flow is over."""
-        response = VoiceResponse()
+        says = tuple(map(self._said, answer.prompts))
         expect = answer.expect
         if expect is not None:
+            # Twilio falls through to the step's Redirect when nothing was pressed: the flow
+            # gets None. The answer is prepared once per action, input shape and prompts.
             action = f"{self._prefix}/step?n={n + 1}"
-            attrs: dict[str, Any] = {
-                "input": "dtmf",
-                "action": action,
-                "method": "POST",
-                "timeout": max(1, math.ceil(expect.timeout_s)),
-                "finish_on_key": expect.finish_on_key or "",
-            }
-            if expect.num_digits is not None:
-                attrs["num_digits"] = expect.num_digits
-            gather = response.gather(**attrs)
-            for spoken in answer.prompts:
-                self._say(gather, spoken)
-            # Twilio falls through here when nothing was pressed: the flow gets None.
-            response.redirect(f"{action}&timeout=1", method="POST")
-            return response
-        for spoken in answer.prompts:
-            self._say(response, spoken)
+            timeout_s = max(1, math.ceil(expect.timeout_s))
+            finish_on_key = expect.finish_on_key or ""
+            return twiml.step(action, timeout_s, finish_on_key, expect.num_digits, says)
         if answer.contact.state in _WAITING:
-            response.redirect(f"{self._prefix}/hold?w=0", method="POST")
-        else:
-            response.hangup()
-        return response
+            return twiml.document("".join(says) + twiml.redirect(f"{self._prefix}/hold?w=0"))
+        return twiml.document("".join(says) + twiml.HANGUP)
 
-    def _announce(
-        self, response: VoiceResponse, status: HoldStatus, language: str, waited_s: int
-    ) -> int:
+    def render_hold(self, status: HoldStatus, waited_s: int) -> str:
+        """The TwiML for a look at the hold ``waited_s`` after the last announcement: the
+        dial once an agent took the call; while the contact waits, the announcement when it
+        is due and the wait for the next look; a hangup once it no longer waits."""
+        language = status.contact.language or self._default_language
+        if status.agent is not None:
+            log.info("voice_connecting", agent=status.agent.name)
+            response = VoiceResponse()
+            self._connect(response, status.agent, language)
+            return twiml.render(response)
+        if status.contact.state not in _WAITING:
+            return twiml.HANGUP_DOCUMENT  # resolved or abandoned meanwhile: nothing to wait for
+        said, waited_s = self._announce(status, language, waited_s)
+        return twiml.document(said + self._keep_holding(waited_s))
+
+    def _announce(self, status: HoldStatus, language: str, waited_s: int) -> tuple[str, int]:
         """Position and wait every ``hold_refresh_s``; with callbacks, said in a Gather
-        that ends with the offer (right after queueing too, w=0). Returns the seconds
-        waited since the last announcement."""
+        that ends with the offer (right after queueing too, w=0). Returns the TwiML said
+        and the seconds waited since the last announcement."""
         prompt = status.prompt if waited_s >= self._refresh_s else None
         waited_s = 0 if prompt is not None else waited_s
-        parent: Any = response
         offer = waited_s == 0 and status.contact.state is ContactState.WAITING
-        if offer and self.callbacks is not None:
-            parent = self.callbacks.offer(response, waited_s)
+        if not offer or self.callbacks is None:
+            return (self._said(prompt) if prompt is not None else ""), waited_s
+        gather = self.callbacks.offer(VoiceResponse(), waited_s)
         if prompt is not None:
-            self._say(parent, prompt)
-        if parent is not response and self.callbacks is not None:
-            self._say(parent, self.callbacks.spoken("callback_offer", language))
-        return waited_s
+            self._say(gather, prompt)
+        self._say(gather, self.callbacks.spoken("callback_offer", language))
+        return twiml.serialize(gather), waited_s
 
-    def _keep_holding(self, response: VoiceResponse, waited_s: float) -> None:
+    def _keep_holding(self, waited_s: float) -> str:
         # Pushed: wait until the next announcement (a claim interrupts it); polled: a look.
         wait = max(1, math.ceil(self._refresh_s - waited_s)) if self.pushed else self._poll_s
-        response.pause(length=wait)
-        response.redirect(f"{self._prefix}/hold?w={int(waited_s) + wait}", method="POST")
+        return twiml.pause(wait) + twiml.redirect(f"{self._prefix}/hold?w={int(waited_s) + wait}")
 
     def _connect(self, response: VoiceResponse, agent: AgentTarget, language: str) -> None:
         text = self._connecting.get(language) or self._connecting.get(self._default_language)
@@ -342,6 +334,11 @@ class TwilioVoice:
             client.identity(agent.client_identity or agent.name)
             client.parameter(name="agent", value=agent.name)
 
+    def _said(self, spoken: Spoken) -> str:
+        """``spoken`` as a prepared ``<Say>``: what ``_say`` adds to a VoiceResponse."""
+        locale = self._locales.get(spoken.language, spoken.language)
+        return twiml.say(spoken.text, locale, self._voices.get(locale))
+
     def _say(self, parent: Any, spoken: Spoken) -> None:
         locale = self._locales.get(spoken.language, spoken.language)
         voice = self._voices.get(locale)
@@ -351,8 +348,8 @@ class TwilioVoice:
             parent.say(spoken.text, language=locale)
 
 
-def _twiml(response: VoiceResponse) -> web.Response:
-    return web.Response(text=str(response), content_type="text/xml", charset="utf-8")
+def _twiml(document: str) -> web.Response:
+    return web.Response(text=document, content_type="text/xml", charset="utf-8")
 
 
 def _whole(raw: str | None) -> int:

@@ -11,19 +11,18 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 import structlog
 from aiohttp import web
 
-from channels import AgentTarget, ChannelAdapter, ContactListener, Courier, Outbox
-from ivr import Engine
+from channels import ChannelAdapter, ContactListener, Outbox
 from queues import Channel, Store, StoreUnavailable, now_s
-from router.config import Config
-from router.contacts import (
-    AddressJoin,
-    ChangeRule,
-    ContactService,
-    Standings,
-    StatusWords,
-    Surveys,
+from router.app.services import (
+    KPI_WINDOW_S,
+    after_care,
+    agent_desk,
+    contact_service,
+    courier,
+    kpi_board,
 )
-from router.desk import AgentDesk, Presence
+from router.config import Config
+from router.desk import Presence
 from router.http import (
     CONTEXT,
     Context,
@@ -35,10 +34,9 @@ from router.http import (
     body_limit,
     error_middleware,
 )
-from router.identity import AccountDirectory, AgentDirectory, Verifier, load_demo, load_secret
+from router.identity import AccountDirectory, AgentDirectory, load_demo, load_secret
 from router.routing import BusinessHours, PriorityRules, Routing, SlaRules
-from router.staffing import service_goal
-from router.stats import KpiBoard, Metrics
+from router.stats import Metrics
 
 __all__ = [
     "DEMO_TOKENS",
@@ -51,7 +49,6 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 
-KPI_WINDOW_S = 3600.0
 #: The default largest request body (config: http.max_body_bytes); larger ones get 413.
 MAX_BODY_BYTES = 1024 * 1024
 DEMO_TOKENS = web.AppKey("demo_tokens", dict)
@@ -107,45 +104,29 @@ def build_context(
     agents = AgentDirectory(store, teams=config.team_names)
     routing = routing_from_config(config)
     presence = Presence(store, clock)
-    board = _kpi_board(config, store, presence, routing, clock)
+    board = kpi_board(config, store, presence, routing, clock)
     metrics = Metrics(board.snapshot)
-    q = config.queues
-    courier = Courier(
+    sender = courier(config, store, outboxes, clock)
+    desk = agent_desk(config, store, presence, routing, metrics, courier=sender, clock=clock)
+    sender.on_settled = desk.record
+    service = contact_service(
+        config,
         store,
-        lease_s=q.outbox_lease_s,
-        poll_s=q.outbox_poll_s,
-        attempts=q.outbox_attempts,
-        clock=clock,
-    )
-    courier.senders.update(outboxes)
-    desk = _desk(config, store, presence, routing, metrics, courier=courier, clock=clock)
-    courier.on_settled = desk.record
-    service = ContactService(
-        store=store,
-        engine=Engine(config.book),
         routing=routing,
-        verifier=_verifier(config, accounts, store, key, clock),
-        accounts=accounts,
+        directories=(accounts, agents),
         presence=presence,
-        clock=clock,
-        default_language=config.languages.default,
-        languages=config.languages.supported,
-        session_ttl_s=config.queues.session_ttl_s,
-        on_enqueued=desk.notify,
-        on_left=desk.moved,
-        agent_target=lambda name: _target(agents, name),
+        desk=desk,
         metrics=metrics,
+        key=key,
+        clock=clock,
     )
-    _surveys(config, service, desk, courier, clock)
-    # A verified customer's earlier contacts from the address join their timeline.
-    service.flows.after_verify.append(AddressJoin(store, clock=clock))
-    _standings(config, service, desk, courier, clock)
-    ctx = Context(
+    after_care(config, service, desk, sender, clock, accounts)
+    return Context(
         config=config,
         store=store,
         service=service,
         desk=desk,
-        courier=courier,
+        courier=sender,
         agents=agents,
         accounts=accounts,
         presence=presence,
@@ -154,99 +135,6 @@ def build_context(
         clock=clock,
         kpis=board.current,
     )
-    return ctx
-
-
-def _kpi_board(
-    config: Config,
-    store: Store,
-    presence: Presence,
-    routing: Routing,
-    clock: Callable[[], float],
-) -> KpiBoard:
-    """The last hour's KPIs for ``/api/stats``, the last of them kept for ``/metrics``."""
-    return KpiBoard(
-        store,
-        presence,
-        teams=routing.teams,
-        thresholds_s=config.sla.thresholds_s,
-        clock=clock,
-        window_s=KPI_WINDOW_S,
-        goal=service_goal(config.sla.answer),
-    )
-
-
-def _desk(
-    config: Config,
-    store: Store,
-    presence: Presence,
-    routing: Routing,
-    metrics: Metrics,
-    *,
-    courier: Courier,
-    clock: Callable[[], float],
-) -> AgentDesk:
-    return AgentDesk(
-        store=store,
-        presence=presence,
-        courier=courier,
-        clock=clock,
-        teams=routing.teams,
-        dispositions=config.dispositions,
-        lease_s=config.queues.lease_s,
-        metrics=metrics,
-        capacity=config.desk.capacity_rules,
-    )
-
-
-def _standings(
-    config: Config,
-    service: ContactService,
-    desk: AgentDesk,
-    courier: Courier,
-    clock: Callable[[], float],
-) -> None:
-    """Where a waiting customer stands: status answers, and unasked updates looked at on
-    each claim (``router.contacts.Standings``)."""
-    settings = config.queue_status
-    standings = Standings(
-        store=service.store,
-        engine=service.engine,
-        announcer=service.announcer,
-        courier=courier,
-        clock=clock,
-        default_language=config.languages.default,
-        words=StatusWords(settings.keywords),
-        rule=ChangeRule(settings.large_change_share, settings.large_change_min),
-        answer=settings.answer,
-        updates=settings.updates,
-        metrics=service.metrics,
-    )
-    service.standing = standings
-    desk.on_claimed.append(standings.claimed)
-
-
-def _surveys(
-    config: Config,
-    service: ContactService,
-    desk: AgentDesk,
-    courier: Courier,
-    clock: Callable[[], float],
-) -> None:
-    """CSAT after a resolve and first-contact resolution (``router.contacts.Surveys``)."""
-    surveys = Surveys(
-        store=service.store,
-        courier=courier,
-        engine=service.engine,
-        channels=config.survey.channels,
-        answer_window_s=config.survey.answer_window_s,
-        fcr_window_s=config.survey.fcr_window_s,
-        clock=clock,
-        default_language=config.languages.default,
-    )
-    service.surveys = surveys
-    service.flows.after_enqueue.append(surveys.arrived)
-    desk.on_resolved.append(surveys.after_resolve)
 
 
 async def load_directories(ctx: Context) -> dict[str, str]:
@@ -286,34 +174,6 @@ async def _refresh_directories(ctx: Context, interval_s: float) -> None:
             await ctx.agents.refresh()
         except StoreUnavailable as exc:
             log.warning("directory_refresh_failed", error=str(exc))
-
-
-def _verifier(
-    config: Config,
-    accounts: AccountDirectory,
-    store: Store,
-    key: bytes,
-    clock: Callable[[], float],
-) -> Verifier:
-    v = config.verification
-    return Verifier(
-        accounts,
-        store,
-        key,
-        max_failures=v.max_failures,
-        window_s=v.window_s,
-        lock_s=v.lock_s,
-        address_max_failures=v.address_max_failures,
-        address_window_s=v.address_window_s,
-        clock=clock,
-    )
-
-
-def _target(agents: AgentDirectory, name: str) -> AgentTarget | None:
-    agent = agents.get(name)
-    if agent is None:
-        return AgentTarget(name)
-    return AgentTarget(name, agent.phone, agent.client_identity)
 
 
 async def _reaper(ctx: Context, interval_s: float) -> None:

@@ -201,7 +201,11 @@ def voice_adapter(
         hold_poll_s=settings.hold_poll_s,
         calls=calls,
         callbacks=voice_callbacks(ctx, token, sid),
-        survey=VoiceSurvey(ctx.service.surveys) if ctx.service.surveys is not None else None,
+        survey=(
+            VoiceSurvey(ctx.service.surveys, deadline_s=ctx.config.channels.ingest_deadline_s)
+            if ctx.service.surveys is not None
+            else None
+        ),
         default_language=ctx.config.languages.default,
         # An optional `connecting` prompt in config.yaml overrides the built-in texts.
         connecting=ctx.config.book.prompts.get("connecting") or CONNECTING,
@@ -249,6 +253,7 @@ def voice_callbacks(ctx: Context, token: str, sid: str | None) -> Callbacks | No
         changed=partial(announce_change, ctx.store),
         clock=ctx.clock,
         default_language=config.languages.default,
+        deadline_s=config.channels.ingest_deadline_s,
     )
 
 

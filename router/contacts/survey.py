@@ -16,13 +16,15 @@ After an agent resolves a contact (``AgentDesk.on_resolved``):
 
 The answer is stored on the contact (meta ``survey``: score and when), recorded as its
 ``survey_answered`` event and counted in its team's bucket, once: a second answer, or a
-provider's retry of the first, changes nothing.
+provider's retry of the first, changes nothing. The answer as kept is masked like any
+message (``router.contacts.codes``): a reply that names an account with code-shaped digits
+(a mail's ``5`` above ``Login: jan.kowalski Kod: 482913``) keeps none of those digits.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 import structlog
@@ -40,6 +42,8 @@ from queues import (
     fill,
     to_iso,
 )
+from router.contacts.codes import spot
+from router.identity import Account
 
 __all__ = ["Surveys", "parse_score", "survey_key"]
 
@@ -87,6 +91,7 @@ class Surveys:
         fcr_window_s: float,
         clock: Any,
         default_language: str,
+        find_account: Callable[[str], Account | None] = lambda _: None,
     ) -> None:
         self._store = store
         self._courier = courier
@@ -96,6 +101,7 @@ class Surveys:
         self._fcr_window_s = fcr_window_s
         self._clock = clock
         self._default_language = default_language
+        self._find_account = find_account  # by login or number: what codes.spot needs
 
     # -- after a resolve, and on every enqueue --------------------------------------------
     async def after_resolve(self, contact: Contact) -> None:
@@ -157,8 +163,10 @@ class Surveys:
         if score is None or pending.get("answered"):
             await self._store.delete_session(key)
             return None
+        spotted = spot(message, self._find_account)  # never kept in clear (codes.py)
+        text = (spotted.masked(message) if spotted else message).text or ""
         intake = await self._store.intake(
-            contact, Message(Direction.IN, message.text or "", self._clock()), key=message.key
+            contact, Message(Direction.IN, text, self._clock()), key=message.key
         )
         if intake.duplicate:
             return Answer(contact, (thanks,), None, duplicate=True)

@@ -1,13 +1,28 @@
-"""Who may read which contact through the agent API.
+"""Who may read which contact, through every endpoint that shows one.
 
 The decision (issue 15): an agent reads the contacts of the teams they serve, the contacts
 they hold (``contact.agent``), and contacts no team owns yet (still in their flow); agents
 named in ``agents.supervisors`` read every contact, read only (they still claim, reply and
 resolve on their own teams, which the desk checks). A contact of another team is refused
 with 403 and a reason (a contact transferred away is its new team's to read).
-``GET /api/contacts`` lists only readable contacts: an agent who serves some of the teams
-gets theirs (``team=`` must be one of them), one who serves every team (or a supervisor)
-gets everything.
+
+Where the rule is applied:
+
+- ``GET /api/contacts/{id}`` refuses (403); ``GET /api/contacts`` lists only readable
+  contacts: an agent who serves some of the teams gets theirs (``team=`` must be one of
+  them), one who serves every team (or a supervisor) gets everything (``api``).
+- A customer's timeline, notes and tags (``timeline_api``) are reached through a contact
+  the agent may read, else 403; the timeline then shows the customer's other contacts on
+  every team as summaries (channel, times, team, disposition, notes, tags; never their
+  messages), as the agent answering the customer needs that history, and opening one of
+  them follows this rule again.
+- Canned replies filled for a contact (``canned_api ?contact_id=``): 403 as above.
+- An incident's compensation report (``compensation_api``) counts only the linked contacts
+  the agent may read (the rest in ``unreadable_contacts``), plus the accounts named.
+- The console's live feed (``live``) and typing (``console_api``) are for the contact's
+  holder only; a customer's export, erase and the privacy audit (``privacy_api``) for
+  supervisors only. The complaint form (``complaints_api``) is public and shows no contact:
+  it answers a complaint with its number and due date.
 """
 
 from __future__ import annotations

@@ -11,6 +11,11 @@ incident's time open (an open incident up to now, and the answer says ``provisio
 an earlier incident counts towards the same billing periods when the account has a contact
 linked to it. Unknown logins are listed in ``errors``; an unknown incident is 404.
 
+Who reads it (``router.http.access``): the accounts of the linked contacts the agent may
+read, and those the operator names; a linked contact of a team the agent does not serve
+is left out (counted in ``unreadable_contacts``), so a supervisor, or an agent serving
+every team, gets the whole report.
+
 ``contact_compensation`` is what the agent console shows for a verified customer: the
 same computation for each incident the contact is linked to, or open on its team.
 """
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -27,9 +32,10 @@ from aiohttp import web
 from pydantic import Field, ValidationError
 
 from queues import Contact, to_iso
+from router.http.access import may_read
 from router.http.auth import require_agent
 from router.http.bodies import Body, read_body
-from router.http.context import CONTEXT, Context
+from router.http.context import AGENT, CONTEXT, Context
 from router.http.errors import refuse
 from router.identity import Account, ServiceType, fee_table, period_bounds, period_of
 from router.outages import incident_of, linked_contacts
@@ -124,18 +130,23 @@ async def incident_compensation(
     *,
     logins: Sequence[str] = (),
     services: Sequence[ServiceType] | None = None,
+    readable: Callable[[Contact], bool] | None = None,
 ) -> dict[str, Any]:
-    """The compensation report of one incident (``UnknownIncident`` when there is none)."""
+    """The compensation report of one incident (``UnknownIncident`` when there is none);
+    with ``readable``, only the linked contacts it lets through are counted."""
     book = await ctx.service.incidents.load()
     incident = book.get(incident_id)
     now, zone = ctx.clock(), str(ctx.config.timezone)
     await ctx.accounts.refresh()
     sources: dict[str, list[str]] = {}
     contacts: dict[str, list[str]] = {}
-    unverified = 0
+    unverified = unreadable = 0
     for contact in await linked_contacts(ctx.store, incident.id):
         if not _ok(contact):
             unverified += 1
+            continue
+        if readable is not None and not readable(contact):
+            unreadable += 1
             continue
         login = str(contact.account)
         sources.setdefault(login, ["linked"])
@@ -170,6 +181,7 @@ async def incident_compensation(
         "total_pln": str(sum((Decimal(r["amount_pln"]) for r in rows), Decimal("0.00"))),
         "errors": errors,
         "unverified_contacts": unverified,
+        "unreadable_contacts": unreadable,
     }
 
 
@@ -264,14 +276,19 @@ def _wants_csv(request: web.Request) -> bool:
 
 @require_agent
 async def compensation(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
+    ctx, agent = request.app[CONTEXT], request[AGENT]
     csv_wanted = _wants_csv(request)
     if request.method == "POST":
         body = await read_body(request, CompensationBody)
     else:
         body = _query_body(request)
+    supervisors, teams = ctx.config.agents.supervisors, ctx.routing.teams
     report = await incident_compensation(
-        ctx, request.match_info["id"], logins=body.accounts, services=body.services
+        ctx,
+        request.match_info["id"],
+        logins=body.accounts,
+        services=body.services,
+        readable=lambda contact: may_read(agent, contact, supervisors, teams),
     )
     if not csv_wanted:
         return web.json_response(report)

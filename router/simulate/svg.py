@@ -26,49 +26,6 @@ def _placed(svg: str, y: int) -> str:
 def render_svg(report: Report, *, title: str = "Simulated day") -> str:
     """The picture of ``report``; the SL target line is the voice channel's (else the first
     channel's) target."""
-    labels = [row.label for row in report.intervals]
-    teams = list(report.day.teams)
-    waiting = stacked_bars(
-        "Contacts waiting at the end of each interval",
-        labels,
-        [
-            Series(team, tuple(float(row.teams[team].waiting) for row in report.intervals))
-            for team in teams
-        ],
-        width=WIDTH,
-        height=PANEL_H,
-    )
-    targets = [g for _, g in report.sla.values()]
-    target = report.sla["voice"][1] if "voice" in report.sla else (targets[0] if targets else None)
-    level = line_chart(
-        "Service level (answered within the SLA threshold)",
-        labels,
-        [
-            *(
-                Series(team, tuple(row.teams[team].service_level for row in report.intervals))
-                for team in teams
-            ),
-            Series("desk", tuple(row.desk.service_level for row in report.intervals), "desk"),
-        ],
-        percent=True,
-        target=target,
-        width=WIDTH,
-        height=PANEL_H,
-    )
-    agents = line_chart(
-        "Agents per interval (on average)",
-        labels,
-        [
-            Series("logged", tuple(row.desk.agents for row in report.intervals), "logged in"),
-            Series(
-                "busy",
-                tuple(row.desk.agents * (row.desk.occupancy or 0.0) for row in report.intervals),
-                "busy",
-            ),
-        ],
-        width=WIDTH,
-        height=PANEL_H,
-    )
     height = TITLE_H + 3 * PANEL_H
     return "".join(
         [
@@ -79,9 +36,59 @@ def render_svg(report: Report, *, title: str = "Simulated day") -> str:
             f'<rect width="{WIDTH}" height="{height}" fill="#ffffff"/>',
             f'<text x="12" y="22" font-size="16" font-weight="600" fill="#202124">'
             f"{escape(title)}</text>",
-            _placed(waiting, TITLE_H),
-            _placed(level, TITLE_H + PANEL_H),
-            _placed(agents, TITLE_H + 2 * PANEL_H),
+            _placed(_waiting(report), TITLE_H),
+            _placed(_service_level(report), TITLE_H + PANEL_H),
+            _placed(_agents(report), TITLE_H + 2 * PANEL_H),
             "</svg>\n",
         ]
+    )
+
+
+def _waiting(report: Report) -> str:
+    return stacked_bars(
+        "Contacts waiting at the end of each interval",
+        [row.label for row in report.intervals],
+        [
+            Series(team, tuple(float(row.teams[team].waiting) for row in report.intervals))
+            for team in report.day.teams
+        ],
+        width=WIDTH,
+        height=PANEL_H,
+    )
+
+
+def _service_level(report: Report) -> str:
+    targets = [g for _, g in report.sla.values()]
+    target = report.sla["voice"][1] if "voice" in report.sla else (targets[0] if targets else None)
+    return line_chart(
+        "Service level (answered within the SLA threshold)",
+        [row.label for row in report.intervals],
+        [
+            *(
+                Series(team, tuple(row.teams[team].service_level for row in report.intervals))
+                for team in report.day.teams
+            ),
+            Series("desk", tuple(row.desk.service_level for row in report.intervals), "desk"),
+        ],
+        percent=True,
+        target=target,
+        width=WIDTH,
+        height=PANEL_H,
+    )
+
+
+def _agents(report: Report) -> str:
+    return line_chart(
+        "Agents per interval (on average)",
+        [row.label for row in report.intervals],
+        [
+            Series("logged", tuple(row.desk.agents for row in report.intervals), "logged in"),
+            Series(
+                "busy",
+                tuple(row.desk.agents * (row.desk.occupancy or 0.0) for row in report.intervals),
+                "busy",
+            ),
+        ],
+        width=WIDTH,
+        height=PANEL_H,
     )

@@ -29,6 +29,7 @@ M/M/N+M (P(wait), abandonment, occupancy to 1e-9) and a discrete-event simulatio
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from router.staffing.quadrature import edge, integrate
@@ -245,16 +246,7 @@ def agents_needed(
 ) -> Staffing:
     """The smallest N whose service level is at least ``target`` and occupancy at most
     ``max_occupancy``: Erlang C, or Erlang A with ``patience_s``. No calls: zero agents."""
-    _check_non_negative("calls", calls)
-    _check_positive("interval_s", interval_s)
-    _check_positive("aht_s", aht_s)
-    _check_non_negative("within_s", within_s)
-    if not 0.0 < target < 1.0:
-        raise ValueError(f"target {target} must be a share between 0 and 1, e.g. 0.8")
-    if max_occupancy is not None and not 0.0 < max_occupancy <= 1.0:
-        raise ValueError(f"max_occupancy {max_occupancy} must be in (0, 1], e.g. 0.85")
-    if not 0.0 <= shrinkage < 1.0:
-        raise ValueError(f"shrinkage {shrinkage} must be in [0, 1), e.g. 0.3")
+    _check_staffing(calls, interval_s, aht_s, target, within_s, max_occupancy, shrinkage)
     if patience_s is not None:
         _check_positive("patience_s", patience_s)
     rate = calls / interval_s
@@ -269,36 +261,70 @@ def agents_needed(
         return Staffing(0, 0, 0.0, 1.0, 0.0, 0.0, 0.0, None if waiting is None else 0.0, waiting)
 
     def figures(n: int) -> Staffing:
-        if patience_s is None:
-            return Staffing(
-                n, n, traffic, service_level(n, traffic, aht_s, within_s),
-                asa_s(n, traffic, aht_s), erlang_c(n, traffic), occupancy(n, traffic),
-            )  # fmt: skip
-        a = erlang_a(n, rate, aht_s, patience_s, within_s)
-        return Staffing(
-            n, n, traffic, a.service_level, a.asa_s, a.p_wait, a.occupancy,
-            a.abandon_rate, a.service_level_waiting,
-        )  # fmt: skip
+        return _figures(n, rate, aht_s, within_s, patience_s)
 
     def enough(n: int) -> bool:
         f = figures(n)
         return f.service_level >= target and (max_occupancy is None or f.occupancy <= max_occupancy)
 
-    # Both the service level and the occupancy only improve with more agents: bisect.
     low = 0 if patience_s is not None else math.floor(traffic)  # known not enough
+    best = figures(_fewest(enough, low))
+    # round() absorbs float noise such as 14 / 0.7 = 20.000000000000004.
+    scheduled = math.ceil(round(best.agents / (1.0 - shrinkage), 9))
+    return Staffing(
+        best.agents, scheduled, best.traffic_erl, best.service_level, best.asa_s,
+        best.p_wait, best.occupancy, best.abandon_rate, best.service_level_waiting,
+    )  # fmt: skip
+
+
+def _check_staffing(
+    calls: float,
+    interval_s: float,
+    aht_s: float,
+    target: float,
+    within_s: float,
+    max_occupancy: float | None,
+    shrinkage: float,
+) -> None:
+    _check_non_negative("calls", calls)
+    _check_positive("interval_s", interval_s)
+    _check_positive("aht_s", aht_s)
+    _check_non_negative("within_s", within_s)
+    if not 0.0 < target < 1.0:
+        raise ValueError(f"target {target} must be a share between 0 and 1, e.g. 0.8")
+    if max_occupancy is not None and not 0.0 < max_occupancy <= 1.0:
+        raise ValueError(f"max_occupancy {max_occupancy} must be in (0, 1], e.g. 0.85")
+    if not 0.0 <= shrinkage < 1.0:
+        raise ValueError(f"shrinkage {shrinkage} must be in [0, 1), e.g. 0.3")
+
+
+def _figures(
+    n: int, rate: float, aht_s: float, within_s: float, patience_s: float | None
+) -> Staffing:
+    """The figures with ``n`` agents (none scheduled beyond them): Erlang C or A."""
+    traffic = rate * aht_s
+    if patience_s is None:
+        return Staffing(
+            n, n, traffic, service_level(n, traffic, aht_s, within_s),
+            asa_s(n, traffic, aht_s), erlang_c(n, traffic), occupancy(n, traffic),
+        )  # fmt: skip
+    a = erlang_a(n, rate, aht_s, patience_s, within_s)
+    return Staffing(
+        n, n, traffic, a.service_level, a.asa_s, a.p_wait, a.occupancy,
+        a.abandon_rate, a.service_level_waiting,
+    )  # fmt: skip
+
+
+def _fewest(enough: Callable[[int], bool], low: int) -> int:
+    """The smallest n above ``low`` (known not enough) that is ``enough``. Both the service
+    level and the occupancy only improve with more agents: double, then bisect."""
     high = max(1, low + 1)
     while not enough(high):
         low, high = high, high * 2
     while high - low > 1:
         mid = (low + high) // 2
         low, high = (low, mid) if enough(mid) else (mid, high)
-    best = figures(high)
-    # round() absorbs float noise such as 14 / 0.7 = 20.000000000000004.
-    scheduled = math.ceil(round(high / (1.0 - shrinkage), 9))
-    return Staffing(
-        best.agents, scheduled, best.traffic_erl, best.service_level, best.asa_s,
-        best.p_wait, best.occupancy, best.abandon_rate, best.service_level_waiting,
-    )  # fmt: skip
+    return high
 
 
 def _check_agents(agents: int) -> None:

@@ -15,6 +15,7 @@ from queues import Channel
 from router.app.factory import create_app
 from router.config.load import parse_config
 from router.http.context import CONTEXT
+from router.outages.links import link
 from tests.conftest import FakeClock
 from tests.router.conftest import ENV, ROOT, Desk
 from tests.router.http.test_api import queue_one
@@ -110,3 +111,75 @@ async def test_metrics_need_the_configured_token(supervised: Desk) -> None:
 
 async def test_metrics_are_open_without_a_token(desk: Desk) -> None:
     assert (await desk.client.get("/metrics")).status == 200
+
+
+# -- the same rule on every endpoint that shows a contact --------------------------------
+CONTACT_PATHS = (
+    ("GET", "/timeline", None),
+    ("POST", "/notes", {"text": "Klient prosi o korektę"}),
+    ("PUT", "/tags", {"tags": ["korekta"]}),
+)
+
+
+async def test_a_contact_of_another_team_is_refused_through_every_endpoint(desk: Desk) -> None:
+    billing = await queue_one(desk)  # tomek serves technical only
+    for method, tail, body in CONTACT_PATHS:
+        status, refused = await desk.api("tomek", method, f"/api/contacts/{billing}{tail}", body)
+        assert status == 403 and "team billing" in refused["error"], (tail, refused)
+    status, refused = await desk.api("tomek", "GET", f"/api/canned?contact_id={billing}")
+    assert status == 403 and "team billing" in refused["error"]
+    status, refused = await desk.api("tomek", "GET", "/api/accounts/jan.kowalski/export")
+    assert status == 403 and "agents.supervisors" in refused["error"]
+    # Nothing was written by the refused requests.
+    kept = await desk.ctx.store.get_contact(billing, messages=False)
+    assert "notes" not in kept.meta and "tags" not in kept.meta
+
+
+async def test_a_supervisor_reads_another_team_through_every_endpoint(supervised: Desk) -> None:
+    billing = await queue_one(supervised)
+    for method, tail, body in CONTACT_PATHS:
+        path = f"/api/contacts/{billing}{tail}"
+        status, _ = await supervised.api("tomek", method, path, body)
+        assert status in (200, 201), tail
+    status, replies = await supervised.api("tomek", "GET", f"/api/canned?contact_id={billing}")
+    assert status == 200 and replies
+    status, document = await supervised.api("tomek", "GET", "/api/accounts/jan.kowalski/export")
+    assert status == 200 and billing in str(document)
+
+
+async def linked_billing_contact(desk: Desk) -> str:
+    """An incident on technical with jan's billing contact linked to it (as a topic links
+    a contact whatever its team); the incident's id."""
+    billing = await queue_one(desk)
+    status, opened = await desk.api(
+        "ania", "POST", "/api/incidents", {"team": "technical", "text": "Awaria"}
+    )
+    assert status == 201
+    incident = (await desk.ctx.service.incidents.load()).get(opened["id"])
+    contact = await desk.ctx.store.get_contact(billing, messages=False)
+    await link(desk.ctx.store, incident, contact, at=desk.clock())
+    return str(opened["id"])
+
+
+async def test_compensation_lists_only_the_accounts_of_contacts_the_agent_reads(
+    desk: Desk,
+) -> None:
+    incident = await linked_billing_contact(desk)
+    path = f"/api/incidents/{incident}/compensation"
+    status, report = await desk.api("tomek", "GET", path)
+    assert status == 200 and report["accounts"] == [] and report["unreadable_contacts"] == 1
+    status, report = await desk.api("ola", "GET", path)  # billing: hers
+    assert [row["login"] for row in report["accounts"]] == ["jan.kowalski"]
+    assert report["unreadable_contacts"] == 0
+    # An account the operator names is computed whoever asks: it shows no contact.
+    status, report = await desk.api("tomek", "GET", path + "?accounts=jan.kowalski")
+    (row,) = report["accounts"]
+    assert row["sources"] == ["operator"] and row["contacts"] == []
+
+
+async def test_a_supervisor_gets_the_whole_compensation_report(supervised: Desk) -> None:
+    incident = await linked_billing_contact(supervised)
+    path = f"/api/incidents/{incident}/compensation"
+    status, report = await supervised.api("tomek", "GET", path)
+    assert status == 200 and [row["login"] for row in report["accounts"]] == ["jan.kowalski"]
+    assert report["unreadable_contacts"] == 0
