@@ -33,6 +33,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from channels.base import HoldStatus, Inbox, Spoken
 from channels.courier import Courier
 from channels.deadline import DEFAULT_DEADLINE_S, Deadline
+from channels.twilio import twiml
 from channels.twilio.callback_book import Callback, CallbackState
 from channels.twilio.callback_dial import CallbackSettings, Dialer
 from channels.twilio.callback_parts import (
@@ -356,7 +357,7 @@ def _waiting(status: HoldStatus) -> bool:
 
 
 def _twiml(response: VoiceResponse) -> web.Response:
-    return web.Response(text=str(response), content_type="text/xml", charset="utf-8")
+    return web.Response(text=twiml.render(response), content_type="text/xml", charset="utf-8")
 
 
 def _whole(raw: str | None) -> int:

@@ -15,11 +15,11 @@ from urllib.parse import urlsplit
 
 import structlog
 from aiohttp import web
-from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.base import Answer, InboundMessage, Inbox, Outbox, Spoken
 from channels.deadline import DEFAULT_DEADLINE_S, Deadline
 from channels.length import pack
+from channels.twilio import twiml
 from channels.twilio.auth import TwilioSignature
 from channels.twilio.sms_send import MAX_SMS_CHARS, SmsOutbox
 from channels.webhooks import refuse, store_unavailable
@@ -38,11 +38,9 @@ MAX_DEFERRED_REPORTS = 1000
 
 def render_twiml(prompts: Iterable[Spoken]) -> str:
     """The prompts as TwiML: joined into as few ``<Message>``s as the SMS length allows."""
-    response = MessagingResponse()
     texts = [p.text for p in prompts if p.text.strip()]
-    for chunk in pack(texts, limit=MAX_SMS_CHARS, separator="\n"):
-        response.message(chunk)
-    return str(response)
+    chunks = pack(texts, limit=MAX_SMS_CHARS, separator="\n")
+    return twiml.document("".join(map(twiml.message, chunks)))
 
 
 class SmsAdapter:
@@ -120,7 +118,7 @@ class SmsAdapter:
             return store_unavailable("Twilio", exc)
         if answer is None:
             log.info("sms_opt_out", message_sid=sid)
-            return _twiml(str(MessagingResponse()))
+            return _twiml(twiml.document(""))
         log.info(
             "sms_received",
             contact_id=answer.contact.id,

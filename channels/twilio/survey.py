@@ -24,6 +24,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from channels.base import Spoken
 from channels.deadline import DEFAULT_DEADLINE_S, Deadline
+from channels.twilio import twiml
 from channels.webhooks import refuse, store_unavailable
 from queues import ContactNotFound, StoreUnavailable
 
@@ -120,4 +121,4 @@ class VoiceSurvey:
             self._say(response, thanks)
         response.hangup()
         log.info("voice_survey_answered", contact_id=contact_id, answered=thanks is not None)
-        return web.Response(text=str(response), content_type="text/xml", charset="utf-8")
+        return web.Response(text=twiml.render(response), content_type="text/xml", charset="utf-8")

@@ -26,6 +26,7 @@ __all__ = [
     "HANGUP_DOCUMENT",
     "document",
     "element",
+    "message",
     "pause",
     "redirect",
     "render",
@@ -101,6 +102,11 @@ HANGUP_DOCUMENT = document(HANGUP)
 def say(text: str, locale: str, voice: str | None = None) -> str:
     """``<Say language=locale voice=voice>text</Say>`` (no voice: Twilio's default)."""
     return element("Say", {"language": locale, "voice": voice or None}, _text(text))
+
+
+def message(text: str) -> str:
+    """``<Message>text</Message>``: an SMS reply (``MessagingResponse.message``)."""
+    return element("Message", {}, _text(text))
 
 
 @lru_cache(maxsize=_CACHED)

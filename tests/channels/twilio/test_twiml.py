@@ -13,10 +13,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twilio.twiml import GenericNode, TwiML
+from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from channels.base import AgentTarget, Answer, HoldStatus, Spoken
+from channels.length import pack
 from channels.twilio import CallControl, TwilioVoice, twiml
+from channels.twilio.sms import render_twiml
+from channels.twilio.sms_send import MAX_SMS_CHARS
 from channels.twilio.voice import CONNECTING, LOCALES
 from ivr.simulator.api import TwilioApi
 from ivr.state import Expect
@@ -288,3 +292,14 @@ async def _walk_the_hold(desk: Phone, voice: TwilioVoice) -> None:
     assert status_now is not None and status_now.agent is not None
     dial = await (await desk.post("/twilio/voice/hold?w=0", call_form(SID))).text()
     assert "<Dial" in dial and dial == reference_hold(voice, status_now, 0, **shapes)
+
+
+@given(st.lists(st.text(), max_size=6))
+@settings(max_examples=300, deadline=None)
+def test_sms_replies_render_as_messaging_response_does(texts: list[str]) -> None:
+    reference = MessagingResponse()
+    kept = [t for t in texts if t.strip()]
+    for chunk in pack(kept, limit=MAX_SMS_CHARS, separator="\n"):
+        reference.message(chunk)
+    assert render_twiml([Spoken(t, "pl") for t in texts]) == str(reference)
+    assert twiml.document("") == str(MessagingResponse())
