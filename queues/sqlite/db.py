@@ -23,6 +23,7 @@ from queues.errors import StoreUnavailable
 from queues.models import Channel, Contact, ContactState, Direction, Event, Message
 from queues.sqlite import capacity, tally, windows
 from queues.sqlite.commits import GroupCommit
+from queues.sqlite.reader import Reader
 
 __all__ = ["SCHEMA_VERSION", "Database", "path_from_url"]
 
@@ -231,6 +232,8 @@ class Database:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
         self._group = GroupCommit(self._executor, self._connection)
         self._conn: sqlite3.Connection | None = None  # used only on the worker thread
+        #: Reads beside the writer (reader.py); None in memory (one connection only).
+        self._reader = None if self._in_memory else Reader(path, busy_timeout_s=busy_timeout_s)
         self._inode: int | None = None
         self._closed = False
 
@@ -238,6 +241,8 @@ class Database:
         """Create the file, its directories and its tables when missing, and connect."""
         try:
             await self._submit(self._connect)
+            if self._reader is not None:
+                await self._translated(self._reader.open)
         except BaseException:
             await self.aclose()
             raise
@@ -246,6 +251,8 @@ class Database:
         if self._closed:
             return
         self._closed = True
+        if self._reader is not None:
+            await self._reader.aclose()
         try:
             # The executor is FIFO: work already submitted finishes before the connection closes.
             await asyncio.get_running_loop().run_in_executor(self._executor, self._disconnect)
@@ -265,6 +272,11 @@ class Database:
         if write and durable:
             # Durable writes waiting together commit together (commits.py): one fsync.
             return await self._translated(lambda: self._group.run(fn))
+        if not write and self._reader is not None:
+            reader = self._reader
+            return await self._translated(
+                lambda: reader.run(lambda conn: _transaction(self._checked(conn), "BEGIN", fn))
+            )
         begin = "BEGIN IMMEDIATE" if write else "BEGIN"
         if durable:
             return await self._submit(lambda: _transaction(self._connection(), begin, fn))
@@ -302,8 +314,12 @@ class Database:
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             raise StoreUnavailable(f"the sqlite store {self.path} is closed; open it again")
+        return self._checked(self._conn)
+
+    def _checked(self, conn: sqlite3.Connection) -> sqlite3.Connection:
+        """``conn``, when the file it was opened on is still the database's path."""
         if self._in_memory:
-            return self._conn
+            return conn
         # Commits into a deleted or replaced file would vanish when the process exits.
         try:
             inode: int | None = os.stat(self.path).st_ino
@@ -313,7 +329,7 @@ class Database:
             raise StoreUnavailable(
                 f"the sqlite file {self.path} was deleted or replaced; restore it and restart"
             )
-        return self._conn
+        return conn
 
     def _connect(self) -> None:
         if not self._in_memory:
