@@ -4,7 +4,8 @@ The server runs in a child process of its own (the real app with the web chat on
 store), so the figure is that process's RSS growth alone: measured after a warm-up, then
 again with ``sessions`` customers connected and welcomed (hello answered), divided by
 ``sessions``. The baseline is a bare aiohttp websocket echo server holding as many sockets,
-measured the same way in the same run. Linux only (reads ``/proc/<pid>/status``).
+measured the same way in the same run. Each round starts fresh servers; the figure and
+its baseline are medians of the rounds. Linux only (reads ``/proc/<pid>/status``).
 
 ``python -m bench.chat`` prints the figures; ``python -m bench.chat serve KIND`` is the child.
 """
@@ -17,6 +18,7 @@ import json
 import logging
 import os
 import resource
+import statistics
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -27,6 +29,7 @@ import aiohttp
 from aiohttp import web
 
 from bench.report import Figure
+from bench.workload import BenchError
 
 __all__ = ["figures", "measure"]
 
@@ -37,26 +40,39 @@ _WARMUP = 20
 _BATCH = 100
 
 
-def measure(sessions: int = 1000, *, workdir: Path | None = None) -> list[dict[str, Any]]:
+def measure(
+    sessions: int = 1000, *, rounds: int = 3, workdir: Path | None = None
+) -> list[dict[str, Any]]:
     """The figure as ``{"name", "value", "unit", "baseline", "ratio"}`` dicts."""
-    return [figure.to_dict() for figure in figures(sessions, workdir=workdir)]
+    return [figure.to_dict() for figure in figures(sessions, rounds=rounds, workdir=workdir)]
 
 
-def figures(sessions: int = 1000, *, workdir: Path | None = None) -> list[Figure]:
+def figures(sessions: int = 1000, *, rounds: int = 3, workdir: Path | None = None) -> list[Figure]:
+    """Medians of ``rounds`` rounds, each with a fresh server of each kind (a server that
+    closed sockets reuses their memory, so it cannot be measured twice)."""
     _raise_fd_limit(sessions * 2 + 256)
+    measured: dict[str, list[float]] = {"webchat": [], "echo": []}
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sb-chat-")))
-        chat_kib = asyncio.run(_per_session_kib("webchat", sessions, workdir))
-        echo_kib = asyncio.run(_per_session_kib("echo", sessions, workdir))
+        for _ in range(rounds):
+            for kind, kibs in measured.items():
+                kibs.append(asyncio.run(_per_session_kib(kind, sessions, workdir)))
+    medians = {kind: statistics.median(kibs) for kind, kibs in measured.items()}
+    for kind, kib in medians.items():
+        if kib <= 0:
+            raise BenchError(
+                f"the {kind} server's RSS did not grow with {sessions:,} sockets open "
+                f"(KiB per socket in each round: {measured[kind]}); measure more sessions"
+            )
     return [
         Figure(
             NAME,
-            chat_kib,
+            medians["webchat"],
             "KiB/session",
-            baseline=echo_kib,
-            note=f"server RSS growth per open chat at {sessions:,}; baseline: bare aiohttp "
-            "websocket echo server holding as many sockets",
+            baseline=medians["echo"],
+            note=f"server RSS growth per open chat at {sessions:,}, median of {rounds} rounds; "
+            "baseline: bare aiohttp websocket echo server holding as many sockets",
         )
     ]
 
@@ -89,7 +105,7 @@ async def _per_session_kib(kind: str, sessions: int, workdir: Path) -> float:
             after = _rss_kib(child.pid)
             for ws in sockets:
                 await ws.close()
-        return max(after - before, 1) / sessions
+        return (after - before) / sessions
     finally:
         if child.returncode is None:
             child.terminate()

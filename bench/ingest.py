@@ -13,32 +13,23 @@ the run, and server CPU-ms per request (from /proc).
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
-import os
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
-import yaml
-
+from bench.procs import ROOT, Server, free_port, redis_server, router, running
 from bench.report import Figure
 from bench.sms import ACCOUNT_SID, AUTH_TOKEN, sms_form
 from bench.workload import BenchError
 from bench.wrk import WrkResult, run_wrk, write_requests
 from channels.twilio.auth import sign
-from tests.redis_server import free_port, redis_server
 
 __all__ = ["IngestSizes", "run_ingest"]
 
-ROOT = Path(__file__).resolve().parents[1]
 ENV = {
     "SWITCHBOARD_SECRET": "bench-secret-0123456789abcdef",
     "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
@@ -61,81 +52,17 @@ FULL_INGEST = IngestSizes(seconds=8, warmup_s=2, connections=50, requests=200_00
 QUICK_INGEST = IngestSizes(seconds=1, warmup_s=1, connections=10, requests=25_000)
 
 
-@dataclass
-class _Server:
-    name: str
-    args: list[str]
-    port: int
-    logs: Path
-    proc: subprocess.Popen[bytes] | None = None
+def _router(workdir: Path, store_url: str) -> Server:
+    def no_email(data: dict[str, Any]) -> None:
+        data["channels"]["email"]["addresses"] = []
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, cwd: Path) -> None:
-        self.logs.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "TELEGRAM_"))}
-        with (self.logs / f"{self.name}.out").open("wb") as out:
-            self.proc = subprocess.Popen(
-                self.args, cwd=cwd, env={**env, **ENV}, stdout=out, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + 60
-        while not self._ready():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                printed = (self.logs / f"{self.name}.out").read_text(errors="replace")
-                raise BenchError(f"{self.name} did not start:\n{printed[-3000:]}")
-            time.sleep(0.1)
-
-    def _ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(self.url + "/readyz", timeout=1) as answer:
-                return bool(answer.status == 200)
-        except (OSError, urllib.error.URLError):
-            return False
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+    return router(workdir, store_url, ENV, edit=no_email)
 
 
-@contextlib.contextmanager
-def _running(server: _Server, cwd: Path) -> Iterator[_Server]:
-    try:
-        server.start(cwd)
-        yield server
-    finally:
-        server.stop()
-
-
-def _config(workdir: Path, port: int) -> Path:
-    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    data["data_dir"] = str(workdir / "data")
-    data["accounts"]["file"] = str(workdir / "data" / "accounts.json")
-    data["agents"]["file"] = str(workdir / "data" / "agents.json")
-    data["http"]["public_url"] = f"http://127.0.0.1:{port}"
-    data["channels"]["email"]["addresses"] = []
-    path = workdir / "config.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return path
-
-
-def _router(workdir: Path, store_url: str) -> _Server:
+def _bare(workdir: Path) -> Server:
     port = free_port()
-    config = _config(workdir, port)
-    args = [sys.executable, "-m", "router.cli", "run", "-c", str(config), "--store", store_url]
-    args += ["--http", f"127.0.0.1:{port}", "--smtp", f"127.0.0.1:{free_port()}"]
-    return _Server("router", args, port, workdir / "logs")
-
-
-def _bare(workdir: Path) -> _Server:
-    port = free_port()
-    return _Server("bare", [sys.executable, "-m", "bench.bare", str(port)], port, workdir / "logs")
+    args = [sys.executable, "-m", "bench.bare", str(port)]
+    return Server("bare", args, port, workdir / "logs", env=ENV)
 
 
 def _signature(url: str, form: dict[str, str]) -> str:
@@ -180,10 +107,9 @@ _MAKE = {"sms": _sms, "voice": _voice}
 
 
 def _measure(
-    server: _Server, channel: str, sizes: IngestSizes, workdir: Path, first: int
+    server: Server, channel: str, sizes: IngestSizes, workdir: Path, first: int
 ) -> WrkResult:
     """A warm-up run, then the measured one, each with requests of its own."""
-    assert server.proc is not None
     results = []
     for phase, seconds in (("warmup", sizes.warmup_s), ("run", sizes.seconds)):
         path = workdir / f"{server.name}-{channel}-{phase}.txt"
@@ -195,7 +121,7 @@ def _measure(
                 server.url,
                 path,
                 count,
-                server_pid=server.proc.pid,
+                server_pid=server.pid,
                 seconds=seconds,
                 connections=sizes.connections,
             )
@@ -247,7 +173,7 @@ def run_ingest(
     sizes = QUICK_INGEST if quick else FULL_INGEST
     workdir.mkdir(parents=True, exist_ok=True)
     figures: list[Figure] = []
-    with _running(_bare(workdir / "bare"), ROOT) as bare_server:
+    with running(_bare(workdir / "bare"), ROOT) as bare_server:
         bare = {ch: _measure(bare_server, ch, sizes, workdir, 0) for ch in _MAKE}
     with redis_server(workdir / "redis", appendonly=False) as redis_url:
         urls = {
@@ -258,8 +184,8 @@ def run_ingest(
         for store in stores:
             url = urls[store]
             (workdir / store).mkdir(parents=True, exist_ok=True)
-            with _running(_router(workdir / store, url), ROOT) as router:
+            with running(_router(workdir / store, url), ROOT) as server:
                 for channel in _MAKE:
-                    app = _measure(router, channel, sizes, workdir / store, 0)
+                    app = _measure(server, channel, sizes, workdir / store, 0)
                     figures += _figures(channel, store, app, bare[channel])
     return figures

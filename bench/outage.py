@@ -31,14 +31,13 @@ import aiohttp
 import yaml
 from redis.asyncio import Redis
 
+from bench import procs
+from bench.procs import ROOT, Server, cpu_s
 from bench.report import Figure
 from bench.workload import BenchError
 from channels.twilio import sign
 from ivr.simulator import Call, CallSpec, Outcome, ScriptKeys, TwilioApi, new_call_sid, percentile
 from queues import open_store
-from tests.multiprocess.support import Router, started
-from tests.redis_server import free_port, redis_server
-from tests.router.conftest import ROOT
 
 __all__ = ["FULL_OUTAGE", "QUICK_OUTAGE", "OutageSizes", "run_outage"]
 
@@ -102,12 +101,6 @@ def _config(
     return path
 
 
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process (from /proc, in clock ticks)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @dataclass
 class _Crowd:
     """The simulated callers: their calls, and when each was put through."""
@@ -135,7 +128,7 @@ class _Crowd:
 async def _place(
     crowd: _Crowd,
     session: aiohttp.ClientSession,
-    router: Router,
+    router: Server,
     api: TwilioApi,
     n: int,
     speed: float,
@@ -157,7 +150,7 @@ async def _place(
     await call.run()
 
 
-async def _chat(session: aiohttp.ClientSession, router: Router, stop: asyncio.Event) -> int:
+async def _chat(session: aiohttp.ClientSession, router: Server, stop: asyncio.Event) -> int:
     """One chat customer: queued, then waiting with the socket open; returns frames got."""
     frames = 0
     async with session.ws_connect(router.url.replace("http", "ws") + "/chat/ws") as ws:
@@ -177,7 +170,7 @@ async def _chat(session: aiohttp.ClientSession, router: Router, stop: asyncio.Ev
 
 async def _agent(
     session: aiohttp.ClientSession,
-    routers: list[Router],
+    routers: list[Server],
     token: str,
     crowd: _Crowd,
     stop: asyncio.Event,
@@ -240,7 +233,7 @@ async def run_outage(sizes: OutageSizes, workdir: Path) -> list[Figure]:
     api = TwilioApi(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN)
     api_url = await api.start()
     try:
-        with redis_server(workdir / "redis", appendonly=False) as url:
+        with procs.redis_server(workdir / "redis", appendonly=False) as url:
             return await _outage(sizes, workdir, url, api, api_url)
     finally:
         await api.aclose()
@@ -249,9 +242,10 @@ async def run_outage(sizes: OutageSizes, workdir: Path) -> list[Figure]:
 async def _outage(
     sizes: OutageSizes, workdir: Path, url: str, api: TwilioApi, api_url: str
 ) -> list[Figure]:
+    os.environ.setdefault("SWITCHBOARD_SECRET", secrets.token_urlsafe(24))
     everyone = []
     for name, hold in (("a", "push"), ("b", "push"), ("c", "poll")):
-        port = free_port()
+        port = procs.free_port()
         config = _config(
             workdir / name / "config.yaml",
             data_dir=workdir / "var",
@@ -260,15 +254,17 @@ async def _outage(
             agents=sizes.agents,
             hold=hold,
         )
-        everyone.append(Router(name, config, url, workdir / "logs", http_port=port))
+        env = {"SWITCHBOARD_SECRET": os.environ["SWITCHBOARD_SECRET"]}
+        everyone.append(procs.demo_router(name, config, url, workdir / "logs", port, env))
     routers, polling = everyone[:2], everyone[2]  # A and B measured; C holds the baseline
-    os.environ.setdefault("SWITCHBOARD_SECRET", secrets.token_urlsafe(24))
     store = await open_store(url)
     redis = Redis.from_url(url)
     memory_before = int((await redis.info("memory"))["used_memory"])
-    with started(everyone):
-        pids = [r.proc.pid for r in routers if r.proc is not None]
-        tokens = routers[0].tokens
+    with contextlib.ExitStack() as stack:
+        for server in everyone:  # one after another, each ready before the next
+            stack.enter_context(procs.running(server, ROOT))
+        pids = [r.pid for r in routers]
+        tokens = procs.demo_tokens(routers[0])
         crowd, stop = _Crowd(), asyncio.Event()
         # Webhooks share a bounded pool; each chat holds a websocket of its own (a pool of
         # 512 shared with 2,000 open sockets would starve the callers).
@@ -314,7 +310,7 @@ async def _outage(
                     print(await _key_breakdown(redis, waiting))
 
                 # The measured window: the crowd holds; agents work through A and B.
-                cpu0, requests0, t0 = sum(map(_cpu_s, pids)), crowd.requests(), time.monotonic()
+                cpu0, requests0, t0 = sum(map(cpu_s, pids)), crowd.requests(), time.monotonic()
                 delays: list[float] = []
                 agents += [
                     asyncio.create_task(
@@ -324,7 +320,7 @@ async def _outage(
                 ]
                 await asyncio.sleep(sizes.window_s)
                 elapsed = time.monotonic() - t0
-                cpu_s = sum(map(_cpu_s, pids)) - cpu0
+                router_cpu_s = sum(map(cpu_s, pids)) - cpu0
                 # What waiting costs: the webhooks of callers on hold all through the window
                 # (a claimed caller's redirect is the connection, not waiting).
                 requests1 = crowd.requests()
@@ -368,7 +364,7 @@ async def _outage(
         ),
         Figure(
             "outage.router_cpu_s_per_1000_waiting_per_min",
-            max(cpu_s / ((waiting - sizes.baseline_calls) / 1000) / minutes, 1e-6),
+            max(router_cpu_s / ((waiting - sizes.baseline_calls) / 1000) / minutes, 1e-6),
             "CPU s",
             note=f"A and B, {waiting - sizes.baseline_calls} waiting on them "
             f"({sizes.calls} calls, {sizes.chats} chats)",

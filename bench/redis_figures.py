@@ -7,6 +7,9 @@ CONFIG RESETSTATs them).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import itertools
+import json
 import statistics
 import time
 from collections.abc import AsyncIterator
@@ -26,7 +29,7 @@ from bench.workload import (
     phase,
     run_cycles,
 )
-from queues import Store, open_store
+from queues import Contact, Store, open_store
 
 __all__ = ["CommandCount", "DepthAndMemory", "count_commands", "depth_and_memory"]
 
@@ -101,7 +104,9 @@ class DepthAndMemory:
     high: int
     low_claim_s: float
     high_claim_s: float
+    contacts: int  # waiting contacts of the memory measurement
     bytes_per_waiting: float
+    raw_bytes_per_waiting: float  # the same fields as a plain hash + sorted set entry
 
     @property
     def claim_ratio(self) -> float:
@@ -143,6 +148,56 @@ async def _used_memory_alone(admin: aioredis.Redis) -> int:
     return int((await admin.info("memory"))["used_memory"])
 
 
+async def _sample(url: str) -> Contact:
+    # One of the waiting contacts, with its message, as the store gives it back.
+    store = await open_store(url)
+    try:
+        [listed] = await store.list_contacts(team=TEAM, limit=1)
+        return await store.get_contact(listed.id, messages=True)
+    finally:
+        await store.aclose()
+
+
+def _raw_fields(sample: Contact, n: int) -> tuple[str, dict[str, str]]:
+    """The fields of ``sample`` and of its first message, as strings, for the ``n``-th raw
+    contact: its id, address and message text made unique as the bench's contacts are."""
+    contact_id = f"{sample.id[:12]}{n:08x}"
+    fields = {
+        f.name: str(value)
+        for f in dataclasses.fields(sample)
+        if f.name not in ("messages", "meta") and (value := getattr(sample, f.name)) is not None
+    }
+    fields.update(id=contact_id, address=f"bench-{contact_id}")
+    if sample.meta:
+        fields["meta"] = json.dumps(dict(sample.meta))
+    if sample.messages:
+        message = sample.messages[0]
+        text = f"{contact_id} ".ljust(len(message.text), "x")
+        fields.update(
+            message_id=message.id, direction=str(message.direction), text=text, at=str(message.at)
+        )
+    return contact_id, fields
+
+
+async def _raw_bytes_per_contact(
+    admin: aioredis.Redis, sample: Contact, contacts: int, *, batch: int
+) -> float:
+    """used_memory per contact stored at its plainest: one HSET of the sample's fields and
+    one ZADD, on a FLUSHALLed server (flushed again after)."""
+    before = await _used_memory_alone(admin)
+    score = sample.score or 0.0
+    for start in range(0, contacts, batch):
+        pipe = admin.pipeline(transaction=False)
+        for n in range(start, min(start + batch, contacts)):
+            contact_id, fields = _raw_fields(sample, n)
+            pipe.hset(f"bench:raw:contact:{contact_id}", items=[*itertools.chain(*fields.items())])
+            pipe.zadd("bench:raw:queue", {contact_id: score + n * 1e-3})
+        await pipe.execute()
+    after = await _used_memory_alone(admin)
+    await admin.flushall(asynchronous=False)
+    return (after - before) / contacts
+
+
 async def _fresh(url: str, *, batch: int) -> None:
     # The store's scripts stay cached across FLUSHALL, so they are loaded before, not
     # during, a measurement.
@@ -153,6 +208,23 @@ async def _fresh(url: str, *, batch: int) -> None:
         await store.aclose()
     async with _admin(url) as admin:
         await admin.flushall(asynchronous=False)
+
+
+async def _bytes_per_contact(
+    url: str, raw_url: str, contacts: int, *, batch: int, workers: int | None
+) -> tuple[float, float]:
+    """used_memory per waiting contact: ``contacts`` of the store's on ``url``, then as
+    many raw hashes of the same fields on ``raw_url`` (both FLUSHALLed)."""
+    async with _admin(url) as admin:
+        with phase(f"memory of {contacts:,} waiting contacts"):
+            before = await _used_memory_alone(admin)
+            await fill_parallel(url, contacts, batch=batch, workers=workers)
+            after = await _used_memory_alone(admin)
+    sample = await _sample(url)
+    async with _admin(raw_url) as admin:
+        with phase(f"memory of {contacts:,} raw hashes"):
+            raw = await _raw_bytes_per_contact(admin, sample, contacts, batch=batch)
+    return (after - before) / contacts, raw
 
 
 async def depth_and_memory(
@@ -177,11 +249,9 @@ async def depth_and_memory(
         raise ValueError(f"depth {high} is below the {contacts} contacts of the memory step")
     await _fresh(shallow_url, batch=batch)
     await _fresh(deep_url, batch=batch)
-    async with _admin(deep_url) as admin:
-        with phase(f"memory of {contacts:,} waiting contacts"):
-            before = await _used_memory_alone(admin)
-            await fill_parallel(deep_url, contacts, batch=batch, workers=workers)
-            after = await _used_memory_alone(admin)
+    stored, raw = await _bytes_per_contact(
+        deep_url, shallow_url, contacts, batch=batch, workers=workers
+    )
     with phase(f"fill to depths {high:,} and {low:,}"):
         await fill_parallel(deep_url, high - contacts, batch=batch, workers=workers)
         await fill_parallel(shallow_url, low, batch=batch, workers=1)
@@ -209,5 +279,7 @@ async def depth_and_memory(
         high,
         statistics.fmean(low_timings),
         statistics.fmean(high_timings),
-        (after - before) / contacts,
+        contacts,
+        stored,
+        raw,
     )

@@ -10,22 +10,24 @@ import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import redis.asyncio as aioredis
 
 from bench.baselines import RedisRaw, SqliteRaw, heapq_cycles
+from bench.procs import redis_server
 from bench.redis_figures import CommandCount, DepthAndMemory, count_commands, depth_and_memory
 from bench.report import Figure
-from bench.workload import MESSAGE_CHARS, BenchError, Rates, compare_rates, phase
-from queues import Store, new_id, open_store
-from tests.redis_server import redis_server
+from bench.workload import BenchError, Rates, compare_rates, phase
+from queues import open_store
+from queues.sqlite import SqliteStore
 
 __all__ = ["BACKENDS", "FULL", "QUICK", "Results", "Sizes", "run"]
 
 BACKENDS = ("memory", "sqlite", "redis", "channels", "ingest", "stats", "outage", "simulate")
 CYCLE_UNIT = "cycles/s"
 _SYNCHRONOUS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}  # PRAGMA synchronous values
+#: The raw baseline's PRAGMA synchronous: FULL, as SqliteStore documents its own.
+SQLITE_SYNCHRONOUS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,27 +99,23 @@ async def run_memory(sizes: Sizes) -> list[Figure]:
     ]
 
 
-async def _store_pragma(store: Store, name: str) -> Any:
-    # The setting is per connection, and the store's connection lives on its worker thread,
-    # so the PRAGMA has to run there; SqliteStore has no public way to do that.
-    database = getattr(store, "_db", None)
-    run = getattr(database, "run", None)
-    if run is None:
-        raise BenchError(
-            f"cannot reach the connection of {type(store).__name__} to read PRAGMA {name}; "
-            "bench/runner.py expects SqliteStore._db.run(fn, write=...)"
-        )
-    return await run(lambda conn: conn.execute(f"PRAGMA {name}").fetchone()[0], write=False)
+def _journal_mode(path: Path) -> str:
+    # journal_mode=WAL is kept in the file, so a connection of the bench's own reads the
+    # store's (synchronous is per connection: the store's is the FULL it documents).
+    conn = sqlite3.connect(path)
+    try:
+        return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
+    finally:
+        conn.close()
 
 
 async def run_sqlite(sizes: Sizes, workdir: Path) -> list[Figure]:
-    store = await open_store(f"sqlite:///{workdir / 'store.db'}")
+    store = await SqliteStore.open(f"sqlite:///{workdir / 'store.db'}")
     try:
-        journal_mode = await _store_pragma(store, "journal_mode")
-        synchronous = int(await _store_pragma(store, "synchronous"))
+        journal_mode = _journal_mode(store.path)
         if journal_mode != "wal":
             raise BenchError(f"the sqlite store runs journal_mode={journal_mode}, not wal")
-        raw = SqliteRaw(workdir / "raw.db", synchronous=synchronous)
+        raw = SqliteRaw(workdir / "raw.db", synchronous=SQLITE_SYNCHRONOUS)
         try:
             rates = await compare_rates(
                 store,
@@ -138,7 +136,7 @@ async def run_sqlite(sizes: Sizes, workdir: Path) -> list[Figure]:
             rates.store,
             CYCLE_UNIT,
             rates.baseline,
-            note=f"raw sqlite3, WAL, synchronous={_SYNCHRONOUS[synchronous]}, 3 txns/cycle",
+            note=f"raw sqlite3, WAL, synchronous={_SYNCHRONOUS[SQLITE_SYNCHRONOUS]}, 3 txns/cycle",
         )
     ]
 
@@ -179,8 +177,16 @@ async def run_redis(sizes: Sizes, url: str, deep_url: str) -> list[Figure]:
     return _redis_figures(rates, commands, measured)
 
 
+def magnitude(n: int) -> str:
+    """``n`` as a figure's name shows it: 1e5 for 100,000, else the digits (300)."""
+    digits = str(n)
+    if n >= 100 and digits.strip("0") == "1":
+        return f"1e{len(digits) - 1}"
+    return digits
+
+
 def _redis_figures(rates: Rates, commands: CommandCount, measured: DepthAndMemory) -> list[Figure]:
-    raw_bytes = MESSAGE_CHARS + len(new_id())
+    depths = f"{magnitude(measured.high)}_vs_{magnitude(measured.low)}"
     return [
         Figure(
             "queue.redis.cycle_per_s",
@@ -203,7 +209,7 @@ def _redis_figures(rates: Rates, commands: CommandCount, measured: DepthAndMemor
             note="INFO commandstats: sent + run by Lua redis.call",
         ),
         Figure(
-            "queue.redis.claim_depth_ratio_1e5_vs_1e3",
+            f"queue.redis.claim_depth_ratio_{depths}",
             measured.claim_ratio,
             "ratio",
             target=1.5,
@@ -216,9 +222,12 @@ def _redis_figures(rates: Rates, commands: CommandCount, measured: DepthAndMemor
             "queue.redis.bytes_per_waiting_contact",
             measured.bytes_per_waiting,
             "bytes",
-            raw_bytes,
+            measured.raw_bytes_per_waiting,
             target=2048,
-            note=f"raw data: {MESSAGE_CHARS}-char message + {len(new_id())}-char id",
+            note=(
+                f"{measured.contacts:,} waiting; baseline: a raw HSET of the contact's and its "
+                "message's fields + a ZADD, measured now"
+            ),
         ),
     ]
 

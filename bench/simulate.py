@@ -16,12 +16,12 @@ import time
 from dataclasses import dataclass
 from datetime import date
 
+from bench.procs import ROOT
 from bench.report import Figure
 from bench.workload import BenchError
 from router.app import routing_from_config
 from router.config import load_config
 from router.simulate import Scenario, day_scenario, simulate
-from tests.router.conftest import ROOT
 
 __all__ = ["FULL_SIMULATE", "QUICK_SIMULATE", "SimulateSizes", "run_simulate"]
 

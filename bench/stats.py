@@ -25,12 +25,12 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from bench.procs import redis_server
 from bench.report import Figure
 from bench.workload import phase
 from queues import Channel, Contact, Direction, Message, Store, open_store
 from router.desk import Presence
 from router.stats import KpiBoard, compute_kpis, team_kpis
-from tests.redis_server import redis_server
 
 __all__ = ["StatsSizes", "run_stats"]
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.procs import cpu_s
 from bench.workload import BenchError
 
 __all__ = ["WrkResult", "ensure_wrk", "run_wrk", "write_requests"]
@@ -91,11 +92,6 @@ def write_requests(path: Path, requests: Iterable[tuple[str, str, str]]) -> int:
     return count
 
 
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run_wrk(
     base_url: str,
     requests_file: Path,
@@ -110,9 +106,9 @@ def run_wrk(
     script.write_text(_SCRIPT, encoding="utf-8")
     args = [ensure_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"]
     args += ["-s", str(script), base_url, "--", str(requests_file)]
-    cpu0 = _cpu_s(server_pid)
+    cpu0 = cpu_s(server_pid)
     done = subprocess.run(args, capture_output=True, text=True, check=False, timeout=seconds + 60)
-    cpu = _cpu_s(server_pid) - cpu0
+    cpu = cpu_s(server_pid) - cpu0
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("WRK ")), None)
     if done.returncode != 0 or line is None:
         raise BenchError(f"wrk failed ({done.returncode}): {done.stdout}\n{done.stderr}")

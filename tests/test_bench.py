@@ -11,7 +11,7 @@ import pytest
 
 from bench import QUICK, Figure, render_table
 from bench.__main__ import main
-from bench.runner import run_redis
+from bench.runner import magnitude, run_redis
 from tests.redis_server import redis_server
 
 KEYS = {"name", "value", "unit", "baseline", "ratio"}
@@ -93,6 +93,17 @@ def test_figure_rejects_a_value_that_is_not_positive() -> None:
         Figure("a.b", 0.0, "cycles/s")
 
 
+def test_depth_figures_are_named_after_the_depths_measured() -> None:
+    assert [magnitude(n) for n in (100_000, 1_000, 100, 300, 50, 10)] == [
+        "1e5",
+        "1e3",
+        "1e2",
+        "300",
+        "50",
+        "10",
+    ]
+
+
 async def test_redis_figures_at_tiny_sizes(tmp_path: Path) -> None:
     # Its own servers: the bench FLUSHALLs and CONFIG RESETSTATs the servers it measures.
     with (
@@ -106,9 +117,13 @@ async def test_redis_figures_at_tiny_sizes(tmp_path: Path) -> None:
         "queue.redis.cycle_per_s",
         "queue.redis.round_trips_per_contact",
         "queue.redis.commands_run_per_contact",
-        "queue.redis.claim_depth_ratio_1e5_vs_1e3",
+        "queue.redis.claim_depth_ratio_300_vs_50",  # named after the depths measured
         "queue.redis.bytes_per_waiting_contact",
     }
+    memory = by_name["queue.redis.bytes_per_waiting_contact"]
+    raw = memory["baseline"]
+    # Measured, not the 220 bytes of the message text and the id alone: a hash of ~13 fields.
+    assert isinstance(raw, float) and 300 < raw < 2048
     sent = by_name["queue.redis.round_trips_per_contact"]["value"]
     executed = by_name["queue.redis.commands_run_per_contact"]["value"]
     assert isinstance(sent, float) and isinstance(executed, float)

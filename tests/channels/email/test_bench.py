@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-import math
+from pathlib import Path
 
-from bench.email import measure
+from bench.email import EmailSizes, run_email
+
+TINY = EmailSizes(mails=20, rounds=1, warmup=4, clients=2, connections=2)
 
 
-async def test_email_bench_reports_rate_against_the_bare_sink() -> None:
-    [figure] = await measure(mails=20, connections=2, repeats=1, warmup=2)
-    assert set(figure) == {"name", "value", "unit", "baseline", "ratio"}
-    assert figure["name"] == "email.smtp_msgs_per_s" and figure["unit"] == "msgs/s"
-    assert figure["value"] > 0 and figure["baseline"] > 0
-    assert math.isclose(figure["ratio"], figure["value"] / figure["baseline"])
+def test_email_bench_drives_a_router_and_the_sink_in_processes_of_their_own(
+    tmp_path: Path,
+) -> None:
+    figures = {f.name: f for f in run_email(TINY, tmp_path, stores=("memory",))}
+
+    assert set(figures) == {
+        "email.memory.msgs_per_s",
+        "email.memory.cpu_ms_per_mail",
+        "email.memory.p99_ms",
+        "email.client_cpu_share",
+    }
+    rate, cpu = figures["email.memory.msgs_per_s"], figures["email.memory.cpu_ms_per_mail"]
+    assert rate.unit == "msgs/s" and rate.baseline is not None and rate.baseline > 0
+    assert cpu.baseline is not None and cpu.value > cpu.baseline  # the router does work
+    assert 0 < figures["email.client_cpu_share"].value < 2
