@@ -27,6 +27,7 @@ from queues.models import (
     QueueStats,
 )
 from queues.turns import Turn, TurnResult
+from queues.updates import UPDATABLE_FIELDS, check_updatable
 
 __all__ = [
     "EVENT_KINDS",
@@ -39,23 +40,6 @@ __all__ = [
 ]
 
 Clock = Callable[[], float]  # stores may call it from a worker thread: keep it thread-safe
-
-#: Contact fields the flow may change with ``update_contact``; queue fields change only
-#: through queue operations.
-UPDATABLE_FIELDS = frozenset(
-    {"language", "verified", "verify_method", "account", "subject", "sla_due", "meta"}
-)
-
-
-def check_updatable(fields: Iterable[str]) -> None:
-    """Refuse (ValueError) an ``update_contact`` naming a field not in ``UPDATABLE_FIELDS``."""
-    unknown = set(fields) - UPDATABLE_FIELDS
-    if unknown:
-        raise ValueError(
-            f"cannot update {sorted(unknown)}; only {sorted(UPDATABLE_FIELDS)} change "
-            "this way, queue fields change through queue operations"
-        )
-
 
 #: Events every store records by itself, in the same step as the transition; and
 #: ``agent_status`` (no contact), which the desk records when an agent's status changes.
@@ -120,7 +104,9 @@ class Store(Protocol):
     async def get_contact(self, contact_id: str, *, messages: bool = True) -> Contact: ...
 
     async def update_contact(self, contact_id: str, **changes: Any) -> Contact:
-        """Change the fields in ``UPDATABLE_FIELDS``; anything else raises ValueError."""
+        """Change the fields in ``UPDATABLE_FIELDS``; anything else raises ValueError.
+        ``meta_merge={key: value or None}`` changes only those meta keys (None removes one)
+        in the same step, not the rest of the meta (``queues/updates.py``)."""
 
     async def close(self, contact_id: str, state: ContactState, *, reason: str = "") -> Contact:
         """End an ``in_flow`` contact without queueing it (resolved or abandoned)."""

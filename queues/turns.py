@@ -7,8 +7,9 @@ a question) changes four things: the contact (created by its first message), its
 session (the flow's next state). The router computes all of it from one read and hands it
 to the store as a ``Turn``; the store applies it whole or not at all:
 
-- the session must still carry ``session_tag`` (what the router read; "" for none), the
-  turn's ``lock`` must be free, and a contact the turn does not create must exist and still
+- the session must still carry ``session_tag`` (what the router read; "" for none), and
+  so must the other sessions the turn names (``unchanged``), the turn's ``lock`` must be
+  free, and a contact the turn does not create must exist and still
   be in its flow: otherwise nothing is written (``CHANGED``; another message of the
   conversation came first, or the flow was ended from outside) and the router takes its
   locked path;
@@ -65,6 +66,9 @@ class Turn:
     #: A lock (``Store.acquire_lock``) that must be free: whoever holds it works on the
     #: conversation in steps of their own (the router's locked path).
     lock: str | None = None
+    #: Other sessions that must still carry the tag the router knows ("" for none): what
+    #: the turn was computed from (the incident book; no survey waiting for an answer).
+    unchanged: tuple[tuple[str, str], ...] = ()
 
 
 class TurnOutcome(StrEnum):
@@ -80,6 +84,8 @@ class TurnResult:
     outcome: TurnOutcome
     #: The contact after the turn (no messages), when applied.
     contact: Contact | None = None
+    #: The tag of the session the turn wrote, when applied.
+    session_tag: str = ""
 
     @property
     def applied(self) -> bool:
@@ -108,7 +114,9 @@ async def apply_in_steps(store: Store, turn: Turn) -> TurnResult:
 
 
 async def _steps(store: Store, turn: Turn) -> TurnResult:
-    if (await store.get_session_tagged(turn.session_key))[1] != turn.session_tag:
+    keys = [turn.session_key, *(key for key, _ in turn.unchanged)]
+    tags = [tag for _, tag in await store.get_sessions(keys)]
+    if tags != [turn.session_tag, *(tag for _, tag in turn.unchanged)]:
         return CHANGED
     if not turn.new:
         try:
@@ -128,4 +136,7 @@ async def _steps(store: Store, turn: Turn) -> TurnResult:
     stored = await store.put_session_if(
         turn.session_key, turn.session, tag=turn.session_tag, ttl_s=turn.session_ttl_s
     )
-    return TurnResult(TurnOutcome.APPLIED, contact) if stored else CHANGED
+    if not stored:
+        return CHANGED
+    _, tag = await store.get_session_tagged(turn.session_key)
+    return TurnResult(TurnOutcome.APPLIED, contact, tag)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from queues import transitions
-from queues.base import MESSAGE_EVENT_KINDS, Clock, check_updatable, message_event_kind
+from queues.base import MESSAGE_EVENT_KINDS, Clock, message_event_kind
 from queues.capacity import ALL_CHANNELS, Capacity
 from queues.errors import ContactNotFound
 from queues.memory.buckets import MemoryBuckets
@@ -37,6 +37,7 @@ from queues.models import (
 )
 from queues.transitions import Step
 from queues.turns import Turn, TurnResult, apply_in_steps
+from queues.updates import updated
 
 __all__ = ["MemoryStore"]
 
@@ -175,9 +176,8 @@ class MemoryStore(
         return contact
 
     async def update_contact(self, contact_id: str, **changes: Any) -> Contact:
-        check_updatable(changes)
         before = self._get(contact_id)
-        contact = before.replace(**changes)
+        contact = updated(before, changes)
         self._contacts[contact_id] = contact
         self._index_account(before, contact)
         return contact

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from queues.models import Channel, Contact, ContactState, Direction, Event, Message, fill
+from queues.updates import META_MERGE
 
 __all__ = [
     "ALL_META",
@@ -91,13 +92,18 @@ def meta_fields(meta: Mapping[str, Any]) -> list[str]:
 
 def flow_changes(changes: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     """``update_contact``'s changes as flow fields to set (flat pairs) and to delete; a new
-    meta deletes every ``m:`` field first (``ALL_META``) and sets its own."""
+    meta deletes every ``m:`` field first (``ALL_META``) and sets its own; a ``meta_merge``
+    sets or deletes the ``m:<key>`` fields it names, one each."""
     to_set: list[str] = []
     to_delete: list[str] = []
     for name, value in changes.items():
         if name == "meta":
             to_delete += [ALL_META, FLOW_FIELDS["meta"]]
             to_set += meta_fields(value or {})
+            continue
+        if name == META_MERGE:
+            to_delete += [META_PREFIX + key for key, v in value.items() if v is None]
+            to_set += meta_fields({key: v for key, v in value.items() if v is not None})
             continue
         encoded = encode_field(name, value)
         if encoded is None:

@@ -84,9 +84,15 @@ class KeyedRedis(OnConnection):
         return bool(reply[0] == "ok")
 
     def _session_value(self, data: dict[str, Any], ttl_s: float) -> tuple[str, int]:
+        raw, px, _ = self._tagged_value(data, ttl_s)
+        return raw, px
+
+    def _tagged_value(self, data: dict[str, Any], ttl_s: float) -> tuple[str, int, str]:
+        """A session's stored value, its PX ttl and its new tag."""
         # Expiry is checked against the store's clock; the PX ttl only reclaims memory.
-        stored = {"x": round(self._clock() + ttl_s, 6), "t": uuid.uuid4().hex, "d": data}
-        return json.dumps(stored, ensure_ascii=False), max(1, math.ceil(ttl_s * 1000))
+        tag = uuid.uuid4().hex
+        stored = {"x": round(self._clock() + ttl_s, 6), "t": tag, "d": data}
+        return json.dumps(stored, ensure_ascii=False), max(1, math.ceil(ttl_s * 1000)), tag
 
     @operation
     async def delete_session(self, key: str) -> None:

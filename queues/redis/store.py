@@ -19,6 +19,7 @@ subscriber connection: ``pubsub.py``.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -47,6 +48,7 @@ from queues.redis.codec import (
     encode_message,
     flow_changes,
     fmt_time,
+    meta_fields,
     pairs,
 )
 from queues.redis.erase import EraseRedis
@@ -75,6 +77,7 @@ from queues.redis.timeline import TimelineRedis
 from queues.redis.turn import run_turn
 from queues.redis.windows import WindowsRedis
 from queues.turns import Turn, TurnResult, apply_in_steps
+from queues.updates import META_MERGE
 
 __all__ = ["RedisStore"]
 
@@ -179,7 +182,7 @@ class RedisStore(KeyedRedis, OutboxRedis, WindowsRedis, EraseRedis, TimelineRedi
 
     @operation
     async def _turn(self, turn: Turn) -> TurnResult:
-        return await run_turn(self._scripts, self._texts, self._clock, self._session_value, turn)
+        return await run_turn(self._scripts, self._texts, self._clock, self._tagged_value, turn)
 
     async def _claim_key(self, key: str, value: str) -> str | None:
         """Store ``value`` under an idempotency key unless one is there: None, or what is."""
@@ -214,9 +217,17 @@ class RedisStore(KeyedRedis, OutboxRedis, WindowsRedis, EraseRedis, TimelineRedi
     async def _update_contact(self, contact_id: str, changes: dict[str, Any]) -> Contact:
         check_updatable(changes)
         to_set, to_delete = flow_changes(changes)
-        args = [str(len(to_set) // 2), *to_set, *to_delete]
         keys = [flow_key(contact_id), account_prefix(shard_of(contact_id))]
-        reply = await self._scripts.run("update_contact", keys, args)
+        # A merge into the meta of an earlier version's record (one JSON, 'mt') splits it
+        # into m:<key> fields first, from the 'mt' the script answers (it changes only once).
+        guard = "-" if META_MERGE in changes else ""
+        split: list[str] = []
+        for _ in range(2):
+            args = [guard, str(len(split) // 2), *split, str(len(to_set) // 2), *to_set]
+            reply = await self._scripts.run("update_contact", keys, [*args, *to_delete])
+            if reply[0] != "legacy":
+                break
+            guard, split = str(reply[1]), meta_fields(json.loads(reply[1]))
         check(reply, contact_id, "update_contact")
         return await self._with_queue(contact_id, pairs(reply[1:]))
 

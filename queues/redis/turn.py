@@ -7,6 +7,7 @@ Cluster no one script may touch them all: there the store applies a turn step by
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from queues.base import Clock
 from queues.redis.codec import contact_fields, decode_contact, encode_message, fmt_time, pairs
@@ -31,7 +32,7 @@ from queues.turns import Turn, TurnOutcome, TurnResult
 
 __all__ = ["run_turn"]
 
-SessionValue = Callable[[dict[str, object], float], tuple[str, int]]
+SessionValue = Callable[[dict[str, Any], float], tuple[str, int, str]]
 
 
 async def run_turn(
@@ -44,20 +45,21 @@ async def run_turn(
     keys += [address_key(shard, contact.address), contact_events_key(cid)]
     keys += [contact_buckets_key(cid, now), account_prefix(shard), session_key(turn.session_key)]
     keys.append(lock_key(turn.lock) if turn.lock is not None else "")
-    field, value = "", ""
+    field, value, where = "", "", ""
     if turn.key is not None:
         where, last = idempotency_key(turn.key)
-        keys.append(where)
         field, value = last or "", f"{cid} {message.id}"
-    raw, px = session_value(turn.session, turn.session_ttl_s)
+    keys += [where, *(session_key(key) for key, _ in turn.unchanged)]
+    raw, px, tag = session_value(turn.session, turn.session_ttl_s)
     said = [encode_message(m, await texts.keep(m), cid) for m in turn.said]
     args = [cid, fmt_time(now), encode_message(message, None, cid), message.id]
     args += ["" if turn.key is None else "1", turn.session_tag, raw, str(px)]
     args += [field, value, str(int(IDEMPOTENCY_TTL_S * 1000)), "1" if turn.new else "0"]
-    args += [turn.language or "", str(len(said)), *said]
+    args += [turn.language or "", str(len(said)), str(len(turn.unchanged)), *said]
+    args += [tag for _, tag in turn.unchanged]
     if turn.new:
         args += contact_fields(contact)
     reply = await scripts.run("turn", keys, args)
     if reply[0] != "ok":
         return TurnResult(TurnOutcome(reply[0]))
-    return TurnResult(TurnOutcome.APPLIED, decode_contact(cid, pairs(reply[1:])))
+    return TurnResult(TurnOutcome.APPLIED, decode_contact(cid, pairs(reply[1:])), tag)

@@ -67,16 +67,19 @@ class KeyedRows(OnDatabase, InProcessPubSub):
         self._put(conn, key, data, ttl_s)
         return True
 
-    def _put(self, conn: Conn, key: str, data: dict[str, Any], ttl_s: float) -> None:
+    def _put(self, conn: Conn, key: str, data: dict[str, Any], ttl_s: float) -> str:
+        """Store the session with a new tag; the tag."""
         now = self._clock()
+        tag = uuid.uuid4().hex
         # Sessions nobody reads again would pile up; drop the expired ones on the way.
         conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,))
         conn.execute(
             "INSERT INTO sessions (key, data, expires_at, tag) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "
             "expires_at = excluded.expires_at, tag = excluded.tag",
-            (key, db.dumps(data), now + ttl_s, uuid.uuid4().hex),
+            (key, db.dumps(data), now + ttl_s, tag),
         )
+        return tag
 
     @writes
     def delete_session(self, conn: Conn, key: str) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from queues import transitions
-from queues.base import MESSAGE_EVENT_KINDS, Clock, check_updatable, message_event_kind
+from queues.base import MESSAGE_EVENT_KINDS, Clock, message_event_kind
 from queues.buckets import RECENT_HANDLES, Bucket
 from queues.capacity import Capacity
 from queues.errors import ContactNotFound
@@ -38,6 +38,7 @@ from queues.sqlite.windows import WindowRows
 from queues.sqlite.worker import Conn, reads, writes
 from queues.transitions import Step
 from queues.turns import Turn, TurnOutcome, TurnResult
+from queues.updates import updated
 
 __all__ = ["SqliteStore"]
 
@@ -159,7 +160,8 @@ class SqliteStore(KeyedRows, OutboxRows, WindowRows, OutcomeRows, EraseRows, Tim
 
     @writes
     def apply_turn(self, conn: Conn, turn: Turn) -> TurnResult:
-        if self._tagged(conn, turn.session_key)[1] != turn.session_tag:
+        expected = [(turn.session_key, turn.session_tag), *turn.unchanged]
+        if any(self._tagged(conn, key)[1] != tag for key, tag in expected):
             return TurnResult(TurnOutcome.CHANGED)
         if turn.lock is not None:
             sql = "SELECT 1 FROM locks WHERE name = ? AND expires_at > ?"
@@ -178,8 +180,8 @@ class SqliteStore(KeyedRows, OutboxRows, WindowRows, OutcomeRows, EraseRows, Tim
         if turn.language is not None and turn.language != contact.language:
             contact = contact.replace(language=turn.language)
             self._save(conn, contact)
-        self._put(conn, turn.session_key, turn.session, turn.session_ttl_s)
-        return TurnResult(TurnOutcome.APPLIED, contact)
+        tag = self._put(conn, turn.session_key, turn.session, turn.session_ttl_s)
+        return TurnResult(TurnOutcome.APPLIED, contact, tag)
 
     @reads
     def get_contact(self, conn: Conn, contact_id: str, *, messages: bool = True) -> Contact:
@@ -191,8 +193,7 @@ class SqliteStore(KeyedRows, OutboxRows, WindowRows, OutcomeRows, EraseRows, Tim
 
     @writes
     def update_contact(self, conn: Conn, /, contact_id: str, **changes: Any) -> Contact:
-        check_updatable(changes)
-        contact = self._get(conn, contact_id).replace(**changes)
+        contact = updated(self._get(conn, contact_id), changes)
         self._save(conn, contact)
         return contact
 

@@ -161,15 +161,15 @@ class ComplaintDesk:
         hours = self._routing.hours[decision.team]
         days = self._routing.sla.complaint_business_days
         notice_at = hours.add_business_days(at, max(0, days - self._notice_days))
+        title = subject(complaint.language, number)
         meta: dict[str, Any] = {
-            **contact.meta,
             "complaint_no": number,
             "notice_at": notice_at,
             # The subject agents' replies by email carry (channels.email reads meta["email"]).
-            "email": {"subject": subject(complaint.language, number)},
+            "email": {"subject": title},
         }
         await self._store.update_contact(
-            contact.id, sla_due=decision.sla_due, meta=meta, subject=meta["email"]["subject"]
+            contact.id, sla_due=decision.sla_due, meta_merge=meta, subject=title
         )
         try:
             queued = await self._store.enqueue(contact.id, decision.team, delay_s=decision.delay_s)

@@ -231,8 +231,8 @@ class FlowHost:
             incidents=incidents,
             complaint=effect.complaint,
         )
-        meta = {**current.meta, "complaint": effect.complaint}
-        await self._store.update_contact(contact.id, sla_due=decision.sla_due, meta=meta)
+        merge = {"complaint": effect.complaint}  # the rest of the meta as it is then
+        await self._store.update_contact(contact.id, sla_due=decision.sla_due, meta_merge=merge)
         queued = await self._store.enqueue(contact.id, decision.team, delay_s=decision.delay_s)
         for hook in self.after_enqueue:  # first-contact resolution (survey.py)
             await hook(queued)

@@ -19,7 +19,9 @@ while the locked path works on the conversation.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +29,7 @@ import structlog
 
 from channels import Answer, InboundMessage, Spoken
 from ivr import Engine, Prompt, Step
-from queues import Contact, ContactState, Direction, Message, Store, Turn, fill
+from queues import Contact, ContactState, Direction, Message, Store, Turn, TurnOutcome, fill
 from router.contacts.codes import spot
 from router.contacts.flow import FLOW_FOR_CHANNEL, FlowHost
 from router.contacts.inbound import history_message, new_contact
@@ -38,9 +40,23 @@ from router.outages import Outages
 from router.routing import INCIDENTS_KEY, Incidents, Routing
 from router.stats import Metrics
 
-__all__ = ["QuickTurns", "spoken"]
+__all__ = ["KNOWN_CONVERSATIONS", "QuickTurns", "spoken"]
 
 log = structlog.get_logger(__name__)
+
+#: Conversations a process remembers as its quick turns left them (their next message needs
+#: no read when it comes back here): a few MB at most.
+KNOWN_CONVERSATIONS = 10_000
+
+
+class _Refused(enum.Enum):
+    """``_attempt``'s answer when the store found the conversation other than it was read."""
+
+    CHANGED = "changed"
+
+
+_CHANGED = _Refused.CHANGED
+_Known = tuple[dict[str, Any], str, Contact]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -51,6 +67,7 @@ class _Read:
     tag: str
     contact: Contact | None
     incidents: Incidents
+    book_tag: str  # the incident book's tag ("" none)
 
 
 class QuickTurns:
@@ -86,10 +103,72 @@ class QuickTurns:
         self._metrics = metrics
         #: Whether a survey may be pending at an address (the router asks surveys).
         self.surveys = False
+        #: The incident book as last read, with its tag (a turn checks it is still so).
+        self._book: tuple[Incidents, str] | None = None
+        #: The conversations this process's quick turns last left: session, tag, contact.
+        self._recent: OrderedDict[str, _Known] = OrderedDict()
 
     async def receive(self, message: InboundMessage) -> Answer | None:
+        guessed = self._guess(message)
+        if guessed is not None:
+            answer = await self._attempt(message, guessed)
+            if not isinstance(answer, _Refused):
+                return answer
         read = await self._read(message)
-        if read is None or spot(message, self._find_account) is not None:
+        if read is None:
+            return None
+        answer = await self._attempt(message, read)
+        return None if isinstance(answer, _Refused) else answer
+
+    def forget(self, conversation: str) -> None:
+        """The locked path took a message of ``conversation``: what this process knew of
+        it is old now (a turn from it would only be refused)."""
+        self._recent.pop(conversation, None)
+
+    def _guess(self, message: InboundMessage) -> _Read | None:
+        """The conversation as this process last left it, with no read: its last turn
+        here, or for a conversation it does not know, none at all (a new one). The store
+        checks the guess in the turn itself; None when there is nothing to guess from."""
+        if self._book is None:
+            return None
+        incidents, book_tag = self._book
+        known = self._recent.get(message.session_key)
+        if known is not None:
+            session, tag, contact = known
+            return _Read(session, tag, contact, incidents, book_tag)
+        if message.contact_id is not None:
+            return None  # a reply in a thread: its contact is found by a read
+        return _Read(None, "", None, incidents, book_tag)
+
+    async def _read(self, message: InboundMessage) -> _Read | None:
+        """The conversation as the quick turn needs it, or None: the locked path's."""
+        keys = [message.session_key, INCIDENTS_KEY]
+        if self.surveys:
+            keys.append(survey_key(message.channel, message.address))
+        (session, tag), (book, book_tag), *survey = await self._store.get_sessions(keys)
+        incidents = Incidents.from_dict(book) if book else Incidents()
+        self._book = (incidents, book_tag)
+        if survey and survey[0][0] is not None:
+            return None
+        if session is None:
+            if message.contact_id is not None:
+                return None  # a reply in a thread: the locked path finds its contact
+            return _Read(None, "", None, incidents, book_tag)
+        if session.get("flow") is None:
+            return None
+        contact = await self._store.get_contact(str(session["contact_id"]), messages=False)
+        if contact.state is not ContactState.IN_FLOW:
+            return None
+        return _Read(session, tag, contact, incidents, book_tag)
+
+    async def _attempt(self, message: InboundMessage, read: _Read) -> Answer | _Refused | None:
+        """The turn from ``read``: the answer, None for the locked path, or ``_CHANGED``
+        when the store found the conversation other than read."""
+        if read.session is not None and (
+            read.session.get("flow") is None or message.key in handled_keys(read.session)
+        ):
+            return None  # over, or a retry: answered again on the locked path
+        if spot(message, self._find_account) is not None:
             return None
         now = self._clock()
         contact = read.contact or new_contact(
@@ -106,31 +185,9 @@ class QuickTurns:
             return None
         return await self._apply(message, read, contact, step, now)
 
-    async def _read(self, message: InboundMessage) -> _Read | None:
-        """The conversation as the quick turn needs it, or None: the locked path's."""
-        keys = [message.session_key, INCIDENTS_KEY]
-        if self.surveys:
-            keys.append(survey_key(message.channel, message.address))
-        (session, tag), (book, _), *survey = await self._store.get_sessions(keys)
-        if survey and survey[0][0] is not None:
-            return None
-        incidents = Incidents.from_dict(book) if book else Incidents()
-        if session is None:
-            if message.contact_id is not None:
-                return None  # a reply in a thread: the locked path finds its contact
-            return _Read(None, "", None, incidents)
-        if session.get("flow") is None:
-            return None
-        if message.key in handled_keys(session):
-            return None  # a retry: answered again on the locked path
-        contact = await self._store.get_contact(str(session["contact_id"]), messages=False)
-        if contact.state is not ContactState.IN_FLOW:
-            return None
-        return _Read(session, tag, contact, incidents)
-
     async def _apply(
         self, message: InboundMessage, read: _Read, contact: Contact, step: Step, now: float
-    ) -> Answer | None:
+    ) -> Answer | _Refused | None:
         redact = functools.partial(self._engine.redact, FLOW_FOR_CHANNEL[message.channel])
         # Digits typed where the flow asked for a code are masked; the flow reads them.
         secret = bool(read.session and read.session.get("secret"))
@@ -168,12 +225,28 @@ class QuickTurns:
             said=said,
             language=language if language != contact.language else None,
             lock=self._lock_prefix + message.session_key,
+            unchanged=self._unchanged(message, read),
         )
         done = await self._store.apply_turn(turn)
         if done.contact is None:
-            log.info("quick_turn_refused", outcome=str(done.outcome))
-            return None
+            self.forget(message.session_key)
+            return _CHANGED if done.outcome is TurnOutcome.CHANGED else None
+        self._remember(message.session_key, (session, done.session_tag, done.contact))
         return await self._answered(message, done.contact, said_now, step, read, kept)
+
+    def _remember(self, conversation: str, known: _Known) -> None:
+        self._recent[conversation] = known
+        self._recent.move_to_end(conversation)
+        while len(self._recent) > KNOWN_CONVERSATIONS:
+            self._recent.popitem(last=False)
+
+    def _unchanged(self, message: InboundMessage, read: _Read) -> tuple[tuple[str, str], ...]:
+        """What the turn was computed from besides its session: the incident book as read,
+        and no survey waiting for an answer at the address."""
+        book = ((INCIDENTS_KEY, read.book_tag),)
+        if not self.surveys:
+            return book
+        return (*book, (survey_key(message.channel, message.address), ""))
 
     async def _answered(
         self,

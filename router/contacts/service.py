@@ -155,6 +155,7 @@ class ContactService:
         quick = await self.quick.receive(message)
         if quick is not None:
             return quick
+        self.quick.forget(message.session_key)  # what it knew of the conversation changes
         async with self._conversations.hold(message.session_key):
             surveyed = await self.surveys.take_answer(message) if self.surveys else None
             answer = surveyed or await self._receive(message)
@@ -164,6 +165,7 @@ class ContactService:
 
     async def hang_up(self, channel: Channel, conversation: str) -> Contact | None:
         key = f"{channel}:{conversation}"
+        self.quick.forget(key)
         async with self._conversations.hold(key):
             session = await self.store.get_session(key)
             if session is None:
@@ -187,8 +189,7 @@ class ContactService:
         held = contact.state is ContactState.ASSIGNED and agent is not None
         if contact.channel is not Channel.VOICE or not held or agent is None:
             return
-        meta = {**contact.meta, CALL_ENDED: self._clock()}
-        await self.store.update_contact(contact.id, meta=meta)
+        await self.store.update_contact(contact.id, meta_merge={CALL_ENDED: self._clock()})
         await self.store.heartbeat(contact.id, agent, lease_s=ENDED_CALL_LEASE_S)
         log.info("call_ended_while_held", contact_id=contact.id, agent=agent)
 

@@ -206,9 +206,8 @@ class Surveys:
     async def _record(self, contact: Contact, score: int) -> Contact:
         if await self._store.record_survey(contact.id, score=score):
             survey = {"score": score, "at": to_iso(self._clock())}
-            contact = await self._store.update_contact(
-                contact.id, meta={**contact.meta, "survey": survey}
-            )
+            # Merged: a note or tag added since ``contact`` was read is kept.
+            contact = await self._store.update_contact(contact.id, meta_merge={"survey": survey})
             log.info("survey_answered", contact_id=contact.id, score=score)
         return contact
 

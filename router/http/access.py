@@ -19,10 +19,12 @@ Where the rule is applied:
 - Canned replies filled for a contact (``canned_api ?contact_id=``): 403 as above.
 - An incident's compensation report (``compensation_api``) counts only the linked contacts
   the agent may read (the rest in ``unreadable_contacts``), plus the accounts named.
-- The console's live feed (``live``) and typing (``console_api``) are for the contact's
-  holder only; a customer's export, erase and the privacy audit (``privacy_api``) for
-  supervisors only. The complaint form (``complaints_api``) is public and shows no contact:
-  it answers a complaint with its number and due date.
+- The console's live feed (``live``) starts watching a contact for its holder and pushes
+  it while ``may_read`` holds (a contact transferred to a team the agent does not serve is
+  ``gone``); typing (``console_api``) is the holder's only; a customer's export, erase
+  and the privacy audit (``privacy_api``) for supervisors only. The complaint form
+  (``complaints_api``) is public and shows no contact: it answers a complaint with its
+  number and due date.
 """
 
 from __future__ import annotations

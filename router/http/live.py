@@ -10,6 +10,7 @@ The token is the first frame, not part of the URL (URLs end up in logs)::
     server -> {"type": "queues", "at": "<server time>", "queues": [{"team", "waiting", ...}]}
     server -> {"type": "contact", "contact": {... as GET /api/contacts/{id}}}
     server -> {"type": "typing", "contact_id": "..."}
+    server -> {"type": "gone", "contact_id": "...", "error": "..."}   (no longer watched)
     server -> {"type": "error", "error": "..."}
 
 Queue depths are pushed every ``queue_push_s``. A watch names the contacts the console has
@@ -20,6 +21,10 @@ moves it, says so on the store's pub/sub channel
 ``contact:{contact_id}`` (``router.desk.announce_change``), and the console reads it again
 then; every ``contact_poll_s`` it is read anyway, in case news was lost. Customer typing
 arrives over the store's pub/sub channel ``typing:{contact_id}``.
+
+Every push checks the read rule again (``router.http.access``): a contact the agent may no
+longer read (transferred to a team they do not serve, and no longer theirs), or that no
+longer exists, is watched no more and the console is told so with ``gone``.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from channels import load_json
 from queues import ContactNotFound, StoreUnavailable, to_iso
 from router.contacts import callback_view
 from router.desk import AgentStatus, contact_channel
+from router.http.access import may_read, refusal
 from router.http.context import CONTEXT, Context
 from router.http.views import contact_view, queue_depths
 from router.identity import Agent
@@ -102,8 +108,12 @@ class _Session:
             return
         try:
             contact = await self.ctx.store.get_contact(contact_id)
-        except ContactNotFound:
-            self.unwatch(contact_id)
+        except ContactNotFound as exc:
+            await self.gone(contact_id, str(exc))
+            return
+        supervisors, teams = self.ctx.config.agents.supervisors, self.ctx.routing.teams
+        if not may_read(self.agent, contact, supervisors, teams):
+            await self.gone(contact_id, refusal(self.agent, contact))
             return
         # What the console shows; the lease time changes on every heartbeat and is left out.
         signature = (
@@ -155,6 +165,12 @@ class _Session:
             async with self.ctx.store.subscribe(f"typing:{contact_id}") as frames:
                 async for _ in frames:
                     await self.send({"type": "typing", "contact_id": contact_id})
+
+    async def gone(self, contact_id: str, reason: str) -> None:
+        """Watch ``contact_id`` no more, and say why."""
+        # Said first: unwatching cancels the listener this may run in.
+        await self.send({"type": "gone", "contact_id": contact_id, "error": reason})
+        self.unwatch(contact_id)
 
     def unwatch(self, contact_id: str) -> None:
         watch = self.watched.pop(contact_id, None)

@@ -14,10 +14,13 @@ __all__ = ["contact_view", "queue_depths"]
 
 
 async def contact_view(ctx: Context, contact: Contact) -> dict[str, Any]:
-    """A contact as the API shows it: the record, the account (never its code), position,
-    and the outage compensation its account is due (``compensation``, a list)."""
+    """A contact as the API shows it: the record, the account of a verified contact (never
+    its code), position, and the outage compensation its account is due (``compensation``,
+    a list)."""
     view = contact.to_dict()
-    account = ctx.accounts.find(contact.account) if contact.account else None
+    # An unverified contact may name an account (joined to it by its address: verify_method
+    # "joined:<id>"); it shows that login, as the timeline does, never the account's details.
+    account = ctx.accounts.find(contact.account) if contact.verified and contact.account else None
     view["account_info"] = account.public() if account else None
     view["incident"] = await incident_of(ctx.store, contact.id)  # linked by router.outages
     # A verified customer hit by an outage: what each incident makes due (shown to the agent).

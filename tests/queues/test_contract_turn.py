@@ -152,3 +152,29 @@ async def test_a_turn_waits_for_nobody_and_writes_nothing_while_its_lock_is_held
     clock.advance(31)  # an expired lock holds nothing
     assert (await store.apply_turn(locked)).applied
     assert await history(store, contact.id) == ["hello"]
+
+
+async def test_a_turn_names_the_other_sessions_it_was_computed_from(
+    store: Store, clock: FakeClock
+) -> None:
+    await store.put_session("router:incidents", {"open": []}, ttl_s=600)
+    _, book = await store.get_session_tagged("router:incidents")
+    contact = new_contact(clock)
+    guarded = turn(
+        contact,
+        inbound(clock),
+        key="sms:SM10",
+        unchanged=(("router:incidents", book), ("survey:sms:+48500100200", "")),
+    )
+    await store.put_session("survey:sms:+48500100200", {"contact_id": "x"}, ttl_s=60)
+    assert (await store.apply_turn(guarded)).outcome is TurnOutcome.CHANGED  # a survey waits
+    await store.delete_session("survey:sms:+48500100200")
+    await store.put_session("router:incidents", {"open": ["outage"]}, ttl_s=600)
+    assert (await store.apply_turn(guarded)).outcome is TurnOutcome.CHANGED  # the book moved
+    assert await store.list_contacts() == [] and await store.get_session(SESSION) is None
+    _, book = await store.get_session_tagged("router:incidents")
+    done = await store.apply_turn(
+        turn(contact, inbound(clock), key="sms:SM10", unchanged=(("router:incidents", book),))
+    )
+    assert done.applied and done.session_tag != ""
+    assert (await store.get_session_tagged(SESSION))[1] == done.session_tag

@@ -70,8 +70,13 @@ while true do
     redis.call('ZADD', KEYS[2], lease_until, id)
     redis.call('ZREM', KEYS[3], id)
     redis.call('HSET', key, 'st', 'assigned', 'ag', agent, 'aa', now, 'lu', lease_until)
-    if redis.call('SADD', KEYS[6], id) == 1 and redis.call('SCARD', KEYS[6]) > 64 then
-      count_held(KEYS[6], ARGV[5], agent, tonumber(now), 0)  -- claims without capacity
+    -- Claims without capacity keep the held set small: pruned once every 64 new members
+    -- past 64 (an agent's last hour of resolves stays: each pass is amortised over 64).
+    if redis.call('SADD', KEYS[6], id) == 1 then
+      local held = redis.call('SCARD', KEYS[6])
+      if held > 64 and held % 64 == 1 then
+        count_held(KEYS[6], ARGV[5], agent, tonumber(now), 0)
+      end
     end
     local wait_s = round6(tonumber(now) - tonumber(entry.qa))
     team_event(key, KEYS[4], id, 'contact_claimed', now, team, agent, {wait_s = wait_s})

@@ -1,28 +1,40 @@
 -- turn: an inbound message of a contact in its flow with everything it changes, whole or
 -- not at all (queues/turns.py). One Redis only: the session and idempotency keys are not
 -- in the contact's shard (on a cluster the store applies a turn step by step).
--- KEYS: intake's eight (flow, history, keyed index, shard contacts, shard address index,
---       shard events, shard buckets, the shard's account index prefix), the session, the
---       lock that must be free ('' none), and when the message has a key, its idempotency
---       key (a string, or the group's hash)
+-- KEYS: 1-8 intake's (flow, history, keyed index, shard contacts, shard address index,
+--       shard events, shard buckets, the shard's account index prefix), 9 the session,
+--       10 the lock that must be free ('' none), 11 the idempotency key ('' none: a string,
+--       or the group's hash), 12... the other sessions that must keep their tags
 -- ARGV: 1 id, 2 now, 3 message JSON, 4 message id, 5 '1' when keyed, 6 the session's tag
 --       as read ('' none), 7 the new session value, 8 its ttl ms, 9 the idempotency field
 --       ('' for a string key), 10 its value, 11 its ttl ms, 12 '1' when the turn creates
 --       the contact, 13 its language after the turn ('' unchanged), 14 the number n of
---       prompts said, then the n prompts' JSON, then the new contact's flow pairs
--- Reply: 'ok' + flow pairs; 'changed' (the session's tag differs, the lock is held, or
--- the contact is no longer in its flow) or 'seen' (the key was stored before): nothing written then.
+--       prompts said, 15 the number m of other sessions, then the n prompts' JSON, the m
+--       sessions' tags ('' none), then the new contact's flow pairs
+-- Reply: 'ok' + flow pairs; 'changed' (a session's tag differs, the lock is held, or the
+-- contact is no longer in its flow) or 'seen' (the key was stored before): nothing written
+-- then.
 local id, now, keyed = ARGV[1], ARGV[2], ARGV[5]
-local raw = redis.call('GET', KEYS[9])
-local tag = ''
-if raw then
-  local stored = cjson.decode(raw)
-  if tonumber(stored['x']) > tonumber(now) then
-    tag = stored['t'] or ''
+local said, others = tonumber(ARGV[14]), tonumber(ARGV[15])
+
+local function tag_of(key)
+  local raw = redis.call('GET', key)
+  if raw then
+    local stored = cjson.decode(raw)
+    if tonumber(stored['x']) > tonumber(now) then
+      return stored['t'] or ''
+    end
   end
+  return ''
 end
-if tag ~= ARGV[6] then
+
+if tag_of(KEYS[9]) ~= ARGV[6] then
   return {'changed'}
+end
+for i = 1, others do
+  if tag_of(KEYS[11 + i]) ~= ARGV[15 + said + i] then
+    return {'changed'}
+  end
 end
 if KEYS[10] ~= '' then
   local held = redis.call('GET', KEYS[10])
@@ -47,9 +59,8 @@ if ARGV[12] ~= '1' then
     return {'changed'}
   end
 end
-local said = tonumber(ARGV[14])
-local flow = take_in(id, now, ARGV[3], ARGV[4], keyed, 15 + said, #ARGV)
-for i = 15, 14 + said do
+local flow = take_in(id, now, ARGV[3], ARGV[4], keyed, 16 + said + others, #ARGV)
+for i = 16, 15 + said do
   redis.call('RPUSH', KEYS[2], ARGV[i])
 end
 if ARGV[13] ~= '' and flow.lg ~= ARGV[13] then

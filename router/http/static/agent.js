@@ -256,6 +256,11 @@
       View.queues(frame.queues, state.teams, label);
     } else if (frame.type === "contact") {
       onContactUpdate(frame.contact);
+    } else if (frame.type === "gone") {
+      // No longer readable here (transferred away) or no longer there: the tab closes.
+      if (Tabs.ids().indexOf(frame.contact_id) >= 0) {
+        lostInTab(frame.contact_id, frame.error || "A contact is no longer yours.");
+      }
     } else if (frame.type === "typing") {
       if (state.contact && frame.contact_id === state.contact.id) {
         $("typing").hidden = false;

@@ -37,6 +37,7 @@ from tests.queues import (
     test_contract_account,
     test_contract_capacity,
     test_contract_erase,
+    test_contract_meta,
     test_contract_shared,
     test_contract_turn,
     test_contract_windows,
@@ -57,6 +58,7 @@ for _module in (
     test_contract_erase,
     test_contract_account,
     test_contract_turn,
+    test_contract_meta,
 ):
     globals().update(
         {

@@ -87,22 +87,26 @@ def sms(address: str, text: str, key: str) -> InboundMessage:
     return InboundMessage(Channel.SMS, address, text, key)
 
 
-async def test_a_first_message_is_one_read_and_one_write(
+async def test_a_first_message_is_one_store_write_once_the_incident_book_is_known(
     counted: tuple[ContactService, Counting],
 ) -> None:
     service, store = counted
     store.calls.clear()
     answer = await service.receive(sms("+48500100300", "Dzień dobry, nie działa internet", "SM1"))
     assert answer.contact.state is ContactState.IN_FLOW and len(answer.prompts) == 2
-    assert store.conversation_calls() == {"get_sessions": 1, "apply_turn": 1}
+    assert store.conversation_calls() == {"get_sessions": 1, "apply_turn": 1}  # the book read
     contact = await store.inner.get_contact(answer.contact.id)
     assert [m.direction for m in contact.messages] == [Direction.IN, Direction.OUT, Direction.OUT]
     assert [m.text for m in contact.messages[1:]] == texts(answer)
     session = await store.inner.get_session(f"sms:{answer.contact.address}")
     assert session is not None and handled_keys(session) == ["SM1"]
+    store.calls.clear()
+    other = await service.receive(sms("+48500100310", "Dzień dobry, nie działa internet", "SM2"))
+    assert other.contact.id != answer.contact.id and len(other.prompts) == 2
+    assert store.conversation_calls() == {"apply_turn": 1}  # no read at all
 
 
-async def test_an_answer_within_the_flow_reads_the_contact_too(
+async def test_the_next_message_is_one_write_where_the_last_turn_was_taken(
     counted: tuple[ContactService, Counting],
 ) -> None:
     service, store = counted
@@ -111,7 +115,7 @@ async def test_an_answer_within_the_flow_reads_the_contact_too(
     second = await service.receive(sms("+48500100301", "jan.kowalski", "SM2"))
     assert second.contact.id == first.contact.id and second.expect is not None
     assert second.expect.secret  # the code is asked for next
-    assert store.conversation_calls() == {"get_sessions": 1, "get_contact": 1, "apply_turn": 1}
+    assert store.conversation_calls() == {"apply_turn": 1}
     # A retry of a message already answered takes the locked path and says the same again.
     again = await service.receive(sms("+48500100301", "jan.kowalski", "SM2"))
     assert again.duplicate and texts(again) == texts(second)
@@ -120,6 +124,33 @@ async def test_an_answer_within_the_flow_reads_the_contact_too(
         "Dzień dobry",
         "jan.kowalski",
     ]
+
+
+async def test_a_process_that_did_not_take_the_last_turn_reads_and_turns_again(
+    counted: tuple[ContactService, Counting],
+) -> None:
+    service, store = counted
+    first = await service.receive(sms("+48500100304", "Dzień dobry", "SM1"))
+    service.quick.forget("sms:+48500100304")  # as in another process
+    store.calls.clear()
+    second = await service.receive(sms("+48500100304", "jan.kowalski", "SM2"))
+    assert second.contact.id == first.contact.id and second.expect is not None
+    # Guessed a new conversation: refused, read, then turned.
+    assert store.conversation_calls() == {"apply_turn": 2, "get_sessions": 1, "get_contact": 1}
+    assert len(await store.inner.list_contacts(address="+48500100304")) == 1
+
+
+async def test_a_turn_computed_from_an_old_incident_book_is_taken_again(
+    counted: tuple[ContactService, Counting],
+) -> None:
+    service, store = counted
+    await service.receive(sms("+48500100305", "Dzień dobry", "SM1"))  # the book is known
+    book = service.incidents
+    await book.update(lambda current: (current, None))  # another process wrote the book
+    store.calls.clear()
+    answer = await service.receive(sms("+48500100306", "Dzień dobry", "SM2"))
+    assert answer.contact.state is ContactState.IN_FLOW
+    assert store.conversation_calls() == {"apply_turn": 2, "get_sessions": 1}
 
 
 async def test_concurrent_messages_of_one_conversation_make_one_contact(
