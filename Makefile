@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
+#: The suite runs on every core, a test file per worker (its module fixtures start once).
+PYTEST_JOBS ?= -n auto --dist loadfile
 
 .PHONY: run test bench lint typecheck pytest redis-server chromium wrk clean
 
@@ -55,13 +57,13 @@ typecheck: $(DEVSTAMP)
 	$(BIN)/mypy
 
 pytest: $(DEVSTAMP) redis-server chromium wrk
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_JOBS)
 
 test: $(DEVSTAMP) redis-server chromium wrk
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_JOBS)
 
 bench: $(DEVSTAMP) redis-server wrk
 	$(BIN)/python -m bench

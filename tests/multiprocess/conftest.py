@@ -7,7 +7,9 @@ from contextlib import ExitStack
 
 import aiohttp
 import pytest
+from redis.cluster import RedisCluster
 
+from queues.redis.cluster import split_url
 from tests.multiprocess.support import Http, Pair, Router, Services, started, write_config
 from tests.redis_server import redis_cluster, redis_server
 
@@ -21,6 +23,23 @@ def services() -> Iterator[Services]:
         yield running
 
 
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One 3-master Redis Cluster for the whole suite (starting one takes seconds); each
+    module's pair empties it first."""
+    with redis_cluster(tmp_path_factory.mktemp("cluster")) as url:
+        yield url
+
+
+def _emptied(url: str) -> str:
+    client = RedisCluster.from_url(split_url(url)[0])
+    try:
+        client.flushall(target_nodes=RedisCluster.PRIMARIES)
+    finally:
+        client.close()
+    return url
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def pair(
     request: pytest.FixtureRequest, services: Services, tmp_path_factory: pytest.TempPathFactory
@@ -31,7 +50,7 @@ def pair(
     workdir = tmp_path_factory.mktemp(f"two-{backend}")
     with ExitStack() as stack:
         if backend == "cluster":
-            url = stack.enter_context(redis_cluster(workdir / "redis"))
+            url = _emptied(request.getfixturevalue("cluster"))
         else:
             url = stack.enter_context(redis_server(workdir / "redis"))
         config = write_config(

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_measure_reports_memory_per_session_against_an_echo_server(tmp_path: Path) -> None:
-    [figure] = measure(40, workdir=tmp_path)
+    [figure] = measure(40, rounds=1, workdir=tmp_path)
     assert set(figure) == {"name", "value", "unit", "baseline", "ratio"}
     assert figure["name"] == NAME == "chat.ws_memory_kib_per_session"
     assert figure["unit"] == "KiB/session"
