@@ -16,18 +16,18 @@ from typing import Any
 import structlog
 
 from channels import AgentTarget, Answer, HoldStatus, InboundMessage, Spoken, Standing
-from ivr import Engine, Facts, Prompt
+from ivr import Engine, Facts
 from queues import (
     Channel,
     Contact,
     ContactState,
     Direction,
-    Event,
     Intake,
     Message,
     Store,
 )
 from router.contacts.codes import Spotted, spot
+from router.contacts.delivery import keep_ended_call, record_delivery
 from router.contacts.flow import FLOW_FOR_CHANNEL, QUEUE_PROMPTS, FlowHost, Performed
 from router.contacts.inbound import Conversation, find_conversation, history_message, new_contact
 from router.contacts.quick import QuickTurns, spoken
@@ -36,12 +36,9 @@ from router.contacts.standing import Standings
 from router.contacts.status import Announcer
 from router.contacts.survey import Surveys
 from router.desk import (
-    CALL_ENDED,
-    ENDED_CALL_LEASE_S,
     HandleTimes,
     Presence,
     announce_change,
-    sent_key,
 )
 from router.identity import AccountDirectory, Verifier
 from router.locks import KeyLocks
@@ -93,25 +90,6 @@ class ContactService:
             default_language=default_language,
         )
         self.handle_times = HandleTimes(store, clock)
-        self.announcer = Announcer(
-            store=store,
-            engine=engine,
-            routing=routing,
-            presence=presence,
-            handle_times=self.handle_times,
-            clock=clock,
-        )
-        self.flows = FlowHost(
-            store=store,
-            engine=engine,
-            routing=routing,
-            verifier=verifier,
-            accounts=accounts,
-            announcer=self.announcer,
-            clock=clock,
-            on_enqueued=on_enqueued,
-            metrics=metrics,
-        )
         self._clock = clock
         self._find_account = accounts.find
         self._default_language = default_language
@@ -120,24 +98,54 @@ class ContactService:
         self._agent_target = agent_target
         self._conversations = KeyLocks(store, prefix=CONVERSATION_LOCK)
         self._on_left = on_left
-        #: Messages that only move a flow along: one read, one write, no lock (``quick.py``).
-        self.quick = QuickTurns(
-            store=store,
-            engine=engine,
-            routing=routing,
-            flows=self.flows,
-            outages=self.outages,
-            find_account=accounts.find,
-            clock=clock,
-            default_language=default_language,
-            languages=languages,
-            session_ttl_s=session_ttl_s,
-            lock_prefix=CONVERSATION_LOCK,
-            metrics=metrics,
-        )
+        self.announcer, self.flows, self.quick = self._flow_parts(verifier, accounts, on_enqueued)
         self._surveys: Surveys | None = None
         #: Where a waiting customer stands, asked and unasked (``standing.py``).
         self.standing: Standings | None = None
+
+    def _flow_parts(
+        self,
+        verifier: Verifier,
+        accounts: AccountDirectory,
+        on_enqueued: Callable[[str], Awaitable[None]] | None,
+    ) -> tuple[Announcer, FlowHost, QuickTurns]:
+        """The announcer, the flow host, and the quick turns (messages that only move a
+        flow along: one store write, no lock; ``quick.py``)."""
+        store, engine, routing = self.store, self.engine, self.routing
+        announcer = Announcer(
+            store=store,
+            engine=engine,
+            routing=routing,
+            presence=self.presence,
+            handle_times=self.handle_times,
+            clock=self._clock,
+        )
+        flows = FlowHost(
+            store=store,
+            engine=engine,
+            routing=routing,
+            verifier=verifier,
+            accounts=accounts,
+            announcer=announcer,
+            clock=self._clock,
+            on_enqueued=on_enqueued,
+            metrics=self.metrics,
+        )
+        quick = QuickTurns(
+            store=store,
+            engine=engine,
+            routing=routing,
+            flows=flows,
+            outages=self.outages,
+            find_account=accounts.find,
+            clock=self._clock,
+            default_language=self._default_language,
+            languages=self._languages,
+            session_ttl_s=self._session_ttl_s,
+            lock_prefix=CONVERSATION_LOCK,
+            metrics=self.metrics,
+        )
+        return announcer, flows, quick
 
     @property
     def surveys(self) -> Surveys | None:
@@ -177,21 +185,9 @@ class ContactService:
                 if contact.state is ContactState.WAITING and self._on_left and contact.team:
                     await self._on_left(contact.team)
             else:
-                await self._ended_while_held(contact)
+                await keep_ended_call(self.store, self._clock, contact)
             await self.store.delete_session(key)
             return await self.store.get_contact(contact.id, messages=False)
-
-    async def _ended_while_held(self, contact: Contact) -> None:
-        """A call that ended while an agent held it stays with that agent until they write
-        the disposition, and is never queued again (the desk refuses release and transfer,
-        and the long lease keeps the reaper away)."""
-        agent = contact.agent
-        held = contact.state is ContactState.ASSIGNED and agent is not None
-        if contact.channel is not Channel.VOICE or not held or agent is None:
-            return
-        await self.store.update_contact(contact.id, meta_merge={CALL_ENDED: self._clock()})
-        await self.store.heartbeat(contact.id, agent, lease_s=ENDED_CALL_LEASE_S)
-        log.info("call_ended_while_held", contact_id=contact.id, agent=agent)
 
     async def standings(self, team: str | None = None) -> dict[str, Standing]:
         """Every waiting contact of ``team`` (None: of every team) with its position and
@@ -223,25 +219,9 @@ class ContactService:
     async def delivery(
         self, channel: Channel, provider_id: str, status: str, *, detail: str | None = None
     ) -> bool:
-        sent = await self.store.get_session(sent_key(channel, provider_id))
-        if sent is None:
-            return False
-        await self.store.add_event(
-            Event(
-                contact_id=sent["contact_id"],
-                kind="delivery_status",
-                at=self._clock(),
-                data={
-                    "message_id": sent["message_id"],
-                    "provider_id": provider_id,
-                    "status": status,
-                    "detail": detail,
-                },
-            )
+        return await record_delivery(
+            self.store, self._clock, channel, provider_id, status, detail=detail
         )
-        log.info("delivery_status", contact_id=sent["contact_id"], status=status)
-        await announce_change(self.store, sent["contact_id"])
-        return True
 
     # -- the flow --------------------------------------------------------------------------
     async def _receive(self, message: InboundMessage) -> Answer:
@@ -396,13 +376,13 @@ class ContactService:
         language = done.step.state.language
         if language != done.contact.language:
             done.contact = await self.store.update_contact(done.contact.id, language=language)
-        spoken = tuple(
-            p if isinstance(p, Spoken) else self._spoken(p, language) for p in done.prompts
+        told = tuple(
+            p if isinstance(p, Spoken) else spoken(self.engine, p, language) for p in done.prompts
         )
         if self.metrics is not None:
-            for _ in spoken:
+            for _ in told:
                 self.metrics.message(str(done.contact.channel), "out")
-        for said in spoken:
+        for said in told:
             await self.store.append_message(
                 done.contact.id,
                 Message(
@@ -414,10 +394,7 @@ class ContactService:
                     params=said.params,
                 ),
             )
-        return spoken
-
-    def _spoken(self, prompt: Prompt, language: str) -> Spoken:
-        return spoken(self.engine, prompt, language)
+        return told
 
     async def _save_session(self, message: InboundMessage, record: dict[str, Any]) -> None:
         await self.store.put_session(message.session_key, record, ttl_s=self._session_ttl_s)
