@@ -31,16 +31,6 @@ CALL = {"CallSid": "CA" + "5" * 32, "From": "+48500100200", "To": "+48221234567"
 
 
 @pytest.fixture
-async def redis(tmp_path: Path) -> AsyncIterator[RedisProcess]:
-    server = RedisProcess(tmp_path / "redis")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 async def rig(tmp_path: Path, redis: RedisProcess) -> AsyncIterator[Rig]:
     clock = FakeClock()
     store = await open_store(redis.url, clock=clock)
