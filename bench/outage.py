@@ -3,7 +3,9 @@ hold and of chats waiting, agents claiming and resolving through both processes.
 
 The callers are the IVR simulator's (``ivr.simulator``) in this process, with its stand-in
 for Twilio's REST API, so a claim redirects the caller's live call as Twilio would; chats
-are real websockets. After everyone is queued, a window of ``window_s`` is measured:
+are real websockets. They arrive at ``arrivals_per_s`` (the fill, measured too: the rate
+reached and the routers' CPU-ms per contact queued); after everyone is queued, a window of
+``window_s`` is measured:
 
 - webhook requests per waiting caller per minute (the goal: ≤ 1.5; polling every 5 s: 12);
 - router CPU seconds per 1,000 waiting contacts per minute, from /proc (goal ≤ 3 s);
@@ -37,7 +39,7 @@ from bench.report import Figure
 from bench.workload import BenchError
 from channels.twilio import sign
 from ivr.simulator import Call, CallSpec, Outcome, ScriptKeys, TwilioApi, new_call_sid, percentile
-from queues import open_store
+from queues import Store, open_store
 
 __all__ = ["FULL_OUTAGE", "QUICK_OUTAGE", "OutageSizes", "run_outage"]
 
@@ -61,8 +63,11 @@ class OutageSizes:
     baseline_calls: int = 300  # callers held by a third router that polls: the baseline
 
 
+#: 60 arrivals a second is what two routers on a 2-core machine take while this process
+#: plays 10,000 callers: at 150 a second thousands of webhooks passed the routers' 5 s
+#: ingest deadline (503), so callers got Twilio's application error and hung up.
 FULL_OUTAGE = OutageSizes(
-    10_000, 2_000, 50, window_s=60.0, fill_timeout_s=900, arrivals_per_s=150, handle_s=5.0
+    10_000, 2_000, 50, window_s=60.0, fill_timeout_s=900, arrivals_per_s=60, handle_s=5.0
 )
 #: A smoke run: callers live 10x faster, so their 45 s announcements come in a short
 #: window; its CPU figure is per real minute and so not comparable with a full run's.
@@ -151,16 +156,27 @@ async def _place(
 
 
 async def _chat(session: aiohttp.ClientSession, router: Server, stop: asyncio.Event) -> int:
-    """One chat customer: queued, then waiting with the socket open; returns frames got."""
+    """One chat customer: queued, then waiting with the socket open; returns frames got.
+    A message the router could not take in time (an error frame with ``retry``) is sent
+    again after ``retry_after_s``, as the chat page's Retry button does."""
     frames = 0
     async with session.ws_connect(router.url.replace("http", "ws") + "/chat/ws") as ws:
         await ws.send_json({"type": "hello", "session": None, "language": "pl"})
         for n, text in enumerate((CHAT_FIRST, CHAT_CREDENTIALS)):
-            await ws.send_json({"type": "message", "id": f"m{n}", "text": text})
-            while True:
-                frame = await ws.receive_json(timeout=60)
-                if frame.get("type") == "ack":
-                    break
+            message = {"type": "message", "id": f"m{n}", "text": text}
+            await ws.send_json(message)
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    frame = await ws.receive_json(timeout=1.0)
+                    if frame.get("id") != message["id"]:
+                        continue  # a welcome, a prompt, a position
+                    if frame.get("type") == "ack":
+                        break
+                    if frame.get("type") == "error" and frame.get("retry"):
+                        await asyncio.sleep(float(frame.get("retry_after_s") or 1.0))
+                        await ws.send_json(message)
+                        continue
+                    raise BenchError(f"outage: a chat message was refused: {frame}")
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await ws.receive(timeout=1.0)
@@ -239,9 +255,8 @@ async def run_outage(sizes: OutageSizes, workdir: Path) -> list[Figure]:
         await api.aclose()
 
 
-async def _outage(
-    sizes: OutageSizes, workdir: Path, url: str, api: TwilioApi, api_url: str
-) -> list[Figure]:
+def _routers(sizes: OutageSizes, workdir: Path, url: str, api_url: str) -> list[Server]:
+    """A and B (pushed hold, measured) and C (polling hold, the baseline)."""
     os.environ.setdefault("SWITCHBOARD_SECRET", secrets.token_urlsafe(24))
     everyone = []
     for name, hold in (("a", "push"), ("b", "push"), ("c", "poll")):
@@ -256,130 +271,216 @@ async def _outage(
         )
         env = {"SWITCHBOARD_SECRET": os.environ["SWITCHBOARD_SECRET"]}
         everyone.append(procs.demo_router(name, config, url, workdir / "logs", port, env))
-    routers, polling = everyone[:2], everyone[2]  # A and B measured; C holds the baseline
+    return everyone
+
+
+@dataclass
+class _Run:
+    """What the crowd's side of one run holds: the routers, the store, the clients."""
+
+    sizes: OutageSizes
+    routers: list[Server]  # A and B
+    polling: Server  # C
+    store: Store
+    redis: Redis
+    session: aiohttp.ClientSession  # webhooks and the agents' API calls
+    sockets: aiohttp.ClientSession  # one websocket per chat
+    api: TwilioApi  # the stand-in for Twilio's REST API, which redirects claimed calls
+    crowd: _Crowd = field(default_factory=_Crowd)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    chats: list[asyncio.Task[int]] = field(default_factory=list)
+    agents: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def router_cpu_s(self) -> float:
+        return sum(cpu_s(r.pid) for r in self.routers)
+
+    def place(self, router: Server, n: int) -> None:
+        placing = _place(self.crowd, self.session, router, self.api, n, self.sizes.speed)
+        self.crowd.tasks.append(asyncio.create_task(placing))
+
+    async def waiting(self) -> int:
+        return (await self.store.queue_stats(["technical"]))[0].waiting
+
+    async def stop_all(self) -> None:
+        self.stop.set()
+        await asyncio.gather(*self.agents, return_exceptions=True)
+        for task in self.crowd.tasks:
+            task.cancel()
+        await asyncio.gather(*self.crowd.tasks, return_exceptions=True)
+        await asyncio.gather(*self.chats, return_exceptions=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Filled:
+    seconds: float
+    router_cpu_s: float
+    waiting: int
+    memory_per_contact: float
+
+
+async def _fill(run: _Run, memory_before: int) -> _Filled:
+    """Callers and chats arrive at ``arrivals_per_s``, alternately through A and B, then the
+    baseline's callers through C; done when every one of them waits in the queue."""
+    sizes = run.sizes
+    arrivals = [("call", n) for n in range(sizes.calls)]
+    arrivals += [("chat", n) for n in range(sizes.chats)]
+    arrivals.sort(key=lambda a: a[1] / (sizes.calls if a[0] == "call" else sizes.chats))
+    cpu0, t0 = run.router_cpu_s(), time.monotonic()
+    for i, (kind, n) in enumerate(arrivals):
+        router = run.routers[n % 2]
+        if kind == "call":
+            run.place(router, n)
+        else:
+            run.chats.append(asyncio.create_task(_chat(run.sockets, router, run.stop)))
+        # Paced on the clock, not by sleeping a fixed step: a slow loop does not slow arrivals.
+        await asyncio.sleep(max(0.0, t0 + (i + 1) / sizes.arrivals_per_s - time.monotonic()))
+    # The baseline's callers queue last, so agents reach few of them in the window.
+    for n in range(sizes.baseline_calls):
+        run.place(run.polling, _BASELINE_FROM + n)
+    expected = sizes.calls + sizes.chats + sizes.baseline_calls
+
+    async def all_waiting() -> bool:
+        crowd = run.crowd
+        failed = sum(1 for c in crowd.calls if c.over and c.result.outcome is Outcome.ERROR)
+        return await run.waiting() + failed >= expected
+
+    await _until(all_waiting, sizes.fill_timeout_s, "every contact queued")
+    seconds, router_cpu = time.monotonic() - t0, run.router_cpu_s() - cpu0
+    waiting = await run.waiting()
+    memory_now = int((await run.redis.info("memory"))["used_memory"])
+    if os.environ.get("OUTAGE_KEYS"):  # where the memory goes, by kind of key
+        print(await _key_breakdown(run.redis, waiting))
+    return _Filled(seconds, router_cpu, waiting, (memory_now - memory_before) / waiting)
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    seconds: float
+    router_cpu_s: float
+    holding: int  # callers on pushed hold all through the window (A and B)
+    requests: int  # their webhook requests in the window
+    polled_holding: int  # the baseline's, on C
+    polled_requests: int
+    delays_s: list[float]  # claim -> caller put through, per voice claim
+
+
+async def _window(run: _Run, tokens: list[str]) -> _Window:
+    """The measured window: the crowd holds; agents claim and resolve through A and B."""
+    sizes, crowd = run.sizes, run.crowd
+    cpu0, requests0, t0 = run.router_cpu_s(), crowd.requests(), time.monotonic()
+    delays: list[float] = []
+    run.agents += [
+        asyncio.create_task(
+            _agent(run.session, run.routers, token, crowd, run.stop, delays, sizes.handle_s)
+        )
+        for token in tokens[: sizes.agents]
+    ]
+    await asyncio.sleep(sizes.window_s)
+    seconds, router_cpu = time.monotonic() - t0, run.router_cpu_s() - cpu0
+    # What waiting costs: the webhooks of callers on hold all through the window (a claimed
+    # caller's redirect is the connection, not waiting).
+    requests1 = crowd.requests()
+    held = [n for n, c in crowd.by_number.items() if c.on_hold and c.result.connected_at_s is None]
+    pushed = [n for n in held if int(n[5:]) < _BASELINE_FROM]
+    polled = [n for n in held if int(n[5:]) >= _BASELINE_FROM]
+    return _Window(
+        seconds,
+        router_cpu,
+        len(pushed),
+        sum(requests1[n] - requests0.get(n, 0) for n in pushed),
+        len(polled),
+        sum(requests1[n] - requests0.get(n, 0) for n in polled),
+        delays,
+    )
+
+
+async def _outage(
+    sizes: OutageSizes, workdir: Path, url: str, api: TwilioApi, api_url: str
+) -> list[Figure]:
+    everyone = _routers(sizes, workdir, url, api_url)
     store = await open_store(url)
     redis = Redis.from_url(url)
     memory_before = int((await redis.info("memory"))["used_memory"])
     with contextlib.ExitStack() as stack:
         for server in everyone:  # one after another, each ready before the next
             stack.enter_context(procs.running(server, ROOT))
-        pids = [r.pid for r in routers]
-        tokens = procs.demo_tokens(routers[0])
-        crowd, stop = _Crowd(), asyncio.Event()
+        tokens = list(procs.demo_tokens(everyone[0]).values())
         # Webhooks share a bounded pool; each chat holds a websocket of its own (a pool of
         # 512 shared with 2,000 open sockets would starve the callers).
-        connector = aiohttp.TCPConnector(limit=512)
-        timeout = aiohttp.ClientTimeout(total=120)
         async with (
-            aiohttp.ClientSession(connector=connector, timeout=timeout) as session,
+            aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=512),
+                timeout=aiohttp.ClientTimeout(total=120),
+            ) as session,
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as sockets,
         ):
-            chats: list[asyncio.Task[int]] = []
-            agents: list[asyncio.Task[None]] = []
+            run = _Run(sizes, everyone[:2], everyone[2], store, redis, session, sockets, api)
             try:
-                arrivals = [("call", n) for n in range(sizes.calls)]
-                arrivals += [("chat", n) for n in range(sizes.chats)]
-                arrivals.sort(key=lambda a: a[1] / (sizes.calls if a[0] == "call" else sizes.chats))
-                pace = 1 / sizes.arrivals_per_s
-                for kind, n in arrivals:
-                    router = routers[n % 2]
-                    if kind == "call":
-                        placing = _place(crowd, session, router, api, n, sizes.speed)
-                        crowd.tasks.append(asyncio.create_task(placing))
-                    else:
-                        chats.append(asyncio.create_task(_chat(sockets, router, stop)))
-                    await asyncio.sleep(pace)
-                # The baseline's callers queue last, so agents reach few of them in the window.
-                for n in range(sizes.baseline_calls):
-                    placing = _place(crowd, session, polling, api, _BASELINE_FROM + n, sizes.speed)
-                    crowd.tasks.append(asyncio.create_task(placing))
-
-                async def all_waiting() -> bool:
-                    stats = await store.queue_stats(["technical"])
-                    failed = sum(
-                        1 for c in crowd.calls if c.over and c.result.outcome is Outcome.ERROR
-                    )
-                    expected = sizes.calls + sizes.chats + sizes.baseline_calls
-                    return stats[0].waiting + failed >= expected
-
-                await _until(all_waiting, sizes.fill_timeout_s, "every contact queued")
-                waiting = (await store.queue_stats(["technical"]))[0].waiting
-                memory_now = int((await redis.info("memory"))["used_memory"])
-                memory_per_contact = (memory_now - memory_before) / waiting
-                if os.environ.get("OUTAGE_KEYS"):  # where the memory goes, by kind of key
-                    print(await _key_breakdown(redis, waiting))
-
-                # The measured window: the crowd holds; agents work through A and B.
-                cpu0, requests0, t0 = sum(map(cpu_s, pids)), crowd.requests(), time.monotonic()
-                delays: list[float] = []
-                agents += [
-                    asyncio.create_task(
-                        _agent(session, routers, token, crowd, stop, delays, sizes.handle_s)
-                    )
-                    for token in list(tokens.values())[: sizes.agents]
-                ]
-                await asyncio.sleep(sizes.window_s)
-                elapsed = time.monotonic() - t0
-                router_cpu_s = sum(map(cpu_s, pids)) - cpu0
-                # What waiting costs: the webhooks of callers on hold all through the window
-                # (a claimed caller's redirect is the connection, not waiting).
-                requests1 = crowd.requests()
-                held = [
-                    n
-                    for n, c in crowd.by_number.items()
-                    if c.on_hold and c.result.connected_at_s is None
-                ]
-                pushed = [n for n in held if int(n[5:]) < _BASELINE_FROM]
-                polled = [n for n in held if int(n[5:]) >= _BASELINE_FROM]
-                holding, polled_holding = len(pushed), len(polled)
-                requests = sum(requests1[n] - requests0.get(n, 0) for n in pushed)
-                polled_requests = sum(requests1[n] - requests0.get(n, 0) for n in polled)
+                filled = await _fill(run, memory_before)
+                window = await _window(run, tokens)
             finally:
-                stop.set()
-                await asyncio.gather(*agents, return_exceptions=True)
-                for task in crowd.tasks:
-                    task.cancel()
-                await asyncio.gather(*crowd.tasks, return_exceptions=True)
-                await asyncio.gather(*chats, return_exceptions=True)
+                await run.stop_all()
+    crowd = run.crowd
     lost = sum(1 for c in crowd.calls if c.result.outcome is Outcome.ERROR and c.result.error)
     contacts = len(await store.list_contacts(channel="voice", limit=sizes.calls + 10))
     await store.aclose()
     await redis.aclose()
     lost += max(0, sizes.calls - contacts)
-    if not delays:
+    return _figures(sizes, filled, window, lost)
+
+
+def _figures(sizes: OutageSizes, filled: _Filled, window: _Window, lost: int) -> list[Figure]:
+    if not window.delays_s:
         raise BenchError("outage: no voice call was claimed in the window")
-    minutes = elapsed / 60
+    minutes = window.seconds / 60
     call_minutes = minutes * sizes.speed  # the callers' own time
+    crowd = filled.waiting - sizes.baseline_calls  # waiting on A and B
+    per_caller_minute = window.requests / max(window.holding, 1) / call_minutes
+    polled_per_caller_minute = window.polled_requests / max(window.polled_holding, 1) / call_minutes
     return [
         Figure(
+            "outage.fill_arrivals_per_s",
+            (sizes.calls + sizes.chats) / filled.seconds,
+            "contacts/s",
+            note=f"{sizes.calls} callers and {sizes.chats} chats arriving at "
+            f"{sizes.arrivals_per_s:g}/s, queued in {filled.seconds:.0f} s",
+        ),
+        Figure(
+            "outage.fill_router_cpu_ms_per_queued_contact",
+            max(filled.router_cpu_s * 1000 / max(crowd, 1), 1e-6),
+            "CPU-ms",
+            note="A and B while the crowd built up: the IVR or chat flow to the queue, "
+            "and holding those already queued",
+        ),
+        Figure(
             "outage.webhooks_per_waiting_caller_per_min",
-            max(requests / max(holding, 1) / call_minutes, 1e-6),
+            max(per_caller_minute, 1e-6),
             "req/caller/min",
-            max(polled_requests / max(polled_holding, 1) / call_minutes, 1e-6),
+            max(polled_per_caller_minute, 1e-6),
             note=(
-                f"{holding} callers on hold all through; baseline: {polled_holding} held by a "
-                "third router that polls (hold: poll)"
+                f"{window.holding} callers on hold all through; baseline: "
+                f"{window.polled_holding} held by a third router that polls (hold: poll)"
             ),
             target=1.5,
         ),
         Figure(
             "outage.router_cpu_s_per_1000_waiting_per_min",
-            max(router_cpu_s / ((waiting - sizes.baseline_calls) / 1000) / minutes, 1e-6),
+            max(window.router_cpu_s / (crowd / 1000) / minutes, 1e-6),
             "CPU s",
-            note=f"A and B, {waiting - sizes.baseline_calls} waiting on them "
-            f"({sizes.calls} calls, {sizes.chats} chats)",
+            note=f"A and B, {crowd} waiting on them ({sizes.calls} calls, {sizes.chats} chats)",
             target=3.0,
         ),
         Figure(
             "outage.claim_to_connected_p99_s",
-            max(percentile(delays, 99), 1e-6),
+            max(percentile(window.delays_s, 99), 1e-6),
             "s",
-            note=f"{len(delays)} voice claims by {sizes.agents} agents through A and B",
+            note=f"{len(window.delays_s)} voice claims by {sizes.agents} agents through A and B "
+            "(each slot taken 30 s after a resolve: the default wrap-up)",
             target=1.0,
         ),
         Figure(
             "outage.redis_bytes_per_waiting_contact",
-            memory_per_contact,
+            filled.memory_per_contact,
             "bytes",
             note="used_memory growth / contacts waiting",
             target=2048,

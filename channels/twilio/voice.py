@@ -6,6 +6,13 @@ N-th prompt (``&timeout=1``: nothing was pressed); ``/twilio/voice/hold`` the ho
 X-Twilio-Signature (403 otherwise); one without a CallSid is refused with 400; when the store
 is down the answer is 503, so Twilio retries and nothing is lost.
 
+A caller is not dropped because the router is slow for a moment (a burst on the day of an
+outage, a store that stalls): a 503 would end the call with Twilio's "application error".
+A step whose work passes the ingest deadline is answered with a redirect to the same step
+(``&late=K``); that request waits another deadline for the same work (the answer Twilio gets
+is the step's own) or, on another router, replays it from the store. The caller hears a few
+seconds of silence. Only after ``LATE_TRIES`` such waits is the answer 503.
+
 Idempotency: the step number travels in the Gather's action URL and the message key is
 ``voice:{CallSid}:{n}``, so a webhook Twilio retries replays the same answer (the router
 replays its prompts) and never advances the flow twice.
@@ -45,7 +52,7 @@ from channels.base import (
     Outbox,
     Spoken,
 )
-from channels.deadline import DEFAULT_DEADLINE_S, Deadline
+from channels.deadline import DEFAULT_DEADLINE_S, Deadline, DeadlinePassed
 from channels.twilio import twiml
 from channels.twilio.auth import TwilioSignature
 from channels.twilio.callback import Callbacks, VoiceParts
@@ -71,6 +78,8 @@ CONNECTING: Mapping[str, str] = {
 ENDED_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 _SID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _MAX_STEP = 10_000
+#: Redirects of a step whose work passed the ingest deadline, before the answer is 503.
+LATE_TRIES = 3
 _WAITING = (ContactState.WAITING, ContactState.ASSIGNED)
 
 
@@ -181,8 +190,12 @@ class TwilioVoice:
         if isinstance(form, web.Response):
             return form
         raw = request.query.get("n", "")
-        if not _ascii_digits(raw, 5) or not 1 <= int(raw) <= _MAX_STEP:
-            return refuse(400, f"the step number n={raw!r} is not 1..{_MAX_STEP}")
+        late = _whole(request.query.get("late"))
+        least = 0 if late else 1  # step 0 (the call coming in) comes back only when late
+        if not _ascii_digits(raw, 5) or not least <= int(raw) <= _MAX_STEP:
+            return refuse(400, f"the step number n={raw!r} is not {least}..{_MAX_STEP}")
+        if late:
+            return await self._rejoin(form, int(raw), late)
         timed_out = "timeout" in request.query
         digits = None if timed_out else (form.get("Digits") or None)
         return await self._advance(form, int(raw), digits)
@@ -254,22 +267,43 @@ class TwilioVoice:
         return form
 
     async def _advance(self, form: Mapping[str, str], n: int, digits: str | None) -> web.Response:
-        call_sid = form["CallSid"]
-        message = InboundMessage(
-            channel=Channel.VOICE,
-            address=form.get("From") or "anonymous",
-            text=digits,
-            key=f"voice:{call_sid}:{n}",
-            conversation=call_sid,
-            meta={"call_sid": call_sid, "to": form.get("To", "")},
-        )
+        message = _message(form, n, digits)
         try:
-            answer = await self._deadline.run(self._inbox.receive(message))
+            answer = await self._deadline.run(self._inbox.receive(message), key=message.key)
+        except DeadlinePassed:
+            return self._late(n, 1)
         except StoreUnavailable as exc:
             return store_unavailable("Twilio", exc)
         structlog.contextvars.bind_contextvars(contact_id=answer.contact.id)
         log.info("voice_step", step=n, duplicate=answer.duplicate, no_input=digits is None)
         return _twiml(self.render(answer, n))
+
+    async def _rejoin(self, form: Mapping[str, str], n: int, late: int) -> web.Response:
+        """Step ``n`` again, after its work passed the deadline: wait for that work when it
+        still runs here; otherwise the step's key replays its answer from the store (a step
+        whose work was lost is taken as nothing pressed: the flow asks again)."""
+        message = _message(form, n, None)
+        running = self._deadline.running(message.key)
+        try:
+            if running is not None:
+                answer: Answer = await self._deadline.rejoin(running)
+            else:
+                answer = await self._deadline.run(self._inbox.receive(message), key=message.key)
+        except DeadlinePassed as exc:
+            if late < LATE_TRIES:
+                return self._late(n, late + 1)
+            return store_unavailable("Twilio", exc)
+        except StoreUnavailable as exc:
+            return store_unavailable("Twilio", exc)
+        structlog.contextvars.bind_contextvars(contact_id=answer.contact.id)
+        log.info("voice_step", step=n, duplicate=answer.duplicate, late=late)
+        return _twiml(self.render(answer, n))
+
+    def _late(self, n: int, late: int) -> web.Response:
+        """Step ``n`` again, at once: the redirected request waits for the work (no Pause,
+        which Twilio would play as silence on top of that wait)."""
+        log.warning("voice_step_late", step=n, late=late)
+        return _twiml(twiml.document(twiml.redirect(f"{self._prefix}/step?n={n}&late={late}")))
 
     def render(self, answer: Answer, n: int) -> str:
         """The TwiML for ``answer`` to step ``n``: a Gather for the next answer (n + 1), or
@@ -350,6 +384,18 @@ class TwilioVoice:
 
 def _twiml(document: str) -> web.Response:
     return web.Response(text=document, content_type="text/xml", charset="utf-8")
+
+
+def _message(form: Mapping[str, str], n: int, digits: str | None) -> InboundMessage:
+    call_sid = form["CallSid"]
+    return InboundMessage(
+        channel=Channel.VOICE,
+        address=form.get("From") or "anonymous",
+        text=digits,
+        key=f"voice:{call_sid}:{n}",
+        conversation=call_sid,
+        meta={"call_sid": call_sid, "to": form.get("To", "")},
+    )
 
 
 def _whole(raw: str | None) -> int:

@@ -1,12 +1,15 @@
 """A frozen Redis (SIGSTOP) and a Redis that restarted: every ingest answers within the
-deadline so the provider retries (HTTP 503, a chat error frame, SMTP 451), nothing
-acknowledged is lost once it thaws, and a pooled connection the restart left stale is
-retried once instead of answering 503."""
+deadline so the provider retries (HTTP 503, a chat error frame, SMTP 451; a phone call is
+kept with a pause and a redirect to the same step, and gets 503 only after LATE_TRIES of
+them), nothing acknowledged is lost once it thaws, and a pooled connection the restart left
+stale is retried once instead of answering 503."""
 
 from __future__ import annotations
 
 import asyncio
+import html
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
@@ -16,6 +19,7 @@ import pytest
 from aiohttp import ClientWebSocketResponse
 from structlog.testing import capture_logs
 
+from channels.twilio.voice import LATE_TRIES
 from queues import Store, open_store
 from tests.channels.email.support import make_mail
 from tests.channels.telegram.support import update
@@ -55,10 +59,12 @@ async def sms(rig: Rig, form: dict[str, str]) -> int:
     return response.status
 
 
-async def call(rig: Rig) -> int:
-    response = await rig.twilio_post("/twilio/voice", CALL)
-    await response.read()
-    return response.status
+async def call(rig: Rig, path: str = "/twilio/voice") -> int | str:
+    """The status, or for a call kept waiting the URL it is redirected to."""
+    response = await rig.twilio_post(path, CALL)
+    body = await response.text()
+    late = re.search(r"<Redirect[^>]*>([^<]*late=\d+)</Redirect>", body)
+    return html.unescape(late.group(1)) if late else response.status
 
 
 async def telegram(rig: Rig, body: dict[str, Any]) -> int:
@@ -116,7 +122,7 @@ async def test_a_frozen_redis_answers_every_ingest_within_the_deadline(
             timed(mail(rig, letter)),
         )
     statuses = [status for status, _ in answers]
-    assert statuses == [503, 503, 503, "store_unavailable", 451]
+    assert statuses == [503, "/twilio/voice/step?n=0&late=1", 503, "store_unavailable", 451]
     assert all(elapsed < SOCKET_TIMEOUT_S for _, elapsed in answers), answers
     passed = [e for e in logs if e["event"] == "ingest_deadline_passed"]
     assert len(passed) == 5 and {e["deadline_s"] for e in passed} == {DEADLINE_S}
@@ -125,6 +131,8 @@ async def test_a_frozen_redis_answers_every_ingest_within_the_deadline(
     await settled(rig)
     # The providers retry: every one is taken now, and each message is stored once.
     assert await sms(rig, form) == 200
+    # The caller was kept: the redirect rejoins the step, answered from what was stored.
+    assert await call(rig, "/twilio/voice/step?n=0&late=1") == 200
     assert await call(rig) == 200
     assert await telegram(rig, tg) == 200
     assert await chat(ws, "czat w czasie zamrożenia") == "ack"
@@ -139,6 +147,23 @@ async def test_a_frozen_redis_answers_every_ingest_within_the_deadline(
     assert len(mails) == 1
     calls = await store.list_contacts(channel="voice")
     assert len(calls) == 1
+
+
+async def test_a_call_kept_waiting_gets_503_after_its_late_tries(
+    rig: Rig, redis: RedisProcess
+) -> None:
+    redis.freeze()
+    redirects = [await call(rig)]
+    for _ in range(LATE_TRIES):
+        redirects.append(await call(rig, str(redirects[-1])))
+    assert redirects == [
+        *(f"/twilio/voice/step?n=0&late={k}" for k in range(1, LATE_TRIES + 1)),
+        503,
+    ]
+    redis.thaw()
+    await settled(rig)
+    assert await call(rig) == 200  # Twilio's next call, or a retry: taken, stored once
+    assert len(await rig.store.list_contacts(channel="voice")) == 1
 
 
 async def test_a_restarted_redis_is_reached_again_without_a_503(

@@ -65,9 +65,12 @@ def config_for(
     *,
     public_url: str | None = None,
     api_base_url: str | None = None,
+    deadline_s: float | None = None,
 ) -> Config:
     data = copy.deepcopy(_shipped_config())  # parsing the YAML is most of a test's set-up
     data["agents"]["demo"] = AGENTS
+    if deadline_s is not None:
+        data["channels"]["ingest_deadline_s"] = deadline_s
     data["http"]["public_url"] = public_url
     data["channels"]["twilio"]["api_base_url"] = api_base_url
     # Apps built with every channel start the SMTP server: never on the shipped fixed port.
@@ -201,8 +204,9 @@ async def phone(
     env: dict[str, str] = VOICE_ENV,
     public_url: str | None = None,
     demo: bool = False,
+    deadline_s: float | None = None,
 ) -> AsyncIterator[Phone]:
-    config = config_for(tmp_path, env, public_url=public_url)
+    config = config_for(tmp_path, env, public_url=public_url, deadline_s=deadline_s)
     app = create_app(
         config,
         store,
