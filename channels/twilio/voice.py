@@ -11,7 +11,8 @@ outage, a store that stalls): a 503 would end the call with Twilio's "applicatio
 A step whose work passes the ingest deadline is answered with a redirect to the same step
 (``&late=K``); that request waits another deadline for the same work (the answer Twilio gets
 is the step's own) or, on another router, replays it from the store. The caller hears a few
-seconds of silence. Only after ``LATE_TRIES`` such waits is the answer 503.
+seconds of silence. Only after ``LATE_TRIES`` such waits is the answer 503. A look at the hold
+that the store does not answer in time keeps the caller holding: it looks again a poll later.
 
 Idempotency: the step number travels in the Gather's action URL and the message key is
 ``voice:{CallSid}:{n}``, so a webhook Twilio retries replays the same answer (the router
@@ -209,7 +210,10 @@ class TwilioVoice:
         try:
             status = await self._deadline.run(self._inbox.hold(Channel.VOICE, call_sid))
         except StoreUnavailable as exc:
-            return store_unavailable("Twilio", exc)
+            # A look at the hold changes nothing: the caller keeps holding and looks again
+            # a poll later (a 503 would end the call).
+            log.warning("voice_hold_unavailable", error=str(exc))
+            return _twiml(twiml.document(self._look_again(waited_s)))
         if status is None:
             return _twiml(twiml.HANGUP_DOCUMENT)
         structlog.contextvars.bind_contextvars(contact_id=status.contact.id)
@@ -355,6 +359,11 @@ class TwilioVoice:
         # Pushed: wait until the next announcement (a claim interrupts it); polled: a look.
         wait = max(1, math.ceil(self._refresh_s - waited_s)) if self.pushed else self._poll_s
         return twiml.pause(wait) + twiml.redirect(f"{self._prefix}/hold?w={int(waited_s) + wait}")
+
+    def _look_again(self, waited_s: int) -> str:
+        return twiml.pause(self._poll_s) + twiml.redirect(
+            f"{self._prefix}/hold?w={waited_s + self._poll_s}"
+        )
 
     def _connect(self, response: VoiceResponse, agent: AgentTarget, language: str) -> None:
         text = self._connecting.get(language) or self._connecting.get(self._default_language)

@@ -149,6 +149,19 @@ async def test_a_frozen_redis_answers_every_ingest_within_the_deadline(
     assert len(calls) == 1
 
 
+async def test_a_caller_on_hold_keeps_holding_while_redis_is_frozen(
+    rig: Rig, redis: RedisProcess
+) -> None:
+    assert await call(rig) == 200
+    redis.freeze()
+    response = await rig.twilio_post("/twilio/voice/hold?w=45", CALL)
+    body = await response.text()
+    redis.thaw()
+    assert response.status == 200
+    assert "<Pause" in body and "/twilio/voice/hold?w=" in body  # looks again a poll later
+    await settled(rig)
+
+
 async def test_a_call_kept_waiting_gets_503_after_its_late_tries(
     rig: Rig, redis: RedisProcess
 ) -> None:
