@@ -250,9 +250,15 @@ async def test_store_down_gives_503_and_the_retry_counts_once(
     async with phone(tmp_path, clock, switchable) as desk:
         await desk.post("/twilio/voice", call_form(SID))
         switchable.down = True
-        for path in ("/twilio/voice/step?n=1", "/twilio/voice/hold", "/twilio/voice/status"):
+        for path in ("/twilio/voice/step?n=1", "/twilio/voice/status"):
             response = await desk.post(path, call_form(SID, Digits="2", CallStatus="completed"))
             assert response.status == 503 and response.headers["Retry-After"] == "5"
+        # A look at the hold keeps the caller holding: it looks again a poll later.
+        response = await desk.post("/twilio/voice/hold?w=45", call_form(SID))
+        assert response.status == 200
+        look = twiml(await response.text())
+        assert [v.tag for v in look] == ["Pause", "Redirect"]
+        assert look[1].text == "/twilio/voice/hold?w=50"
         switchable.down = False
         assert "customer number" in await step(desk, 1, "2")
         (contact,) = await store.list_contacts(channel="voice")
