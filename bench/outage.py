@@ -421,15 +421,20 @@ async def _outage(
             finally:
                 await run.stop_all()
     crowd = run.crowd
-    lost = sum(1 for c in crowd.calls if c.result.outcome is Outcome.ERROR and c.result.error)
+    errors = [
+        c.result.error for c in crowd.calls if c.result.outcome is Outcome.ERROR and c.result.error
+    ]
+    lost = len(errors)
     contacts = len(await store.list_contacts(channel="voice", limit=sizes.calls + 10))
     await store.aclose()
     await redis.aclose()
     lost += max(0, sizes.calls - contacts)
-    return _figures(sizes, filled, window, lost)
+    return _figures(sizes, filled, window, lost, errors[:1])
 
 
-def _figures(sizes: OutageSizes, filled: _Filled, window: _Window, lost: int) -> list[Figure]:
+def _figures(
+    sizes: OutageSizes, filled: _Filled, window: _Window, lost: int, errors: list[str]
+) -> list[Figure]:
     if not window.delays_s:
         raise BenchError("outage: no voice call was claimed in the window")
     minutes = window.seconds / 60
@@ -489,7 +494,8 @@ def _figures(sizes: OutageSizes, filled: _Filled, window: _Window, lost: int) ->
             "outage.contacts_lost_plus_one",
             lost + 1,
             "contacts",
-            note="calls that failed or left no contact, + 1 (figures are > 0): must be 1",
+            note="calls that failed or left no contact, + 1 (figures are > 0): must be 1"
+            + "".join(f"; the first: {e[:200]}" for e in errors),
             target=1,
         ),
     ]
