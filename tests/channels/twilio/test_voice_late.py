@@ -50,9 +50,7 @@ async def desk(tmp_path: Path, clock: FakeClock, stalling: Stalling) -> AsyncIte
         yield running
 
 
-async def test_a_slow_store_keeps_the_caller_to_the_queue(
-    desk: Phone, stalling: Stalling
-) -> None:
+async def test_a_slow_store_keeps_the_caller_to_the_queue(desk: Phone, stalling: Stalling) -> None:
     result = await desk.call(f"2 1001# {CODE}# 2")
     assert result.outcome is Outcome.ABANDONED and result.reason == "max_hold"  # on hold
     urls = [r["url"] for r in requests(result)]
