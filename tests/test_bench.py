@@ -11,6 +11,7 @@ import pytest
 
 from bench import QUICK, Figure, render_table
 from bench.__main__ import main
+from bench.outage import QUICK_OUTAGE
 from bench.runner import magnitude, run_redis
 from tests.redis_server import redis_server
 
@@ -135,6 +136,8 @@ def test_quick_outage_bench_runs_two_routers_and_reports_its_figures(tmp_path: P
     assert main(["--quick", "--backends", "outage", "--out", str(out)]) == 0
     figures = check_schema(json.loads(out.read_text()))
     assert set(figures) == {
+        "outage.fill_arrivals_per_s",
+        "outage.fill_router_cpu_ms_per_queued_contact",
         "outage.webhooks_per_waiting_caller_per_min",
         "outage.router_cpu_s_per_1000_waiting_per_min",
         "outage.claim_to_connected_p99_s",
@@ -144,6 +147,8 @@ def test_quick_outage_bench_runs_two_routers_and_reports_its_figures(tmp_path: P
     assert figures["outage.contacts_lost_plus_one"]["value"] == 1.0
     webhooks = figures["outage.webhooks_per_waiting_caller_per_min"]["value"]
     assert isinstance(webhooks, float) and webhooks <= 3.0
+    fill = figures["outage.fill_arrivals_per_s"]["value"]
+    assert isinstance(fill, float) and fill <= QUICK_OUTAGE.arrivals_per_s * 1.05  # paced
 
 
 def test_quick_simulate_bench_reports_contacts_per_second(tmp_path: Path) -> None:
