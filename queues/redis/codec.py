@@ -1,4 +1,5 @@
-"""Record encodings of the Redis store: flow records, queue entries, messages, events.
+"""Record encodings of the Redis store: flow records, queue entries, events (messages:
+``messages.py``).
 
 A contact is two hashes (``queues/redis/keys.py``): its flow record under its shard and,
 once queued, its queue entry under a team. ``decode_contact`` merges them; the entry, when
@@ -8,11 +9,10 @@ there is one, decides the state.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from queues.models import Channel, Contact, ContactState, Direction, Event, Message, fill
+from queues.models import Channel, Contact, ContactState, Event, Message
 from queues.updates import META_MERGE
 
 __all__ = [
@@ -23,10 +23,8 @@ __all__ = [
     "contact_fields",
     "decode_contact",
     "decode_event",
-    "decode_message",
     "encode_event",
     "encode_field",
-    "encode_message",
     "entry_refs",
     "flow_changes",
     "fmt_time",
@@ -197,114 +195,6 @@ def entry_refs(team: str, entry: Mapping[str, str]) -> list[tuple[str, str]]:
     return refs
 
 
-#: A message's direction in its encoding; "f" is an outbound flow prompt (meta {"flow": true}).
-_DIRECTIONS = {"i": Direction.IN, "o": Direction.OUT, "f": Direction.OUT}
-_FLOW_META = {"flow": True}
-_NEW_ID = re.compile(r"[0-9a-f]{20}")
-
-
-def _base_us(contact_id: str | None) -> int | None:
-    """The time in an id's first 12 hex digits (``new_id``), in microseconds."""
-    if contact_id is None or not _NEW_ID.fullmatch(contact_id):
-        return None
-    return int(contact_id[:12], 16) * 1000
-
-
-def _compact_id_and_time(message: Message, contact_id: str | None) -> tuple[str, Any]:
-    """The message's id and time as kept: ``"~<8 hex>"`` and microseconds after its
-    contact's id time when the id's time is the message's millisecond (as ``new_id`` makes
-    it) and both read back exactly; else the id and the time as they are."""
-    at = round(message.at, 6)
-    base = _base_us(contact_id)
-    if base is not None and _NEW_ID.fullmatch(message.id):
-        at_us = round(at * 1_000_000)
-        if at_us / 1_000_000 == at and f"{at_us // 1000:012x}" == message.id[:12]:
-            return "~" + message.id[12:], at_us - base
-    return message.id, at
-
-
-def encode_message(
-    message: Message,
-    template: tuple[str, Mapping[str, str]] | None = None,
-    contact_id: str | None = None,
-) -> str:
-    """A message as a JSON array: [id, direction, text, at(, author(, meta))].
-
-    Positional and with one-letter directions, as a waiting crowd's histories are most of
-    what Redis holds; with a ``template`` (its id and the params it uses, ``texts.py``)
-    the text is ``{"T": id, "p": params}``; with its ``contact_id``, an id made in the
-    message's millisecond is "~" and its last 8 hex digits, and the time is whole
-    microseconds after the contact id's time. ``decode_message`` also reads the older
-    object form.
-    """
-    meta = dict(message.meta)
-    if message.direction is Direction.IN:
-        code = "i"
-    elif meta == _FLOW_META and message.author is None:
-        code, meta = "f", {}
-    else:
-        code = "o"
-    text: Any = message.text
-    if template is not None:
-        text = {"T": template[0]}
-        if template[1]:
-            text["p"] = dict(template[1])
-    kept_id, at = _compact_id_and_time(message, contact_id)
-    data: list[Any] = [kept_id, code, text, at]
-    if meta:
-        data += [message.author, meta]
-    elif message.author is not None:
-        data.append(message.author)
-    return _dumps(data)
-
-
-def decode_message(
-    raw: str, templates: Mapping[str, str] | None = None, contact_id: str | None = None
-) -> Message:
-    """The message from its encoding; ``templates`` (id -> template) fill a prompt kept as
-    a template id and params (one missing says so in its text rather than failing), and
-    ``contact_id`` gives a compact id and time theirs."""
-    if raw.startswith("["):
-        data = json.loads(raw)
-        code, text = data[1], data[2]
-        message_id, at = data[0], float(data[3])
-        if message_id.startswith("~"):
-            base = _base_us(contact_id)
-            if base is None:
-                raise ValueError(f"message {message_id!r} needs its contact's id to be read")
-            at_us = base + int(data[3])
-            message_id, at = f"{at_us // 1000:012x}{message_id[1:]}", at_us / 1_000_000
-        meta = data[5] if len(data) > 5 else {}
-        template: str | None = None
-        params: dict[str, str] = {}
-        if isinstance(text, dict):
-            params = text.get("p") or {}
-            template = (templates or {}).get(text["T"])
-            if template is None:
-                text = f"(prompt {text['T']} is missing from the store)"
-            else:
-                text = fill(template, params)
-        return Message(
-            id=message_id,
-            direction=_DIRECTIONS[code],
-            text=text,
-            at=at,
-            author=data[4] if len(data) > 4 else None,
-            meta=dict(_FLOW_META) if code == "f" else meta,
-            template=template,
-            params=params,
-        )
-    data = json.loads(raw)  # the object form of earlier versions
-    return Message(
-        id=data["i"],
-        direction=Direction(data["d"]),
-        text=data["x"],
-        at=float(data["t"]),
-        author=data.get("a"),
-        meta=data.get("m") or {},
-    )
-
-
 def encode_event(event: Event) -> list[str]:
     """An event as the stream entry's values: id, kind, time, team, agent, data JSON."""
     data = _dumps(dict(event.data)) if event.data else ""
@@ -318,13 +208,16 @@ def encode_event(event: Event) -> list[str]:
     ]
 
 
-def decode_event(fields: Mapping[str, str]) -> Event:
-    """An event from its stream entry (fields c, k, t, tm, ag, d; '' when absent)."""
-    data = fields.get("d")
+def decode_event(entry_id: str, fields: Mapping[str, str]) -> Event:
+    """An event from its stream entry (fields c, k, t, tm, ag, d; '' when absent). Its time
+    t is the microseconds after the entry id's millisecond (digits only: ``stream_add`` in
+    ``_common.lua``), or in full (a float's text: an earlier version, or a clock behind)."""
+    data, t = fields.get("d"), fields["t"]
+    at = (int(entry_id.partition("-")[0]) * 1000 + int(t)) / 1e6 if t.isdigit() else float(t)
     return Event(
         contact_id=fields["c"],
         kind=fields["k"],
-        at=float(fields["t"]),
+        at=at,
         team=fields.get("tm") or None,
         agent=fields.get("ag") or None,
         data=json.loads(data) if data else {},

@@ -13,8 +13,9 @@ from collections.abc import Collection
 from queues.erase import changed, check_erase, erased_contact, erased_message
 from queues.errors import ContactNotFound, StoreUnavailable
 from queues.redis.cluster import OnConnection, operation
-from queues.redis.codec import decode_contact, encode_message, meta_fields
+from queues.redis.codec import decode_contact, meta_fields
 from queues.redis.keys import address_key, flow_key, history_key, shard_of
+from queues.redis.messages import encode_message, is_message
 from queues.redis.scripts import Scripts, check
 from queues.redis.texts import Texts
 
@@ -54,8 +55,8 @@ class EraseRedis(OnConnection):
             raise ContactNotFound(contact_id)
         flow = {str(k): str(v) for k, v in flow.items()}
         history = [str(item) for item in history]
-        # Messages are JSON ("[..." or, from earlier versions, "{..."); the rest are event refs.
-        at = [i for i, item in enumerate(history) if item.startswith(("[", "{"))]
+        # Messages (messages.py), and event refs.
+        at = [i for i, item in enumerate(history) if is_message(item)]
         messages = await self._texts.messages([history[i] for i in at], contact_id)
         triples: list[str] = []
         for index, before in zip(at, messages, strict=True):

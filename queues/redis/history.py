@@ -35,6 +35,7 @@ from queues.redis.keys import (
     team_events_key,
 )
 from queues.redis.locate import Locator
+from queues.redis.messages import is_message
 from queues.redis.scripts import Client, Scripts
 from queues.redis.texts import Texts
 
@@ -47,9 +48,9 @@ _FILTERED_PAGE = 2_000  # events a server-side filter reads per call (a short sc
 
 
 def split_history(stored: Sequence[str]) -> tuple[list[str], list[str]]:
-    """A contact's history list as its messages (JSON) and its event references."""
-    messages = [item for item in stored if item.startswith(("[", "{"))]
-    refs = [item for item in stored if not item.startswith(("[", "{"))]
+    """A contact's history list as its messages and its event references."""
+    messages = [item for item in stored if is_message(item)]
+    refs = [item for item in stored if not is_message(item)]
     return messages, refs
 
 
@@ -213,18 +214,18 @@ class History:
             for team, ref in queue_refs:
                 pipe.xrange(team_events_key(team), ref, ref)
             rows = cast(list[list[tuple[str, dict[str, str]]]], await pipe.execute())
-        stored = iter(decode_event(row[0][1]) if row else None for row in rows[: len(refs)])
+        stored = iter(decode_event(*row[0]) if row else None for row in rows[: len(refs)])
         # The contact's own events in recording order: its stream's events where the
         # history refers to them, a message event derived from each message where it is.
         contact_events: list[Event] = []
         kept: list[Message] = []
         for item in where.history:
-            if item.startswith(("[", "{")):
+            if is_message(item):
                 kept.append(next(messages))
                 contact_events.append(_message_event(contact_id, kept[-1]))
             elif (event := next(stored)) is not None and event.kind not in MESSAGE_EVENT_KINDS:
                 contact_events.append(event)  # (an older store also streamed message events)
-        queue_events = [decode_event(row[0][1]) for row in rows[len(refs) :] if row]
+        queue_events = [decode_event(*row[0]) for row in rows[len(refs) :] if row]
         return _by_time([contact_events, queue_events]), kept
 
     async def list_events(self, *, since: float | None, kinds: Iterable[str] | None) -> list[Event]:
@@ -251,7 +252,10 @@ class History:
         while kinds:
             args = [start, str(_FILTERED_PAGE), after, *kinds]
             last, read, *kept = await self._scripts.run("events", [stream], args)
-            found += [decode_event(dict(zip(f[::2], f[1::2], strict=True))) for f in kept]
+            found += [
+                decode_event(str(entry_id), dict(zip(f[::2], f[1::2], strict=True)))
+                for entry_id, f in zip(kept[::2], kept[1::2], strict=True)
+            ]
             if int(read) < _FILTERED_PAGE:
                 break
             start = "(" + str(last)
@@ -267,8 +271,8 @@ class History:
                 pages = cast(list[list[tuple[str, dict[str, str]]]], await pipe.execute())
             next_starts: dict[str, str] = {}
             for stream, entries in zip(starts, pages, strict=True):
-                for _entry_id, fields in entries:
-                    event = decode_event(fields)
+                for entry_id, fields in entries:
+                    event = decode_event(entry_id, fields)
                     if (since is None or event.at >= since) and (
                         event.kind not in MESSAGE_EVENT_KINDS
                     ):

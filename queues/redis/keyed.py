@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import math
-import uuid
+import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -26,8 +26,20 @@ from queues.redis.keys import (
 )
 from queues.redis.pubsub import Fanout
 from queues.redis.scripts import Scripts, check
+from queues.redis.sessions import decode_session, encode_session
 
-__all__ = ["KeyedRedis"]
+__all__ = ["KeyedRedis", "new_tag"]
+
+
+def new_tag() -> str:
+    """A tag for a compare-and-set (sessions, documents) or a hit's member: 72 random bits,
+    12 characters (earlier versions: 32 hex digits; any tag compares the same)."""
+    return secrets.token_urlsafe(9)
+
+
+def _dumps(stored: dict[str, Any]) -> str:
+    # Compact: a document under 64 bytes keeps its kind's hash compact (a listpack).
+    return json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
 
 
 class KeyedRedis(OnConnection):
@@ -46,7 +58,7 @@ class KeyedRedis(OnConnection):
 
     @operation
     async def get_session_tagged(self, key: str) -> tuple[dict[str, Any] | None, str]:
-        return self._tagged(await self._redis.get(session_key(key)))
+        return self._tagged(key, await self._redis.get(session_key(key)))
 
     @operation
     async def get_sessions(self, keys: Sequence[str]) -> list[tuple[dict[str, Any] | None, str]]:
@@ -55,44 +67,39 @@ class KeyedRedis(OnConnection):
             raws = await self._redis.mget_nonatomic(names)
         else:
             raws = await self._redis.mget(names)
-        return [self._tagged(raw) for raw in raws]
+        return [self._tagged(key, raw) for key, raw in zip(keys, raws, strict=True)]
 
-    def _tagged(self, raw: str | bytes | None) -> tuple[dict[str, Any] | None, str]:
+    def _tagged(self, key: str, raw: str | bytes | None) -> tuple[dict[str, Any] | None, str]:
         if raw is None:
             return None, ""
-        stored = json.loads(raw)
-        if stored["x"] <= self._clock():
+        expires_at, tag, data = decode_session(key, raw if isinstance(raw, str) else raw.decode())
+        if expires_at <= self._clock():
             return None, ""
-        data: dict[str, Any] = stored["d"]
-        return data, str(stored.get("t", ""))
+        return data, tag
 
     @operation
     async def put_session(self, key: str, data: dict[str, Any], *, ttl_s: float) -> None:
         if ttl_s <= 0:
             await self._redis.delete(session_key(key))
             return
-        raw, px = self._session_value(data, ttl_s)
+        raw, px, _ = self._tagged_value(key, data, ttl_s)
         await self._redis.set(session_key(key), raw, px=px)
 
     @operation
     async def put_session_if(
         self, key: str, data: dict[str, Any], *, tag: str, ttl_s: float
     ) -> bool:
-        raw, px = self._session_value(data, max(ttl_s, 0.001))
+        raw, px, _ = self._tagged_value(key, data, max(ttl_s, 0.001))
         args = [tag, repr(self._clock()), raw, str(px)]
         reply = await self._scripts.run("put_session_if", [session_key(key)], args)
         return bool(reply[0] == "ok")
 
-    def _session_value(self, data: dict[str, Any], ttl_s: float) -> tuple[str, int]:
-        raw, px, _ = self._tagged_value(data, ttl_s)
-        return raw, px
-
-    def _tagged_value(self, data: dict[str, Any], ttl_s: float) -> tuple[str, int, str]:
-        """A session's stored value, its PX ttl and its new tag."""
+    def _tagged_value(self, key: str, data: dict[str, Any], ttl_s: float) -> tuple[str, int, str]:
+        """A session's stored value (``sessions.py``), its PX ttl and its new tag."""
         # Expiry is checked against the store's clock; the PX ttl only reclaims memory.
-        tag = uuid.uuid4().hex
-        stored = {"x": round(self._clock() + ttl_s, 6), "t": tag, "d": data}
-        return json.dumps(stored, ensure_ascii=False), max(1, math.ceil(ttl_s * 1000)), tag
+        tag = new_tag()
+        raw = encode_session(key, data, self._clock() + ttl_s, tag)
+        return raw, max(1, math.ceil(ttl_s * 1000)), tag
 
     @operation
     async def delete_session(self, key: str) -> None:
@@ -112,13 +119,13 @@ class KeyedRedis(OnConnection):
     async def put_doc(
         self, kind: str, key: str, data: dict[str, Any], *, tag: str | None = None
     ) -> str | None:
-        new_tag = uuid.uuid4().hex
-        raw = json.dumps({"t": new_tag, "d": data}, ensure_ascii=False)
+        made = new_tag()
+        raw = _dumps({"t": made, "d": data})
         if tag is None:
             await self._redis.hset(doc_key(kind), key, raw)
-            return new_tag
+            return made
         reply = await self._scripts.run("put_doc_if", [doc_key(kind)], [key, tag, raw])
-        return new_tag if reply[0] == "ok" else None
+        return made if reply[0] == "ok" else None
 
     @operation
     async def delete_doc(self, kind: str, key: str) -> None:
@@ -147,7 +154,7 @@ class KeyedRedis(OnConnection):
     async def record_hit(self, key: str, *, window_s: float, ttl_s: float) -> int:
         now = self._clock()
         ttl_ms = str(max(1, math.ceil(ttl_s * 1000)))
-        args = [fmt_time(now), uuid.uuid4().hex, repr(now - window_s), ttl_ms]
+        args = [fmt_time(now), new_tag(), repr(now - window_s), ttl_ms]
         reply = await self._scripts.run("record_hit", [hits_key(key)], args)
         return int(check(reply, key, "record_hit")[1])
 

@@ -1,4 +1,4 @@
-"""Key names of the Redis store and loading of its Lua scripts.
+"""Key names of the Redis store and the names of its Lua scripts (``scripts.py`` loads them).
 
 Every key starts with ``sb:`` or ``{sb:``. Two kinds of hash tag decide the Redis Cluster
 slot: a contact *shard* (``{sb:c:NN}``, NN = CRC-32 of the contact id mod 16), which holds
@@ -16,11 +16,13 @@ Contact shard ``{sb:c:NN}`` (intake, append_message, update_contact, close in fl
                    resolved/abandoned when closed in flow), cl, and q = the team the contact
                    was handed to (set once; while that hand-over may be unfinished, also
                    qa and pr, the queued_at and delay to finish it with)
-    :h:<id>        list: history in recording order: messages (JSON arrays "[..."; earlier
-                   versions: objects "{...") and references (stream ids) of the contact's
-                   events in :events other than messages (a message is its own record)
-    :k:<id>        hash: message id -> history index, for messages stored under an
-                   idempotency key (only contacts that have such messages)
+    :h:<id>        list: history in recording order: messages (``messages.py``: lines, or
+                   JSON) and references (stream ids: they start with a digit) of the
+                   contact's events in :events other than messages (a message is its own
+                   record)
+    :k:<id>        hash: message id -> history index, of messages a retry of their
+                   idempotency key stored (earlier versions: every keyed message); a
+                   retry looks for the others in the history
     :all:<channel> zset: contact id -> created_at, the shard's contacts on that channel
                    (list_contacts, newest first; earlier versions: :all, every channel)
     :a:<address>   zset: contact id -> created_at, the shard's contacts at that address
@@ -29,7 +31,9 @@ Contact shard ``{sb:c:NN}`` (intake, append_message, update_contact, close in fl
     :acct-indexed  hash: how far the one-time indexing by account of the contacts an
                    earlier version kept has gone (list -> offset, "done")
     :events        stream: the shard's contact events (created, message_*, closed in flow,
-                   add_event); fields c k t tm ag d; ids from the event time
+                   add_event); fields c k t tm ag d; ids from the event time, t the
+                   microseconds after the id's millisecond (earlier versions, and a
+                   clock behind the last id: the time in full)
     :pending       zset: contact id -> time, hand-overs to a team not yet confirmed
                    (cluster mode only; the reaper finishes them)
 
@@ -41,7 +45,8 @@ Team ``{sb:team:T}`` (enqueue, claim, heartbeat, ack, release, remove, requeue, 
                    that created it), n and fields "1".."n": references of its queue events
                    (a stream id in this team's :events, or "<team> <stream id>" for events
                    recorded in a team it came from)
-    :ready         zset: "<sq>:<id>" -> score (queued_at - delay); ties FIFO by sq
+    :ready         zset: "<sq in 12 digits>:<id>" -> score (queued_at - delay); ties FIFO
+                   by sq (entries keep sq as a plain number; earlier versions: 12 digits)
     :leased        zset: contact id -> lease_until
     :queued        zset: contact id -> queued_at of waiting contacts (oldest wait)
     :moving        zset: contact id -> time, entries moving out (the reaper finishes them)
@@ -73,12 +78,17 @@ Elsewhere::
     sb:teams              set: every team a contact was ever queued in (added before)
     {sb:idem:<key>}       string: "<contact id> <message id>" of an idempotency key, or
                           for a key "<group>:<last>" whose group has a colon, a hash
-                          {sb:idem:<group>}: last -> the same (IDEMPOTENCY_TTL_S)
+                          {sb:idem:<group>}: ":c" -> the contact, last -> the message id
+                          (short) of a key of that contact, or the same as a string
+                          (``idem.py``; IDEMPOTENCY_TTL_S)
     sb:agent:<name>:claims  counter: an agent's claim tokens under capacity (INCR)
-    sb:texts              hash: template id -> a prompt's template, kept once; histories
-                          keep a prompt as its template's id and params (texts.py)
-    sb:session:<key>      string: {"x": expires_at, "t": tag, "d": data}, with a PX ttl
-    sb:hits:<key>         zset: "<uuid>" -> time of one hit (record_hit), with a PX ttl
+    sb:texts              hash: code -> a prompt's template, kept once, "#<template id>"
+                          -> its code, "#" the last code; histories keep a prompt as its
+                          template's code and params (texts.py; earlier versions: template
+                          id -> template)
+    sb:session:<key>      string: "<expires_at> <tag> <data>" (sessions.py; earlier
+                          versions: {"x": expires_at, "t": tag, "d": data}), PX ttl
+    sb:hits:<key>         zset: "<random tag>" -> time of one hit (record_hit), with a PX ttl
     {sb:win:<key>}:<slot> string: the count of a windowed counter (count_window) in the slot
                           starting at <slot> (POSIX seconds), with a PX ttl; a key's slots
                           share its hash tag
@@ -101,19 +111,8 @@ as a tombstone (st moved, mv, mt) so a late repair never recreates it.
 from __future__ import annotations
 
 import zlib
-from functools import cache
-from importlib import resources
 
-from queues.buckets import (
-    COUNTS,
-    EXTRAS,
-    RECENT_HANDLES,
-    SATISFIED,
-    SCALARS,
-    WAIT_EDGES_S,
-    minute_of,
-)
-from queues.capacity import MAX_WRAP_UP_S
+from queues.buckets import minute_of
 
 PREFIX = "sb:"
 SHARDS = 16  # contact shards; changing it moves every contact, so it is fixed
@@ -172,6 +171,7 @@ SCRIPTS = (
     "count_window",
     "put_session_if",
     "put_doc_if",
+    "text_code",
     "acquire_lock",
     "release_lock",
     # reads of one stream
@@ -359,33 +359,3 @@ def doc_key(kind: str) -> str:
 
 def lock_key(name: str) -> str:
     return LOCK_PREFIX + name
-
-
-@cache
-def script_source(name: str) -> str:
-    """A script's text with the shared helpers of ``_common.lua`` in front of it.
-
-    The ``#!lua`` line (Redis 7) makes a cluster node refuse any key of another slot, even
-    one the script builds itself (claim and requeue build entry keys from their team's
-    prefix); on one Redis it changes nothing.
-    """
-    lua = resources.files("queues.redis") / "lua"
-    common = (lua / "_common.lua").read_text("utf-8")
-    script = (lua / f"{name}.lua").read_text("utf-8")
-    return "#!lua\n" + _constants() + common + "\n" + script
-
-
-def _constants() -> str:
-    """The constants the scripts share with Python: the buckets' layout and wait bins, the
-    longest wrap-up a load counts, the lowest satisfied survey score."""
-    index = {name: i + 1 for i, name in enumerate(COUNTS)}  # Lua counts from 1
-    names = (*SCALARS, "answered_0", "abandoned_0", *EXTRAS)
-    edges_us = ", ".join(str(edge * 1_000_000) for edge in WAIT_EDGES_S)
-    return (
-        f"local BUCKET_TTL_S = {BUCKET_TTL_S}\n"
-        f"local MAX_WRAP_UP_S = {MAX_WRAP_UP_S:.17g}\n"
-        f"local SATISFIED = {SATISFIED}\n"
-        f"local RECENT_HANDLES = {RECENT_HANDLES}\n"
-        f"local WAIT_EDGES_US = {{{edges_us}}}\n"
-        f"local B = {{{', '.join(f'{n} = {index[n]}' for n in names)}}}\n"
-    )

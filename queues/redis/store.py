@@ -43,9 +43,7 @@ from queues.redis.cluster import Connection, connect, operation
 from queues.redis.codec import (
     contact_fields,
     decode_contact,
-    decode_message,
     encode_event,
-    encode_message,
     flow_changes,
     fmt_time,
     meta_fields,
@@ -53,6 +51,7 @@ from queues.redis.codec import (
 )
 from queues.redis.erase import EraseRedis
 from queues.redis.history import History, split_history
+from queues.redis.idem import short_value, stored_as
 from queues.redis.keyed import KeyedRedis
 from queues.redis.keys import (
     IDEMPOTENCY_TTL_S,
@@ -68,6 +67,7 @@ from queues.redis.keys import (
     shard_of,
 )
 from queues.redis.locate import Locator
+from queues.redis.messages import encode_message, message_probe
 from queues.redis.outbox import OutboxRedis
 from queues.redis.outcomes import Outcomes
 from queues.redis.queue import Queues
@@ -96,7 +96,7 @@ class RedisStore(KeyedRedis, OutboxRedis, WindowsRedis, EraseRedis, TimelineRedi
         self._queues = Queues(
             self._redis, self._scripts, self._locator, self._clock, cluster=cluster
         )
-        self._texts = Texts(self._redis)
+        self._texts = Texts(self._redis, self._scripts)
         self._history = History(self._redis, self._locator, self._scripts, self._texts)
         self._aggregates = Aggregates(self._redis)
         self._capacities = Capacities(
@@ -152,13 +152,14 @@ class RedisStore(KeyedRedis, OutboxRedis, WindowsRedis, EraseRedis, TimelineRedi
     @operation
     async def intake(self, contact: Contact, message: Message, *, key: str | None = None) -> Intake:
         cid, message_id = contact.id, message.id
+        keyed = ""
         if key is not None:
             # The key's slot decides first: a key seen before names the contact and message
             # it was stored as (and a retry after a crash stores exactly that).
-            mine = f"{cid} {message_id}"
-            seen = await self._claim_key(key, mine)
+            seen = await self._claim_key(key, cid, message_id)
+            keyed = "1" if seen is None else "2"
             if seen is not None:
-                cid, _, message_id = str(seen).partition(" ")
+                cid, message_id = seen
         stored = (
             message if message_id == message.id else dataclasses.replace(message, id=message_id)
         )
@@ -167,11 +168,11 @@ class RedisStore(KeyedRedis, OutboxRedis, WindowsRedis, EraseRedis, TimelineRedi
         keys += [address_key(shard, contact.address), contact_events_key(cid)]
         keys += [contact_buckets_key(cid, now), account_prefix(shard)]
         encoded = encode_message(stored, None, cid)
-        args = [cid, fmt_time(now), encoded, message_id, "" if key is None else "1"]
+        args = [cid, fmt_time(now), encoded, message_id, keyed, *message_probe(message_id, cid)]
         reply = await self._scripts.run("intake", keys, args + contact_fields(contact))
         if reply[0] == "dup":
             flow = pairs(reply[2:])
-            first = decode_message(reply[1], None, cid)
+            first = (await self._texts.messages([reply[1]], cid))[0]
             return Intake(await self._with_queue(cid, flow), first, True)
         return Intake(await self._with_queue(cid, pairs(reply[1:])), stored, duplicate=False)
 
@@ -184,16 +185,21 @@ class RedisStore(KeyedRedis, OutboxRedis, WindowsRedis, EraseRedis, TimelineRedi
     async def _turn(self, turn: Turn) -> TurnResult:
         return await run_turn(self._scripts, self._texts, self._clock, self._tagged_value, turn)
 
-    async def _claim_key(self, key: str, value: str) -> str | None:
-        """Store ``value`` under an idempotency key unless one is there: None, or what is."""
+    async def _claim_key(
+        self, key: str, contact_id: str, message_id: str
+    ) -> tuple[str, str] | None:
+        """Store the contact and message under an idempotency key unless the key is there:
+        None, or the contact and message it names (``idem.py``)."""
         where, field = idempotency_key(key)
+        full = f"{contact_id} {message_id}"
         if field is None:
             ttl_s = IDEMPOTENCY_TTL_S
-            seen = await self._redis.set(where, value, nx=True, get=True, ex=ttl_s)
-            return None if seen is None else str(seen)
-        ttl = str(IDEMPOTENCY_TTL_S * 1000)
-        reply = await self._scripts.run("claim_key", [where], [field, value, ttl])
-        return str(reply[0]) if reply else None
+            seen = await self._redis.set(where, full, nx=True, get=True, ex=ttl_s)
+            return None if seen is None else stored_as(str(seen), "")
+        short, ttl = short_value(contact_id, message_id), str(IDEMPOTENCY_TTL_S * 1000)
+        args = [field, contact_id, short, full, ttl]
+        reply = await self._scripts.run("claim_key", [where], args)
+        return stored_as(str(reply[0]), str(reply[1])) if reply else None
 
     @operation
     async def append_message(self, contact_id: str, message: Message) -> None:

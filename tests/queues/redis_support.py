@@ -96,7 +96,7 @@ async def assert_consistent(admin: aioredis.Redis, *, settled: bool = True) -> d
         homes += [(t, "leased") for t in teams if cid in leased[t]]
         if state == "waiting":
             assert homes == [(team, "ready")], (cid, state, homes)
-            assert ready[team][cid] == f"{entry['sq']}:{cid}"
+            assert ready[team][cid] == f"{int(entry['sq']):012d}:{cid}"
             score = float(entry["qa"]) - int(entry["pr"])
             assert await admin.zscore(ready_key(team), ready[team][cid]) == score
             assert [t for t in teams if cid in queued[t]] == [team]

@@ -40,8 +40,10 @@ local function score_of(entry)
   return string.format('%.17g', tonumber(entry.qa) - tonumber(entry.pr or '0'))
 end
 
+-- A waiting entry's member of its ready queues: its sequence in 12 digits (so that ties
+-- sort FIFO), ':', its id. Entries keep sq as a plain number (earlier versions: padded).
 local function member_of(entry, id)
-  return entry.sq .. ':' .. id
+  return string.format('%012d', tonumber(entry.sq)) .. ':' .. id
 end
 
 local function encode(data)
@@ -51,15 +53,28 @@ local function encode(data)
   return ''
 end
 
+-- The whole microseconds of a time string ("<seconds>.<up to 6 digits>", fmt_time), or nil
+-- for another form: read digit by digit, exact.
+local function exact_us(at)
+  local whole, fraction = string.match(at, '^(%d+)%.?(%d*)$')
+  if not whole or #fraction > 6 then
+    return nil
+  end
+  return tonumber(whole) * 1000000 + tonumber(fraction .. string.rep('0', 6 - #fraction))
+end
+
 -- Append an event to a stream. Every entry has the same fields (c id, k kind, t time,
 -- tm team, ag agent, d data JSON; '' when absent), which a stream stores once per node.
--- The entry id comes from the event time, so readers can start at a time; a clock behind
--- the last entry reuses the last id's milliseconds (readers filter on the event's own
--- time, never on the id). Returns the entry id.
+-- The entry id comes from the event time, so readers can start at a time, and t is then
+-- the microseconds after the id's millisecond (0-999: codec.decode_event); a clock behind
+-- the last entry reuses the last id's milliseconds and keeps t in full (readers filter on
+-- the event's own time, never on the id). Returns the entry id.
 local function stream_add(stream, id, kind, at, team, agent, data)
-  local fields = {'c', id, 'k', kind, 't', at, 'tm', team or '', 'ag', agent or '', 'd', data}
-  local entry = string.format('%d-*', math.floor(tonumber(at) * 1000))
-  local added = redis.pcall('XADD', stream, entry, unpack(fields))
+  local us = exact_us(at)
+  local ms = us and math.floor(us / 1000) or math.floor(tonumber(at) * 1000)
+  local short = us and string.format('%d', us - ms * 1000) or at
+  local fields = {'c', id, 'k', kind, 't', short, 'tm', team or '', 'ag', agent or '', 'd', data}
+  local added = redis.pcall('XADD', stream, string.format('%d-*', ms), unpack(fields))
   if type(added) == 'table' and added.err then
     local info = redis.call('XINFO', 'STREAM', stream)
     local last
@@ -68,9 +83,18 @@ local function stream_add(stream, id, kind, at, team, agent, data)
         last = info[i + 1]
       end
     end
+    fields[6] = at
     added = redis.call('XADD', stream, string.match(last, '^(%d+)') .. '-*', unpack(fields))
   end
   return added
+end
+
+-- An event's time (seconds) from its stream entry: its id and t (stream_add).
+local function event_time(entry_id, t)
+  if string.find(t, '^%d+$') then
+    return (tonumber(string.match(entry_id, '^(%d+)')) * 1000 + tonumber(t)) / 1000000
+  end
+  return tonumber(t)
 end
 
 -- A contact event: into the shard's stream, its reference into the contact's history.
@@ -233,9 +257,78 @@ local function ended_wait(changes, wait_s, count, bins)
   return us
 end
 
+-- The tag of a session's value (sessions.py: "<expires at> <tag> <data>", or an earlier
+-- version's JSON), '' when there is none or it expired by `now`.
+local function session_tag(raw, now)
+  if not raw then
+    return ''
+  end
+  local x, t
+  if string.sub(raw, 1, 1) == '{' then
+    local stored = cjson.decode(raw)
+    x, t = stored['x'], stored['t'] or ''
+  else
+    x, t = string.match(raw, '^(%S+) (%S+) ')
+  end
+  if tonumber(x) > tonumber(now) then
+    return t
+  end
+  return ''
+end
+
+-- An idempotency key of a group (idem.py): its value is `short` when the group's hash
+-- names contact `id` (':c'; the group's first key names its contact), else `full`.
+local function idem_put(group, field, id, short, full, ttl)
+  local owner = redis.call('HGET', group, ':c')
+  if not owner then
+    redis.call('HSET', group, ':c', id)
+    owner = id
+  end
+  if owner == id then
+    redis.call('HSET', group, field, short)
+  else
+    redis.call('HSET', group, field, full)
+  end
+  redis.call('PEXPIRE', group, ttl)
+end
+
+-- The history index (0-based) of a message, or nil: ARGV of messages.message_probe, its
+-- id, its short form "~<8 hex>" ('' none) and the ms after the contact id's time it was
+-- made in. A short id is made in its message's millisecond, or d ms after ("<8 hex>:d");
+-- a line ("<kind><short id> <at> <text>") or an array with "~" and it (messages.py).
+-- Read only for a retry of an idempotency key (the history is read whole).
+local function find_message(history, full, short, made)
+  local function found(kept, d, offset)
+    return short ~= '' and '~' .. kept == short
+      and math.floor(tonumber(offset) / 1000) + (tonumber(d) or 0) == tonumber(made)
+  end
+  for i, item in ipairs(redis.call('LRANGE', history, 0, -1)) do
+    local first = string.sub(item, 1, 1)
+    if first == '[' then
+      local data = cjson.decode(item)
+      local kept, d = string.match(data[1], '^~(%x+):?(%-?%d*)$')
+      if data[1] == full or (kept and found(kept, d, data[4])) then
+        return i - 1
+      end
+    elseif first == '{' then
+      if cjson.decode(item)['i'] == full then
+        return i - 1
+      end
+    elseif not string.find(first, '%d') then
+      local kept, d, offset = string.match(item, '^.(%x+):?(%-?%d*) (%-?%d+)')
+      if kept and found(kept, d, offset) then
+        return i - 1
+      end
+    end
+  end
+  return nil
+end
+
 -- What intake.lua and turn.lua write for an inbound message: the contact when it is new
--- (its flow field/value pairs are ARGV[first..last]), the message, and its history index
--- when it is stored under an idempotency key. KEYS[1..8] are intake's. Returns the flow.
+-- (its flow field/value pairs are ARGV[first..last]) and the message; for a retry of an
+-- idempotency key (keyed '2') that finds the message not stored, its history index too,
+-- so that an attempt still under way finds it (keyed '1': intake.lua). KEYS[1..8] are
+-- intake's. Returns the flow.
 local function take_in(id, now, message, message_id, keyed, first, last)
   local flow = load(KEYS[1])
   if not flow then
@@ -250,7 +343,7 @@ local function take_in(id, now, message, message_id, keyed, first, last)
     bucket_add(KEYS[7], now, flow.ch, {[B.created] = 1})
   end
   local count = redis.call('RPUSH', KEYS[2], message)
-  if keyed == '1' then
+  if keyed == '2' then
     redis.call('HSET', KEYS[3], message_id, count - 1)
   end
   return flow

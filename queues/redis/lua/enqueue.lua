@@ -31,7 +31,7 @@ if flow then
   flow.q = team
 end
 local entry = {st = 'waiting', pr = delay, qa = now, ch = channel}
-entry.sq = string.format('%012d', redis.call('INCR', KEYS[4]))
+entry.sq = string.format('%d', redis.call('INCR', KEYS[4]))
 redis.call('HSET', KEYS[1], 'st', 'waiting', 'pr', delay, 'qa', now, 'sq', entry.sq, 'ch', channel)
 ready_add(KEYS[2], entry, id)
 redis.call('ZADD', KEYS[3], now, id)

@@ -1,24 +1,36 @@
-"""How the Redis store keeps a waiting crowd small: prompts as a template id and params,
-messages as arrays, the meta one field each (a compact hash), no message events in the
-streams; and that records written by earlier versions still read the same."""
+"""How the Redis store keeps a waiting crowd's histories small: prompts as a template code
+and params, messages as short lines, the meta one field each (a compact hash), no message
+events in the streams; and that records written by earlier versions still read the same.
+Idempotency keys and sessions: ``test_layout.py``."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from typing import cast
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
 from queues import Direction, Message, fill
 from queues.redis.keys import TEXTS_KEY, contact_events_key, flow_key, history_key
 from queues.redis.store import RedisStore
+from queues.redis.texts import template_id
 from tests.conftest import FakeClock
 from tests.queues.redis_support import admin, contact_and_message, store
 
 __all__ = ["admin", "store"]  # fixtures used here
 
 QUEUED = "You are number {position} in the queue for {team}. Please stay on the line."
+
+
+async def entries(admin: aioredis.Redis, contact_id: str) -> list[str]:
+    """A contact's history entries as Redis keeps them."""
+    return cast(list[str], await admin.lrange(history_key(contact_id), 0, -1))
+
+
+def kept_text(raw: str) -> Any:
+    """The text of a history line of a prompt kept as its template (messages.py)."""
+    return json.loads(raw.split(" ", 2)[2])
 
 
 def prompt(clock: FakeClock, template: str, **params: str) -> Message:
@@ -28,22 +40,46 @@ def prompt(clock: FakeClock, template: str, **params: str) -> Message:
     )
 
 
-async def test_a_prompt_is_kept_as_its_template_and_params(
+async def test_a_prompt_is_kept_as_its_template_code_and_params(
     admin: aioredis.Redis, store: RedisStore, redis_url: str, clock: FakeClock
 ) -> None:
     contact, first = contact_and_message(clock)
     await store.intake(contact, first)
     said = prompt(clock, QUEUED, position="181", team="Technical support")
     await store.append_message(contact.id, said)
-    raw = (await admin.lrange(history_key(contact.id), 0, -1))[-1]
-    assert "stay on the line" not in raw and json.loads(raw)[2]["p"]["position"] == "181"
-    assert list((await admin.hgetall(TEXTS_KEY)).values()) == [QUEUED]
-    # Another process, which has not seen the template, reads it from Redis.
+    raw = (await entries(admin, contact.id))[-1]
+    code = kept_text(raw)[0]
+    assert "stay on the line" not in raw and raw.startswith("t")
+    assert kept_text(raw) == [code, "181", "Technical support"]  # in the template's order
+    assert await admin.hget(TEXTS_KEY, str(code)) == QUEUED
+    # Another process, which has not seen the template, reads it from Redis, and keeps the
+    # same template under the same code.
     async with await RedisStore.open(redis_url, clock=clock) as other:
         read = (await other.get_contact(contact.id)).messages[-1]
+        again = prompt(clock, QUEUED, position="2", team="T")
+        await other.append_message(contact.id, again)
     assert read == said and read.text == said.text and read.meta == {"flow": True}
     assert read.template == QUEUED and read.params == said.params
-    assert [e.kind for e in await store.events(contact.id)][-1] == "message_sent"
+    raw = (await entries(admin, contact.id))[-1]
+    assert kept_text(raw) == [code, "2", "T"]
+    assert [e.kind for e in await store.events(contact.id)][-2] == "message_sent"
+
+
+async def test_a_prompt_without_params_or_with_other_params_reads_back_the_same(
+    admin: aioredis.Redis, store: RedisStore, clock: FakeClock
+) -> None:
+    contact, first = contact_and_message(clock)
+    await store.intake(contact, first)
+    plain = prompt(clock, "For English, press 2.")
+    partial = prompt(clock, "{a} and {b}", a="x")  # {b} stays as typed
+    await store.append_message(contact.id, plain)
+    await store.append_message(contact.id, partial)
+    raws = (await entries(admin, contact.id))[-2:]
+    assert isinstance(kept_text(raws[0]), int)
+    assert kept_text(raws[1])[1:] == [{"a": "x"}]
+    read = (await store.get_contact(contact.id)).messages[-2:]
+    assert list(read) == [plain, partial] and read[1].text == "x and {b}"
+    assert read[1].params == {"a": "x"} and read[0].params == {}
 
 
 async def test_a_text_its_template_does_not_give_is_kept_as_text(
@@ -53,8 +89,8 @@ async def test_a_text_its_template_does_not_give_is_kept_as_text(
     await store.intake(contact, first)
     odd = Message(Direction.OUT, "Something else", clock(), template=QUEUED, params={})
     await store.append_message(contact.id, odd)
-    raw = (await admin.lrange(history_key(contact.id), 0, -1))[-1]
-    assert json.loads(raw)[2] == "Something else"
+    raw = (await entries(admin, contact.id))[-1]
+    assert raw.startswith("o") and raw.split(" ", 2)[2] == "Something else"
     assert await admin.hlen(TEXTS_KEY) == 0
     assert (await store.get_contact(contact.id)).messages[-1].text == "Something else"
 
@@ -91,30 +127,20 @@ async def test_records_of_earlier_versions_read_the_same(
     mid = "01a2" + "0" * 16
     old = {"i": mid, "d": "out", "x": "Old", "t": at, "a": "ann", "m": {"k": 1}}
     await admin.rpush(history_key(contact.id), json.dumps(old))
+    # A prompt kept by its template's id, a message id made in another millisecond in full.
+    await admin.hset(TEXTS_KEY, template_id(QUEUED), QUEUED)
+    made = int(contact.id[:12], 16) + 7
+    kept = {"T": template_id(QUEUED), "p": {"position": "3", "team": "T"}}
+    await admin.rpush(history_key(contact.id), json.dumps([f"{made:012x}00000001", "f", kept, at]))
     await admin.hset(flow_key(contact.id), "mt", json.dumps({"call_sid": "CA1"}))
     got = await store.get_contact(contact.id)
     assert got.meta == {"call_sid": "CA1"}
-    assert got.messages[-1] == Message(Direction.OUT, "Old", at, mid, "ann", {"k": 1})
-
-
-async def test_a_calls_idempotency_keys_are_one_hash_that_expires(
-    admin: aioredis.Redis, store: RedisStore, clock: FakeClock
-) -> None:
-    call = "voice:CA" + "3" * 32
-    contact, first = contact_and_message(clock)
-    await store.intake(contact, first, key=f"{call}:0")
-    for n in range(1, 4):
-        await store.intake(contact, Message(Direction.IN, str(n), clock()), key=f"{call}:{n}")
-    retry = await store.intake(contact, Message(Direction.IN, "2", clock()), key=f"{call}:2")
-    assert retry.duplicate and retry.message.text == "2"
-    assert len((await store.get_contact(contact.id)).messages) == 4
-    group = "{sb:idem:" + call + "}"
-    assert sorted(cast(list[str], await admin.hkeys(group))) == ["0", "1", "2", "3"]
-    assert 6 * 86_400 < await admin.ttl(group) <= 7 * 86_400
-    sms, text = contact_and_message(clock, address="+48600")
-    await store.intake(sms, text, key="sms:SM1")
-    assert 6 * 86_400 < await admin.ttl("{sb:idem:sms:SM1}") <= 7 * 86_400
-    assert (await store.intake(sms, text, key="sms:SM1")).duplicate
+    assert got.messages[-2] == Message(Direction.OUT, "Old", at, mid, "ann", {"k": 1})
+    said = got.messages[-1]
+    text = fill(QUEUED, {"position": "3", "team": "T"})
+    flow = {"flow": True}
+    assert said == Message(Direction.OUT, text, at, f"{made:012x}00000001", meta=flow)
+    assert said.template == QUEUED and said.params == kept["p"]
 
 
 async def test_an_id_made_in_the_messages_millisecond_is_kept_short_and_reads_back_exactly(
@@ -129,11 +155,15 @@ async def test_an_id_made_in_the_messages_millisecond_is_kept_short_and_reads_ba
     ]
     odd = Message(Direction.OUT, "mine", (made * 1000 + 7) / 1e6, "not-a-new-id")
     later = Message(Direction.OUT, "later", (made + 5) / 1000, f"{made:012x}{9:08x}")
-    for message in (*said, odd, later):
+    early = Message(Direction.OUT, "early", (made - 2) / 1000, f"{made:012x}{8:08x}")
+    for message in (*said, odd, later, early):
         await store.append_message(contact.id, message)
-    raws = (await admin.lrange(history_key(contact.id), 0, -1))[2:]  # after a ref, "hello"
-    assert [json.loads(r)[0][0] for r in raws] == ["~"] * 4 + ["n", f"{made:012x}"[0]]
-    assert json.loads(raws[1])[3] == 4_321_001
+    raws = (await entries(admin, contact.id))[2:]  # after a ref, "hello"
+    assert [r[0] for r in raws] == ["o"] * 4 + ["[", "o", "o"]  # lines, and an array
+    assert [r.split(" ")[0] for r in raws[:2]] == [f"o{0:08x}", f"o{1:08x}"]
+    heads = [r.split(" ")[0] for r in raws[5:]]
+    assert heads == [f"o{9:08x}:-5", f"o{8:08x}:2"]  # made 5 ms before, 2 ms after
+    assert raws[1].split(" ")[1] == "4321001" and json.loads(raws[4])[0] == "not-a-new-id"
     got = list((await store.get_contact(contact.id)).messages[1:])
-    assert got == [*said, odd, later]
-    assert [m.at for m in got] == [m.at for m in (*said, odd, later)]
+    assert got == [*said, odd, later, early]
+    assert [m.at for m in got] == [m.at for m in (*said, odd, later, early)]
