@@ -8,6 +8,7 @@ a Hebrew word also matches with up to two of them stripped: ``בחשבונית``
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,10 +27,9 @@ __all__ = [
     "words",
 ]
 
-_FOLD = str.maketrans({"ł": "l", "Ł": "l", "ø": "o", "ß": "ss", "đ": "d"})
+#: Letters NFKD leaves whole, folded by hand (no replacement holds another of them).
+_FOLDS = (("ł", "l"), ("Ł", "l"), ("ø", "o"), ("ß", "ss"), ("đ", "d"))
 _WORD = re.compile(r"\w+")
-_HEBREW = re.compile(r"[\u0590-\u05ff]")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _POLISH_LETTERS = re.compile(r"[ąćęłńóśźż]", re.IGNORECASE)
 _HEBREW_PREFIXES = frozenset("והבלמשכ")
 
@@ -47,10 +47,29 @@ _ENGLISH = frozenset(_ENGLISH_WORDS.split())
 _POLISH = frozenset(_POLISH_WORDS.split())
 
 
+@functools.cache
+def _marks() -> re.Pattern[str]:
+    """The combining marks (diacritics, Hebrew points) of the BMP as one character class
+    (built on first use): a regex drops them many times faster than a generator."""
+    marks = (chr(code) for code in range(0x10000) if unicodedata.combining(chr(code)))
+    return re.compile("[" + "".join(map(re.escape, marks)) + "]")
+
+
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
 def normalise(text: str) -> str:
     """Case-fold and drop diacritics and Hebrew points: ``Płatność`` -> ``platnosc``."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD).casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if not text.isascii():
+        for char, plain in _FOLDS:
+            if char in text:
+                text = text.replace(char, plain)
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    if decomposed.isascii():
+        return decomposed
+    if _ASTRAL.search(decomposed):  # marks beyond the BMP too (rare): one by one
+        return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _marks().sub("", decomposed)
 
 
 def words(text: str) -> list[str]:
@@ -59,7 +78,7 @@ def words(text: str) -> list[str]:
 
 
 def _variants(word: str) -> tuple[str, ...]:
-    if not _HEBREW.match(word):
+    if not "\u0590" <= word[:1] <= "\u05ff":  # not a Hebrew word
         return (word,)
     found = [word]
     rest = word
@@ -77,23 +96,51 @@ def _stem_words(stem: str) -> tuple[str, ...]:
     return tuple(words(stem))
 
 
+#: Words whose match against one list of stems is kept (``Stems.seen``), per list; a
+#: word with a digit is never kept (it may be an auth code).
+_SEEN_KEPT = 10_000
+_DIGIT = re.compile(r"\d")
+_SINGLE, _FIRST = 1, 2
+
+
 @dataclass(frozen=True, slots=True)
 class Stems:
     """A list of stems prepared once: one-word stems as one tuple (one ``startswith`` call
-    per word), phrases as their normalised words."""
+    per word), phrases as their normalised words. What a word matched is kept (``seen``):
+    the words of messages repeat, and the stems never change."""
 
     singles: tuple[str, ...]
     phrases: tuple[tuple[str, ...], ...]
     firsts: tuple[str, ...]  # the phrases' first words: where a phrase may start
+    seen: dict[tuple[str, ...], int] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+
+    def _match(self, forms: tuple[str, ...]) -> int:
+        """``_SINGLE`` when a one-word stem matches the word, plus ``_FIRST`` when a
+        phrase may start at it; kept for the next time the word comes."""
+        singles, firsts = self.singles, self.firsts
+        found = _SINGLE if singles and any(f.startswith(singles) for f in forms) else 0
+        if firsts and any(f.startswith(firsts) for f in forms):
+            found |= _FIRST
+        if _DIGIT.search(forms[0]):
+            return found
+        if len(self.seen) >= _SEEN_KEPT:
+            self.seen.clear()
+        self.seen[forms] = found
+        return found
 
     def count(self, variants: Sequence[tuple[str, ...]]) -> int:
         """How many of the words (each as its ``_variants``) the stems cover."""
-        singles, firsts = self.singles, self.firsts
+        seen = self.seen
         covered: set[int] = set()
         for start, forms in enumerate(variants):
-            if singles and any(f.startswith(singles) for f in forms):
+            found = seen.get(forms)
+            if found is None:
+                found = self._match(forms)
+            if found & _SINGLE:
                 covered.add(start)
-            if not (firsts and any(f.startswith(firsts) for f in forms)):
+            if not found & _FIRST:
                 continue
             for parts in self.phrases:
                 end = start + len(parts)
@@ -162,21 +209,29 @@ def classify(text: str, keywords: Keywords) -> Classification:
     return Classification(team=team, complaint=complaint, scores=scores)
 
 
+_CYRILLIC_RUNS = re.compile(r"[\u0400-\u04ff]+")
+_HEBREW_RUNS = re.compile(r"[\u0590-\u05ff]+")
+_TOKEN = re.compile(r"[\w']+")
+
+
+def _letters_of(runs: re.Pattern[str], text: str) -> int:
+    """How many letters of ``text`` are in the script ``runs`` finds."""
+    return sum(map(str.isalpha, "".join(runs.findall(text))))
+
+
 def detect_language(text: str, supported: Sequence[str], default: str) -> str:
     """Cyrillic -> ru, Hebrew script -> he, clear English -> en, Polish -> pl, else default."""
-    letters = [ch for ch in text if ch.isalpha()]
-    if not letters:
+    scripts = {"ru": _letters_of(_CYRILLIC_RUNS, text), "he": _letters_of(_HEBREW_RUNS, text)}
+    if any(scripts.values()):
+        letters = sum(map(str.isalpha, text))
+        for language, count in scripts.items():
+            if language in supported and count * 2 >= letters:
+                return language
+    elif not any(map(str.isalpha, text)):  # no letters at all
         return default
-    scripts = {
-        "ru": sum(1 for ch in letters if _CYRILLIC.match(ch)),
-        "he": sum(1 for ch in letters if _HEBREW.match(ch)),
-    }
-    for language, count in scripts.items():
-        if language in supported and count * 2 >= len(letters):
-            return language
-    tokens = re.findall(r"[\w']+", text.casefold())
-    english = sum(1 for token in tokens if token in _ENGLISH)
-    polish = sum(1 for token in tokens if token in _POLISH)
+    tokens = _TOKEN.findall(text.casefold())
+    english = sum(map(_ENGLISH.__contains__, tokens))
+    polish = sum(map(_POLISH.__contains__, tokens))
     if _POLISH_LETTERS.search(text):
         polish += 2
     if "en" in supported and english >= 2 and english > polish:
@@ -189,7 +244,7 @@ def detect_language(text: str, supported: Sequence[str], default: str) -> str:
 # A label line: optional quote marks of a reply, the label, ":" or "=" (or a spaced dash),
 # then the value.
 #: What every labelled line holds: ":" or "=", or a dash (spaced, checked by the pattern).
-_LABEL_MARKS = (":", "=", "-", "\u2013")
+_ANY_MARK = re.compile("[:=\\-\u2013]")
 _LABEL_LINE = re.compile(r"^[\s>]*(?P<head>[^:=\n]+?)\s*(?:[:=]|\s[-\u2013]\s)\s*(?P<value>.*)")
 
 
@@ -205,11 +260,13 @@ def _label_keys(labels: tuple[str, ...]) -> frozenset[str]:
 
 def _labelled_lines(text: str, labels: Iterable[str]) -> list[tuple[int, int, str]]:
     """(line number, where the value starts, the value) of each labelled line."""
-    if not any(mark in text for mark in _LABEL_MARKS):
+    if not _ANY_MARK.search(text):
         return []  # no line can be labelled (most messages)
     wanted = _label_keys(tuple(labels))
     found = []
     for number, line in enumerate(text.splitlines()):
+        if not _ANY_MARK.search(line):
+            continue  # cannot be labelled: spares the pattern's backtracking
         match = _LABEL_LINE.match(line)
         if match is not None and _label_key(match["head"]) in wanted:
             found.append((number, match.start("value"), match["value"].strip().strip("\"'«»„”.,;")))

@@ -220,6 +220,7 @@ class EmailAdapter:
             # As the router kept it: an auth code typed into the subject is masked there.
             subject=answer.contact.subject or "",
             our_address=written_to,
+            first=_made_by(answer, mail),
         )
         log.info(
             "email_received",
@@ -342,6 +343,17 @@ class EmailAdapter:
             auto=True,
         )
         await self.courier.post(f"email-auto:{key}", reply, kind="auto")
+
+
+def _made_by(answer: Answer, mail: ParsedMail) -> bool:
+    """Whether ``mail`` made the answer's contact just now. A contact keeps the meta of the
+    mail that made it, and a Message-ID is this mail's key: a mail taken before (however
+    long ago: a key outlives the conversation) is a duplicate, and a joined contact, a
+    follow-up's old one or a surveyed one names another mail."""
+    if answer.duplicate or mail.message_id is None:
+        return False
+    made = answer.contact.meta.get("email")
+    return isinstance(made, dict) and made.get("message_id") == mail.message_id
 
 
 def _write_once(directory: Path, sha256: str, data: bytes) -> None:

@@ -2,6 +2,11 @@
 
 ``parse_mail`` never raises: missing headers, no Content-Type, bad base64, unknown
 charsets, broken multiparts all still give a ``ParsedMail`` with whatever could be read.
+
+policy.default parses a header again at every access, and the parser itself asks for the
+Content-Type of each part several times: most of the time parsing took. ``_POLICY`` is
+policy.default keeping the header objects it made by name and raw value (a header object
+is immutable and depends on nothing else), so a Content-Type seen before is parsed once.
 """
 
 from __future__ import annotations
@@ -12,9 +17,9 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from email import policy
 from email.message import Message
 from email.parser import BytesParser
+from email.policy import EmailPolicy
 from email.utils import getaddresses
 from typing import Any
 
@@ -37,6 +42,31 @@ _LOOP_HEADERS = (
     "x-autorespond",
     "return-path",
 )
+
+#: Header objects kept (they repeat from mail to mail: ``text/plain; charset="utf-8"``),
+#: and the longest raw value kept.
+_HEADERS_KEPT = 2048
+_HEADER_KEPT_CHARS = 1000
+
+
+class _KeptHeaders(EmailPolicy):
+    """policy.default, each header object made once per name and raw value."""
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        if not isinstance(value, str) or len(value) > _HEADER_KEPT_CHARS:
+            return super().header_fetch_parse(name, value)
+        key = (name, value)
+        found = _HEADERS.get(key)
+        if found is None:
+            found = super().header_fetch_parse(name, value)
+            if len(_HEADERS) >= _HEADERS_KEPT:
+                _HEADERS.clear()
+            _HEADERS[key] = found
+        return found
+
+
+_HEADERS: dict[tuple[str, str], Any] = {}
+_POLICY = _KeptHeaders()
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +133,15 @@ def _raw(msg: Message, name: str) -> str:
     return ""
 
 
-def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
-    raw = _raw(msg, name)
+def _heads(msg: Message) -> dict[str, str]:
+    """Each header's first raw value by its name in lower case (``_raw`` of every name)."""
+    heads: dict[str, str] = {}
+    for key, value in msg.raw_items():
+        heads.setdefault(key.lower(), str(value))
+    return heads
+
+
+def _addresses(raw: str) -> list[tuple[str, str]]:
     if not raw:
         return []
     if any("\udc80" <= c <= "\udcff" for c in raw):
@@ -146,8 +183,7 @@ def _payload(part: Message) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class _Part:
-    """What the walk needs of a part's headers, each header parsed once (policy.default
-    parses a header again at every access, and that is most of the time parsing takes)."""
+    """What the walk needs of a part's headers."""
 
     ctype: str
     charset: str | None
@@ -263,7 +299,7 @@ def _status_fields(part: Message) -> dict[str, str]:
     payload = part.get_payload()
     blocks = payload if isinstance(payload, list) else []
     if not blocks:  # a delivery-status the parser left as text
-        parsed = BytesParser(policy=policy.default).parsebytes(
+        parsed = BytesParser(policy=_POLICY).parsebytes(
             _payload(part).replace(b"\r\n\r\n", b"\r\n").replace(b"\n\n", b"\n"),
             headersonly=True,
         )
@@ -289,9 +325,7 @@ def _bounce(msg: Message) -> Bounce | None:
         elif ctype in ("message/rfc822", "text/rfc822-headers"):
             inner = part.get_payload(0) if isinstance(part.get_payload(), list) else None
             if not isinstance(inner, Message):
-                inner = BytesParser(policy=policy.default).parsebytes(
-                    _payload(part), headersonly=True
-                )
+                inner = BytesParser(policy=_POLICY).parsebytes(_payload(part), headersonly=True)
             for name in ("message-id", "in-reply-to", "references"):
                 ids += message_ids(_raw(inner, name))
     for name in ("in-reply-to", "references"):
@@ -309,7 +343,7 @@ def _bounce(msg: Message) -> Bounce | None:
 def parse_mail(raw: bytes) -> ParsedMail:
     """The facts of one mail as received over SMTP; never raises."""
     try:
-        msg: Message = BytesParser(policy=policy.default).parsebytes(raw)
+        msg: Message = BytesParser(policy=_POLICY).parsebytes(raw)
         return _parse(msg)
     except Exception:  # a mail the parser chokes on is still taken as text
         return _as_text(raw)
@@ -342,26 +376,27 @@ def _as_text(raw: bytes) -> ParsedMail:
 def _parse(msg: Message) -> ParsedMail:
     walk = _Walk()
     text, from_html = walk.body(msg)
-    sender = _addresses(msg, "from")
-    own_id = message_ids(_raw(msg, "message-id"))
-    bare_id = _raw(msg, "message-id").strip()
+    heads = _heads(msg)
+    sender = _addresses(heads.get("from", ""))
+    own_id = message_ids(heads.get("message-id", ""))
+    bare_id = heads.get("message-id", "").strip()
     if not own_id and bare_id and not any(c.isspace() for c in bare_id):
         own_id = (f"<{bare_id.strip('<>')[:250]}>",)  # a Message-ID without its brackets
     defects = len(msg.defects) + sum(len(p.defects) for p in msg.walk() if p is not msg)
     return ParsedMail(
         message_id=own_id[0] if own_id else None,
-        subject=decode_words(_raw(msg, "subject"))[:998],
+        subject=decode_words(heads.get("subject", ""))[:998],
         from_address=sender[0][1] if sender else None,
         from_name=sender[0][0] if sender else "",
-        to=tuple(a for _, a in _addresses(msg, "to")),
-        cc=tuple(a for _, a in _addresses(msg, "cc")),
-        in_reply_to=message_ids(_raw(msg, "in-reply-to")),
-        references=message_ids(_raw(msg, "references")),
-        date=decode_words(_raw(msg, "date")),
+        to=tuple(a for _, a in _addresses(heads.get("to", ""))),
+        cc=tuple(a for _, a in _addresses(heads.get("cc", ""))),
+        in_reply_to=message_ids(heads.get("in-reply-to", "")),
+        references=message_ids(heads.get("references", "")),
+        date=decode_words(heads.get("date", "")),
         text=text.strip()[:MAX_TEXT_CHARS],
         from_html=from_html,
         attachments=tuple(walk.attachments),
-        headers={name: decode_words(_raw(msg, name)) for name in _LOOP_HEADERS if _raw(msg, name)},
+        headers={name: decode_words(heads[name]) for name in _LOOP_HEADERS if heads.get(name)},
         bounce=_bounce(msg),
         defects=defects,
     )

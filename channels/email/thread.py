@@ -115,9 +115,11 @@ class ThreadBook:
         references: Iterable[str],
         subject: str,
         our_address: str,
+        first: bool = False,
     ) -> None:
-        """Remember a customer's mail of this contact (idempotent for the same mail)."""
-        record = await self.get(contact_id) or {}
+        """Remember a customer's mail of this contact (idempotent for the same mail).
+        ``first``: the mail made the contact just now, so it has no record yet to read."""
+        record = {} if first else await self.get(contact_id) or {}
         chain = [*record.get("references", ()), *references]
         if message_id:
             chain.append(message_id)

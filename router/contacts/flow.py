@@ -220,9 +220,10 @@ class FlowHost:
         incidents: Incidents,
         language: str,
     ) -> tuple[Contact, QueueStatus]:
-        current = await self._store.get_contact(contact.id, messages=False)
-        if account is None and current.account:
-            account = self._accounts.find(current.account)
+        # ``contact`` is as this turn's intake stored it, under the conversation's lock: an
+        # account verified in an earlier turn is on it (one verified now is ``account``).
+        if account is None and contact.account:
+            account = self._accounts.find(contact.account)
         decision = self._routing.decide(
             str(contact.channel),
             effect.team,
