@@ -6,11 +6,9 @@ completion without awaiting, so on one event loop every transition is atomic.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from queues import transitions
@@ -23,6 +21,7 @@ from queues.memory.erase import MemoryErase
 from queues.memory.keyed import KeyedMemory
 from queues.memory.outbox import MemoryOutbox
 from queues.memory.outcomes import MemoryOutcomes
+from queues.memory.team import Entry, TeamQueue
 from queues.memory.timeline import MemoryTimeline
 from queues.memory.windows import MemoryWindows
 from queues.models import (
@@ -41,36 +40,7 @@ from queues.updates import updated
 
 __all__ = ["MemoryStore"]
 
-
-@dataclass(slots=True)
-class _Team:
-    heap: list[tuple[float, int, str]] = field(default_factory=list)
-    waiting: dict[str, tuple[float, int]] = field(default_factory=dict)
-    leased: set[str] = field(default_factory=set)
-    # The same entries by channel: a claim under capacity looks at the channels it may take.
-    by_channel: dict[str, list[tuple[float, int, str]]] = field(default_factory=dict)
-
-    def push(self, contact_id: str, score: float, seq: int, channel: str = "") -> None:
-        self.waiting[contact_id] = (score, seq)
-        heapq.heappush(self.heap, (score, seq, contact_id))
-        heapq.heappush(self.by_channel.setdefault(channel, []), (score, seq, contact_id))
-
-    def head(self) -> tuple[float, int, str] | None:
-        return self._head(self.heap)
-
-    def head_of(self, channels: Iterable[str]) -> tuple[float, int, str] | None:
-        """The head among the contacts of ``channels``."""
-        heads = [h for ch in channels if (h := self._head(self.by_channel.get(ch, []))) is not None]
-        return min(heads, default=None)
-
-    def _head(self, heap: list[tuple[float, int, str]]) -> tuple[float, int, str] | None:
-        # Entries removed from `waiting` stay in the heap until they reach the top.
-        while heap:
-            score, seq, cid = heap[0]
-            if self.waiting.get(cid) == (score, seq):
-                return heap[0]
-            heapq.heappop(heap)
-        return None
+_EMPTY = TeamQueue()  # what a team nothing was ever queued in holds (never written)
 
 
 class MemoryStore(
@@ -83,7 +53,7 @@ class MemoryStore(
     MemoryErase,
     MemoryTimeline,
 ):
-    """Store Protocol on plain dicts and heaps."""
+    """Store Protocol on plain dicts and sorted lists."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:
         KeyedMemory.__init__(self, clock=clock)
@@ -98,7 +68,7 @@ class MemoryStore(
         self._events: list[Event] = []
         self._contact_events: dict[str, list[Event]] = defaultdict(list)
         self._keys: dict[str, tuple[str, str]] = {}
-        self._teams: dict[str, _Team] = defaultdict(_Team)
+        self._teams: dict[str, TeamQueue] = defaultdict(TeamQueue)
         self._seqs: dict[str, int] = {}
         self._seq = itertools.count(1)
 
@@ -131,14 +101,16 @@ class MemoryStore(
     def _leave(self, contact: Contact) -> None:
         """Take ``contact`` out of its team's queue, waiting or leased."""
         if contact.team is not None and contact.team in self._teams:
-            self._teams[contact.team].waiting.pop(contact.id, None)
+            self._teams[contact.team].pop(contact.id)
             self._teams[contact.team].leased.discard(contact.id)
 
     def _wait(self, contact: Contact) -> None:
         """Put a waiting ``contact`` in its team's queue at its score and first ``seq``."""
         assert contact.team is not None and contact.score is not None
+        assert contact.queued_at is not None
         seq = self._seqs[contact.id]
-        self._teams[contact.team].push(contact.id, contact.score, seq, str(contact.channel))
+        queue = self._teams[contact.team]
+        queue.push(contact.id, contact.score, seq, contact.queued_at, str(contact.channel))
 
     # -- contacts and history ------------------------------------------------------------
     async def intake(self, contact: Contact, message: Message, *, key: str | None = None) -> Intake:
@@ -252,7 +224,7 @@ class MemoryStore(
             if closed >= ALL_CHANNELS:
                 return None
             channels = sorted(ALL_CHANNELS - closed) if closed else None
-        best: tuple[float, int, str] | None = None
+        best: Entry | None = None
         for team in dict.fromkeys(teams):
             queue = self._teams.get(team)
             if queue is None:
@@ -265,9 +237,7 @@ class MemoryStore(
         contact = self._contacts[best[2]]
         assert contact.team is not None
         queue = self._teams[contact.team]
-        del queue.waiting[contact.id]  # its heap entries go when they reach the top
-        queue.head()
-        queue.head_of([str(contact.channel)])
+        queue.pop(contact.id)
         queue.leased.add(contact.id)
         self._hold(agent, contact.id)
         step = transitions.claim(contact, agent, self._clock(), lease_s)
@@ -338,20 +308,18 @@ class MemoryStore(
         if contact.state is not ContactState.WAITING or contact.team is None:
             return None
         queue = self._teams[contact.team]
-        mine = queue.waiting[contact_id]
-        ahead = sum(1 for entry in queue.waiting.values() if entry < mine)
-        return Position(contact.team, ahead=ahead, waiting=len(queue.waiting))
+        return Position(contact.team, ahead=queue.ahead(contact_id), waiting=len(queue))
 
     async def waiting_order(self, team: str) -> list[str]:
-        queue = self._teams.get(team) or _Team()
-        return [cid for _, cid in sorted((entry, cid) for cid, entry in queue.waiting.items())]
+        queue = self._teams.get(team)
+        return queue.ids() if queue is not None else []
 
     async def queue_stats(self, teams: Sequence[str]) -> list[QueueStats]:
         now = self._clock()
         stats = []
         for team in teams:
-            queue = self._teams.get(team) or _Team()
-            queued = [self._contacts[cid].queued_at or now for cid in queue.waiting]
-            oldest = round(now - min(queued), 6) if queued else None
-            stats.append(QueueStats(team, len(queue.waiting), len(queue.leased), oldest))
+            queue = self._teams.get(team, _EMPTY)
+            first = queue.oldest_queued_at()
+            oldest = round(now - first, 6) if first is not None else None
+            stats.append(QueueStats(team, len(queue), len(queue.leased), oldest))
         return stats
