@@ -108,7 +108,12 @@ def topic_spike(
     if topic_now < min_count:
         return None
     share = topic_share(topic_days, all_days, topic_now, all_now)
-    p = binomial_sf(topic_now, max(all_now, topic_now), share)
+    trials = max(all_now, topic_now)
+    if topic_now <= trials * share and alpha < 0.5:
+        # At most the mean: P(X >= n) >= 1/2 (a binomial's median is at least the mean's
+        # floor), never a spike; the tail would cost a sum over every count below n.
+        return None
+    p = binomial_sf(topic_now, trials, share)
     if p >= alpha:
         return None
     return Spike(topic_now, window_s, share * all_now, p)

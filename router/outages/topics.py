@@ -17,7 +17,7 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -29,6 +29,7 @@ __all__ = [
     "announcement",
     "features",
     "normalise",
+    "read",
     "team_of",
     "topic_keys",
     "topic_symptom",
@@ -43,6 +44,10 @@ _WORD = re.compile(r"\w+")
 _HEBREW = re.compile(r"[\u0590-\u05ff]")
 _HEBREW_PREFIXES = frozenset("והבלמשכ")
 _RANK = {"service": 0, "symptom": 1, "word": 2}
+_DIGIT = re.compile(r"\d")
+#: Words whose lookups are kept per prepared index (``_Index.seen``); a word with a digit
+#: is never kept (it may be an auth code or a number).
+_SEEN_KEPT = 10_000
 
 
 class _Marks(dict[int, int | None]):
@@ -96,6 +101,28 @@ class _Index:
     first_prefixes: dict[str, tuple[tuple[str, _Stem], ...]]  # -> (group, phrase)
     first_wholes: dict[str, tuple[tuple[str, _Stem], ...]]
     longest: int  # the longest prefix: longer ones need not be looked up
+    # What a word's forms found (one-word groups, phrases starting there): the words of
+    # messages repeat, and the stems never change.
+    seen: dict[tuple[str, ...], tuple[set[str], set[tuple[str, _Stem]]]] = field(
+        default_factory=dict, repr=False, compare=False, hash=False
+    )
+
+    def lookup(
+        self, forms: tuple[str, ...], *, keep: bool = True
+    ) -> tuple[set[str], set[tuple[str, _Stem]]]:
+        """What the word (as its ``_variants``) names: groups, and phrases to try there."""
+        found = self.seen.get(forms)
+        if found is not None:
+            return found
+        found = (
+            _found(forms, self.prefixes, self.wholes, self.longest),
+            _found(forms, self.first_prefixes, self.first_wholes, self.longest),
+        )
+        if keep and not _DIGIT.search(forms[0]):
+            if len(self.seen) >= _SEEN_KEPT:
+                self.seen.clear()
+            self.seen[forms] = found
+        return found
 
 
 def _whole(stem: _Stem, part: str) -> bool:
@@ -168,8 +195,11 @@ def _found(
     return hits
 
 
-def _covered(forms: list[tuple[str, ...]], index: _Index) -> dict[str, tuple[set[int], int]]:
-    """Per group that covers any: the words it covers, and where the first is."""
+def _covered(
+    forms: list[tuple[str, ...]], index: _Index, *, keep: bool = True
+) -> dict[str, tuple[set[int], int]]:
+    """Per group that covers any: the words it covers, and where the first is (``keep``:
+    remember each word's lookups, ``_Index.seen``)."""
     covered: dict[str, tuple[set[int], int]] = {}
 
     def cover(name: str, words: range) -> None:
@@ -178,9 +208,10 @@ def _covered(forms: list[tuple[str, ...]], index: _Index) -> dict[str, tuple[set
         covered[name] = (got, min(first, words.start))
 
     for start, word in enumerate(forms):
-        for name in _found(word, index.prefixes, index.wholes, index.longest):
+        singles, phrases = index.lookup(word, keep=keep)
+        for name in singles:
             cover(name, range(start, start + 1))
-        for name, stem in _found(word, index.first_prefixes, index.first_wholes, index.longest):
+        for name, stem in phrases:
             end = start + len(stem.parts)
             if end <= len(forms) and all(
                 _part_matches(forms[start + i], part, exact=_whole(stem, part))
@@ -190,22 +221,39 @@ def _covered(forms: list[tuple[str, ...]], index: _Index) -> dict[str, tuple[set
     return covered
 
 
-def _concepts(tokens: list[str]) -> tuple[list[Feature], set[int]]:
+def _concepts(
+    tokens: list[str], forms: list[tuple[str, ...]], *, keep: bool = True
+) -> tuple[list[Feature], set[int]]:
     """The concepts the words name, in the order they first appear, and the words used."""
-    forms = [_variants(t) for t in tokens]
-    covered = _covered(forms, _concept_index())
+    covered = _covered(forms, _concept_index(), keep=keep)
     used: set[int] = set().union(*(words for words, _ in covered.values()))
     order = list(CONCEPTS)  # ties in first place: the lexicon's order, as before
     ordered = sorted(covered, key=lambda name: (covered[name][1], order.index(name)))
     return [Feature(n, CONCEPTS[n].kind, tokens[covered[n][1]]) for n in ordered], used
 
 
+@dataclass(frozen=True, slots=True)
+class _Words:
+    """A text's words, normalised once, and each as its ``_variants``."""
+
+    tokens: list[str]
+    forms: list[tuple[str, ...]]
+
+
+def _words(text: str | None) -> _Words:
+    tokens = normalise(text or "")
+    return _Words(tokens, [_variants(t) for t in tokens])
+
+
 def team_of(text: str | None, teams: Mapping[str, Iterable[str]]) -> str | None:
     """The team whose keyword stems (config ``keywords``, every language) cover the most
     words of ``text``; None when none does or two tie (as the flow's classification)."""
-    forms = [_variants(t) for t in normalise(text or "")]
+    return _team_of(_words(text), teams)
+
+
+def _team_of(words: _Words, teams: Mapping[str, Iterable[str]], *, keep: bool = True) -> str | None:
     index = _prepare(tuple((team, tuple(stems)) for team, stems in teams.items()))
-    covered = _covered(forms, index)
+    covered = _covered(words.forms, index, keep=keep)
     scores = {team: len(covered[team][0]) if team in covered else 0 for team in teams}
     best = max(scores.values(), default=0)
     leaders = [team for team, score in scores.items() if score == best]
@@ -215,8 +263,18 @@ def team_of(text: str | None, teams: Mapping[str, Iterable[str]]) -> str | None:
 def features(text: str) -> list[Feature]:
     """What the message names: its concepts, then (when fewer than two) its content words;
     at most ``MAX_FEATURES``, services first, then symptoms, then words."""
-    tokens = normalise(text)
-    concepts, used = _concepts(tokens)
+    return _features(_words(text))
+
+
+def read(text: str, teams: Mapping[str, Iterable[str]]) -> tuple[list[Feature], str | None]:
+    """``features(text)`` and ``team_of(text, teams)`` from one pass over the text."""
+    words = _words(text)
+    return _features(words), _team_of(words, teams)
+
+
+def _features(words: _Words, *, keep: bool = True) -> list[Feature]:
+    tokens = words.tokens
+    concepts, used = _concepts(tokens, words.forms, keep=keep)
     found = list(concepts)
     if len(found) < 2:
         seen = set()

@@ -23,7 +23,7 @@ from router.outages.detector import Detector
 from router.outages.links import link_arrival, link_open_contacts
 from router.outages.notify import RESOLVED_TEXT, Notified, notify_linked, update_id_for
 from router.outages.suggestions import Suggestion, SuggestionBook
-from router.outages.topics import features, team_of, topic_keys
+from router.outages.topics import read, topic_keys
 from router.routing import Incident, IncidentBook, Incidents, Routing
 
 __all__ = ["NoSuchSuggestion", "Outages"]
@@ -106,7 +106,8 @@ class Outages:
         self, contact: Contact, text: str | None, incidents: Incidents
     ) -> None:
         has_text = bool(text and text.strip())
-        found = features(text or "") if has_text else []
+        # One pass over the text: its features, and the team it names.
+        found, team = read(text or "", self._keywords) if has_text else ([], None)
         await link_arrival(
             self.store,
             incidents,
@@ -117,7 +118,6 @@ class Outages:
             at=self._clock(),
         )
         if has_text:
-            team = team_of(text, self._keywords)
             await self.detector.first_message(contact, found, team=team, incidents=incidents)
 
     # -- suggestions ----------------------------------------------------------------------
