@@ -13,7 +13,14 @@ from ivr import detect_language
 from queues import Contact, Direction, Message, Store
 from router.contacts.replay import handled_keys
 
-__all__ = ["Conversation", "find_conversation", "history_message", "new_contact", "redact_secret"]
+__all__ = [
+    "Conversation",
+    "find_conversation",
+    "first_text",
+    "history_message",
+    "new_contact",
+    "redact_secret",
+]
 
 _CODE_RE = re.compile(r"(?<!\d)\d{4,8}(?!\d)")
 
@@ -63,6 +70,15 @@ async def find_conversation(store: Store, message: InboundMessage) -> Conversati
             return Conversation(None, None, follow_up_of=contact.id)
         return Conversation(None, contact)
     return Conversation(None, None)
+
+
+def first_text(message: InboundMessage) -> str:
+    """What a new contact's first message says, for the outage watch: its subject and text,
+    the subject once (a new mail's text already starts with it)."""
+    text, subject = message.text or "", message.subject or ""
+    if not subject or text.startswith(subject):
+        return text
+    return f"{subject} {text}" if text else subject
 
 
 def new_contact(

@@ -32,7 +32,7 @@ from ivr import Engine, Prompt, Step
 from queues import Contact, ContactState, Direction, Message, Store, Turn, TurnOutcome, fill
 from router.contacts.codes import spot
 from router.contacts.flow import FLOW_FOR_CHANNEL, FlowHost
-from router.contacts.inbound import history_message, new_contact
+from router.contacts.inbound import first_text, history_message, new_contact
 from router.contacts.replay import handled_keys, session_record
 from router.contacts.survey import survey_key
 from router.identity import Account
@@ -267,7 +267,7 @@ class QuickTurns:
         await self._outages.observe(
             contact,
             read.incidents,
-            first_text=" ".join(filter(None, (message.subject, message.text))) if new else None,
+            first_text=first_text(message) if new else None,
             created=new,
             queued=False,
         )

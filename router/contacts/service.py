@@ -29,7 +29,13 @@ from queues import (
 from router.contacts.codes import Spotted, spot
 from router.contacts.delivery import keep_ended_call, record_delivery
 from router.contacts.flow import FLOW_FOR_CHANNEL, QUEUE_PROMPTS, FlowHost, Performed
-from router.contacts.inbound import Conversation, find_conversation, history_message, new_contact
+from router.contacts.inbound import (
+    Conversation,
+    find_conversation,
+    first_text,
+    history_message,
+    new_contact,
+)
 from router.contacts.quick import QuickTurns, spoken
 from router.contacts.replay import replayed, session_record
 from router.contacts.standing import Standings
@@ -277,7 +283,7 @@ class ContactService:
         await self.outages.observe(
             answer.contact,
             incidents,
-            first_text=" ".join(filter(None, (message.subject, message.text))) if new else None,
+            first_text=first_text(message) if new else None,
             created=new,
             queued=answer.position is not None,
         )
