@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from queues import Channel
+from queues import Channel, Store
 from router.app.factory import DEMO_TOKENS, create_app
 from router.config.load import Config, parse_config
 from router.http.context import CONTEXT, Context
@@ -50,10 +51,9 @@ class Desk:
         return resp.status, data
 
 
-@pytest.fixture
-async def desk(make_store, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Desk]:  # type: ignore[no-untyped-def]
-    config = repo_config(tmp_path)
-    store = await make_store(clock)
+@asynccontextmanager
+async def running_desk(config: Config, store: Store, clock: FakeClock) -> AsyncIterator[Desk]:
+    """The app on ``store`` with a test channel for SMS, chat and Telegram."""
     channels = {ch: TestChannel(channel=ch) for ch in (Channel.SMS, Channel.CHAT, Channel.TELEGRAM)}
     app = create_app(
         config,
@@ -68,3 +68,9 @@ async def desk(make_store, clock: FakeClock, tmp_path: Path) -> AsyncIterator[De
         for channel in channels.values():
             channel.inbox = client.app[CONTEXT].service
         yield Desk(client, channels, clock)
+
+
+@pytest.fixture
+async def desk(make_store, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Desk]:  # type: ignore[no-untyped-def]
+    async with running_desk(repo_config(tmp_path), await make_store(clock), clock) as running:
+        yield running

@@ -9,17 +9,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from queues import Channel, ContactState, Direction
-from router.app.factory import create_app
 from router.contacts import ChangeRule, Standings, StatusWords
 from router.contacts.standing import due_kind, standing_key
-from router.http.context import CONTEXT
 from router.routing import round_wait_min
 from tests.conftest import FakeClock, StoreMaker
-from tests.router.conftest import ENV, Desk, repo_config
-from tests.router.testchannel import TestChannel, texts
+from tests.router.conftest import Desk, repo_config, running_desk
+from tests.router.testchannel import texts
 
 STORE_BACKENDS = ["memory", "sqlite", "redis"]
 #: No agent has handled anything yet: each place in the queue is 300 s (COLD_START).
@@ -128,21 +125,8 @@ async def queue_desk(
         tmp_path,
         desk={"capacity": {}, "exclusive": [], "wrap_up_s": 0},
     )
-    store = await make_store(clock)
-    channels = {ch: TestChannel(channel=ch) for ch in (Channel.SMS, Channel.CHAT, Channel.TELEGRAM)}
-    app = create_app(
-        config,
-        store,
-        clock=clock,
-        outboxes=channels,
-        adapters=lambda ctx: [],
-        env=ENV,
-        reaper=False,
-    )
-    async with TestClient(TestServer(app)) as client:
-        for channel in channels.values():
-            channel.inbox = client.app[CONTEXT].service
-        yield Desk(client, channels, clock)
+    async with running_desk(config, await make_store(clock), clock) as running:
+        yield running
 
 
 def standings(desk: Desk) -> Standings:
