@@ -25,29 +25,21 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import yaml
 from redis.asyncio import Redis
 
 from bench import procs
+from bench.outage_crowd import ACCOUNT_SID, AUTH_TOKEN, Crowd, agent, chat, place
 from bench.procs import ROOT, Server, cpu_s
 from bench.report import Figure
 from bench.workload import BenchError
-from channels.twilio import sign
-from ivr.simulator import Call, CallSpec, Outcome, ScriptKeys, TwilioApi, new_call_sid, percentile
+from ivr.simulator import Outcome, TwilioApi, percentile
 from queues import Store, open_store
 
 __all__ = ["FULL_OUTAGE", "QUICK_OUTAGE", "OutageSizes", "run_outage"]
-
-ACCOUNT_SID = "AC" + "0b" * 16
-AUTH_TOKEN = "0a" * 16
-PRESS = ["2", "1001#", "482913#", "2"]  # English, verified, technical: queued
-CHAT_FIRST = "Dzień dobry, nie działa mi internet"
-CHAT_CREDENTIALS = "jan.kowalski 482913"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,122 +99,6 @@ def _config(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
-
-
-@dataclass
-class _Crowd:
-    """The simulated callers: their calls, and when each was put through."""
-
-    calls: list[Call] = field(default_factory=list)
-    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
-    by_number: dict[str, Call] = field(default_factory=dict)
-    started_at: dict[str, float] = field(default_factory=dict)  # caller number -> wall time
-
-    def requests(self) -> dict[str, int]:
-        """Webhook requests so far, by caller number."""
-        return {c.result.from_number: len(c.result.latencies_ms) for c in self.calls}
-
-    def on_hold(self) -> int:
-        return sum(1 for c in self.calls if c.on_hold)
-
-    def connected_at(self, number: str) -> float | None:
-        """Wall time the caller ``number`` was put through, when they were."""
-        call = self.by_number.get(number)
-        if call is None or call.result.connected_at_s is None:
-            return None
-        return self.started_at[number] + call.result.connected_at_s / call.speed
-
-
-async def _place(
-    crowd: _Crowd,
-    session: aiohttp.ClientSession,
-    router: Server,
-    api: TwilioApi,
-    n: int,
-    speed: float,
-) -> None:
-    number = f"+4861{n:07d}"
-    spec = CallSpec(
-        url=router.url,
-        from_number=number,
-        call_sid=new_call_sid(),
-        account_sid=ACCOUNT_SID,
-        max_hold_s=3600 * speed,
-        transcript=False,
-        speed=speed,
-    )
-    call = Call(session, spec, ScriptKeys(PRESS), sign=partial(sign, AUTH_TOKEN), api=api)
-    crowd.calls.append(call)
-    crowd.by_number[number] = call
-    crowd.started_at[number] = time.time()
-    await call.run()
-
-
-async def _chat(session: aiohttp.ClientSession, router: Server, stop: asyncio.Event) -> int:
-    """One chat customer: queued, then waiting with the socket open; returns frames got.
-    A message the router could not take in time (an error frame with ``retry``) is sent
-    again after ``retry_after_s``, as the chat page's Retry button does."""
-    frames = 0
-    async with session.ws_connect(router.url.replace("http", "ws") + "/chat/ws") as ws:
-        await ws.send_json({"type": "hello", "session": None, "language": "pl"})
-        for n, text in enumerate((CHAT_FIRST, CHAT_CREDENTIALS)):
-            message = {"type": "message", "id": f"m{n}", "text": text}
-            await ws.send_json(message)
-            while not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    frame = await ws.receive_json(timeout=1.0)
-                    if frame.get("id") != message["id"]:
-                        continue  # a welcome, a prompt, a position
-                    if frame.get("type") == "ack":
-                        break
-                    if frame.get("type") == "error" and frame.get("retry"):
-                        await asyncio.sleep(float(frame.get("retry_after_s") or 1.0))
-                        await ws.send_json(message)
-                        continue
-                    raise BenchError(f"outage: a chat message was refused: {frame}")
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await ws.receive(timeout=1.0)
-                frames += 1
-    return frames
-
-
-async def _agent(
-    session: aiohttp.ClientSession,
-    routers: list[Server],
-    token: str,
-    crowd: _Crowd,
-    stop: asyncio.Event,
-    delays_s: list[float],
-    handle_s: float,
-) -> None:
-    """Claim (long poll) through A and B in turn, and resolve; voice claims are timed to the
-    caller being put through."""
-    headers = {"Authorization": f"Bearer {token}"}
-    turn = 0
-    while not stop.is_set():
-        router = routers[turn % len(routers)]
-        turn += 1
-        body = {"wait_s": 2}
-        async with session.post(router.url + "/api/claim", json=body, headers=headers) as r:
-            if r.status != 200:
-                await asyncio.sleep(0.2)
-                continue
-            contact = await r.json()
-        claimed_at = time.time()
-        if contact["channel"] == "voice":
-            for _ in range(300):
-                put_through = crowd.connected_at(contact["address"])
-                if put_through is not None:
-                    delays_s.append(max(0.0, put_through - claimed_at))
-                    break
-                await asyncio.sleep(0.01)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), handle_s)  # talking to the customer
-        resolve = {"disposition": "solved"}
-        url = f"{router.url}/api/contacts/{contact['id']}/resolve"
-        async with session.post(url, json=resolve, headers=headers) as r:
-            await r.read()
 
 
 async def _key_breakdown(redis: Redis, waiting: int) -> str:
@@ -289,7 +165,7 @@ class _Run:
     session: aiohttp.ClientSession  # webhooks and the agents' API calls
     sockets: aiohttp.ClientSession  # one websocket per chat
     api: TwilioApi  # the stand-in for Twilio's REST API, which redirects claimed calls
-    crowd: _Crowd = field(default_factory=_Crowd)
+    crowd: Crowd = field(default_factory=Crowd)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     chats: list[asyncio.Task[int]] = field(default_factory=list)
     agents: list[asyncio.Task[None]] = field(default_factory=list)
@@ -297,8 +173,8 @@ class _Run:
     def router_cpu_s(self) -> float:
         return sum(cpu_s(r.pid) for r in self.routers)
 
-    def place(self, router: Server, n: int) -> None:
-        placing = _place(self.crowd, self.session, router, self.api, n, self.sizes.speed)
+    def call_in(self, router: Server, n: int) -> None:
+        placing = place(self.crowd, self.session, router, self.api, n, self.sizes.speed)
         self.crowd.tasks.append(asyncio.create_task(placing))
 
     async def waiting(self) -> int:
@@ -332,14 +208,14 @@ async def _fill(run: _Run, memory_before: int) -> _Filled:
     for i, (kind, n) in enumerate(arrivals):
         router = run.routers[n % 2]
         if kind == "call":
-            run.place(router, n)
+            run.call_in(router, n)
         else:
-            run.chats.append(asyncio.create_task(_chat(run.sockets, router, run.stop)))
+            run.chats.append(asyncio.create_task(chat(run.sockets, router, run.stop)))
         # Paced on the clock, not by sleeping a fixed step: a slow loop does not slow arrivals.
         await asyncio.sleep(max(0.0, t0 + (i + 1) / sizes.arrivals_per_s - time.monotonic()))
     # The baseline's callers queue last, so agents reach few of them in the window.
     for n in range(sizes.baseline_calls):
-        run.place(run.polling, _BASELINE_FROM + n)
+        run.call_in(run.polling, _BASELINE_FROM + n)
     expected = sizes.calls + sizes.chats + sizes.baseline_calls
 
     async def all_waiting() -> bool:
@@ -374,7 +250,7 @@ async def _window(run: _Run, tokens: list[str]) -> _Window:
     delays: list[float] = []
     run.agents += [
         asyncio.create_task(
-            _agent(run.session, run.routers, token, crowd, run.stop, delays, sizes.handle_s)
+            agent(run.session, run.routers, token, crowd, run.stop, delays, sizes.handle_s)
         )
         for token in tokens[: sizes.agents]
     ]

@@ -4,9 +4,10 @@
 charsets, broken multiparts all still give a ``ParsedMail`` with whatever could be read.
 
 policy.default parses a header again at every access, and the parser itself asks for the
-Content-Type of each part several times: most of the time parsing took. ``_POLICY`` is
-policy.default keeping the header objects it made by name and raw value (a header object
-is immutable and depends on nothing else), so a Content-Type seen before is parsed once.
+Content-Type of each part several times: most of the time parsing took. The policy used
+(``channels.email.policy``) is policy.default keeping the header objects it made by name and
+raw value (a header object is immutable and depends on nothing else), so a Content-Type seen
+before is parsed once.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import BytesParser
-from email.policy import EmailPolicy
 from email.utils import getaddresses
 from typing import Any
 
+from channels.email.policy import POLICY as _POLICY
 from channels.email.text import decode_bytes, decode_words, html_to_text
 
 __all__ = ["Attachment", "Bounce", "ParsedMail", "message_ids", "parse_mail"]
@@ -42,31 +43,6 @@ _LOOP_HEADERS = (
     "x-autorespond",
     "return-path",
 )
-
-#: Header objects kept (they repeat from mail to mail: ``text/plain; charset="utf-8"``),
-#: and the longest raw value kept.
-_HEADERS_KEPT = 2048
-_HEADER_KEPT_CHARS = 1000
-
-
-class _KeptHeaders(EmailPolicy):
-    """policy.default, each header object made once per name and raw value."""
-
-    def header_fetch_parse(self, name: str, value: str) -> Any:
-        if not isinstance(value, str) or len(value) > _HEADER_KEPT_CHARS:
-            return super().header_fetch_parse(name, value)
-        key = (name, value)
-        found = _HEADERS.get(key)
-        if found is None:
-            found = super().header_fetch_parse(name, value)
-            if len(_HEADERS) >= _HEADERS_KEPT:
-                _HEADERS.clear()
-            _HEADERS[key] = found
-        return found
-
-
-_HEADERS: dict[tuple[str, str], Any] = {}
-_POLICY = _KeptHeaders()
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ from channels.twilio.callback_parts import (
     typed_number,
 )
 from channels.twilio.calls import CallControl
+from channels.twilio.steps import whole
 from channels.webhooks import refuse, store_unavailable
 from queues import Channel, Contact, ContactState, Store, StoreUnavailable, fill
 
@@ -166,7 +167,7 @@ class Callbacks:
         form = await self.voice.checked(request)
         if isinstance(form, web.Response):
             return form
-        waited_s = _whole(request.query.get("w"))
+        waited_s = whole(request.query.get("w"))
         try:
             status = await self._deadline.run(self._inbox.hold(Channel.VOICE, form["CallSid"]))
         except StoreUnavailable as exc:
@@ -187,7 +188,7 @@ class Callbacks:
         form = await self.voice.checked(request)
         if isinstance(form, web.Response):
             return form
-        tries = _whole(request.query.get("t"))
+        tries = whole(request.query.get("t"))
         try:
             response = await self._deadline.run(self._take_number(form, tries))
         except StoreUnavailable as exc:
@@ -222,7 +223,7 @@ class Callbacks:
         form = await self.voice.checked(request)
         if isinstance(form, web.Response):
             return form
-        contact_id, attempt = request.query.get("c", ""), _whole(request.query.get("a"))
+        contact_id, attempt = request.query.get("c", ""), whole(request.query.get("a"))
         if not _ID.fullmatch(contact_id) or attempt < 1:
             return refuse(400, "the callback URL names no contact (c) or try (a)")
         response = VoiceResponse()
@@ -266,7 +267,7 @@ class Callbacks:
         form = await self.voice.checked(request)
         if isinstance(form, web.Response):
             return form
-        contact_id, attempt = request.query.get("c", ""), _whole(request.query.get("a"))
+        contact_id, attempt = request.query.get("c", ""), whole(request.query.get("a"))
         if not _ID.fullmatch(contact_id) or attempt < 1:
             return refuse(400, "the callback URL names no contact (c) or try (a)")
         call_status = form.get("CallStatus", "")
@@ -358,7 +359,3 @@ def _waiting(status: HoldStatus) -> bool:
 
 def _twiml(response: VoiceResponse) -> web.Response:
     return web.Response(text=twiml.render(response), content_type="text/xml", charset="utf-8")
-
-
-def _whole(raw: str | None) -> int:
-    return int(raw) if raw and raw.isascii() and raw.isdigit() and len(raw) < 9 else 0

@@ -48,7 +48,6 @@ from channels.base import (
     AgentTarget,
     Answer,
     HoldStatus,
-    InboundMessage,
     Inbox,
     Outbox,
     Spoken,
@@ -58,6 +57,7 @@ from channels.twilio import twiml
 from channels.twilio.auth import TwilioSignature
 from channels.twilio.callback import Callbacks, VoiceParts
 from channels.twilio.calls import CallControl
+from channels.twilio.steps import ascii_digits, step_message, whole
 from channels.twilio.survey import VoiceSurvey
 from channels.webhooks import refuse, store_unavailable
 from queues import Channel, Contact, ContactState, StoreUnavailable
@@ -191,9 +191,9 @@ class TwilioVoice:
         if isinstance(form, web.Response):
             return form
         raw = request.query.get("n", "")
-        late = _whole(request.query.get("late"))
+        late = whole(request.query.get("late"))
         least = 0 if late else 1  # step 0 (the call coming in) comes back only when late
-        if not _ascii_digits(raw, 5) or not least <= int(raw) <= _MAX_STEP:
+        if not ascii_digits(raw, 5) or not least <= int(raw) <= _MAX_STEP:
             return refuse(400, f"the step number n={raw!r} is not {least}..{_MAX_STEP}")
         if late:
             return await self._rejoin(form, int(raw), late)
@@ -206,7 +206,7 @@ class TwilioVoice:
         if isinstance(form, web.Response):
             return form
         call_sid = form["CallSid"]
-        waited_s = _whole(request.query.get("w"))
+        waited_s = whole(request.query.get("w"))
         try:
             status = await self._deadline.run(self._inbox.hold(Channel.VOICE, call_sid))
         except StoreUnavailable as exc:
@@ -271,7 +271,7 @@ class TwilioVoice:
         return form
 
     async def _advance(self, form: Mapping[str, str], n: int, digits: str | None) -> web.Response:
-        message = _message(form, n, digits)
+        message = step_message(form, n, digits)
         try:
             answer = await self._deadline.run(self._inbox.receive(message), key=message.key)
         except DeadlinePassed:
@@ -286,7 +286,7 @@ class TwilioVoice:
         """Step ``n`` again, after its work passed the deadline: wait for that work when it
         still runs here; otherwise the step's key replays its answer from the store (a step
         whose work was lost is taken as nothing pressed: the flow asks again)."""
-        message = _message(form, n, None)
+        message = step_message(form, n, None)
         running = self._deadline.running(message.key)
         try:
             if running is not None:
@@ -393,24 +393,3 @@ class TwilioVoice:
 
 def _twiml(document: str) -> web.Response:
     return web.Response(text=document, content_type="text/xml", charset="utf-8")
-
-
-def _message(form: Mapping[str, str], n: int, digits: str | None) -> InboundMessage:
-    call_sid = form["CallSid"]
-    return InboundMessage(
-        channel=Channel.VOICE,
-        address=form.get("From") or "anonymous",
-        text=digits,
-        key=f"voice:{call_sid}:{n}",
-        conversation=call_sid,
-        meta={"call_sid": call_sid, "to": form.get("To", "")},
-    )
-
-
-def _whole(raw: str | None) -> int:
-    return int(raw) if raw and _ascii_digits(raw, 8) else 0
-
-
-def _ascii_digits(raw: str, most: int) -> bool:
-    """1 to ``most`` ASCII digits (``"²".isdigit()`` is true, yet int() refuses it)."""
-    return 0 < len(raw) <= most and raw.isascii() and raw.isdigit()

@@ -107,8 +107,17 @@ class QuickTurns:
         self._book: tuple[Incidents, str] | None = None
         #: The conversations this process's quick turns last left: session, tag, contact.
         self._recent: OrderedDict[str, _Known] = OrderedDict()
+        # A flow that takes no input (email) runs to its effect in its first turn, which a
+        # quick turn never takes: its messages go the locked path without trying one.
+        self._unasked = frozenset(
+            channel
+            for channel, name in FLOW_FOR_CHANNEL.items()
+            if (flow := engine.book.flows.get(name)) is not None and flow.input == "none"
+        )
 
     async def receive(self, message: InboundMessage) -> Answer | None:
+        if message.channel in self._unasked:
+            return None
         guessed = self._guess(message)
         if guessed is not None:
             answer = await self._attempt(message, guessed)

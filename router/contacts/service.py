@@ -105,13 +105,6 @@ class ContactService:
         self._conversations = KeyLocks(store, prefix=CONVERSATION_LOCK)
         self._on_left = on_left
         self.announcer, self.flows, self.quick = self._flow_parts(verifier, accounts, on_enqueued)
-        # A flow that takes no input (email) runs to its effect in its first turn, which a
-        # quick turn never takes: its messages go the locked path without trying one.
-        self._unasked = frozenset(
-            channel
-            for channel, name in FLOW_FOR_CHANNEL.items()
-            if (flow := engine.book.flows.get(name)) is not None and flow.input == "none"
-        )
         self._surveys: Surveys | None = None
         #: Where a waiting customer stands, asked and unasked (``standing.py``).
         self.standing: Standings | None = None
@@ -173,10 +166,9 @@ class ContactService:
     # -- Inbox -----------------------------------------------------------------------------
     async def receive(self, message: InboundMessage) -> Answer:
         structlog.contextvars.bind_contextvars(channel=str(message.channel))
-        if message.channel not in self._unasked:
-            quick = await self.quick.receive(message)
-            if quick is not None:
-                return quick
+        quick = await self.quick.receive(message)
+        if quick is not None:
+            return quick
         self.quick.forget(message.session_key)  # what it knew of the conversation changes
         async with self._conversations.hold(message.session_key):
             surveyed = await self.surveys.take_answer(message) if self.surveys else None
