@@ -125,7 +125,7 @@ class Detector:
         if _topic_covered(incidents, on, topic, self._clock()):
             return None
         words = {f.key: f.surface for f in features if f.kind == "word"}
-        text = announcement(topic, team_name=self._team_names.get(on, {}), words=words)
+        team_name = self._team_names.get(on, {})
         async with self._recording:
             suggestion, new = await self._book.record(
                 kind="topic",
@@ -134,7 +134,7 @@ class Detector:
                 spike=spike,
                 contact_id=contact.id,
                 at=self._clock(),
-                text=text,
+                text=lambda: announcement(topic, team_name=team_name, words=words),
             )
         if new:
             log.info(
@@ -182,7 +182,7 @@ class Detector:
             spike=spike,
             contact_id=contact.id,
             at=now,
-            text=announcement(None, team_name=self._team_names.get(stream, {})),
+            text=lambda: announcement(None, team_name=self._team_names.get(stream, {})),
         )
         if new:
             log.info(

@@ -11,7 +11,7 @@ incident keeps new alarms of the spike from suggesting it again).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -157,9 +157,10 @@ class SuggestionBook:
         spike: Spike,
         contact_id: str,
         at: float,
-        text: Mapping[str, str],
+        text: Callable[[], Mapping[str, str]],
     ) -> tuple[Suggestion, bool]:
-        """Record an alarm: the suggestion, and whether it is new."""
+        """Record an alarm: the suggestion, and whether it is new (``text`` makes the
+        announcement to suggest; only a new suggestion needs one)."""
         key = slot_key(team, topic)
         hinted = self._hint(key, at)
         if hinted is not None and not _worth_writing(hinted, _seen(hinted, spike, contact_id, at)):
@@ -188,7 +189,7 @@ class SuggestionBook:
                 first_at=at,
                 last_at=at,
                 sample_contact_ids=(contact_id,),
-                text=dict(text),
+                text=dict(text()),
             )
             if await self._store.put_doc(KIND, key, made.to_dict(), tag=tag) is not None:
                 self._hints[key] = (made, at)

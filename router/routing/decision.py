@@ -71,16 +71,34 @@ class Routing:
     sla: SlaRules
     #: The teams' hours described per language, made at the first need.
     described: dict[str, dict[str, str]] = field(default_factory=dict, compare=False, repr=False)
+    #: The open teams of the last whole second asked for: messages arriving together
+    #: share them (opening hours, holidays and time zone changes fall on whole seconds).
+    _open: list[tuple[int, frozenset[str]]] = field(
+        default_factory=lambda: [(-1, frozenset())], compare=False, repr=False
+    )
 
     def facts(self, incidents: Incidents, *, at: float, language: str) -> Facts:
         """What the flow engine needs to know now: open teams, incidents, opening hours."""
-        open_teams = frozenset(t for t in self.teams if self.hours[t].is_open(at))
         announced: dict[str, str] = {}
-        for team in ("*", *self.teams):
-            texts = [i.text_in(language) for i in incidents.open_for(team, at=at) if i.team == team]
-            if texts:
-                announced[team] = " ".join(texts)
-        return Facts(open_teams=open_teams, incidents=announced, hours=self._hours_in(language))
+        if incidents.items:
+            for team in ("*", *self.teams):
+                texts = [
+                    i.text_in(language) for i in incidents.open_for(team, at=at) if i.team == team
+                ]
+                if texts:
+                    announced[team] = " ".join(texts)
+        return Facts(
+            open_teams=self.open_teams(at), incidents=announced, hours=self._hours_in(language)
+        )
+
+    def open_teams(self, at: float) -> frozenset[str]:
+        """The teams open at ``at``."""
+        second = int(at // 1)
+        last_second, last = self._open[0]
+        if second != last_second:
+            last = frozenset(t for t in self.teams if self.hours[t].is_open(second))
+            self._open[0] = (second, last)
+        return last
 
     def _hours_in(self, language: str) -> dict[str, str]:
         """Each team's hours described in ``language`` (the config's: made once)."""

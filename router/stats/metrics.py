@@ -141,14 +141,22 @@ class Metrics:
             ["result"],
             registry=self.registry,
         )
-        # Known label values start at 0, so rate() sees the first increment.
-        for channel in Channel:
-            for direction in Direction:
-                self._messages.labels(str(channel), str(direction))
+        # Known label values start at 0, so rate() sees the first increment. Each child is
+        # kept: ``labels()`` validates and joins its values on every call.
+        self._message_counts = {
+            (str(channel), str(direction)): self._messages.labels(str(channel), str(direction))
+            for channel in Channel
+            for direction in Direction
+        }
 
     def message(self, channel: str, direction: str) -> None:
         """Count one message on ``channel`` in ``direction`` (``in`` or ``out``)."""
-        self._messages.labels(channel, direction).inc()
+        child = self._message_counts.get((channel, direction))
+        if child is None:
+            child = self._message_counts[(channel, direction)] = self._messages.labels(
+                channel, direction
+            )
+        child.inc()
 
     def verification(self, result: str) -> None:
         """Count one verification attempt with ``result`` (e.g. ``ok``, ``failed``)."""

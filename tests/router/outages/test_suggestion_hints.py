@@ -21,7 +21,7 @@ async def alarm(book: SuggestionBook, clock: FakeClock, count: int, contact: str
         spike=spike,
         contact_id=contact,
         at=clock(),
-        text={"en": "Internet outage"},
+        text=lambda: {"en": "Internet outage"},
     )
 
 
