@@ -35,6 +35,7 @@ from queues.errors import (
     QueueError,
     StoreUnavailable,
 )
+from queues.redis.batch import ScriptBatches
 from queues.redis.keys import BUCKET_TTL_S, SCRIPTS
 
 __all__ = [
@@ -103,6 +104,8 @@ class Scripts:
     def __init__(self, client: Client) -> None:
         self._client = client
         self._scripts = {name: client.register_script(script_source(name)) for name in SCRIPTS}
+        #: Calls made together are sent together on one Redis (``batch.py``).
+        self.batches = None if isinstance(client, RedisCluster) else ScriptBatches(client)
 
     async def load(self) -> None:
         """Load every script, so the first calls need no NOSCRIPT (on a cluster, SCRIPT
@@ -117,7 +120,11 @@ class Scripts:
             await pipe.execute()
 
     async def run(self, name: str, keys: list[str], args: list[str]) -> list[Any]:
-        reply: list[Any] = await self._scripts[name](keys=keys, args=args)
+        script = self._scripts[name]
+        if self.batches is not None:
+            reply: list[Any] = await self.batches.run(script, keys, args)
+        else:
+            reply = await script(keys=keys, args=args)
         return reply
 
 
