@@ -56,6 +56,9 @@ class ScriptBatches:
             task.add_done_callback(self._sending.discard)
 
     async def _send(self, calls: list[_Call]) -> None:
+        calls = [call for call in calls if not call[3].done()]  # a caller gone: not sent
+        if not calls:
+            return
         self.batches += 1
         self.calls += len(calls)
         if len(calls) == 1:

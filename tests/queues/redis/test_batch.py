@@ -102,3 +102,16 @@ async def test_the_store_sends_concurrent_operations_together(
     assert sorted(p.ahead for p in positions if p is not None) == list(range(20))
     contact, message = contact_and_message(clock, "+48500100999")
     assert (await store.intake(contact, message)).contact.id == contact.id
+
+
+async def test_a_call_given_up_before_it_is_sent_is_not_sent(
+    client: aioredis.Redis, admin: aioredis.Redis
+) -> None:
+    batches = ScriptBatches(client)
+    incr = client.register_script(INCR)
+    gone = asyncio.ensure_future(batches.run(incr, ["gone"], ["1"]))
+    kept = asyncio.ensure_future(batches.run(incr, ["kept"], ["1"]))
+    await asyncio.sleep(0)  # both are waiting to be sent
+    gone.cancel()
+    assert await kept == 1
+    assert await admin.exists("gone") == 0 and batches.calls == 1
