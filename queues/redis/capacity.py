@@ -36,6 +36,7 @@ chat. Teams queued by a version without the indexes are indexed once (``index_re
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -52,6 +53,9 @@ __all__ = ["Capacities"]
 
 #: Claims of one agent that may fence this one out before it gives up (returns None).
 _ATTEMPTS = 50
+#: The longest pause before a fenced claim starts again: a random pause, growing with the
+#: attempts, so two processes' claims of one agent stop fencing each other in lockstep.
+_BACKOFF_MAX_S = 0.05
 
 
 def _check_agent(agent: str) -> None:
@@ -88,7 +92,9 @@ class Capacities:
     async def _claim(
         self, teams: Sequence[str], agent: str, lease_s: float, capacity: Capacity
     ) -> Claim | None:
-        for _ in range(_ATTEMPTS):
+        for attempt in range(_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(random.uniform(0, min(_BACKOFF_MAX_S, 0.001 * 2**attempt)))
             token = str(await self._redis.incr(agent_claims_key(agent)))
             load = await self.load(agent, capacity.wrap_up_s, extra=teams, token=token)
             closed = capacity.closed(load)
