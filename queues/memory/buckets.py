@@ -19,8 +19,8 @@ class MemoryBuckets:
     """The aggregates half of ``MemoryStore``."""
 
     def __init__(self) -> None:
-        # (team, minute) -> channel -> bucket
-        self._buckets: dict[tuple[str, int], dict[str, Bucket]] = defaultdict(dict)
+        # (team, minute) -> channel -> the bucket's counts (``COUNTS`` order), added in place
+        self._buckets: dict[tuple[str, int], dict[str, list[int]]] = defaultdict(dict)
         self._answered: set[str] = set()  # contacts claimed at least once
         self._handles: dict[str, deque[tuple[float, float]]] = defaultdict(
             lambda: deque(maxlen=RECENT_HANDLES)
@@ -34,8 +34,14 @@ class MemoryBuckets:
             self._answered.add(event.contact_id)
         for delta in deltas(event, channel, first_claim=first):
             by_channel = self._buckets[(delta.team, delta.minute)]
+            added = delta.counts()
             kept = by_channel.get(channel)
-            by_channel[channel] = delta if kept is None else kept + delta
+            if kept is None:
+                by_channel[channel] = added
+            else:
+                for i, count in enumerate(added):
+                    if count:
+                        kept[i] += count
         handle_s = handled_s(event)
         if handle_s is not None and event.team:
             self._handles[event.team].append((event.at, handle_s))
@@ -47,7 +53,11 @@ class MemoryBuckets:
         for team in dict.fromkeys(teams):
             for minute in minutes(since, until):
                 by_channel = self._buckets.get((team, minute), {})
-                found += [b for _, b in sorted(by_channel.items()) if not b.empty]
+                found += [
+                    Bucket.from_counts(team, minute, channel, counts)
+                    for channel, counts in sorted(by_channel.items())
+                    if any(counts)
+                ]
         return found
 
     async def handle_times(
