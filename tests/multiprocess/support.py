@@ -76,6 +76,7 @@ START_TIMEOUT_S = 20.0
 #: of contacts and wrap nothing up, so tests of claims across processes can give one agent
 #: ten (tests/multiprocess/test_capacity.py runs the shipped capacity instead).
 NO_LIMITS: dict[str, Any] = {"capacity": {}, "exclusive": [], "wrap_up_s": 0}
+ALWAYS = "00:00-24:00"
 
 
 def write_config(
@@ -88,8 +89,13 @@ def write_config(
 ) -> Path:
     """The shipped config.yaml with this suite's data dir, short lease and low limits, the
     Telegram API and the SMTP relay played by the test, and a few more demo agents;
-    ``desk`` replaces the shipped capacity and wrap-up (None: keep them)."""
+    ``desk`` replaces the shipped capacity and wrap-up (None: keep them). The teams are open
+    round the clock: the routers run on the real clock, and what a customer is told (and
+    whether a wait update goes out at all) depends on the hours."""
     data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    for team in data["teams"].values():
+        team["hours"] = dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), ALWAYS)
+        team["holidays"] = {"country": None}
     if desk is not None:
         data["desk"] = desk
     # No CSAT question after a resolve: an SMS one would go to Twilio's real API.

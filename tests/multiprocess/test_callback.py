@@ -33,7 +33,6 @@ from tests.redis_server import free_port, redis_cluster, redis_server
 BACKENDS = ["redis", "cluster"]
 CALLER = "+48500100777"
 TOMEK_PHONE = "+48500999888"  # given to the demo agent tomek in this suite's config
-ALWAYS = "00:00-24:00"
 
 
 @dataclass
@@ -44,16 +43,13 @@ class Routers:
 
 
 def callback_config(path: Path, *, public_url: str, api_base_url: str) -> None:
-    """This suite's config, with the Twilio API stand-in, one public URL for both
-    routers, teams open round the clock, a lease long enough for a call, and tomek's
-    phone to be dialled when he takes a call."""
+    """This suite's config (teams open round the clock), with the Twilio API stand-in,
+    one public URL for both routers, a lease long enough for a call, and tomek's phone to
+    be dialled when he takes a call."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["http"]["public_url"] = public_url
     data["channels"]["twilio"]["api_base_url"] = api_base_url
     data["queues"]["lease_s"] = 60
-    for team in data["teams"].values():
-        team["hours"] = dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), ALWAYS)
-        team["holidays"] = {"country": None}
     for agent in data["agents"]["demo"]:
         if agent["name"] == "tomek":
             agent["phone"] = TOMEK_PHONE
