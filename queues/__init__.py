@@ -41,7 +41,7 @@ from queues.timeline import (
     NotesFull,
     clean_tags,
 )
-from queues.turns import Turn, TurnOutcome, TurnResult
+from queues.turns import Turn, TurnEnqueue, TurnOutcome, TurnResult
 
 __all__ = [
     "ALL_CHANNELS",
@@ -76,6 +76,7 @@ __all__ = [
     "Store",
     "StoreUnavailable",
     "Turn",
+    "TurnEnqueue",
     "TurnOutcome",
     "TurnResult",
     "clean_tags",

@@ -294,7 +294,9 @@ class Store(Protocol):
         """Apply an inbound message of a contact in its flow with everything it changes,
         whole or not at all (``queues/turns.py``): CHANGED when the session no longer has
         ``turn.session_tag`` or the contact is no longer in its flow, SEEN when the key was
-        seen; nothing is written then."""
+        seen; nothing is written then. With ``turn.enqueue`` the contact is queued in the
+        same step, as ``update_contact`` and ``enqueue`` would (its event, its buckets), and
+        the result gives its ``position``."""
 
     # -- documents (small records by kind and key, with compare-and-set) ----------------
     async def get_doc(self, kind: str, key: str) -> tuple[dict[str, Any] | None, str]:

@@ -16,6 +16,15 @@ to the store as a ``Turn``; the store applies it whole or not at all:
 - a ``key`` already seen writes nothing (``SEEN``): the provider retried, and the router
   answers it as a retry.
 
+A flow step whose only effect is to queue the contact carries it as ``enqueue``
+(``TurnEnqueue``): the contact's SLA due time and meta keys are set and it joins the team's
+queue (its event, its buckets) in the same unit, as ``update_contact`` and ``enqueue`` would,
+and the result says where it stands (``position``). Such a turn usually leaves the session
+as it is (``session`` None: its tag is still checked): what the customer is told next
+depends on that position, so the router writes the session after the turn lands, and a
+router killed in between leaves what a crash after ``enqueue`` leaves on the locked path (a
+session still in its flow for a queued contact: a retry tells the position again).
+
 Memory applies it in one step of the event loop; SQLite in one transaction; Redis in one
 script on one server (``queues/redis/lua/turn.lua``). On a Redis Cluster the keys of a turn
 live on several slots, so the store applies it step by step (``apply_in_steps``), holding
@@ -27,20 +36,40 @@ leaves on the locked path (a message stored, not yet handled: its retry finishes
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from queues.errors import ContactNotFound
-from queues.models import Contact, ContactState, Message
+from queues.models import Contact, ContactState, Message, Position
 
 if TYPE_CHECKING:
     from queues.base import Store
 
-__all__ = ["Turn", "TurnOutcome", "TurnResult", "apply_in_steps"]
+__all__ = ["Turn", "TurnEnqueue", "TurnOutcome", "TurnResult", "apply_in_steps"]
 
 #: How long ``apply_in_steps`` may hold a turn's lock (a process that dies holding it).
 LOCK_TTL_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class TurnEnqueue:
+    """The turn queues its contact: ``update_contact(sla_due=..., meta_merge=...)`` then
+    ``enqueue(team, delay_s=...)``, after the message and the prompts."""
+
+    team: str
+    delay_s: int = 0
+    sla_due: float | None = None
+    #: Meta keys to set (None: to remove), the rest of the meta as the store holds it.
+    meta_merge: Mapping[str, Any] = field(default_factory=dict)
+
+    def changes(self) -> dict[str, Any]:
+        """What ``update_contact`` is given."""
+        changes: dict[str, Any] = {"sla_due": self.sla_due}
+        if self.meta_merge:
+            changes["meta_merge"] = dict(self.meta_merge)
+        return changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +79,9 @@ class Turn:
     session_key: str
     #: The session's tag when the router read it ("" when there was none).
     session_tag: str
-    #: The session to keep for the conversation's next message.
-    session: dict[str, Any]
+    #: The session to keep for the conversation's next message; None leaves it as it is
+    #: (its tag is checked all the same).
+    session: dict[str, Any] | None
     session_ttl_s: float
     #: The contact: created by this turn when ``new``, else only its ``id`` is read.
     contact: Contact
@@ -69,6 +99,8 @@ class Turn:
     #: Other sessions that must still carry the tag the router knows ("" for none): what
     #: the turn was computed from (the incident book; no survey waiting for an answer).
     unchanged: tuple[tuple[str, str], ...] = ()
+    #: The contact joins a team's queue in the turn, after its message and prompts.
+    enqueue: TurnEnqueue | None = None
 
 
 class TurnOutcome(StrEnum):
@@ -84,8 +116,10 @@ class TurnResult:
     outcome: TurnOutcome
     #: The contact after the turn (no messages), when applied.
     contact: Contact | None = None
-    #: The tag of the session the turn wrote, when applied.
+    #: The tag of the session the turn wrote, when applied ("" when it wrote none).
     session_tag: str = ""
+    #: Where the contact stands in its team's queue, when the turn queued it.
+    position: Position | None = None
 
     @property
     def applied(self) -> bool:
@@ -133,10 +167,17 @@ async def _steps(store: Store, turn: Turn) -> TurnResult:
         await store.append_message(contact.id, said)
     if turn.language is not None and turn.language != contact.language:
         contact = await store.update_contact(contact.id, language=turn.language)
-    stored = await store.put_session_if(
-        turn.session_key, turn.session, tag=turn.session_tag, ttl_s=turn.session_ttl_s
-    )
-    if not stored:
-        return CHANGED
-    _, tag = await store.get_session_tagged(turn.session_key)
-    return TurnResult(TurnOutcome.APPLIED, contact, tag)
+    tag = ""
+    if turn.session is not None:
+        stored = await store.put_session_if(
+            turn.session_key, turn.session, tag=turn.session_tag, ttl_s=turn.session_ttl_s
+        )
+        if not stored:
+            return CHANGED
+        _, tag = await store.get_session_tagged(turn.session_key)
+    if turn.enqueue is None:
+        return TurnResult(TurnOutcome.APPLIED, contact, tag)
+    queue = turn.enqueue
+    await store.update_contact(contact.id, **queue.changes())
+    contact = await store.enqueue(contact.id, queue.team, delay_s=queue.delay_s)
+    return TurnResult(TurnOutcome.APPLIED, contact, tag, await store.position(contact.id))

@@ -183,7 +183,9 @@ class RedisStore(KeyedRedis, OutboxRedis, WindowsRedis, EraseRedis, TimelineRedi
 
     @operation
     async def _turn(self, turn: Turn) -> TurnResult:
-        return await run_turn(self._scripts, self._texts, self._clock, self._tagged_value, turn)
+        return await run_turn(
+            self._scripts, self._texts, self._locator, self._clock, self._tagged_value, turn
+        )
 
     async def _claim_key(
         self, key: str, contact_id: str, message_id: str

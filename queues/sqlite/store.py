@@ -180,8 +180,15 @@ class SqliteStore(KeyedRows, OutboxRows, WindowRows, OutcomeRows, EraseRows, Tim
         if turn.language is not None and turn.language != contact.language:
             contact = contact.replace(language=turn.language)
             self._save(conn, contact)
-        tag = self._put(conn, turn.session_key, turn.session, turn.session_ttl_s)
-        return TurnResult(TurnOutcome.APPLIED, contact, tag)
+        tag = ""
+        if turn.session is not None:
+            tag = self._put(conn, turn.session_key, turn.session, turn.session_ttl_s)
+        if turn.enqueue is None:
+            return TurnResult(TurnOutcome.APPLIED, contact, tag)
+        queue = turn.enqueue
+        # The update and the enqueue write the row once (the enqueue's step carries both).
+        contact = self._enqueue(conn, updated(contact, queue.changes()), queue.team, queue.delay_s)
+        return TurnResult(TurnOutcome.APPLIED, contact, tag, self._position(conn, contact))
 
     @reads
     def get_contact(self, conn: Conn, contact_id: str, *, messages: bool = True) -> Contact:
@@ -259,7 +266,10 @@ class SqliteStore(KeyedRows, OutboxRows, WindowRows, OutcomeRows, EraseRows, Tim
     # -- queues --------------------------------------------------------------------------
     @writes
     def enqueue(self, conn: Conn, contact_id: str, team: str, *, delay_s: int = 0) -> Contact:
-        step = transitions.enqueue(self._get(conn, contact_id), team, delay_s, self._clock())
+        return self._enqueue(conn, self._get(conn, contact_id), team, delay_s)
+
+    def _enqueue(self, conn: Conn, contact: Contact, team: str, delay_s: int) -> Contact:
+        step = transitions.enqueue(contact, team, delay_s, self._clock())
         conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'queue_seq'")
         seq = conn.execute("SELECT value FROM counters WHERE name = 'queue_seq'").fetchone()[0]
         return self._apply(conn, step, seq=seq)
@@ -338,10 +348,12 @@ class SqliteStore(KeyedRows, OutboxRows, WindowRows, OutcomeRows, EraseRows, Tim
 
     @reads
     def position(self, conn: Conn, contact_id: str) -> Position | None:
-        contact = self._get(conn, contact_id)
+        return self._position(conn, self._get(conn, contact_id))
+
+    def _position(self, conn: Conn, contact: Contact) -> Position | None:
         if contact.state is not ContactState.WAITING or contact.team is None:
             return None
-        waiting, ahead = conn.execute(POSITION, (contact_id,)).fetchone()
+        waiting, ahead = conn.execute(POSITION, (contact.id,)).fetchone()
         return Position(contact.team, ahead=ahead, waiting=waiting)
 
     @reads

@@ -12,7 +12,7 @@ import structlog
 
 from channels import InboundMessage, Spoken
 from ivr import End, Engine, Enqueue, Facts, FlowState, Prompt, Step, Verify, VerifyResult
-from queues import Channel, Contact, ContactState, Store
+from queues import Channel, Contact, ContactState, Position, Store, TurnEnqueue
 from router.contacts.codes import Spotted
 from router.contacts.status import Announcer, QueueStatus
 from router.identity import Account, AccountDirectory, Verifier
@@ -212,16 +212,13 @@ class FlowHost:
         log.info("verification_refused", reason=outcome.reason)
         return VerifyResult(ok=False, locked=outcome.locked or outcome.throttled), None
 
-    async def _enqueue(
-        self,
-        contact: Contact,
-        effect: Enqueue,
-        account: Account | None,
-        incidents: Incidents,
-        language: str,
-    ) -> tuple[Contact, QueueStatus]:
-        # ``contact`` is as this turn's intake stored it, under the conversation's lock: an
-        # account verified in an earlier turn is on it (one verified now is ``account``).
+    def queueing(
+        self, contact: Contact, effect: Enqueue, account: Account | None, incidents: Incidents
+    ) -> TurnEnqueue:
+        """Where and how urgently ``contact`` waits (the routing policy's decision), as the
+        store takes it: ``account`` is one verified in this turn, else the contact's own."""
+        # ``contact`` is as this turn read it (on the locked path: as its intake stored it,
+        # under the conversation's lock): an account verified in an earlier turn is on it.
         if account is None and contact.account:
             account = self._accounts.find(contact.account)
         decision = self._routing.decide(
@@ -233,17 +230,42 @@ class FlowHost:
             complaint=effect.complaint,
         )
         merge = {"complaint": effect.complaint}  # the rest of the meta as it is then
-        await self._store.update_contact(contact.id, sla_due=decision.sla_due, meta_merge=merge)
-        queued = await self._store.enqueue(contact.id, decision.team, delay_s=decision.delay_s)
+        return TurnEnqueue(decision.team, decision.delay_s, decision.sla_due, merge)
+
+    async def enqueued(
+        self,
+        queued: Contact,
+        queue: TurnEnqueue,
+        prompt: str,
+        language: str,
+        position: Position | None,
+    ) -> QueueStatus:
+        """What follows a contact's enqueue (``queued``, at ``position``): the hooks, the
+        queue prompt with its position and wait, the claimers woken."""
         for hook in self.after_enqueue:  # first-contact resolution (survey.py)
             await hook(queued)
-        status = await self._announcer.status(contact.id, decision.team, effect.prompt, language)
-        log.info(
-            "contact_enqueued", team=decision.team, delay_s=decision.delay_s, ahead=status.ahead
-        )
+        pace = await self._announcer.pace(queue.team)
+        ahead = position.ahead if position else 0
+        wait_s = pace.wait_s(ahead)
+        told = self._announcer.render(prompt, language, queue.team, ahead, wait_s)
+        log.info("contact_enqueued", team=queue.team, delay_s=queue.delay_s, ahead=ahead)
         if self._on_enqueued is not None:
-            await self._on_enqueued(decision.team)
-        return queued, status
+            await self._on_enqueued(queue.team)
+        return QueueStatus(position, wait_s, told, pace)
+
+    async def _enqueue(
+        self,
+        contact: Contact,
+        effect: Enqueue,
+        account: Account | None,
+        incidents: Incidents,
+        language: str,
+    ) -> tuple[Contact, QueueStatus]:
+        queue = self.queueing(contact, effect, account, incidents)
+        await self._store.update_contact(contact.id, **queue.changes())
+        queued = await self._store.enqueue(contact.id, queue.team, delay_s=queue.delay_s)
+        position = await self._store.position(contact.id)  # a quick turn's comes with it
+        return queued, await self.enqueued(queued, queue, effect.prompt, language, position)
 
 
 def _credentials_node(nodes: Mapping[str, Any]) -> tuple[Any, Any] | None:

@@ -8,8 +8,21 @@ the conversation has one), runs the pure flow engine, and hands the store the wh
 the contact when new, the message, the prompts said, the language, the next session — as
 one ``Store.apply_turn``: one transaction on SQLite, one script on Redis.
 
+A step whose only effect is to queue the contact (the team menu answered) is a quick turn
+too: the routing decision is made from the same read, the turn carries the enqueue
+(``TurnEnqueue``), and the store answers with the contact's place in the queue. What cannot
+be inside the store's unit of work follows it in the locked path's order
+(``FlowHost.enqueued``): the hooks, the queue prompt told from that place, the claimers
+woken; then the prompt joins the history and the session is written, unless someone wrote
+it since. The turn leaves the session as read, so a crash in between leaves what one after
+``enqueue`` on the locked path leaves: a retry is told the place again.
+
+What this process knows of a conversation (``recall.py``) spares the read: the next message
+of a conversation its quick turn left is turned from that; a new one is guessed new; one
+the locked path took, or whose contact was queued, is read first.
+
 Whatever needs more goes the locked path (``service.py``), which reads everything again:
-a flow step with an effect (verify, enqueue, end), a contact out of its flow, a pending
+a flow step with another effect (verify, end), a contact out of its flow, a pending
 survey, an e-mail reply to a thread, an account and code named in the text, a retry of a
 handled message; and a turn the store refused because the session moved on, the lock was
 held or the key was seen. The store checks the lock inside the turn, so a turn never lands
@@ -21,19 +34,31 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import structlog
 
 from channels import Answer, InboundMessage, Spoken
-from ivr import Engine, Prompt, Step
-from queues import Contact, ContactState, Direction, Message, Store, Turn, TurnOutcome, fill
+from ivr import Engine, Enqueue, Expect, Prompt, Step
+from queues import (
+    Contact,
+    ContactState,
+    Direction,
+    Message,
+    Store,
+    Turn,
+    TurnEnqueue,
+    TurnOutcome,
+    TurnResult,
+    fill,
+)
 from router.contacts.codes import spot
 from router.contacts.flow import FLOW_FOR_CHANNEL, FlowHost
 from router.contacts.inbound import first_text, history_message, new_contact
+from router.contacts.recall import KNOWN_CONVERSATIONS, Recall
 from router.contacts.replay import handled_keys, session_record
+from router.contacts.standing import Standings
 from router.contacts.survey import survey_key
 from router.identity import Account
 from router.outages import Outages
@@ -44,10 +69,6 @@ __all__ = ["KNOWN_CONVERSATIONS", "QuickTurns", "spoken"]
 
 log = structlog.get_logger(__name__)
 
-#: Conversations a process remembers as its quick turns left them (their next message needs
-#: no read when it comes back here): a few MB at most.
-KNOWN_CONVERSATIONS = 10_000
-
 
 class _Refused(enum.Enum):
     """``_attempt``'s answer when the store found the conversation other than it was read."""
@@ -56,7 +77,6 @@ class _Refused(enum.Enum):
 
 
 _CHANGED = _Refused.CHANGED
-_Known = tuple[dict[str, Any], str, Contact]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -88,6 +108,7 @@ class QuickTurns:
         session_ttl_s: float,
         lock_prefix: str,
         metrics: Metrics | None = None,
+        standing: Callable[[], Standings | None] = lambda: None,
     ) -> None:
         self._store = store
         self._engine = engine
@@ -101,12 +122,13 @@ class QuickTurns:
         self._session_ttl_s = session_ttl_s
         self._lock_prefix = lock_prefix
         self._metrics = metrics
+        self._standing = standing  # the service's, once the app has set it
         #: Whether a survey may be pending at an address (the router asks surveys).
         self.surveys = False
         #: The incident book as last read, with its tag (a turn checks it is still so).
         self._book: tuple[Incidents, str] | None = None
-        #: The conversations this process's quick turns last left: session, tag, contact.
-        self._recent: OrderedDict[str, _Known] = OrderedDict()
+        #: What this process's quick turns and the locked path left of conversations.
+        self._recall = Recall()
         # A flow that takes no input (email) runs to its effect in its first turn, which a
         # quick turn never takes: its messages go the locked path without trying one.
         self._unasked = frozenset(
@@ -118,6 +140,12 @@ class QuickTurns:
     async def receive(self, message: InboundMessage) -> Answer | None:
         if message.channel in self._unasked:
             return None
+        answer = await self._receive(message)
+        if answer is None:  # the locked path takes it: a session is there afterwards
+            self._recall.goes_on(message.session_key)
+        return answer
+
+    async def _receive(self, message: InboundMessage) -> Answer | None:
         guessed = self._guess(message)
         if guessed is not None:
             answer = await self._attempt(message, guessed)
@@ -132,7 +160,7 @@ class QuickTurns:
     def forget(self, conversation: str) -> None:
         """The locked path took a message of ``conversation``: what this process knew of
         it is old now (a turn from it would only be refused)."""
-        self._recent.pop(conversation, None)
+        self._recall.forget(conversation)
 
     def _guess(self, message: InboundMessage) -> _Read | None:
         """The conversation as this process last left it, with no read: its last turn
@@ -141,12 +169,12 @@ class QuickTurns:
         if self._book is None:
             return None
         incidents, book_tag = self._book
-        known = self._recent.get(message.session_key)
+        known = self._recall.left(message.session_key)
         if known is not None:
             session, tag, contact = known
             return _Read(session, tag, contact, incidents, book_tag)
-        if message.contact_id is not None:
-            return None  # a reply in a thread: its contact is found by a read
+        if message.contact_id is not None or self._recall.going_on(message.session_key):
+            return None  # a reply in a thread (its contact is found by a read), or not new
         return _Read(None, "", None, incidents, book_tag)
 
     async def _read(self, message: InboundMessage) -> _Read | None:
@@ -190,7 +218,7 @@ class QuickTurns:
         language = contact.language or self._default_language
         facts = self._routing.facts(read.incidents, at=now, language=language)
         step = self._flows.step(message, read.session, facts=facts, language=language)
-        if step.effect is not None:
+        if step.effect is not None and not isinstance(step.effect, Enqueue):
             return None
         return await self._apply(message, read, contact, step, now)
 
@@ -201,19 +229,9 @@ class QuickTurns:
         # Digits typed where the flow asked for a code are masked; the flow reads them.
         secret = bool(read.session and read.session.get("secret"))
         kept = history_message(message, now, redact=redact, secret=secret, known=contact.meta)
-        language = step.state.language
-        said_now = tuple(spoken(self._engine, p, language) for p in step.prompts)
-        said = tuple(
-            Message(
-                direction=Direction.OUT,
-                text=s.text,
-                at=self._clock(),
-                meta={"flow": True},
-                template=s.template,
-                params=s.params,
-            )
-            for s in said_now
-        )
+        if isinstance(step.effect, Enqueue):
+            return await self._apply_queueing(message, read, contact, step, step.effect, kept)
+        said_now = tuple(spoken(self._engine, p, step.state.language) for p in step.prompts)
         session = session_record(
             contact.id,
             key=message.key,
@@ -222,6 +240,68 @@ class QuickTurns:
             expect=step.expect,
             handled=handled_keys(read.session),
         )
+        done = await self._turn(message, read, contact, step, kept, said_now, session=session)
+        if done.contact is None:
+            return _CHANGED if done.outcome is TurnOutcome.CHANGED else None
+        self._recall.remember(message.session_key, (session, done.session_tag, done.contact))
+        return await self._answered(message, done.contact, said_now, step.expect, read, kept)
+
+    async def _apply_queueing(
+        self,
+        message: InboundMessage,
+        read: _Read,
+        contact: Contact,
+        step: Step,
+        effect: Enqueue,
+        kept: Message,
+    ) -> Answer | _Refused | None:
+        """A step that queues the contact: the turn with its enqueue, then what the locked
+        path does after ``enqueue`` (``FlowHost.enqueued``) from the place the store gave,
+        the queue prompt kept and the session saved."""
+        said_now = tuple(spoken(self._engine, p, step.state.language) for p in step.prompts)
+        queue = self._flows.queueing(contact, effect, None, read.incidents)
+        done = await self._turn(message, read, contact, step, kept, said_now, enqueue=queue)
+        if done.contact is None:
+            return _CHANGED if done.outcome is TurnOutcome.CHANGED else None
+        self.forget(message.session_key)  # its flow is over: no quick turn follows
+        self._recall.goes_on(message.session_key)
+        queued, language = done.contact, step.state.language
+        status = await self._flows.enqueued(queued, queue, effect.prompt, language, done.position)
+        told = (*said_now, status.told)
+        await self._store.append_message(queued.id, self._said(status.told))
+        session = session_record(
+            queued.id,
+            key=message.key,
+            spoken=told,
+            queue_prompt=effect.prompt,
+            handled=handled_keys(read.session),
+        )
+        # Only over the session the turn was computed from: a locked path that came in
+        # between (it found the contact queued, its session not yet saved) saved its own.
+        await self._store.put_session_if(
+            message.session_key, session, tag=read.tag, ttl_s=self._session_ttl_s
+        )
+        standing = self._standing()
+        if standing is not None:
+            await standing.told(queued, status)  # for the unasked update
+        answer = await self._answered(message, queued, told, None, read, kept, queued=True)
+        return dataclasses.replace(answer, position=status.position, wait_s=status.wait_s)
+
+    async def _turn(
+        self,
+        message: InboundMessage,
+        read: _Read,
+        contact: Contact,
+        step: Step,
+        kept: Message,
+        said_now: tuple[Spoken, ...],
+        *,
+        session: dict[str, Any] | None = None,
+        enqueue: TurnEnqueue | None = None,
+    ) -> TurnResult:
+        """The turn applied by the store; what this process knew of the conversation is
+        forgotten when it is refused."""
+        language = step.state.language
         turn = Turn(
             session_key=message.session_key,
             session_tag=read.tag,
@@ -231,23 +311,27 @@ class QuickTurns:
             new=read.contact is None,
             message=kept,
             key=message.key,
-            said=said,
+            said=tuple(self._said(s) for s in said_now),
             language=language if language != contact.language else None,
             lock=self._lock_prefix + message.session_key,
             unchanged=self._unchanged(message, read),
+            enqueue=enqueue,
         )
         done = await self._store.apply_turn(turn)
         if done.contact is None:
             self.forget(message.session_key)
-            return _CHANGED if done.outcome is TurnOutcome.CHANGED else None
-        self._remember(message.session_key, (session, done.session_tag, done.contact))
-        return await self._answered(message, done.contact, said_now, step, read, kept)
+        return done
 
-    def _remember(self, conversation: str, known: _Known) -> None:
-        self._recent[conversation] = known
-        self._recent.move_to_end(conversation)
-        while len(self._recent) > KNOWN_CONVERSATIONS:
-            self._recent.popitem(last=False)
+    def _said(self, said: Spoken) -> Message:
+        """A prompt as the history keeps it."""
+        return Message(
+            direction=Direction.OUT,
+            text=said.text,
+            at=self._clock(),
+            meta={"flow": True},
+            template=said.template,
+            params=said.params,
+        )
 
     def _unchanged(self, message: InboundMessage, read: _Read) -> tuple[tuple[str, str], ...]:
         """What the turn was computed from besides its session: the incident book as read,
@@ -262,9 +346,11 @@ class QuickTurns:
         message: InboundMessage,
         contact: Contact,
         prompts: tuple[Spoken, ...],
-        step: Step,
+        expect: Expect | None,
         read: _Read,
         kept: Message,
+        *,
+        queued: bool = False,
     ) -> Answer:
         structlog.contextvars.bind_contextvars(contact_id=contact.id)
         new = read.contact is None
@@ -278,9 +364,9 @@ class QuickTurns:
             read.incidents,
             first_text=first_text(message) if new else None,
             created=new,
-            queued=False,
+            queued=queued,
         )
-        return Answer(contact, prompts, step.expect, stored_text=kept.text)
+        return Answer(contact, prompts, expect, stored_text=kept.text)
 
 
 def spoken(engine: Engine, prompt: Prompt, language: str) -> Spoken:

@@ -150,6 +150,7 @@ class ContactService:
             session_ttl_s=self._session_ttl_s,
             lock_prefix=CONVERSATION_LOCK,
             metrics=self.metrics,
+            standing=lambda: self.standing,
         )
         return announcer, flows, quick
 

@@ -348,3 +348,17 @@ local function take_in(id, now, message, message_id, keyed, first, last)
   end
   return flow
 end
+
+-- A new waiting entry in a team's queue, with its event and its buckets (enqueue.lua,
+-- turn.lua). `keys`: the team's entry, ready, queued, sequence, events and buckets (the
+-- hour of `now`). Returns the entry as written (without its event references).
+local function queue_entry(keys, id, team, delay, now, channel)
+  local entry = {st = 'waiting', pr = delay, qa = now, ch = channel}
+  entry.sq = string.format('%d', redis.call('INCR', keys[4]))
+  redis.call('HSET', keys[1], 'st', 'waiting', 'pr', delay, 'qa', now, 'sq', entry.sq, 'ch', channel)
+  ready_add(keys[2], entry, id)
+  redis.call('ZADD', keys[3], now, id)
+  team_event(keys[1], keys[5], id, 'contact_enqueued', now, team, '', {delay_s = tonumber(delay)})
+  bucket_add(keys[6], now, channel, {[B.offered] = 1, [B.waiting_delta] = 1})
+  return entry
+end

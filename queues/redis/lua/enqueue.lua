@@ -30,13 +30,7 @@ if flow then
   redis.call('HSET', KEYS[7], 'q', team)
   flow.q = team
 end
-local entry = {st = 'waiting', pr = delay, qa = now, ch = channel}
-entry.sq = string.format('%d', redis.call('INCR', KEYS[4]))
-redis.call('HSET', KEYS[1], 'st', 'waiting', 'pr', delay, 'qa', now, 'sq', entry.sq, 'ch', channel)
-ready_add(KEYS[2], entry, id)
-redis.call('ZADD', KEYS[3], now, id)
-team_event(KEYS[1], KEYS[5], id, 'contact_enqueued', now, team, '', {delay_s = tonumber(delay)})
-bucket_add(KEYS[6], now, channel, {[B.offered] = 1, [B.waiting_delta] = 1})
+queue_entry(KEYS, id, team, delay, now, channel)
 local out = append_pairs({'ok', 0}, load(KEYS[1]))
 out[2] = #out - 2
 return append_pairs(out, flow or {})

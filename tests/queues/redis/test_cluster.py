@@ -40,6 +40,7 @@ from tests.queues import (
     test_contract_meta,
     test_contract_shared,
     test_contract_turn,
+    test_contract_turn_enqueue,
     test_contract_windows,
 )
 from tests.redis_server import redis_cluster
@@ -58,6 +59,7 @@ for _module in (
     test_contract_erase,
     test_contract_account,
     test_contract_turn,
+    test_contract_turn_enqueue,
     test_contract_meta,
 ):
     globals().update(
