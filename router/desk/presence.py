@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 from queues import Store, StoreUnavailable
+from router.desk.ledger import Minutes
 from router.routing import estimate_wait_s
 from router.stats import AgentLoad, AgentTime, accrue_interval, prune, window_time
 
@@ -32,14 +33,15 @@ class AgentStatus(StrEnum):
 @dataclass(frozen=True, slots=True)
 class _Seen:
     """One agent's presence record: teams, status, last seen, contacts held, and the ledger
-    of their time (``router.stats.occupancy``) with the start of the interval still open."""
+    of their time (``router.stats.occupancy``, kept as ``Minutes``) with the start of the
+    interval still open."""
 
     teams: tuple[str, ...]
     status: AgentStatus
     at: float
     holding: int = 0
     since: float | None = None  # None: at
-    ledger: Mapping[int, tuple[float, float]] = field(default_factory=dict)
+    minutes: Minutes = field(default_factory=Minutes)
     wrap_until: float | None = None  # after-contact work runs until then (busy)
 
     @property
@@ -65,7 +67,7 @@ class _Seen:
     def closed(self, now: float) -> dict[int, tuple[float, float]]:
         """The ledger with the interval open until ``now`` added (and old minutes gone)."""
         ledger = accrue_interval(
-            self.ledger,
+            self.minutes.ledger,
             self.opened,
             now,
             busy=self.busy,
@@ -75,8 +77,8 @@ class _Seen:
         return prune(ledger, now)
 
     def time(self, start: float, now: float) -> AgentTime:
-        return window_time(
-            self.ledger,
+        still_open = window_time(
+            {},
             start=start,
             now=now,
             open_since=self.opened,
@@ -84,6 +86,7 @@ class _Seen:
             logged_until=self.logged_until,
             wrap_until=self.wrap_until,
         )
+        return self.minutes.window(start, now) + still_open
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,20 +95,19 @@ class _Seen:
             "at": self.at,
             "holding": self.holding,
             "since": self.since,
-            "ledger": {str(m): list(t) for m, t in self.ledger.items()},
+            "minutes": self.minutes.to_json(),
             "wrap_until": self.wrap_until,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> _Seen:
-        ledger = data.get("ledger") or {}
         return cls(
             tuple(str(t) for t in data.get("teams", ())),
             AgentStatus(data.get("status", AgentStatus.AVAILABLE)),
             float(data.get("at", 0.0)),
             int(data.get("holding", 0)),
             None if data.get("since") is None else float(data["since"]),
-            {int(m): (float(t[0]), float(t[1])) for m, t in ledger.items()},
+            Minutes.from_record(data),
             None if data.get("wrap_until") is None else float(data["wrap_until"]),
         )
 
@@ -234,7 +236,7 @@ class Presence:
             now = self._clock()
             # The interval since the last change closes here, in the state it had.
             ledger = previous.closed(now) if previous is not None else {}
-            seen = replace(seen, since=now, ledger=ledger)
+            seen = replace(seen, since=now, minutes=Minutes.of(ledger))
             if await self._store.put_doc(PRESENCE, agent, seen.to_dict(), tag=tag) is not None:
                 self._snapshot[agent] = seen  # this process sees its own change at once
                 return previous, seen
