@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable
 from typing import Any
 
 import structlog
 
 from channels import Answer, InboundMessage, Spoken
-from ivr import Engine, Facts
-from queues import Channel, Contact, ContactState, Direction, Intake, Message, Store
+from ivr import Facts
+from queues import Channel, Contact, ContactState, Intake
 from router.contacts.codes import Spotted, spot
-from router.contacts.flow import FLOW_FOR_CHANNEL, QUEUE_PROMPTS, FlowHost, Performed
+from router.contacts.flow import FLOW_FOR_CHANNEL, QUEUE_PROMPTS, Performed
 from router.contacts.inbound import (
     Conversation,
     find_conversation,
@@ -31,14 +30,11 @@ from router.contacts.inbound import (
     history_message,
     new_contact,
 )
+from router.contacts.parts import TurnParts
 from router.contacts.quick import spoken
 from router.contacts.replay import replayed, session_record
-from router.contacts.standing import Standings
 from router.contacts.status import Announcer
-from router.identity import Account
-from router.outages import Outages
-from router.routing import IncidentBook, Routing
-from router.stats import Metrics
+from router.routing import IncidentBook
 
 __all__ = ["LockedTurns"]
 
@@ -49,46 +45,18 @@ class LockedTurns:
     """The messages the quick path leaves, one conversation at a time (the caller holds
     the conversation's lock)."""
 
-    def __init__(
-        self,
-        *,
-        store: Store,
-        engine: Engine,
-        routing: Routing,
-        flows: FlowHost,
-        announcer: Announcer,
-        incidents: IncidentBook,
-        outages: Outages,
-        find_account: Callable[[str], Account | None],
-        clock: Callable[[], float],
-        default_language: str,
-        languages: tuple[str, ...],
-        session_ttl_s: float,
-        metrics: Metrics | None,
-        standing: Callable[[], Standings | None],
-    ) -> None:
-        self._store = store
-        self._engine = engine
-        self._routing = routing
-        self._flows = flows
+    def __init__(self, parts: TurnParts, *, announcer: Announcer, incidents: IncidentBook) -> None:
+        self._parts = parts
         self._announcer = announcer
         self._incidents = incidents
-        self._outages = outages
-        self._find_account = find_account
-        self._clock = clock
-        self._default_language = default_language
-        self._languages = languages
-        self._session_ttl_s = session_ttl_s
-        self._metrics = metrics
-        self._standing = standing  # the service's, once the app has set it
 
     async def receive(self, message: InboundMessage) -> Answer:
         """The message under its conversation's lock (the caller holds it)."""
-        now = self._clock()
-        found = await find_conversation(self._store, message)
+        now = self._parts.clock()
+        found = await find_conversation(self._parts.store, message)
         # An account named with code-shaped digits: masked before anything is kept, and
         # tried once (codes.py). The flow gets the digits only when it asked for them.
-        spotted = spot(message, self._find_account)
+        spotted = spot(message, self._parts.find_account)
         raw, message = message, spotted.masked(message) if spotted else message
         intake = await self._store_inbound(message, found, now)
         contact, stored_text = intake.contact, intake.message.text
@@ -98,33 +66,35 @@ class LockedTurns:
         # A duplicate not yet handled was stored by an attempt that failed before the flow
         # advanced (the store went away): the retry finishes the work.
         new = found.contact is None
-        if self._metrics is not None and not intake.duplicate:
-            self._metrics.message(str(message.channel), "in")
+        if self._parts.metrics is not None and not intake.duplicate:
+            self._parts.metrics.message(str(message.channel), "in")
         log.info("message_received", new_contact=new, retried=intake.duplicate)
-        language = contact.language or self._default_language
+        language = contact.language or self._parts.default_language
         incidents = await self._incidents.load()
-        facts = self._routing.facts(incidents, at=now, language=language)
+        facts = self._parts.routing.facts(incidents, at=now, language=language)
         tried = spotted is None or found.secret
         if contact.state is not ContactState.IN_FLOW:
             stale = found.in_flow_session or (new and intake.duplicate)
             answer = await self._after_flow(contact, message, facts, stale=stale, tried=tried)
-            standing = self._standing()
+            standing = self._parts.standing()
             if standing is not None and not stale and not answer.prompts:
                 told = await standing.answer(answer.contact, message, duplicate=intake.duplicate)
                 answer = told or answer
         else:
             flow_input = raw if found.secret else message
             if spotted is not None and not tried:
-                step, tried = self._flows.step_with(
+                step, tried = self._parts.flows.step_with(
                     message, found.session, spotted, facts=facts, language=language
                 )
             else:
-                step = self._flows.step(flow_input, found.session, facts=facts, language=language)
-            done = await self._flows.perform(contact, step, message.address, incidents, facts)
+                step = self._parts.flows.step(
+                    flow_input, found.session, facts=facts, language=language
+                )
+            done = await self._parts.flows.perform(contact, step, message.address, incidents, facts)
             answer = await self._finish_turn(message, done, found.handled)
         answer = await self._try_spotted(answer, spotted, message.address, tried=tried)
         # Spikes and incident links (router.outages): after the turn, never failing it.
-        await self._outages.observe(
+        await self._parts.outages.observe(
             answer.contact,
             incidents,
             first_text=first_text(message) if new else None,
@@ -139,7 +109,7 @@ class LockedTurns:
         """The account and code a message named, tried once when the flow did not."""
         if tried or spotted is None or answer.contact.verified or answer.duplicate:
             return answer
-        contact = await self._flows.verify_spotted(answer.contact, spotted, address)
+        contact = await self._parts.flows.verify_spotted(answer.contact, spotted, address)
         return dataclasses.replace(answer, contact=contact)
 
     async def _store_inbound(
@@ -151,12 +121,12 @@ class LockedTurns:
             message,
             now,
             follow_up_of=found.follow_up_of,
-            languages=self._languages,
-            default_language=self._default_language,
+            languages=self._parts.languages,
+            default_language=self._parts.default_language,
         )
-        redact = functools.partial(self._engine.redact, FLOW_FOR_CHANNEL[message.channel])
+        redact = functools.partial(self._parts.engine.redact, FLOW_FOR_CHANNEL[message.channel])
         kept = history_message(message, now, redact=redact, secret=found.secret, known=contact.meta)
-        return await self._store.intake(contact, kept, key=message.key)
+        return await self._parts.store.intake(contact, kept, key=message.key)
 
     async def _finish_turn(
         self, message: InboundMessage, done: Performed, handled: list[str]
@@ -176,7 +146,7 @@ class LockedTurns:
                 handled=handled,
             ),
         )
-        queued, standing = done.queued, self._standing()
+        queued, standing = done.queued, self._parts.standing()
         if queued is not None and standing is not None:
             await standing.told(done.contact, queued)  # for the unasked update
         return Answer(
@@ -206,7 +176,7 @@ class LockedTurns:
             return await self._flow_already_done(contact, message)
         # A named account and code (``tried`` False) are tried by the caller instead.
         if message.channel is Channel.EMAIL and not contact.verified and message.text and tried:
-            contact = await self._flows.verify_reply(contact, message, facts)
+            contact = await self._parts.flows.verify_reply(contact, message, facts)
         return Answer(contact, (), None)
 
     async def _flow_already_done(self, contact: Contact, message: InboundMessage) -> Answer:
@@ -216,9 +186,9 @@ class LockedTurns:
         position = wait_s = queue_prompt = None
         if contact.state is ContactState.WAITING and contact.team is not None:
             queue_prompt = QUEUE_PROMPTS.get(FLOW_FOR_CHANNEL[message.channel], "queued")
-            if queue_prompt not in self._engine.book.prompts:
+            if queue_prompt not in self._parts.engine.book.prompts:
                 queue_prompt = "queued"
-            language = contact.language or self._default_language
+            language = contact.language or self._parts.default_language
             status = await self._announcer.status(contact.id, contact.team, queue_prompt, language)
             prompts, position, wait_s = (status.told,), status.position, status.wait_s
         # Kept so a hold refresh tells the same words as this answer: a chat or Telegram
@@ -233,26 +203,21 @@ class LockedTurns:
         """Render the turn's prompts in the flow's language and record them as sent."""
         language = done.step.state.language
         if language != done.contact.language:
-            done.contact = await self._store.update_contact(done.contact.id, language=language)
-        told = tuple(
-            p if isinstance(p, Spoken) else spoken(self._engine, p, language) for p in done.prompts
-        )
-        if self._metrics is not None:
-            for _ in told:
-                self._metrics.message(str(done.contact.channel), "out")
-        for said in told:
-            await self._store.append_message(
-                done.contact.id,
-                Message(
-                    direction=Direction.OUT,
-                    text=said.text,
-                    at=self._clock(),
-                    meta={"flow": True},
-                    template=said.template,
-                    params=said.params,
-                ),
+            done.contact = await self._parts.store.update_contact(
+                done.contact.id, language=language
             )
+        told = tuple(
+            p if isinstance(p, Spoken) else spoken(self._parts.engine, p, language)
+            for p in done.prompts
+        )
+        if self._parts.metrics is not None:
+            for _ in told:
+                self._parts.metrics.message(str(done.contact.channel), "out")
+        for said in told:
+            await self._parts.store.append_message(done.contact.id, self._parts.said(said))
         return told
 
     async def _save_session(self, message: InboundMessage, record: dict[str, Any]) -> None:
-        await self._store.put_session(message.session_key, record, ttl_s=self._session_ttl_s)
+        await self._parts.store.put_session(
+            message.session_key, record, ttl_s=self._parts.session_ttl_s
+        )

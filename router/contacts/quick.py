@@ -34,7 +34,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
-from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -44,9 +43,7 @@ from ivr import Engine, Enqueue, Expect, Prompt, Step
 from queues import (
     Contact,
     ContactState,
-    Direction,
     Message,
-    Store,
     Turn,
     TurnEnqueue,
     TurnOutcome,
@@ -54,16 +51,13 @@ from queues import (
     fill,
 )
 from router.contacts.codes import spot
-from router.contacts.flow import FLOW_FOR_CHANNEL, FlowHost
+from router.contacts.flow import FLOW_FOR_CHANNEL
 from router.contacts.inbound import first_text, history_message, new_contact
+from router.contacts.parts import TurnParts
 from router.contacts.recall import KNOWN_CONVERSATIONS, Recall
 from router.contacts.replay import handled_keys, session_record
-from router.contacts.standing import Standings
 from router.contacts.survey import survey_key
-from router.identity import Account
-from router.outages import Outages
-from router.routing import INCIDENTS_KEY, Incidents, Routing
-from router.stats import Metrics
+from router.routing import INCIDENTS_KEY, Incidents
 
 __all__ = ["KNOWN_CONVERSATIONS", "QuickTurns", "spoken"]
 
@@ -93,36 +87,9 @@ class _Read:
 class QuickTurns:
     """Takes the messages that only move a flow along; None for every other."""
 
-    def __init__(
-        self,
-        *,
-        store: Store,
-        engine: Engine,
-        routing: Routing,
-        flows: FlowHost,
-        outages: Outages,
-        find_account: Callable[[str], Account | None],
-        clock: Callable[[], float],
-        default_language: str,
-        languages: tuple[str, ...],
-        session_ttl_s: float,
-        lock_prefix: str,
-        metrics: Metrics | None = None,
-        standing: Callable[[], Standings | None] = lambda: None,
-    ) -> None:
-        self._store = store
-        self._engine = engine
-        self._routing = routing
-        self._flows = flows
-        self._outages = outages
-        self._find_account = find_account
-        self._clock = clock
-        self._default_language = default_language
-        self._languages = languages
-        self._session_ttl_s = session_ttl_s
+    def __init__(self, parts: TurnParts, *, lock_prefix: str) -> None:
+        self._parts = parts
         self._lock_prefix = lock_prefix
-        self._metrics = metrics
-        self._standing = standing  # the service's, once the app has set it
         #: Whether a survey may be pending at an address (the router asks surveys).
         self.surveys = False
         #: The incident book as last read, with its tag (a turn checks it is still so).
@@ -134,7 +101,7 @@ class QuickTurns:
         self._unasked = frozenset(
             channel
             for channel, name in FLOW_FOR_CHANNEL.items()
-            if (flow := engine.book.flows.get(name)) is not None and flow.input == "none"
+            if (flow := parts.engine.book.flows.get(name)) is not None and flow.input == "none"
         )
 
     async def receive(self, message: InboundMessage) -> Answer | None:
@@ -182,7 +149,7 @@ class QuickTurns:
         keys = [message.session_key, INCIDENTS_KEY]
         if self.surveys:
             keys.append(survey_key(message.channel, message.address))
-        (session, tag), (book, book_tag), *survey = await self._store.get_sessions(keys)
+        (session, tag), (book, book_tag), *survey = await self._parts.store.get_sessions(keys)
         incidents = Incidents.from_dict(book) if book else Incidents()
         self._book = (incidents, book_tag)
         if survey and survey[0][0] is not None:
@@ -193,7 +160,7 @@ class QuickTurns:
             return _Read(None, "", None, incidents, book_tag)
         if session.get("flow") is None:
             return None
-        contact = await self._store.get_contact(str(session["contact_id"]), messages=False)
+        contact = await self._parts.store.get_contact(str(session["contact_id"]), messages=False)
         if contact.state is not ContactState.IN_FLOW:
             return None
         return _Read(session, tag, contact, incidents, book_tag)
@@ -205,19 +172,19 @@ class QuickTurns:
             read.session.get("flow") is None or message.key in handled_keys(read.session)
         ):
             return None  # over, or a retry: answered again on the locked path
-        if spot(message, self._find_account) is not None:
+        if spot(message, self._parts.find_account) is not None:
             return None
-        now = self._clock()
+        now = self._parts.clock()
         contact = read.contact or new_contact(
             message,
             now,
             follow_up_of=None,
-            languages=self._languages,
-            default_language=self._default_language,
+            languages=self._parts.languages,
+            default_language=self._parts.default_language,
         )
-        language = contact.language or self._default_language
-        facts = self._routing.facts(read.incidents, at=now, language=language)
-        step = self._flows.step(message, read.session, facts=facts, language=language)
+        language = contact.language or self._parts.default_language
+        facts = self._parts.routing.facts(read.incidents, at=now, language=language)
+        step = self._parts.flows.step(message, read.session, facts=facts, language=language)
         if step.effect is not None and not isinstance(step.effect, Enqueue):
             return None
         return await self._apply(message, read, contact, step, now)
@@ -225,13 +192,13 @@ class QuickTurns:
     async def _apply(
         self, message: InboundMessage, read: _Read, contact: Contact, step: Step, now: float
     ) -> Answer | _Refused | None:
-        redact = functools.partial(self._engine.redact, FLOW_FOR_CHANNEL[message.channel])
+        redact = functools.partial(self._parts.engine.redact, FLOW_FOR_CHANNEL[message.channel])
         # Digits typed where the flow asked for a code are masked; the flow reads them.
         secret = bool(read.session and read.session.get("secret"))
         kept = history_message(message, now, redact=redact, secret=secret, known=contact.meta)
         if isinstance(step.effect, Enqueue):
             return await self._apply_queueing(message, read, contact, step, step.effect, kept)
-        said_now = tuple(spoken(self._engine, p, step.state.language) for p in step.prompts)
+        said_now = tuple(spoken(self._parts.engine, p, step.state.language) for p in step.prompts)
         session = session_record(
             contact.id,
             key=message.key,
@@ -258,17 +225,19 @@ class QuickTurns:
         """A step that queues the contact: the turn with its enqueue, then what the locked
         path does after ``enqueue`` (``FlowHost.enqueued``) from the place the store gave,
         the queue prompt kept and the session saved."""
-        said_now = tuple(spoken(self._engine, p, step.state.language) for p in step.prompts)
-        queue = self._flows.queueing(contact, effect, None, read.incidents)
+        said_now = tuple(spoken(self._parts.engine, p, step.state.language) for p in step.prompts)
+        queue = self._parts.flows.queueing(contact, effect, None, read.incidents)
         done = await self._turn(message, read, contact, step, kept, said_now, enqueue=queue)
         if done.contact is None:
             return _CHANGED if done.outcome is TurnOutcome.CHANGED else None
         self.forget(message.session_key)  # its flow is over: no quick turn follows
         self._recall.goes_on(message.session_key)
         queued, language = done.contact, step.state.language
-        status = await self._flows.enqueued(queued, queue, effect.prompt, language, done.position)
+        status = await self._parts.flows.enqueued(
+            queued, queue, effect.prompt, language, done.position
+        )
         told = (*said_now, status.told)
-        await self._store.append_message(queued.id, self._said(status.told))
+        await self._parts.store.append_message(queued.id, self._parts.said(status.told))
         session = session_record(
             queued.id,
             key=message.key,
@@ -278,10 +247,10 @@ class QuickTurns:
         )
         # Only over the session the turn was computed from: a locked path that came in
         # between (it found the contact queued, its session not yet saved) saved its own.
-        await self._store.put_session_if(
-            message.session_key, session, tag=read.tag, ttl_s=self._session_ttl_s
+        await self._parts.store.put_session_if(
+            message.session_key, session, tag=read.tag, ttl_s=self._parts.session_ttl_s
         )
-        standing = self._standing()
+        standing = self._parts.standing()
         if standing is not None:
             await standing.told(queued, status)  # for the unasked update
         answer = await self._answered(message, queued, told, None, read, kept, queued=True)
@@ -306,32 +275,21 @@ class QuickTurns:
             session_key=message.session_key,
             session_tag=read.tag,
             session=session,
-            session_ttl_s=self._session_ttl_s,
+            session_ttl_s=self._parts.session_ttl_s,
             contact=contact,
             new=read.contact is None,
             message=kept,
             key=message.key,
-            said=tuple(self._said(s) for s in said_now),
+            said=tuple(self._parts.said(s) for s in said_now),
             language=language if language != contact.language else None,
             lock=self._lock_prefix + message.session_key,
             unchanged=self._unchanged(message, read),
             enqueue=enqueue,
         )
-        done = await self._store.apply_turn(turn)
+        done = await self._parts.store.apply_turn(turn)
         if done.contact is None:
             self.forget(message.session_key)
         return done
-
-    def _said(self, said: Spoken) -> Message:
-        """A prompt as the history keeps it."""
-        return Message(
-            direction=Direction.OUT,
-            text=said.text,
-            at=self._clock(),
-            meta={"flow": True},
-            template=said.template,
-            params=said.params,
-        )
 
     def _unchanged(self, message: InboundMessage, read: _Read) -> tuple[tuple[str, str], ...]:
         """What the turn was computed from besides its session: the incident book as read,
@@ -354,12 +312,12 @@ class QuickTurns:
     ) -> Answer:
         structlog.contextvars.bind_contextvars(contact_id=contact.id)
         new = read.contact is None
-        if self._metrics is not None:
-            self._metrics.message(str(message.channel), "in")
+        if self._parts.metrics is not None:
+            self._parts.metrics.message(str(message.channel), "in")
             for _ in prompts:
-                self._metrics.message(str(message.channel), "out")
+                self._parts.metrics.message(str(message.channel), "out")
         log.info("message_received", new_contact=new, retried=False)
-        await self._outages.observe(
+        await self._parts.outages.observe(
             contact,
             read.incidents,
             first_text=first_text(message) if new else None,

@@ -26,6 +26,7 @@ from queues import (
 from router.contacts.delivery import keep_ended_call, record_delivery
 from router.contacts.flow import FlowHost
 from router.contacts.locked import LockedTurns
+from router.contacts.parts import TurnParts
 from router.contacts.quick import QuickTurns
 from router.contacts.standing import Standings
 from router.contacts.status import Announcer
@@ -92,35 +93,22 @@ class ContactService:
         self._agent_target = agent_target
         self._conversations = KeyLocks(store, prefix=CONVERSATION_LOCK)
         self._on_left = on_left
-        self.announcer, self.flows, self.quick = self._flow_parts(verifier, accounts, on_enqueued)
-        self.locked = LockedTurns(
-            store=store,
-            engine=engine,
-            routing=routing,
-            flows=self.flows,
-            announcer=self.announcer,
-            incidents=self.incidents,
-            outages=self.outages,
-            find_account=accounts.find,
-            clock=clock,
-            default_language=default_language,
-            languages=languages,
-            session_ttl_s=session_ttl_s,
-            metrics=metrics,
-            standing=lambda: self.standing,
+        self.announcer, self.flows, self.quick, self.locked = self._paths(
+            verifier, accounts, on_enqueued
         )
         self._surveys: Surveys | None = None
         #: Where a waiting customer stands, asked and unasked (``standing.py``).
         self.standing: Standings | None = None
 
-    def _flow_parts(
+    def _paths(
         self,
         verifier: Verifier,
         accounts: AccountDirectory,
         on_enqueued: Callable[[str], Awaitable[None]] | None,
-    ) -> tuple[Announcer, FlowHost, QuickTurns]:
-        """The announcer, the flow host, and the quick turns (messages that only move a
-        flow along: one store write, no lock; ``quick.py``)."""
+    ) -> tuple[Announcer, FlowHost, QuickTurns, LockedTurns]:
+        """The announcer, the flow host, and a message's two paths: the quick turn (a
+        message that only moves its flow along: one store write, no lock; ``quick.py``)
+        and the locked path (``locked.py``)."""
         store, engine, routing = self.store, self.engine, self.routing
         announcer = Announcer(
             store=store,
@@ -141,7 +129,7 @@ class ContactService:
             on_enqueued=on_enqueued,
             metrics=self.metrics,
         )
-        quick = QuickTurns(
+        parts = TurnParts(
             store=store,
             engine=engine,
             routing=routing,
@@ -152,11 +140,12 @@ class ContactService:
             default_language=self._default_language,
             languages=self._languages,
             session_ttl_s=self._session_ttl_s,
-            lock_prefix=CONVERSATION_LOCK,
             metrics=self.metrics,
             standing=lambda: self.standing,
         )
-        return announcer, flows, quick
+        quick = QuickTurns(parts, lock_prefix=CONVERSATION_LOCK)
+        locked = LockedTurns(parts, announcer=announcer, incidents=self.incidents)
+        return announcer, flows, quick, locked
 
     @property
     def surveys(self) -> Surveys | None:
