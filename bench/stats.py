@@ -6,7 +6,7 @@ log, which leaves the six message events out): the same busy last hour (the boar
 on either day, the rest spread over the 23 hours before it, with agents' status changes.
 Then the board answers ``calls`` times and each answer is timed, wall clock and CPU of this
 process (and of redis-server, from INFO). The board's two reads are timed apart too, each
-``read_calls`` times (a p99 of 40 calls would be their slowest): the contacts' numbers from
+``read_calls`` times (a p99 of few calls would be their slowest): the contacts' numbers from
 the minute buckets, and occupancy from the agents' presence ledgers. The presence snapshot
 lasts one answer, as in ``switchboard run`` (where it lasts a second): the board's three asks
 of presence (load, total, agent time) share one read of the store, and every answer reads.
@@ -60,7 +60,7 @@ class StatsSizes:
     per_minute: int = 12
 
 
-FULL_SIZES = StatsSizes(few=10_000, many=1_000_000, calls=40, baseline_calls=3, read_calls=400)
+FULL_SIZES = StatsSizes(few=10_000, many=1_000_000, calls=200, baseline_calls=3, read_calls=400)
 QUICK_SIZES = StatsSizes(
     few=1_000, many=10_000, calls=8, baseline_calls=2, read_calls=100, per_minute=1
 )
