@@ -1,11 +1,12 @@
 """The outage day: two `switchboard run` processes on one redis-server, a crowd of callers on
 hold and of chats waiting, agents claiming and resolving through both processes.
 
-The callers are the IVR simulator's (``ivr.simulator``) in this process, with its stand-in
-for Twilio's REST API, so a claim redirects the caller's live call as Twilio would; chats
-are real websockets. They arrive at ``arrivals_per_s`` (the fill, measured too: the rate
-reached and the routers' CPU-ms per contact queued); after everyone is queued, a window of
-``window_s`` is measured:
+The callers are the IVR simulator's (``ivr.simulator``), with its stand-in for Twilio's REST
+API, so a claim redirects the caller's live call as Twilio would; chats are real websockets.
+Both are played by crowd processes of their own (``bench.outage_host``), so that the
+agents, timed here, share no event loop with the crowd. They arrive at ``arrivals_per_s``
+(the fill, measured too: the rate reached and the routers' CPU-ms per contact queued); after
+everyone is queued, a window of ``window_s`` is measured:
 
 - webhook requests per waiting caller per minute (the goal: ≤ 1.5; polling every 5 s: 12);
 - router CPU seconds per 1,000 waiting contacts per minute, from /proc (goal ≤ 3 s);
@@ -20,23 +21,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
-import secrets
+import shutil
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
-import yaml
 from redis.asyncio import Redis
 
 from bench import procs
-from bench.outage_crowd import ACCOUNT_SID, AUTH_TOKEN, Crowd, agent, chat, place
+from bench.outage_crowd import agent
+from bench.outage_host import Host
+from bench.outage_probe import LoopLag, RouterProbe, Stamps, fill_stamps, spread, stages
+from bench.outage_setup import key_breakdown, routers
 from bench.procs import ROOT, Server, cpu_s
 from bench.report import Figure
 from bench.workload import BenchError
-from ivr.simulator import Outcome, TwilioApi, percentile
+from ivr.simulator import new_call_sid, percentile
 from queues import Store, open_store
 
 __all__ = ["FULL_OUTAGE", "QUICK_OUTAGE", "OutageSizes", "run_outage"]
@@ -78,44 +83,6 @@ QUICK_OUTAGE = OutageSizes(
 _BASELINE_FROM = 5_000_000
 
 
-def _config(
-    path: Path, *, data_dir: Path, public_url: str, api_url: str, agents: int, hold: str = "push"
-) -> Path:
-    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    data["data_dir"] = str(data_dir)
-    data["accounts"]["file"] = str(data_dir / "accounts.json")
-    data["agents"]["file"] = str(data_dir / "agents.json")
-    teams = ["billing", "technical", "domains_hosting"]
-    data["agents"]["demo"] = [{"name": f"agent{n:03d}", "teams": teams} for n in range(agents)]
-    data["http"]["public_url"] = public_url
-    twilio = data["channels"]["twilio"]
-    twilio.update(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, api_base_url=api_url, hold=hold)
-    data["channels"]["email"]["addresses"] = []  # no SMTP servers: not measured here
-    # An outage desk cuts after-call work short (the default is 30 s): agents take more
-    # contacts in the window, and the claim -> connected p99 is over ~5x more claims.
-    data.setdefault("desk", {})["wrap_up_s"] = 5
-    # Every simulated customer comes from 127.0.0.1: lift the per-address flood caps.
-    data["channels"]["webchat"].update(max_open_per_ip=1 << 20, new_contacts_per_minute=1 << 20)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return path
-
-
-async def _key_breakdown(redis: Redis, waiting: int) -> str:
-    """Redis memory by kind of key (the part after the hash tag), per waiting contact."""
-    used_by: dict[str, list[int]] = {}
-    async for key in redis.scan_iter(count=1000):
-        name = key.decode()
-        tail = name.split("}", 1)[1] if "}" in name else name
-        kind = [*tail.split(":"), "", ""][1] or name[:12]
-        used_by.setdefault(kind, []).append(await redis.memory_usage(key) or 0)
-    rows = sorted(used_by.items(), key=lambda kv: -sum(kv[1]))
-    return "\n".join(
-        f"  {kind:14} {len(used):7} keys {sum(used) / waiting:9.0f} bytes per waiting contact"
-        for kind, used in rows
-    )
-
-
 async def _until(check: Callable[[], Awaitable[bool]], timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while not await check():
@@ -125,68 +92,51 @@ async def _until(check: Callable[[], Awaitable[bool]], timeout_s: float, what: s
 
 
 async def run_outage(sizes: OutageSizes, workdir: Path) -> list[Figure]:
-    api = TwilioApi(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN)
-    api_url = await api.start()
+    callers = await Host.start("callers")
     try:
-        with procs.redis_server(workdir / "redis", appendonly=False) as url:
-            return await _outage(sizes, workdir, url, api, api_url)
+        chatters = await Host.start("chats")
+        try:
+            with procs.redis_server(workdir / "redis", appendonly=False) as url:
+                return await _outage(sizes, workdir, url, callers, chatters)
+        finally:
+            await chatters.aclose()
     finally:
-        await api.aclose()
-
-
-def _routers(sizes: OutageSizes, workdir: Path, url: str, api_url: str) -> list[Server]:
-    """A and B (pushed hold, measured) and C (polling hold, the baseline)."""
-    os.environ.setdefault("SWITCHBOARD_SECRET", secrets.token_urlsafe(24))
-    everyone = []
-    for name, hold in (("a", "push"), ("b", "push"), ("c", "poll")):
-        port = procs.free_port()
-        config = _config(
-            workdir / name / "config.yaml",
-            data_dir=workdir / "var",
-            public_url=f"http://127.0.0.1:{port}",
-            api_url=api_url,
-            agents=sizes.agents,
-            hold=hold,
-        )
-        env = {"SWITCHBOARD_SECRET": os.environ["SWITCHBOARD_SECRET"]}
-        everyone.append(procs.demo_router(name, config, url, workdir / "logs", port, env))
-    return everyone
+        await callers.aclose()
 
 
 @dataclass
 class _Run:
-    """What the crowd's side of one run holds: the routers, the store, the clients."""
+    """What the bench's side of one run holds: the routers, the store, the crowd processes,
+    the agents."""
 
     sizes: OutageSizes
     routers: list[Server]  # A and B
     polling: Server  # C
     store: Store
     redis: Redis
-    session: aiohttp.ClientSession  # webhooks and the agents' API calls
-    sockets: aiohttp.ClientSession  # one websocket per chat
-    api: TwilioApi  # the stand-in for Twilio's REST API, which redirects claimed calls
-    crowd: Crowd = field(default_factory=Crowd)
+    session: aiohttp.ClientSession  # the agents' API calls
+    callers: Host  # the simulated calls and the REST stand-in, which redirects them
+    chatters: Host
+    claims: list[Stamps] = field(default_factory=list)  # voice claims in the window
+    lag: LoopLag = field(default_factory=LoopLag)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
-    chats: list[asyncio.Task[int]] = field(default_factory=list)
     agents: list[asyncio.Task[None]] = field(default_factory=list)
 
     def router_cpu_s(self) -> float:
         return sum(cpu_s(r.pid) for r in self.routers)
 
     def call_in(self, router: Server, n: int) -> None:
-        placing = place(self.crowd, self.session, router, self.api, n, self.sizes.speed)
-        self.crowd.tasks.append(asyncio.create_task(placing))
+        self.callers.call(router.url, n, new_call_sid(), self.sizes.speed)
 
     async def waiting(self) -> int:
         return (await self.store.queue_stats(["technical"]))[0].waiting
 
-    async def stop_all(self) -> None:
+    async def stop_all(self, since: float, until: float) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Agents stop, then everyone hangs up: the crowd processes' reports (on the
+        window from ``since`` to ``until``)."""
         self.stop.set()
         await asyncio.gather(*self.agents, return_exceptions=True)
-        for task in self.crowd.tasks:
-            task.cancel()
-        await asyncio.gather(*self.crowd.tasks, return_exceptions=True)
-        await asyncio.gather(*self.chats, return_exceptions=True)
+        return await self.callers.stop(since, until), await self.chatters.stop(since, until)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +160,7 @@ async def _fill(run: _Run, memory_before: int) -> _Filled:
         if kind == "call":
             run.call_in(router, n)
         else:
-            run.chats.append(asyncio.create_task(chat(run.sockets, router, run.stop)))
+            run.chatters.chat(router.url)
         # Paced on the clock, not by sleeping a fixed step: a slow loop does not slow arrivals.
         await asyncio.sleep(max(0.0, t0 + (i + 1) / sizes.arrivals_per_s - time.monotonic()))
     # The baseline's callers queue last, so agents reach few of them in the window.
@@ -219,8 +169,7 @@ async def _fill(run: _Run, memory_before: int) -> _Filled:
     expected = sizes.calls + sizes.chats + sizes.baseline_calls
 
     async def all_waiting() -> bool:
-        crowd = run.crowd
-        failed = sum(1 for c in crowd.calls if c.over and c.result.outcome is Outcome.ERROR)
+        failed = int((await run.callers.ask("status"))["failed"])
         return await run.waiting() + failed >= expected
 
     await _until(all_waiting, sizes.fill_timeout_s, "every contact queued")
@@ -228,7 +177,7 @@ async def _fill(run: _Run, memory_before: int) -> _Filled:
     waiting = await run.waiting()
     memory_now = int((await run.redis.info("memory"))["used_memory"])
     if os.environ.get("OUTAGE_KEYS"):  # where the memory goes, by kind of key
-        print(await _key_breakdown(run.redis, waiting))
+        print(await key_breakdown(run.redis, waiting))
     return _Filled(seconds, router_cpu, waiting, (memory_now - memory_before) / waiting)
 
 
@@ -240,26 +189,42 @@ class _Window:
     requests: int  # their webhook requests in the window
     polled_holding: int  # the baseline's, on C
     polled_requests: int
-    delays_s: list[float]  # claim -> caller put through, per voice claim
+    started_at: float  # wall clock
+    ended_at: float
+    bench_cpu_s: dict[str, float]  # each bench process's, in the window
 
 
 async def _window(run: _Run, tokens: list[str]) -> _Window:
     """The measured window: the crowd holds; agents claim and resolve through A and B."""
-    sizes, crowd = run.sizes, run.crowd
-    cpu0, requests0, t0 = run.router_cpu_s(), crowd.requests(), time.monotonic()
-    delays: list[float] = []
+    sizes = run.sizes
+    hosts = {"agents": os.getpid(), "callers": run.callers.pid, "chats": run.chatters.pid}
+    requests0 = (await run.callers.ask("snapshot"))["requests"]
+    await run.chatters.ask("snapshot")  # it settles its heap (gc.freeze), as the callers do
+    gc.freeze()
+    cpu0, t0, wall0 = run.router_cpu_s(), time.monotonic(), time.time()
+    bench_cpu0 = {name: cpu_s(pid) for name, pid in hosts.items()}
     run.agents += [
         asyncio.create_task(
-            agent(run.session, run.routers, token, crowd, run.stop, delays, sizes.handle_s)
+            agent(
+                run.session,
+                run.routers,
+                token,
+                run.stop,
+                run.claims,
+                sizes.handle_s,
+                run.callers.put_through,
+            )
         )
         for token in tokens[: sizes.agents]
     ]
     await asyncio.sleep(sizes.window_s)
     seconds, router_cpu = time.monotonic() - t0, run.router_cpu_s() - cpu0
+    bench_cpu = {name: cpu_s(pid) - bench_cpu0[name] for name, pid in hosts.items()}
+    wall1 = time.time()
     # What waiting costs: the webhooks of callers on hold all through the window (a claimed
     # caller's redirect is the connection, not waiting).
-    requests1 = crowd.requests()
-    held = [n for n, c in crowd.by_number.items() if c.on_hold and c.result.connected_at_s is None]
+    snapshot = await run.callers.ask("snapshot")
+    requests1, held = snapshot["requests"], snapshot["held"]
     pushed = [n for n in held if int(n[5:]) < _BASELINE_FROM]
     polled = [n for n in held if int(n[5:]) >= _BASELINE_FROM]
     return _Window(
@@ -269,14 +234,16 @@ async def _window(run: _Run, tokens: list[str]) -> _Window:
         sum(requests1[n] - requests0.get(n, 0) for n in pushed),
         len(polled),
         sum(requests1[n] - requests0.get(n, 0) for n in polled),
-        delays,
+        wall0,
+        wall1,
+        bench_cpu,
     )
 
 
 async def _outage(
-    sizes: OutageSizes, workdir: Path, url: str, api: TwilioApi, api_url: str
+    sizes: OutageSizes, workdir: Path, url: str, callers: Host, chatters: Host
 ) -> list[Figure]:
-    everyone = _routers(sizes, workdir, url, api_url)
+    everyone = routers(sizes.agents, workdir, url, callers.api_url)
     store = await open_store(url)
     redis = Redis.from_url(url)
     memory_before = int((await redis.info("memory"))["used_memory"])
@@ -284,37 +251,65 @@ async def _outage(
         for server in everyone:  # one after another, each ready before the next
             stack.enter_context(procs.running(server, ROOT))
         tokens = list(procs.demo_tokens(everyone[0]).values())
-        # Webhooks share a bounded pool; each chat holds a websocket of its own (a pool of
-        # 512 shared with 2,000 open sockets would starve the callers).
-        async with (
-            aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=512),
-                timeout=aiohttp.ClientTimeout(total=120),
-            ) as session,
-            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as sockets,
-        ):
-            run = _Run(sizes, everyone[:2], everyone[2], store, redis, session, sockets, api)
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=512), timeout=aiohttp.ClientTimeout(total=120)
+        ) as session:
+            run = _Run(sizes, everyone[:2], everyone[2], store, redis, session, callers, chatters)
+            probe = RouterProbe({r.name: r.url for r in run.routers})
+            run.lag.start()
+            probe.start()
+            window: _Window | None = None
             try:
                 filled = await _fill(run, memory_before)
                 window = await _window(run, tokens)
             finally:
-                await run.stop_all()
-    crowd = run.crowd
-    errors = [
-        c.result.error for c in crowd.calls if c.result.outcome is Outcome.ERROR and c.result.error
-    ]
-    lost = len(errors)
+                span = (window.started_at, window.ended_at) if window else (0.0, 0.0)
+                called, chatted = await run.stop_all(*span)
+                await run.lag.aclose()
+                probe.close()
+    logs = workdir / "logs"
+    delays = fill_stamps(run.claims, called["calls"], [logs / f"{r.name}.out" for r in run.routers])
+    print(_where(run, probe, window, called, chatted["lag"]))
+    if os.environ.get("OUTAGE_LOGS"):  # the routers' logs, kept for a closer look
+        shutil.copytree(logs, os.environ["OUTAGE_LOGS"], dirs_exist_ok=True)
+    lost = int(called["errors"])
     contacts = len(await store.list_contacts(channel="voice", limit=sizes.calls + 10))
     await store.aclose()
     await redis.aclose()
     lost += max(0, sizes.calls - contacts)
-    return _figures(sizes, filled, window, lost, errors[:1])
+    claimed = len(run.claims)
+    return _figures(sizes, filled, window, delays, claimed, lost, called["first_errors"][:1])
+
+
+def _where(
+    run: _Run, probe: RouterProbe, window: _Window, called: dict[str, Any], chats: list[float]
+) -> str:
+    """What the window's claims went through: each process's loop lag, the routers' answer
+    times, and the stages of the voice claims (``bench.outage_probe``)."""
+    t0, t1 = window.started_at, window.ended_at
+    lines = [f"outage: where claim -> connected goes (p50/p99/max) in the {t1 - t0:.0f} s window"]
+    lags = {"agents": run.lag.between(t0, t1), "callers": called["lag"], "chats": chats}
+    for name, lag in lags.items():
+        share = window.bench_cpu_s[name] / (t1 - t0)
+        lines.append(f"  {name + ' loop lag':30} {spread(lag):>16} ms  ({share:.0%} of a core)")
+    gcs = called["gc"]
+    lines.append(f"  callers' full GC pauses {spread(gcs):>22} ms  (n={len(gcs)})")
+    for name in probe.urls:
+        lines.append(f"  router {name} /healthz {spread(probe.between(name, t0, t1)):>29} ms")
+    lines.append(f"  load average {os.getloadavg()[0]:.1f}")
+    return "\n".join([*lines, stages(run.claims)])
 
 
 def _figures(
-    sizes: OutageSizes, filled: _Filled, window: _Window, lost: int, errors: list[str]
+    sizes: OutageSizes,
+    filled: _Filled,
+    window: _Window,
+    delays_s: list[float],
+    claimed: int,
+    lost: int,
+    errors: list[str],
 ) -> list[Figure]:
-    if not window.delays_s:
+    if not delays_s:
         raise BenchError("outage: no voice call was claimed in the window")
     minutes = window.seconds / 60
     call_minutes = minutes * sizes.speed  # the callers' own time
@@ -356,10 +351,11 @@ def _figures(
         ),
         Figure(
             "outage.claim_to_connected_p99_s",
-            max(percentile(window.delays_s, 99), 1e-6),
+            max(percentile(delays_s, 99), 1e-6),
             "s",
-            note=f"{len(window.delays_s)} voice claims by {sizes.agents} agents through A and B "
-            "(a 5 s wrap-up after each resolve)",
+            note=f"from the claim in the router; {len(delays_s)} voice claims by "
+            f"{sizes.agents} agents through A and B "
+            f"(a 5 s wrap-up after each resolve); {claimed - len(delays_s)} not put through",
             target=1.0,
         ),
         Figure(

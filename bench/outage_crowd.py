@@ -7,18 +7,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import aiohttp
 
+from bench.outage_probe import Stamps
 from bench.procs import Server
 from bench.workload import BenchError
 from channels.twilio import sign
-from ivr.simulator import Call, CallSpec, ScriptKeys, TwilioApi, new_call_sid
+from ivr.simulator import Call, CallSpec, Outcome, ScriptKeys, TwilioApi
+from ivr.simulator.twiml import Verb
+from ivr.simulator.webhook import Fetch, Webhooks
 
-__all__ = ["ACCOUNT_SID", "AUTH_TOKEN", "Crowd", "agent", "chat", "place"]
+__all__ = ["ACCOUNT_SID", "AUTH_TOKEN", "Crowd", "TimedCall", "agent", "chat", "place"]
 
 ACCOUNT_SID = "AC" + "0b" * 16
 AUTH_TOKEN = "0a" * 16
@@ -27,61 +31,112 @@ CHAT_FIRST = "Dzień dobry, nie działa mi internet"
 CHAT_CREDENTIALS = "jan.kowalski 482913"
 
 
+class _TimedWebhooks(Webhooks):
+    """A call's webhooks, stamping the first one sent after a REST redirect."""
+
+    redirected = False
+    fetched_at: float | None = None
+
+    async def request(self, fetch: Fetch) -> tuple[Verb, ...]:
+        if self.redirected and self.fetched_at is None:
+            self.fetched_at = time.time()
+        return await super().request(fetch)
+
+
+class TimedCall(Call):
+    """A simulated call that stamps when it fetches its TwiML after a REST redirect, and
+    tells ``on_redirect`` it was redirected."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        spec: CallSpec,
+        keys: ScriptKeys,
+        api: TwilioApi,
+        on_redirect: Callable[[TimedCall], None],
+    ) -> None:
+        signer = partial(sign, AUTH_TOKEN)
+        super().__init__(session, spec, keys, sign=signer, api=api)
+        self._timed = _TimedWebhooks(session, spec, self.result, sign=signer, event=self._event)
+        self._http = self._timed
+        self._on_redirect = on_redirect
+        self.started_at = time.time()
+
+    @property
+    def fetched_at(self) -> float | None:
+        return self._timed.fetched_at
+
+    @property
+    def connected_at(self) -> float | None:
+        """Wall time the caller was put through, when they were."""
+        connected = self.result.connected_at_s
+        return None if connected is None else self.started_at + connected / self.speed
+
+    def redirect(self, *, url: str | None, method: str = "POST", twiml: str | None = None) -> None:
+        self._timed.redirected = True
+        super().redirect(url=url, method=method, twiml=twiml)
+        self._on_redirect(self)
+
+
 @dataclass
 class Crowd:
-    """The simulated callers: their calls, and when each was put through."""
+    """The simulated callers: their calls, and those redirected (claimed) meanwhile."""
 
-    calls: list[Call] = field(default_factory=list)
+    calls: list[TimedCall] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
-    by_number: dict[str, Call] = field(default_factory=dict)
-    started_at: dict[str, float] = field(default_factory=dict)  # caller number -> wall time
+    by_number: dict[str, TimedCall] = field(default_factory=dict)
+    redirected: list[TimedCall] = field(default_factory=list)  # not yet reported on
 
     def requests(self) -> dict[str, int]:
         """Webhook requests so far, by caller number."""
         return {c.result.from_number: len(c.result.latencies_ms) for c in self.calls}
 
-    def on_hold(self) -> int:
-        return sum(1 for c in self.calls if c.on_hold)
+    def failed(self) -> int:
+        return sum(1 for c in self.calls if c.over and c.result.outcome is Outcome.ERROR)
 
-    def connected_at(self, number: str) -> float | None:
-        """Wall time the caller ``number`` was put through, when they were."""
-        call = self.by_number.get(number)
-        if call is None or call.result.connected_at_s is None:
-            return None
-        return self.started_at[number] + call.result.connected_at_s / call.speed
+    def errors(self) -> list[str]:
+        return [
+            c.result.error
+            for c in self.calls
+            if c.result.outcome is Outcome.ERROR and c.result.error
+        ]
+
+    def held(self) -> list[str]:
+        """Callers on hold and not put through."""
+        return [n for n, c in self.by_number.items() if c.on_hold and c.connected_at is None]
 
 
 async def place(
     crowd: Crowd,
     session: aiohttp.ClientSession,
-    router: Server,
+    url: str,
     api: TwilioApi,
     n: int,
     speed: float,
+    call_sid: str,
 ) -> None:
     number = f"+4861{n:07d}"
     spec = CallSpec(
-        url=router.url,
+        url=url,
         from_number=number,
-        call_sid=new_call_sid(),
+        call_sid=call_sid,
         account_sid=ACCOUNT_SID,
         max_hold_s=3600 * speed,
         transcript=False,
         speed=speed,
     )
-    call = Call(session, spec, ScriptKeys(PRESS), sign=partial(sign, AUTH_TOKEN), api=api)
+    call = TimedCall(session, spec, ScriptKeys(PRESS), api, crowd.redirected.append)
     crowd.calls.append(call)
     crowd.by_number[number] = call
-    crowd.started_at[number] = time.time()
     await call.run()
 
 
-async def chat(session: aiohttp.ClientSession, router: Server, stop: asyncio.Event) -> int:
+async def chat(session: aiohttp.ClientSession, url: str, stop: asyncio.Event) -> int:
     """One chat customer: queued, then waiting with the socket open; returns frames got.
     A message the router could not take in time (an error frame with ``retry``) is sent
     again after ``retry_after_s``, as the chat page's Retry button does."""
     frames = 0
-    async with session.ws_connect(router.url.replace("http", "ws") + "/chat/ws") as ws:
+    async with session.ws_connect(url.replace("http", "ws") + "/chat/ws") as ws:
         await ws.send_json({"type": "hello", "session": None, "language": "pl"})
         for n, text in enumerate((CHAT_FIRST, CHAT_CREDENTIALS)):
             message = {"type": "message", "id": f"m{n}", "text": text}
@@ -109,13 +164,14 @@ async def agent(
     session: aiohttp.ClientSession,
     routers: list[Server],
     token: str,
-    crowd: Crowd,
     stop: asyncio.Event,
-    delays_s: list[float],
+    claims: list[Stamps],
     handle_s: float,
+    put_through: Callable[[str], Awaitable[bool]],
 ) -> None:
-    """Claim (long poll) through A and B in turn, and resolve; voice claims are timed to the
-    caller being put through."""
+    """Claim (long poll) through A and B in turn, talk (once a caller is put through:
+    ``put_through(number)``) and resolve; each voice claim is noted with when its answer
+    was read (the caller's side tells when they were put through)."""
     headers = {"Authorization": f"Bearer {token}"}
     turn = 0
     while not stop.is_set():
@@ -127,14 +183,10 @@ async def agent(
                 await asyncio.sleep(0.2)
                 continue
             contact = await r.json()
-        claimed_at = time.time()
         if contact["channel"] == "voice":
-            for _ in range(300):
-                put_through = crowd.connected_at(contact["address"])
-                if put_through is not None:
-                    delays_s.append(max(0.0, put_through - claimed_at))
-                    break
-                await asyncio.sleep(0.01)
+            claimed = Stamps(contact["id"], contact["address"], {"answered": time.time()})
+            claims.append(claimed)
+            await put_through(claimed.number)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), handle_s)  # talking to the customer
         resolve = {"disposition": "solved"}

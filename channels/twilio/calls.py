@@ -2,10 +2,11 @@
 ``Url``), and placing one (``Calls.json``: the callback to a customer who asked for it).
 
 When an agent claims a caller on hold, the router does not wait for the caller's next hold
-webhook: it asks Twilio to fetch new TwiML for the call now (``POST`` the hold URL again,
-which answers with the ``<Dial>``). twilio-python builds the request; the API base URL is
-configurable (``channels.twilio.api_base_url``), so tests and the IVR simulator stand in
-for Twilio offline.
+webhook: it updates the call now, with the ``<Dial>`` itself (``Twiml``: no webhook back to
+the router on the way to the agent) or, when that cannot be prepared, with the hold URL to
+fetch again (``Url``), which answers with the ``<Dial>``. twilio-python builds the request;
+the API base URL is configurable (``channels.twilio.api_base_url``), so tests and the IVR
+simulator stand in for Twilio offline.
 """
 
 from __future__ import annotations
@@ -42,11 +43,15 @@ class CallControl:
             self._client.api.base_url = api_base_url.rstrip("/")
             self._client.edge = self._client.region = None
 
-    async def redirect(self, call_sid: str, url: str) -> bool:
-        """Make the call fetch ``url`` (POST) now; False when Twilio could not be told (the
-        caller's next hold refresh still connects them)."""
+    async def redirect(self, call_sid: str, url: str, *, twiml: str | None = None) -> bool:
+        """Make the call fetch ``url`` (POST) now, or, given ``twiml``, run that TwiML at
+        once (no webhook back); False when Twilio could not be told (the caller's next
+        hold refresh still connects them)."""
         try:
-            await self._client.calls(call_sid).update_async(url=url, method="POST")
+            if twiml is not None:
+                await self._client.calls(call_sid).update_async(twiml=twiml)
+            else:
+                await self._client.calls(call_sid).update_async(url=url, method="POST")
         except TwilioRestException as exc:
             # 404 / 21220: the call ended meanwhile; its status callback says so.
             log.warning(

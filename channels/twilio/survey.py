@@ -15,7 +15,7 @@ retried answer is counted once).
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import structlog
@@ -98,6 +98,17 @@ class VoiceSurvey:
         response.hangup()  # no key pressed: the call is over
         log.info("voice_survey_asked", contact_id=contact_id)
         return True
+
+    async def after_call(self, contact_id: str, form: Mapping[str, str], deadline: Deadline) -> str:
+        """What follows the agent's leg: the question when it is asked, else a hangup (also
+        when the store does not answer within ``deadline``, the voice webhook's)."""
+        response = VoiceResponse()
+        try:
+            asked = await deadline.run(self.ask(response, contact_id, dict(form)))
+        except StoreUnavailable as exc:
+            log.warning("voice_survey_skipped", contact_id=contact_id, error=str(exc))
+            return twiml.HANGUP_DOCUMENT
+        return twiml.render(response) if asked else twiml.HANGUP_DOCUMENT
 
     async def answer(self, request: web.Request) -> web.StreamResponse:
         if self._checked is None or self._say is None:

@@ -20,9 +20,10 @@ replays its prompts) and never advances the flow twice.
 
 Hold: the caller hears their position and wait every ``hold_refresh_s`` (45 s), the only
 webhook while they wait: the TwiML pauses that long and comes back to the hold URL. When an
-agent claims the call, ``claimed`` redirects the live call through Twilio's REST API
-(``CallControl``) to the hold URL, which now dials the agent (a phone number, or a Twilio
-Client identity, the agent's name when the profile has neither). Without the REST API (no
+agent claims the call, ``changed`` updates the live call through Twilio's REST API
+(``CallControl``) with the ``<Dial>`` to the agent (a phone number, or a Twilio Client
+identity, the agent's name when the profile has neither): no webhook back on the way to the
+agent; when the dial cannot be prepared, with the hold URL, which dials. Without the REST API (no
 account SID or no public URL) the hold polls instead: it pauses ``hold_poll_s`` between
 looks, and the next look after a claim dials. With callbacks on (``callbacks``), each
 announcement ends with "press 1 to be called back; you keep your place"
@@ -128,7 +129,8 @@ class TwilioVoice:
         self._prefix = prefix.rstrip("/")
         # Pushed hold needs the REST API and a URL Twilio can fetch; else the hold polls.
         self._calls = calls if public_url else None
-        self._hold_url = f"{public_url.rstrip('/')}{self._prefix}/hold" if public_url else None
+        self._public_url = public_url.rstrip("/") if public_url else ""
+        self._hold_url = f"{self._public_url}{self._prefix}/hold" if public_url else None
         # Callbacks keeping the place (channels.twilio.callback): offered on hold when set.
         self.callbacks = callbacks
         if callbacks is not None:
@@ -168,8 +170,9 @@ class TwilioVoice:
             await self._calls.aclose()
 
     async def changed(self, contact: Contact, change: str) -> None:
-        """An agent took a caller on hold: have Twilio fetch the hold URL now (it dials).
-        A contact with a callback booked is called back instead (or when it is due)."""
+        """An agent took a caller on hold: update the call now with the dial to them (TwiML
+        given to the REST API: no webhook back), or, when the dial cannot be prepared, with
+        the hold URL (it dials). One with a callback booked is called back instead."""
         if change == CLAIMED and self.callbacks and await self.callbacks.claimed(contact):
             return
         call_sid = contact.meta.get("call_sid")
@@ -177,7 +180,14 @@ class TwilioVoice:
             return
         if not isinstance(call_sid, str):
             return
-        await self._calls.redirect(call_sid, f"{self._hold_url}?w=0")
+        try:
+            status = await self._deadline.run(self._inbox.hold(Channel.VOICE, call_sid))
+        except StoreUnavailable as exc:
+            log.warning("voice_dial_unprepared", error=str(exc))
+            status = None
+        agent = status.agent if status else None  # TwiML given to the API: absolute URLs
+        dial = self._dial(status, agent, self._public_url) if status and agent else None
+        await self._calls.redirect(call_sid, f"{self._hold_url}?w=0", twiml=dial)
 
     # -- webhooks --------------------------------------------------------------------------
     async def incoming(self, request: web.Request) -> web.StreamResponse:
@@ -221,7 +231,9 @@ class TwilioVoice:
             return _twiml(self.render_hold(status, waited_s))
         if form.get("DialCallStatus") == "completed":
             # The caller talked to the agent: a caller still there is asked the survey.
-            return _twiml(await self._after_call(status.contact.id, form))
+            if self.survey is None:
+                return _twiml(twiml.HANGUP_DOCUMENT)
+            return _twiml(await self.survey.after_call(status.contact.id, form, self._deadline))
         # The agent did not pick up: wait a poll, then dial again or keep holding.
         log.info("voice_dial_unanswered", status=form.get("DialCallStatus", ""))
         return _twiml(twiml.document(self._keep_holding(0)))
@@ -248,18 +260,6 @@ class TwilioVoice:
         return web.Response(status=204)
 
     # -- helpers ---------------------------------------------------------------------------
-    async def _after_call(self, contact_id: str, form: Mapping[str, str]) -> str:
-        """The survey's question when it asks one, else a hangup."""
-        if self.survey is None:
-            return twiml.HANGUP_DOCUMENT
-        response = VoiceResponse()
-        try:
-            asked = await self._deadline.run(self.survey.ask(response, contact_id, dict(form)))
-        except StoreUnavailable as exc:
-            log.warning("voice_survey_skipped", contact_id=contact_id, error=str(exc))
-            return twiml.HANGUP_DOCUMENT
-        return twiml.render(response) if asked else twiml.HANGUP_DOCUMENT
-
     async def _checked(self, request: web.Request) -> dict[str, str] | web.Response:
         structlog.contextvars.bind_contextvars(channel=str(self.channel))
         form = await self._signature.signed_form(request)
@@ -329,12 +329,9 @@ class TwilioVoice:
         """The TwiML for a look at the hold ``waited_s`` after the last announcement: the
         dial once an agent took the call; while the contact waits, the announcement when it
         is due and the wait for the next look; a hangup once it no longer waits."""
-        language = status.contact.language or self._default_language
         if status.agent is not None:
-            log.info("voice_connecting", agent=status.agent.name)
-            response = VoiceResponse()
-            self._connect(response, status.agent, language)
-            return twiml.render(response)
+            return self._dial(status, status.agent)
+        language = status.contact.language or self._default_language
         if status.contact.state not in _WAITING:
             return twiml.HANGUP_DOCUMENT  # resolved or abandoned meanwhile: nothing to wait for
         said, waited_s = self._announce(status, language, waited_s)
@@ -365,11 +362,19 @@ class TwilioVoice:
             f"{self._prefix}/hold?w={waited_s + self._poll_s}"
         )
 
-    def _connect(self, response: VoiceResponse, agent: AgentTarget, language: str) -> None:
+    def _dial(self, status: HoldStatus, agent: AgentTarget, base: str = "") -> str:
+        log.info("voice_connecting", agent=agent.name, contact_id=status.contact.id)
+        response = VoiceResponse()
+        self._connect(response, agent, status.contact.language or self._default_language, base)
+        return twiml.render(response)
+
+    def _connect(
+        self, response: VoiceResponse, agent: AgentTarget, language: str, base: str = ""
+    ) -> None:
         text = self._connecting.get(language) or self._connecting.get(self._default_language)
         if text:
             self._say(response, Spoken(text, language))
-        dial = response.dial(action=f"{self._prefix}/hold?dialed=1", method="POST")
+        dial = response.dial(action=f"{base}{self._prefix}/hold?dialed=1", method="POST")
         if agent.phone:
             dial.number(agent.phone)
         else:

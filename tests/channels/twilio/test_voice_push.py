@@ -11,15 +11,17 @@ import json
 from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
+from typing import cast
 
 import aiohttp
 import pytest
 
-from channels.twilio import CallControl, sign
-from ivr.simulator import CliOptions, run_cli
+from channels import CLAIMED, Inbox
+from channels.twilio import CallControl, TwilioVoice, sign
+from ivr.simulator import Call, CallSpec, CliOptions, ScriptKeys, run_cli
 from ivr.simulator.api import TwilioApi
 from ivr.simulator.call import Outcome
-from queues import ContactState, Store
+from queues import Channel, Contact, ContactState, Store, StoreUnavailable
 from router.desk import CALL_ENDED
 from tests.channels.twilio.voice_support import (
     ACCOUNT_SID,
@@ -89,12 +91,15 @@ async def test_a_claim_puts_the_caller_on_hold_through_without_a_poll(
         result = await call
     connected_in = loop.time() - claimed_at
     assert result.outcome is Outcome.CONNECTED and result.agent == "+48500999888"
-    # The first hold, then the one the claim's redirect fetched: no poll in between.
+    # The first hold only: no poll, and the claim's call update carries the dial itself
+    # (no webhook back), its action absolute (TwiML given to the API has no URL of its own).
     holds = hold_requests(requests(result))
-    assert [h.rsplit("/", 1)[-1] for h in holds] == ["hold?w=0", "hold?w=0"]
+    assert [h.rsplit("/", 1)[-1] for h in holds] == ["hold?w=0"]
     (redirect,) = api.redirects
-    assert redirect["CallSid"] == SID and redirect["Method"] == "POST"
-    assert redirect["Url"] == desk.base + "/twilio/voice/hold?w=0"
+    assert redirect["CallSid"] == SID and "Url" not in redirect
+    said, dial = twiml(redirect["Twiml"])
+    assert (said.tag, dial.tag) == ("Say", "Dial")
+    assert dial.get("action") == desk.base + "/twilio/voice/hold?dialed=1"
     assert connected_in < 2.0, connected_in  # measured in make bench; here: no 45 s wait
     # The status callback after the redirect keeps the contact with the agent.
     contact = await desk.contact(SID)
@@ -169,3 +174,33 @@ async def test_switchboard_call_serves_the_api_stand_in_and_is_put_through_on_a_
     assert transcript["outcome"] == "connected" and transcript["agent"] == "+48500999888"
     assert any(e["type"] == "api_redirect" for e in transcript["events"])
     assert f"Twilio API stand-in on {api_url}" in err.getvalue()
+
+
+class _StoreDown:
+    """An inbox whose store does not answer: the dial cannot be prepared."""
+
+    async def hold(self, channel: object, conversation: str) -> None:
+        raise StoreUnavailable("the store did not answer")
+
+
+async def test_a_claim_whose_dial_cannot_be_prepared_sends_the_caller_to_the_hold_url() -> None:
+    api = TwilioApi(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN)
+    base = await api.start()
+    control = CallControl(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, api_base_url=base)
+    voice = TwilioVoice(
+        cast(Inbox, _StoreDown()),
+        auth_token=AUTH_TOKEN,
+        public_url="https://router.example",
+        calls=control,
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            api.register(Call(session, CallSpec(call_sid=SID), ScriptKeys([]), sign=None, api=api))
+            contact = Contact(Channel.VOICE, "+48500100200", 0.0, meta={"call_sid": SID})
+            await voice.changed(contact, CLAIMED)
+    finally:
+        await voice.aclose()
+        await api.aclose()
+    (redirect,) = api.redirects
+    assert redirect["Url"] == "https://router.example/twilio/voice/hold?w=0"
+    assert "Twiml" not in redirect
