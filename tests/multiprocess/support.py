@@ -236,6 +236,21 @@ class Router:
                 )
             time.sleep(0.05)
 
+    def start_on_free_ports(self, tries: int = 3) -> None:
+        """The first start: on new free ports again when another process took one of them
+        between ``free_port()`` and the router's bind (they are picked, not held)."""
+        for attempt in range(tries):
+            self.start()
+            try:
+                self.wait_ready()
+                return
+            except RuntimeError:
+                taken = "address already in use" in self.output()
+                if not taken or attempt == tries - 1:
+                    raise
+                self.stop()
+                self.http_port, self.smtp_port = free_port(), free_port()
+
     def _ready(self) -> bool:
         try:
             with urllib.request.urlopen(self.url + "/readyz", timeout=1) as answer:
@@ -301,8 +316,7 @@ def started(routers: list[Router]) -> Iterator[list[Router]]:
     stop every one of them on the way out, whatever happened."""
     try:
         for router in routers:
-            router.start()
-            router.wait_ready()
+            router.start_on_free_ports()
         yield routers
     finally:
         for router in routers:
