@@ -274,7 +274,8 @@ class Courier:
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
+                async with asyncio.timeout(self._poll_s):
+                    await self._wake.wait()
 
     async def join(self, timeout_s: float = 10.0) -> bool:
         """Wait until the outbox holds nothing (or ``timeout_s`` passes); True when empty."""
@@ -296,7 +297,8 @@ class Courier:
         self._stopping = True
         self._wake.set()
         try:
-            await asyncio.wait_for(asyncio.shield(task), timeout=timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await asyncio.shield(task)
         except TimeoutError:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

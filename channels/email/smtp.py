@@ -225,7 +225,8 @@ class SmtpServer:
             return
         self._server.close()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.handler.idle(), timeout=drain_s)
+            async with asyncio.timeout(drain_s):
+                await self.handler.idle()
         for protocol in list(self._live):
             protocol.abort()
         await self._server.wait_closed()

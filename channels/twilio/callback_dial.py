@@ -233,7 +233,8 @@ class Dialer:
             if next_due is not None:
                 wait_s = min(wait_s, max(0.05, next_due - self._clock()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait_s)
+                async with asyncio.timeout(wait_s):
+                    await self._wake.wait()
 
     async def record(self, contact_id: str, kind: str, agent: str | None, **data: Any) -> None:
         """Record what happened on the contact's history, and refresh consoles showing it."""

@@ -92,7 +92,8 @@ class TwilioApi:
     async def ringing(self, number: str, timeout_s: float | None = None) -> Placed | None:
         """The next call placed to ``number`` (listening there), or None after ``timeout_s``."""
         try:
-            return await asyncio.wait_for(self.phone(number).get(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                return await self.phone(number).get()
         except TimeoutError:
             return None
 

@@ -108,7 +108,8 @@ class KeypadKeys:
 
     async def key(self, timeout_s: float) -> str | None:
         try:
-            return await asyncio.wait_for(self._queue.get(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                return await self._queue.get()
         except TimeoutError:
             return None
 

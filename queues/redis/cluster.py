@@ -23,6 +23,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from queues.redis.cancel import KeptCancel
 from queues.redis.scripts import UNAVAILABLE, Client, unavailable
 
 __all__ = ["Connection", "OnConnection", "connect", "operation", "split_url"]
@@ -136,7 +137,8 @@ def operation(
     async def wrapper(self: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         async with self._connection.limit:
             try:
-                return await method(self, *args, **kwargs)
+                with KeptCancel():  # redis-py on Python 3.11 can lose a cancel (cancel.py)
+                    return await method(self, *args, **kwargs)
             except UNAVAILABLE as exc:
                 raise unavailable(exc) from exc
 

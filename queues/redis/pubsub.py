@@ -18,6 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from queues.errors import StoreUnavailable
+from queues.redis.cancel import KeptCancel
 
 __all__ = ["Fanout"]
 
@@ -51,7 +52,7 @@ class Fanout:
                 if not self._queues[channel]:
                     del self._queues[channel]
                     if self._pubsub is not None:
-                        with suppress(RedisConnectionError, RedisTimeoutError):
+                        with suppress(RedisConnectionError, RedisTimeoutError), KeptCancel():
                             await self._pubsub.unsubscribe(channel)
 
     async def aclose(self) -> None:
@@ -63,10 +64,12 @@ class Fanout:
         try:
             if self._pubsub is None:
                 self._pubsub = self._client.pubsub()
-            await self._pubsub.subscribe(channel)
+            with KeptCancel():  # redis-py on Python 3.11 can lose a cancel (cancel.py)
+                await self._pubsub.subscribe(channel)
             if self._reader is None:
                 self._reader = asyncio.create_task(self._read(self._pubsub))
-            await asyncio.wait_for(confirmed, _SUBSCRIBE_TIMEOUT_S)
+            async with asyncio.timeout(_SUBSCRIBE_TIMEOUT_S):
+                await confirmed
         except (RedisConnectionError, RedisTimeoutError, TimeoutError) as exc:
             del self._confirmed[channel]
             confirmed.cancel()
@@ -81,7 +84,8 @@ class Fanout:
     async def _read(self, pubsub: PubSub) -> None:
         try:
             while True:
-                message: dict[str, Any] | None = await pubsub.get_message(timeout=None)
+                with KeptCancel():
+                    message: dict[str, Any] | None = await pubsub.get_message(timeout=None)
                 if message is None:
                     continue
                 channel = str(message["channel"])

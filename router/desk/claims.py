@@ -225,7 +225,8 @@ class AgentDesk:
             if left <= 0:
                 return None
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(arrived.wait(), timeout=min(left, POLL_S))
+                async with asyncio.timeout(min(left, POLL_S)):
+                    await arrived.wait()
 
     async def _tell_channel(self, contact_id: str, change: str) -> None:
         """A channel that acts on what agents do (voice: put the caller on hold through to
