@@ -50,6 +50,12 @@ class QueueBoard:
         self._listeners: list[asyncio.Task[None]] = []
         self.reads = 0  # standings read (tests and benchmarks count them)
 
+    @property
+    def refreshing(self) -> bool:
+        """A read of standings is under way or due (news came less than
+        ``min_interval_s`` ago)."""
+        return bool(self._teams)
+
     # -- the chats -------------------------------------------------------------------------
     def watch(self, contact_id: str, tell: Tell) -> None:
         """Push ``contact_id``'s standing to ``tell`` while it is in a queue."""
