@@ -247,9 +247,11 @@ class QuickTurns:
         )
         # Only over the session the turn was computed from: a locked path that came in
         # between (it found the contact queued, its session not yet saved) saved its own.
-        await self._parts.store.put_session_if(
+        saved = await self._parts.store.put_session_if(
             message.session_key, session, tag=read.tag, ttl_s=self._parts.session_ttl_s
         )
+        if not saved:  # seen once in an outage run; a retry takes the locked path
+            log.info("queued_session_kept_newer", contact_id=queued.id, team=queue.team)
         standing = self._parts.standing()
         if standing is not None:
             await standing.told(queued, status)  # for the unasked update
