@@ -17,10 +17,14 @@ Each arrival costs a fixed number of store calls, never a pass over the day: at 
 message, its share of a flush of topic counts (``counts.py``: the first messages that
 arrive together are counted together, two counter calls of (topics + 1) keys for one alone,
 a few for fifty); when queued, one read of the team's last ``max(RATE_WINDOWS_MIN)``
-minutes of buckets (on Redis one or two hour hashes). The profile is read (and rolled) once
-an hour per process, whatever arrives meanwhile. Only a spike costs more: its suggestion is
-recorded (a document read, and written when it changed), one spiking message after another
-in arrival order, as they were counted.
+minutes of buckets (on Redis one or two hour hashes) at the first arrival of a second, the
+rest of that second's arrivals counted in the process (a contact queued while another's
+read is under way may count twice in that second: alarms need p < 1e-6, a burst's few
+extra do not make one). The profile is read (and rolled) once an hour per process, whatever
+arrives meanwhile. Only a spike costs more: its suggestion is recorded (a document read,
+and written when it changed), one spiking message after another in arrival order, as they
+were counted, and the suggestions are read once a second to see whether a topic already
+says it.
 """
 
 from __future__ import annotations
@@ -87,6 +91,9 @@ class Detector:
         # and the one read of it under way.
         self._profiles: dict[str, tuple[int, Profile]] = {}
         self._loading: dict[str, tuple[int, asyncio.Future[Profile | None]]] = {}
+        # Each stream's arrivals by minute as read in one second, with this process's
+        # arrivals since: a crowd queued in one second costs one read, not one each.
+        self._arrivals: dict[str, tuple[int, dict[int, int]]] = {}
         # Spikes are recorded one after another, in the order they were counted.
         self._recording = asyncio.Lock()
 
@@ -159,8 +166,7 @@ class Detector:
     async def _rate(self, stream: str, contact: Contact, incidents: Incidents) -> Suggestion | None:
         now = self._clock()
         profile = await self._profile(stream, now)
-        since = now - (max(RATE_WINDOWS_MIN) - 1) * 60
-        per_minute = await minute_arrivals(self._store, stream, since=since, until=now)
+        per_minute = await self._per_minute(stream, now)
         windows = rate_windows(
             profile,
             per_minute,
@@ -172,7 +178,7 @@ class Detector:
         spike = rate_spike(windows)
         if spike is None or _rate_covered(incidents, stream, now):
             return None
-        suggestions = await self._book.all(at=now)
+        suggestions = await self._book.recent(at=now)
         if any(s.kind == "topic" and s.team in (stream, ALL_TEAMS) for s in suggestions):
             return None  # a topic of the team already says it
         suggestion, new = await self._book.record(
@@ -194,6 +200,22 @@ class Detector:
                 p_value=spike.p_value,
             )
         return suggestion
+
+    async def _per_minute(self, stream: str, now: float) -> dict[int, int]:
+        """The stream's arrivals by minute over the widest window, this one counted: read
+        from the store at the first arrival of a second (every process's), then counted
+        here for the rest of that second (other processes' are seen from the next)."""
+        second = int(now)
+        cached = self._arrivals.get(stream)
+        if cached is not None and cached[0] == second:
+            per_minute = cached[1]
+            minute = int(now // 60) * 60
+            per_minute[minute] = per_minute.get(minute, 0) + 1
+            return per_minute
+        since = now - (max(RATE_WINDOWS_MIN) - 1) * 60
+        per_minute = await minute_arrivals(self._store, stream, since=since, until=now)
+        self._arrivals[stream] = (second, per_minute)
+        return per_minute
 
     async def _profile(self, stream: str, now: float) -> Profile:
         """The stream's profile for this hour: read once an hour, however many arrive

@@ -147,6 +147,7 @@ class SuggestionBook:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._hints: dict[str, tuple[Suggestion, float]] = {}  # key -> (as seen, when)
+        self._recent: tuple[int, list[Suggestion]] | None = None  # ``all`` of one second
 
     async def record(
         self,
@@ -193,6 +194,7 @@ class SuggestionBook:
             )
             if await self._store.put_doc(KIND, key, made.to_dict(), tag=tag) is not None:
                 self._hints[key] = (made, at)
+                self._recent = None
                 return made, True
         raise StoreUnavailable(f"the suggestion {key!r} changed {_TRIES} times; try again")
 
@@ -216,6 +218,17 @@ class SuggestionBook:
                 live.append(suggestion)
         return sorted(live, key=lambda s: (s.first_at, s.id))
 
+    async def recent(self, *, at: float) -> list[Suggestion]:
+        """``all`` as read in the second of ``at`` (read again after this process made a
+        suggestion, dismissed or removed one): for alarms that only look, a crowd's worth
+        in one second costs one read. Another process's change is seen from the next."""
+        second = int(at)
+        if self._recent is not None and self._recent[0] == second:
+            return self._recent[1]
+        found = await self.all(at=at)
+        self._recent = (second, found)
+        return found
+
     async def find(self, suggestion_id: str, *, at: float) -> Suggestion | None:
         for suggestion in await self.all(at=at):
             if suggestion.id == suggestion_id:
@@ -227,6 +240,7 @@ class SuggestionBook:
 
     async def dismiss(self, suggestion: Suggestion) -> None:
         self._hints.pop(suggestion.key, None)
+        self._recent = None
         for _ in range(_TRIES):
             data, tag = await self._store.get_doc(KIND, suggestion.key)
             if not data or data.get("id") != suggestion.id:
@@ -237,6 +251,7 @@ class SuggestionBook:
 
     async def _delete_if(self, key: str, suggestion_id: str) -> None:
         self._hints.pop(key, None)
+        self._recent = None
         data, _ = await self._store.get_doc(KIND, key)
         if data and data.get("id") == suggestion_id:
             await self._store.delete_doc(KIND, key)

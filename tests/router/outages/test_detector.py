@@ -87,6 +87,7 @@ class Counting:
     def __init__(self, store: Store) -> None:
         self._store = store
         self.calls: Counter[str] = Counter()
+        self.kinds: Counter[tuple[str, str]] = Counter()  # (call, its first argument)
 
     def __getattr__(self, name: str) -> Any:
         found = getattr(self._store, name)
@@ -96,6 +97,8 @@ class Counting:
         @functools.wraps(found)
         def counted(*args: Any, **kwargs: Any) -> Any:
             self.calls[name] += 1
+            if args and isinstance(args[0], str):
+                self.kinds[name, args[0]] += 1
             return found(*args, **kwargs)
 
         return counted
@@ -121,3 +124,41 @@ async def test_an_arrival_costs_the_same_store_calls_after_a_busy_day(
     # and one read of the last minutes' buckets (and once an hour the profile): the same
     # for every arrival, however many came before.
     assert max(costs) <= 8 and len(set(costs)) == 1
+
+
+async def test_a_crowd_queued_in_one_second_costs_one_read_of_its_team(
+    make_store: StoreMaker, clock: FakeClock, tmp_path: Path
+) -> None:
+    """On an outage day every queued contact is tested: those of one second share one read
+    of the team's minutes and one of the suggestions, and the alarm still comes."""
+    counting = Counting(await make_store(clock))
+    store = cast(Store, counting)
+    router = outages(store, clock, tmp_path)
+    for hour in range(26):  # a quiet day: one billing contact an hour
+        await queue(router, store, clock, hour, "billing")
+        clock.advance(3600)
+    await queue(router, store, clock, 99, "billing")  # (the hour's profile is rolled)
+    clock.advance(1.25)  # within one second from here
+    counting.calls.clear()
+    for n in range(40):
+        await queue(router, store, clock, 100 + n, "billing")
+        clock.advance(0.01)
+    assert counting.calls["minute_buckets"] == 1
+    # The suggestions, once the spike shows, and again after this process made one.
+    assert counting.calls["all_docs"] <= 2
+    [found] = await router.listed()
+    # (The suggestion's count is written when it changed enough, not at every arrival.)
+    assert found.kind == "rate" and found.team == "billing" and found.count >= 30
+    clock.advance(1)  # the next second reads again
+    await queue(router, store, clock, 200, "billing")
+    assert counting.calls["minute_buckets"] == 2
+
+
+async def queue(router: Outages, store: Store, clock: FakeClock, n: int, team: str) -> Contact:
+    contact = Contact(channel=Channel.SMS, address=f"+48601{n:06d}", created_at=clock())
+    stored = (await store.intake(contact, Message(Direction.IN, "x", clock()), key=f"q{n}")).contact
+    await store.enqueue(stored.id, team)
+    queued = await store.get_contact(stored.id)
+    incidents = await router.incidents.load()
+    await router.observe(queued, incidents, first_text=None, created=False, queued=True)
+    return queued

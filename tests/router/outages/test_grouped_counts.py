@@ -14,6 +14,7 @@ from queues import Channel, Contact, Store, StoreUnavailable
 from router.outages import Outages
 from router.outages.counts import TopicCounts, Window
 from router.outages.detector import ALL_TOPICS, TOPIC_DAYS
+from router.outages.profile import KIND as PROFILES
 from router.outages.spikes import TOPIC_WINDOW_MIN
 from tests.conftest import FakeClock, StoreMaker
 from tests.router.outages.test_detector import Counting, outages
@@ -190,14 +191,15 @@ async def test_the_profile_is_read_once_an_hour_however_many_arrive_at_once(
 
     reads = []
     for _ in range(3):  # this hour, again this hour, the next hour
-        counting.calls.clear()
+        counting.kinds.clear()
         await asyncio.gather(*(queued(n) for n in range(20)))
-        reads.append((counting.calls["get_doc"], counting.calls["put_doc"]))
+        reads.append((counting.kinds["get_doc", PROFILES], counting.kinds["put_doc", PROFILES]))
         clock.advance(1200)
     clock.advance(1200)  # from 11:06:40 UTC to 12:26:40: the next hour
-    counting.calls.clear()
+    counting.kinds.clear()
     await asyncio.gather(*(queued(n) for n in range(20)))
-    reads.append((counting.calls["get_doc"], counting.calls["put_doc"]))
-    # The profile documents are the only documents here: the first arrivals of an hour
-    # read it and write it rolled, once for all twenty; the others read nothing.
+    reads.append((counting.kinds["get_doc", PROFILES], counting.kinds["put_doc", PROFILES]))
+    # The first arrivals of an hour read the profile and write it rolled, once for all
+    # twenty; the others read nothing. (Twenty at once are a spike: its suggestion is a
+    # document of its own.)
     assert reads[0] == (1, 1) and reads[1] == reads[2] == (0, 0) and reads[3] == (1, 1)
