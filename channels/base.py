@@ -163,6 +163,10 @@ class Inbox(Protocol):
     async def hold(self, channel: Channel, conversation: str) -> HoldStatus | None:
         """Where the conversation's contact stands now; None when there is none."""
 
+    def agent_target(self, agent: str) -> AgentTarget | None:
+        """Where a call for ``agent`` goes (the agents' directory in memory: no store
+        call); None for an agent it does not know."""
+
     async def delivery(
         self, channel: Channel, provider_id: str, status: str, *, detail: str | None = None
     ) -> bool:

@@ -180,14 +180,23 @@ class TwilioVoice:
             return
         if not isinstance(call_sid, str):
             return
-        try:
-            status = await self._deadline.run(self._inbox.hold(Channel.VOICE, call_sid))
-        except StoreUnavailable as exc:
-            log.warning("voice_dial_unprepared", error=str(exc))
-            status = None
+        status = await self._claimed_status(contact, call_sid)
         agent = status.agent if status else None  # TwiML given to the API: absolute URLs
         dial = self._dial(status, agent, self._public_url) if status and agent else None
         await self._calls.redirect(call_sid, f"{self._hold_url}?w=0", twiml=dial)
+
+    async def _claimed_status(self, contact: Contact, call_sid: str) -> HoldStatus | None:
+        """The claimed contact and its agent: as the claim gave them (no store call), or,
+        when that does not say who, as the store has them now."""
+        if contact.state is ContactState.ASSIGNED and contact.agent:
+            agent = self._inbox.agent_target(contact.agent)
+            if agent is not None:
+                return HoldStatus(contact, agent=agent)
+        try:
+            return await self._deadline.run(self._inbox.hold(Channel.VOICE, call_sid))
+        except StoreUnavailable as exc:
+            log.warning("voice_dial_unprepared", error=str(exc))
+            return None
 
     # -- webhooks --------------------------------------------------------------------------
     async def incoming(self, request: web.Request) -> web.StreamResponse:

@@ -216,6 +216,9 @@ class ContactService:
         status = await self.announcer.status(contact.id, contact.team, prompt, language)
         return HoldStatus(contact, status.position, status.wait_s, status.told)
 
+    def agent_target(self, agent: str) -> AgentTarget | None:
+        return self._agent_target(agent)
+
     async def delivery(
         self, channel: Channel, provider_id: str, status: str, *, detail: str | None = None
     ) -> bool:

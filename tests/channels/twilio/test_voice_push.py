@@ -16,7 +16,7 @@ from typing import cast
 import aiohttp
 import pytest
 
-from channels import CLAIMED, Inbox
+from channels import CLAIMED, AgentTarget, Inbox
 from channels.twilio import CallControl, TwilioVoice, sign
 from ivr.simulator import Call, CallSpec, CliOptions, ScriptKeys, run_cli
 from ivr.simulator.api import TwilioApi
@@ -204,3 +204,60 @@ async def test_a_claim_whose_dial_cannot_be_prepared_sends_the_caller_to_the_hol
     (redirect,) = api.redirects
     assert redirect["Url"] == "https://router.example/twilio/voice/hold?w=0"
     assert "Twiml" not in redirect
+
+
+class _StoreDownAgentsKnown(_StoreDown):
+    """An inbox whose store does not answer, with its agents' directory in memory."""
+
+    def __init__(self) -> None:
+        self.holds = 0
+
+    async def hold(self, channel: object, conversation: str) -> None:
+        self.holds += 1
+        await super().hold(channel, conversation)
+
+    def agent_target(self, agent: str) -> AgentTarget | None:
+        return AgentTarget(agent, phone="+48221234567") if agent == "tomek" else None
+
+
+@pytest.mark.parametrize("agent", ["tomek", "nieznany"])
+async def test_a_claim_dials_from_the_claimed_contact_without_reading_the_store(
+    agent: str,
+) -> None:
+    """The claim says who took the caller: the dial is made from it and the agents'
+    directory, with no store read on the way (the store is down here). An agent the
+    directory does not know is looked up in the store, as before."""
+    api = TwilioApi(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN)
+    base = await api.start()
+    control = CallControl(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, api_base_url=base)
+    inbox = _StoreDownAgentsKnown()
+    voice = TwilioVoice(
+        cast(Inbox, inbox),
+        auth_token=AUTH_TOKEN,
+        public_url="https://router.example",
+        calls=control,
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            api.register(Call(session, CallSpec(call_sid=SID), ScriptKeys([]), sign=None, api=api))
+            contact = Contact(
+                Channel.VOICE,
+                "+48500100200",
+                0.0,
+                state=ContactState.ASSIGNED,
+                agent=agent,
+                team="technical",
+                language="en",
+                meta={"call_sid": SID},
+            )
+            await voice.changed(contact, CLAIMED)
+    finally:
+        await voice.aclose()
+        await api.aclose()
+    (redirect,) = api.redirects
+    if agent == "tomek":
+        assert inbox.holds == 0
+        assert "<Number>+48221234567</Number>" in redirect["Twiml"]
+        assert 'action="https://router.example/twilio/voice/hold?dialed=1"' in redirect["Twiml"]
+    else:
+        assert inbox.holds == 1 and "Twiml" not in redirect
