@@ -183,12 +183,14 @@ class _StoreDown:
         raise StoreUnavailable("the store did not answer")
 
 
-async def test_a_claim_whose_dial_cannot_be_prepared_sends_the_caller_to_the_hold_url() -> None:
+async def claimed_through_the_api(inbox: object, contact: Contact) -> list[dict[str, str]]:
+    """Tell a voice channel on ``inbox`` that ``contact`` was claimed; the REST call
+    updates the Twilio API stand-in received."""
     api = TwilioApi(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN)
     base = await api.start()
     control = CallControl(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, api_base_url=base)
     voice = TwilioVoice(
-        cast(Inbox, _StoreDown()),
+        cast(Inbox, inbox),
         auth_token=AUTH_TOKEN,
         public_url="https://router.example",
         calls=control,
@@ -196,12 +198,16 @@ async def test_a_claim_whose_dial_cannot_be_prepared_sends_the_caller_to_the_hol
     try:
         async with aiohttp.ClientSession() as session:
             api.register(Call(session, CallSpec(call_sid=SID), ScriptKeys([]), sign=None, api=api))
-            contact = Contact(Channel.VOICE, "+48500100200", 0.0, meta={"call_sid": SID})
             await voice.changed(contact, CLAIMED)
     finally:
         await voice.aclose()
         await api.aclose()
-    (redirect,) = api.redirects
+    return list(api.redirects)
+
+
+async def test_a_claim_whose_dial_cannot_be_prepared_sends_the_caller_to_the_hold_url() -> None:
+    contact = Contact(Channel.VOICE, "+48500100200", 0.0, meta={"call_sid": SID})
+    (redirect,) = await claimed_through_the_api(_StoreDown(), contact)
     assert redirect["Url"] == "https://router.example/twilio/voice/hold?w=0"
     assert "Twiml" not in redirect
 
@@ -227,34 +233,18 @@ async def test_a_claim_dials_from_the_claimed_contact_without_reading_the_store(
     """The claim says who took the caller: the dial is made from it and the agents'
     directory, with no store read on the way (the store is down here). An agent the
     directory does not know is looked up in the store, as before."""
-    api = TwilioApi(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN)
-    base = await api.start()
-    control = CallControl(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, api_base_url=base)
     inbox = _StoreDownAgentsKnown()
-    voice = TwilioVoice(
-        cast(Inbox, inbox),
-        auth_token=AUTH_TOKEN,
-        public_url="https://router.example",
-        calls=control,
+    contact = Contact(
+        Channel.VOICE,
+        "+48500100200",
+        0.0,
+        state=ContactState.ASSIGNED,
+        agent=agent,
+        team="technical",
+        language="en",
+        meta={"call_sid": SID},
     )
-    try:
-        async with aiohttp.ClientSession() as session:
-            api.register(Call(session, CallSpec(call_sid=SID), ScriptKeys([]), sign=None, api=api))
-            contact = Contact(
-                Channel.VOICE,
-                "+48500100200",
-                0.0,
-                state=ContactState.ASSIGNED,
-                agent=agent,
-                team="technical",
-                language="en",
-                meta={"call_sid": SID},
-            )
-            await voice.changed(contact, CLAIMED)
-    finally:
-        await voice.aclose()
-        await api.aclose()
-    (redirect,) = api.redirects
+    (redirect,) = await claimed_through_the_api(inbox, contact)
     if agent == "tomek":
         assert inbox.holds == 0
         assert "<Number>+48221234567</Number>" in redirect["Twiml"]
