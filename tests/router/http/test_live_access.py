@@ -100,7 +100,11 @@ async def test_a_contact_transferred_to_a_team_the_agent_does_not_serve_is_no_lo
     async with ws:
         frames = await frames_for(ws, contact_id, quiet_s=0.5)
     assert frames, "the console is told the contact went"
-    assert all(f["type"] != "contact" for f in frames), frames
+    # A push read before the transfer landed may still show the contact as ola's (news of
+    # an earlier change, late on a loaded machine: CI saw one); none shows it after.
+    shown = [f["contact"] for f in frames if f["type"] == "contact"]
+    assert all(c["team"] == "billing" and c["agent"] == "ola" for c in shown), shown
+    assert all(m["text"] != "Sprawdzam" for c in shown for m in c["messages"]), shown
     assert frames[-1]["type"] == "gone" and "technical" in frames[-1]["error"]
     status, _ = await web.api("ola", "GET", f"/api/contacts/{contact_id}")
     assert status == 403  # the same rule as the API's
