@@ -236,13 +236,23 @@ class AgentDesk:
             await announce_change(self.store, contact_id)
         if not self.listeners:
             return
-        contact = await self.store.get_contact(contact_id, messages=False)
-        tell = self.listeners.get(contact.channel)
-        if tell is None:
-            return
-        task = asyncio.create_task(tell(contact, change))
+        task = asyncio.create_task(self._tell(contact_id, change))
         self._told.add(task)
         task.add_done_callback(self._told.discard)
+
+    async def _tell(self, contact_id: str, change: str) -> None:
+        """The contact's channel told of ``change``. Read here, not before the agent's
+        answer: what the agent did is done in the store, so a store that fails this read
+        must not turn their claim into an error (they would hold a lease they never saw)."""
+        try:
+            contact = await self.store.get_contact(contact_id, messages=False)
+            tell = self.listeners.get(contact.channel)
+            if tell is not None:
+                await tell(contact, change)
+        except StoreUnavailable as exc:
+            log.warning("channel_not_told", contact_id=contact_id, change=change, error=str(exc))
+        except Exception:  # a channel's bug must not pass unseen
+            log.exception("channel_not_told", contact_id=contact_id, change=change)
 
     async def heartbeat(self, agent: Agent, contact_id: str) -> Claim:
         await self.presence.seen(agent.name, agent.teams)
