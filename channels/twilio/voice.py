@@ -30,7 +30,8 @@ announcement ends with "press 1 to be called back; you keep your place"
 (``channels.twilio.callback``).
 
 The answers are TwiML strings prepared once (``channels.twilio.twiml``): the same bytes
-twilio's ``VoiceResponse`` renders, without building an ElementTree per webhook.
+twilio's ``VoiceResponse`` renders, without building an ElementTree per webhook; the
+``<Say>`` in the caller's locale and the ``<Dial>`` to an agent are ``channels.twilio.speech``.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
 
 import structlog
 from aiohttp import web
@@ -46,18 +46,17 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from channels.base import (
     CLAIMED,
-    AgentTarget,
     Answer,
     HoldStatus,
     Inbox,
     Outbox,
-    Spoken,
 )
 from channels.deadline import DEFAULT_DEADLINE_S, Deadline, DeadlinePassed
 from channels.twilio import twiml
 from channels.twilio.auth import TwilioSignature
 from channels.twilio.callback import Callbacks, VoiceParts
 from channels.twilio.calls import CallControl
+from channels.twilio.speech import CONNECTING, LOCALES, Speech
 from channels.twilio.steps import ascii_digits, step_message, whole
 from channels.twilio.survey import VoiceSurvey
 from channels.webhooks import refuse, store_unavailable
@@ -67,15 +66,6 @@ __all__ = ["CONNECTING", "ENDED_STATUSES", "LOCALES", "TwilioVoice"]
 
 log = structlog.get_logger(__name__)
 
-#: Spoken.language -> the BCP-47 tag <Say language=...> takes.
-LOCALES: Mapping[str, str] = {"pl": "pl-PL", "en": "en-US", "ru": "ru-RU", "he": "he-IL"}
-#: Said just before the caller is put through to the agent who took the call.
-CONNECTING: Mapping[str, str] = {
-    "pl": "Łączymy z konsultantem.",
-    "en": "Connecting you to an agent.",
-    "ru": "Соединяем вас со специалистом.",
-    "he": "מעבירים אותך לנציג.",
-}
 #: CallStatus values of a call that is over: the caller is gone.
 ENDED_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 _SID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -122,11 +112,15 @@ class TwilioVoice:
         )
         self._refresh_s = hold_refresh_s
         self._poll_s = hold_poll_s
-        self._default_language = default_language
-        self._locales = dict(locales)
-        self._voices = dict(voices or {})  # locale -> voice name; Twilio's default otherwise
-        self._connecting = dict(connecting)
         self._prefix = prefix.rstrip("/")
+        self._speech = Speech(
+            default_language=default_language,
+            locales=locales,
+            voices=voices or {},
+            connecting=connecting,
+            hold_path=f"{self._prefix}/hold",
+        )
+        self._default_language = default_language
         # Pushed hold needs the REST API and a URL Twilio can fetch; else the hold polls.
         self._calls = calls if public_url else None
         self._public_url = public_url.rstrip("/") if public_url else ""
@@ -134,11 +128,11 @@ class TwilioVoice:
         # Callbacks keeping the place (channels.twilio.callback): offered on hold when set.
         self.callbacks = callbacks
         if callbacks is not None:
-            callbacks.bind(VoiceParts(self._checked, self._connect, self._say))
+            callbacks.bind(VoiceParts(self._checked, self._speech.connect, self._speech.say))
         # The keypad survey after the agent hangs up (channels.twilio.survey), when set.
         self.survey = survey
         if survey is not None:
-            survey.bind(self._checked, self._say)
+            survey.bind(self._checked, self._speech.say)
 
     # -- ChannelAdapter --------------------------------------------------------------------
     def add_routes(self, app: web.Application) -> None:
@@ -181,8 +175,9 @@ class TwilioVoice:
         if not isinstance(call_sid, str):
             return
         status = await self._claimed_status(contact, call_sid)
-        agent = status.agent if status else None  # TwiML given to the API: absolute URLs
-        dial = self._dial(status, agent, self._public_url) if status and agent else None
+        dial = None
+        if status is not None and status.agent is not None:  # given to the API: absolute URLs
+            dial = self._speech.dial(status.contact, status.agent, self._public_url)
         await self._calls.redirect(call_sid, f"{self._hold_url}?w=0", twiml=dial)
 
     async def _claimed_status(self, contact: Contact, call_sid: str) -> HoldStatus | None:
@@ -321,7 +316,7 @@ class TwilioVoice:
     def render(self, answer: Answer, n: int) -> str:
         """The TwiML for ``answer`` to step ``n``: a Gather for the next answer (n + 1), or
         the way to hold once queued, or a hangup once the flow is over."""
-        says = tuple(map(self._said, answer.prompts))
+        says = tuple(map(self._speech.said, answer.prompts))
         expect = answer.expect
         if expect is not None:
             # Twilio falls through to the step's Redirect when nothing was pressed: the flow
@@ -339,7 +334,7 @@ class TwilioVoice:
         dial once an agent took the call; while the contact waits, the announcement when it
         is due and the wait for the next look; a hangup once it no longer waits."""
         if status.agent is not None:
-            return self._dial(status, status.agent)
+            return self._speech.dial(status.contact, status.agent)
         language = status.contact.language or self._default_language
         if status.contact.state not in _WAITING:
             return twiml.HANGUP_DOCUMENT  # resolved or abandoned meanwhile: nothing to wait for
@@ -354,11 +349,11 @@ class TwilioVoice:
         waited_s = 0 if prompt is not None else waited_s
         offer = waited_s == 0 and status.contact.state is ContactState.WAITING
         if not offer or self.callbacks is None:
-            return (self._said(prompt) if prompt is not None else ""), waited_s
+            return (self._speech.said(prompt) if prompt is not None else ""), waited_s
         gather = self.callbacks.offer(VoiceResponse(), waited_s)
         if prompt is not None:
-            self._say(gather, prompt)
-        self._say(gather, self.callbacks.spoken("callback_offer", language))
+            self._speech.say(gather, prompt)
+        self._speech.say(gather, self.callbacks.spoken("callback_offer", language))
         return twiml.serialize(gather), waited_s
 
     def _keep_holding(self, waited_s: float) -> str:
@@ -370,39 +365,6 @@ class TwilioVoice:
         return twiml.pause(self._poll_s) + twiml.redirect(
             f"{self._prefix}/hold?w={waited_s + self._poll_s}"
         )
-
-    def _dial(self, status: HoldStatus, agent: AgentTarget, base: str = "") -> str:
-        log.info("voice_connecting", agent=agent.name, contact_id=status.contact.id)
-        response = VoiceResponse()
-        self._connect(response, agent, status.contact.language or self._default_language, base)
-        return twiml.render(response)
-
-    def _connect(
-        self, response: VoiceResponse, agent: AgentTarget, language: str, base: str = ""
-    ) -> None:
-        text = self._connecting.get(language) or self._connecting.get(self._default_language)
-        if text:
-            self._say(response, Spoken(text, language))
-        dial = response.dial(action=f"{base}{self._prefix}/hold?dialed=1", method="POST")
-        if agent.phone:
-            dial.number(agent.phone)
-        else:
-            client = dial.client()
-            client.identity(agent.client_identity or agent.name)
-            client.parameter(name="agent", value=agent.name)
-
-    def _said(self, spoken: Spoken) -> str:
-        """``spoken`` as a prepared ``<Say>``: what ``_say`` adds to a VoiceResponse."""
-        locale = self._locales.get(spoken.language, spoken.language)
-        return twiml.say(spoken.text, locale, self._voices.get(locale))
-
-    def _say(self, parent: Any, spoken: Spoken) -> None:
-        locale = self._locales.get(spoken.language, spoken.language)
-        voice = self._voices.get(locale)
-        if voice:
-            parent.say(spoken.text, language=locale, voice=voice)
-        else:
-            parent.say(spoken.text, language=locale)
 
 
 def _twiml(document: str) -> web.Response:
