@@ -26,7 +26,14 @@ from queues.redis.keys import (
 )
 from queues.redis.pubsub import Fanout
 from queues.redis.scripts import Scripts, check
-from queues.redis.sessions import decode_session, encode_session
+from queues.redis.sessions import (
+    decode_session,
+    encode_session,
+    expand_prompts,
+    has_kept,
+    prompt_refs,
+)
+from queues.redis.texts import Texts
 
 __all__ = ["KeyedRedis", "new_tag"]
 
@@ -50,6 +57,7 @@ class KeyedRedis(OnConnection):
         super().__init__(connection)
         self._clock = clock or now_s
         self._scripts = Scripts(self._redis)
+        self._texts = Texts(self._redis, self._scripts)
         self._fanout = Fanout(connection.pubsub)
 
     # -- sessions ------------------------------------------------------------------------
@@ -58,7 +66,7 @@ class KeyedRedis(OnConnection):
 
     @operation
     async def get_session_tagged(self, key: str) -> tuple[dict[str, Any] | None, str]:
-        return self._tagged(key, await self._redis.get(session_key(key)))
+        return await self._tagged(key, await self._redis.get(session_key(key)))
 
     @operation
     async def get_sessions(self, keys: Sequence[str]) -> list[tuple[dict[str, Any] | None, str]]:
@@ -67,14 +75,17 @@ class KeyedRedis(OnConnection):
             raws = await self._redis.mget_nonatomic(names)
         else:
             raws = await self._redis.mget(names)
-        return [self._tagged(key, raw) for key, raw in zip(keys, raws, strict=True)]
+        return [await self._tagged(key, raw) for key, raw in zip(keys, raws, strict=True)]
 
-    def _tagged(self, key: str, raw: str | bytes | None) -> tuple[dict[str, Any] | None, str]:
+    async def _tagged(self, key: str, raw: str | bytes | None) -> tuple[dict[str, Any] | None, str]:
         if raw is None:
             return None, ""
-        expires_at, tag, data = decode_session(key, raw if isinstance(raw, str) else raw.decode())
+        text = raw if isinstance(raw, str) else raw.decode()
+        expires_at, tag, data = decode_session(key, text)
         if expires_at <= self._clock():
             return None, ""
+        if has_kept(text):  # prompts kept as their templates (sessions.py)
+            data = expand_prompts(data, await self._texts.templates(prompt_refs(data)))
         return data, tag
 
     @operation
@@ -98,7 +109,7 @@ class KeyedRedis(OnConnection):
         """A session's stored value (``sessions.py``), its PX ttl and its new tag."""
         # Expiry is checked against the store's clock; the PX ttl only reclaims memory.
         tag = new_tag()
-        raw = encode_session(key, data, self._clock() + ttl_s, tag)
+        raw = encode_session(key, data, self._clock() + ttl_s, tag, self._texts.kept_as)
         return raw, max(1, math.ceil(ttl_s * 1000)), tag
 
     @operation

@@ -86,8 +86,9 @@ Elsewhere::
                           -> its code, "#" the last code; histories keep a prompt as its
                           template's code and params (texts.py; earlier versions: template
                           id -> template)
-    sb:session:<key>      string: "<expires_at> <tag> <data>" (sessions.py; earlier
-                          versions: {"x": expires_at, "t": tag, "d": data}), PX ttl
+    sb:session:<key>      string: "<expires_at> <tag> <data>" (sessions.py: texts just
+                          kept as prompts kept as their template's code and params;
+                          earlier versions: {"x": expires_at, "t": tag, "d": data}), PX ttl
     sb:hits:<key>         zset: "<random tag>" -> time of one hit (record_hit), with a PX ttl
     {sb:win:<key>}:<slot> string: the count of a windowed counter (count_window) in the slot
                           starting at <slot> (POSIX seconds), with a PX ttl; a key's slots

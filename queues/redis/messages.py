@@ -41,6 +41,8 @@ __all__ = [
     "decode_message",
     "encode_message",
     "is_message",
+    "kept_refs",
+    "kept_text",
     "message_probe",
     "template_fields",
     "template_refs",
@@ -142,11 +144,14 @@ def encode_message(
 def template_refs(raw: str) -> list[str]:
     """The templates (codes or ids, as ``sb:texts`` fields) an entry's text refers to."""
     if raw.startswith("t"):
-        text = json.loads(raw.split(" ", 2)[2])
-    elif raw.startswith("["):
-        text = json.loads(raw)[2]
-    else:
-        return []
+        return kept_refs(json.loads(raw.split(" ", 2)[2]))
+    if raw.startswith("["):
+        return kept_refs(json.loads(raw)[2])
+    return []
+
+
+def kept_refs(text: Any) -> list[str]:
+    """The template a kept text refers to (none when it is the text itself)."""
     if isinstance(text, dict):
         return [str(text["T"])]
     if isinstance(text, int):
@@ -154,6 +159,11 @@ def template_refs(raw: str) -> list[str]:
     if isinstance(text, list):
         return [str(text[0])]
     return []
+
+
+def kept_text(text: Any, templates: Mapping[str, str]) -> str:
+    """The text of a kept text (a template's code and params, or the text itself)."""
+    return _filled(text, templates)[0]
 
 
 def _filled(text: Any, templates: Mapping[str, str]) -> tuple[str, str | None, dict[str, str]]:

@@ -72,7 +72,6 @@ from queues.redis.outbox import OutboxRedis
 from queues.redis.outcomes import Outcomes
 from queues.redis.queue import Queues
 from queues.redis.scripts import check, translated
-from queues.redis.texts import Texts
 from queues.redis.timeline import TimelineRedis
 from queues.redis.turn import run_turn
 from queues.redis.windows import WindowsRedis
@@ -96,7 +95,6 @@ class RedisStore(KeyedRedis, OutboxRedis, WindowsRedis, EraseRedis, TimelineRedi
         self._queues = Queues(
             self._redis, self._scripts, self._locator, self._clock, cluster=cluster
         )
-        self._texts = Texts(self._redis, self._scripts)
         self._history = History(self._redis, self._locator, self._scripts, self._texts)
         self._aggregates = Aggregates(self._redis)
         self._capacities = Capacities(

@@ -15,7 +15,9 @@ or read.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections import ChainMap
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from queues.models import Message, fill
 from queues.redis.keys import TEXTS_KEY
@@ -27,6 +29,11 @@ __all__ = ["Texts", "template_id"]
 #: Templates a process keeps in memory; past this the cache starts again (a config holds
 #: some hundreds).
 _CACHE_LIMIT = 10_000
+
+#: Prompt texts kept lately, with how they were kept: a session saved after them keeps its
+#: answer's prompts the same way (``sessions.py``). A turn's prompts are kept just before
+#: its session is saved, so a few thousand cover every turn under way.
+_RECENT_LIMIT = 4_096
 
 
 def template_id(template: str) -> str:
@@ -40,6 +47,7 @@ class Texts:
         self._scripts = scripts
         self._known: dict[str, str] = {}  # sb:texts field (code or template id) -> template
         self._codes: dict[str, int] = {}  # template -> code
+        self._recent: dict[str, Any] = {}  # prompt text -> its kept form (Prompt.encoded)
 
     async def keep(self, message: Message) -> Prompt | None:
         """The code the message's template is kept under and the params it uses, or None
@@ -59,19 +67,34 @@ class Texts:
             code = int(reply[0])
             self._remember(str(code), template)
             self._codes[template] = code
-        return Prompt(code, template, params)
+        prompt = Prompt(code, template, params)
+        if len(self._recent) >= _RECENT_LIMIT:
+            del self._recent[next(iter(self._recent))]  # the oldest
+        self._recent[message.text] = prompt.encoded()
+        return prompt
+
+    def kept_as(self, text: str) -> Any | None:
+        """How a prompt with this text was kept lately (a code, or ``[code, params...]``),
+        or None: any form kept for a text gives that text back."""
+        return self._recent.get(text)
 
     async def messages(self, raws: Sequence[str], contact_id: str) -> list[Message]:
         """Decode a contact's stored messages, reading the templates this process has not
         seen."""
-        wanted = {ref for raw in raws for ref in template_refs(raw) if ref not in self._known}
-        if wanted:
-            refs = sorted(wanted)
-            found = await self._redis.hmget(TEXTS_KEY, refs)
-            for ref, template in zip(refs, found, strict=True):
-                if template is not None:
-                    self._remember(ref, str(template))
-        return [decode_message(raw, self._known, contact_id) for raw in raws]
+        templates = await self.templates(ref for raw in raws for ref in template_refs(raw))
+        return [decode_message(raw, templates, contact_id) for raw in raws]
+
+    async def templates(self, refs: Iterable[str]) -> Mapping[str, str]:
+        """The templates this process knows, after reading those of ``refs`` it did not."""
+        wanted = sorted({ref for ref in refs if ref not in self._known})
+        if not wanted:
+            return self._known
+        read: dict[str, str] = {}
+        for ref, template in zip(wanted, await self._redis.hmget(TEXTS_KEY, wanted), strict=True):
+            if template is not None:
+                read[ref] = str(template)
+                self._remember(ref, read[ref])
+        return ChainMap(read, self._known)  # the cache may have started again meanwhile
 
     def _remember(self, ref: str, template: str) -> None:
         if len(self._known) >= _CACHE_LIMIT:

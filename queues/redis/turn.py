@@ -65,9 +65,6 @@ async def run_turn(
         field, value = last or "", f"{cid} {message.id}"
         short = short_value(cid, message.id)
     keys += [where, *(session_key(key) for key, _ in turn.unchanged)]
-    raw, px, tag = "", 0, ""
-    if turn.session is not None:
-        raw, px, tag = session_value(turn.session_key, turn.session, turn.session_ttl_s)
     queueing: list[str] = []
     if queue is not None:
         check_team(queue.team)
@@ -75,6 +72,9 @@ async def run_turn(
         keys += [*team_keys(queue.team, cid), team_buckets_key(queue.team, now)]
         queueing = _enqueue_args(queue)
     said = [encode_message(m, await texts.keep(m), cid) for m in turn.said]
+    raw, px, tag = "", 0, ""
+    if turn.session is not None:  # after the prompts: it keeps them as they are kept
+        raw, px, tag = session_value(turn.session_key, turn.session, turn.session_ttl_s)
     args = [cid, fmt_time(now), encode_message(message, None, cid), message.id]
     args += ["" if turn.key is None else "1", turn.session_tag, raw, str(px)]
     args += [field, value, short, str(int(IDEMPOTENCY_TTL_S * 1000)), "1" if turn.new else "0"]

@@ -1,7 +1,8 @@
 """How the Redis store keeps a waiting crowd's histories small: prompts as a template code
 and params, messages as short lines, the meta one field each (a compact hash), no message
 events in the streams; and that records written by earlier versions still read the same.
-Idempotency keys and sessions: ``test_layout.py``."""
+A session keeps the prompts its contact's history kept the same way. Idempotency keys and
+the rest of a session: ``test_layout.py``."""
 
 from __future__ import annotations
 
@@ -11,8 +12,14 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 
-from queues import Direction, Message, fill
-from queues.redis.keys import TEXTS_KEY, contact_events_key, flow_key, history_key
+from queues import Direction, Message, Turn, TurnOutcome, fill
+from queues.redis.keys import (
+    TEXTS_KEY,
+    contact_events_key,
+    flow_key,
+    history_key,
+    session_key,
+)
 from queues.redis.store import RedisStore
 from queues.redis.texts import template_id
 from tests.conftest import FakeClock
@@ -167,3 +174,44 @@ async def test_an_id_made_in_the_messages_millisecond_is_kept_short_and_reads_ba
     got = list((await store.get_contact(contact.id)).messages[1:])
     assert got == [*said, odd, later, early]
     assert [m.at for m in got] == [m.at for m in (*said, odd, later, early)]
+
+
+async def test_a_session_keeps_the_prompts_just_kept_as_their_templates(
+    admin: aioredis.Redis, store: RedisStore, redis_url: str, clock: FakeClock
+) -> None:
+    contact, first = contact_and_message(clock)
+    await store.intake(contact, first)
+    said = prompt(clock, QUEUED, position="181", team="Technical support")
+    plain = prompt(clock, "For English, press 2.")
+    await store.append_message(contact.id, said)
+    await store.append_message(contact.id, plain)
+    answer = [[said.text, "en"], [plain.text, "en"], ["Not a prompt", "en"]]
+    data = {"contact_id": contact.id, "answer": {"prompts": answer}, "queue_prompt": "queued"}
+    await store.put_session("voice:CA1", data, ttl_s=60)
+    raw = cast(str, await admin.get(session_key("voice:CA1")))
+    code = kept_text((await entries(admin, contact.id))[-2])[0]
+    assert "stay on the line" not in raw and "press 2" not in raw and "Not a prompt" in raw
+    body = json.loads(raw.split(" ", 2)[2])
+    assert body["answer"]["prompts"][0] == [{"\x02": [code, "181", "Technical support"]}, "en"]
+    assert await store.get_session("voice:CA1") == data
+    # Another process, which has not seen the templates, reads them from Redis.
+    async with await RedisStore.open(redis_url, clock=clock) as other:
+        assert await other.get_sessions(["voice:CA1"]) == [(data, raw.split(" ")[1])]
+        # It keeps a text it has not kept itself as the text.
+        await other.put_session("voice:CA2", data, ttl_s=60)
+    assert said.text in cast(str, await admin.get(session_key("voice:CA2")))
+    assert await store.get_session("voice:CA2") == data
+
+
+async def test_a_turn_keeps_its_sessions_prompts_as_their_templates(
+    admin: aioredis.Redis, store: RedisStore, clock: FakeClock
+) -> None:
+    contact, first = contact_and_message(clock)
+    said = prompt(clock, QUEUED, position="3", team="Billing")
+    session = {"contact_id": contact.id, "answer": {"prompts": [[said.text, "pl"]]}}
+    turn = Turn("sms:+48500100200", "", session, 60.0, contact, True, first, said=(said,))
+    done = await store.apply_turn(turn)
+    assert done.outcome is TurnOutcome.APPLIED
+    raw = cast(str, await admin.get(session_key("sms:+48500100200")))
+    assert said.text not in raw and '"\\u0002"' in raw
+    assert await store.get_sessions(["sms:+48500100200"]) == [(session, done.session_tag)]
