@@ -30,7 +30,6 @@ from queues.redis.sessions import (
     decode_session,
     encode_session,
     expand_prompts,
-    has_kept,
     prompt_refs,
 )
 from queues.redis.texts import Texts
@@ -80,12 +79,12 @@ class KeyedRedis(OnConnection):
     async def _tagged(self, key: str, raw: str | bytes | None) -> tuple[dict[str, Any] | None, str]:
         if raw is None:
             return None, ""
-        text = raw if isinstance(raw, str) else raw.decode()
-        expires_at, tag, data = decode_session(key, text)
+        expires_at, tag, data = decode_session(key, raw if isinstance(raw, str) else raw.decode())
         if expires_at <= self._clock():
             return None, ""
-        if has_kept(text):  # prompts kept as their templates (sessions.py)
-            data = expand_prompts(data, await self._texts.templates(prompt_refs(data)))
+        refs = prompt_refs(data)  # of prompts kept as their templates (sessions.py)
+        if refs:
+            data = expand_prompts(data, await self._texts.templates(refs))
         return data, tag
 
     @operation

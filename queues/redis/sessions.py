@@ -7,36 +7,28 @@ compact JSON in which the session's own key, where the data repeats it (a call's
 answered share it), is the character U+0001 (JSON text never holds it unescaped). Earlier
 versions kept ``{"x": expires at, "t": tag, "d": data}``, which still reads.
 
-Most of a caller's session is the last answer's prompts (kept so a retry is answered with
-the same words), and those sentences are in the contact's history too, kept as a
-template's code and params (``texts.py``). A string in the data that this process has
-just kept as a prompt is kept the same way here: ``{"\u0002": <code or [code, params...]>}``
-(a key no data uses), and reads back as the text. Earlier versions kept every text.
+Most of a caller's session is its last answer's prompts, kept so that a provider's retry is
+answered with the same words: ``"answer": {"prompts": [[text, language], ...]}`` (the
+router's session record, ``router/contacts/replay.py``). Those sentences are in the
+contact's history too, kept as a template's code and params (``texts.py``), and a prompt
+this process has just kept so is kept the same way here, ``[<code or [code, params...]>,
+language]``; it reads back as its text. Earlier versions kept every text.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from queues.redis.messages import kept_refs, kept_text
 
-__all__ = [
-    "KeptAs",
-    "decode_session",
-    "encode_session",
-    "expand_prompts",
-    "has_kept",
-    "prompt_refs",
-]
+__all__ = ["KeptAs", "decode_session", "encode_session", "expand_prompts", "prompt_refs"]
 
 #: How a prompt text was kept lately (``Texts.kept_as``), or None.
 KeptAs = Callable[[str], Any]
 
 _SELF = "\x01"
-_KEPT = "\x02"
-_KEPT_JSON = '{"\\u0002":'  # how a kept text starts in the JSON text
 
 
 def _never(_text: str) -> None:
@@ -71,45 +63,40 @@ def decode_session(key: str, raw: str) -> tuple[float, str, dict[str, Any]]:
     return float(expires_at), tag, data
 
 
-def prompt_refs(data: Any) -> list[str]:
-    """The templates (``sb:texts`` fields) the kept texts in a decoded session refer to."""
-    return [ref for kept in _kept_texts(data) for ref in kept_refs(kept)]
+def prompt_refs(data: dict[str, Any]) -> list[str]:
+    """The templates (``sb:texts`` fields) the answer's kept prompts refer to."""
+    return [ref for text, _ in _prompts(data) for ref in kept_refs(text)]
 
 
-def expand_prompts(data: Any, templates: Mapping[str, str]) -> Any:
-    """The data with each kept text as its text again."""
-    if isinstance(data, dict):
-        if len(data) == 1 and _KEPT in data:
-            return kept_text(data[_KEPT], templates)
-        return {k: expand_prompts(v, templates) for k, v in data.items()}
-    if isinstance(data, list):
-        return [expand_prompts(v, templates) for v in data]
-    return data
+def expand_prompts(data: dict[str, Any], templates: Mapping[str, str]) -> dict[str, Any]:
+    """The data with the answer's prompts as their texts again."""
+    prompts = _prompts(data)
+    if all(isinstance(text, str) for text, _ in prompts):
+        return data
+    said = [
+        [text if isinstance(text, str) else kept_text(text, templates), language]
+        for text, language in prompts
+    ]
+    return {**data, "answer": {**data["answer"], "prompts": said}}
 
 
-def has_kept(raw: str) -> bool:
-    """Whether a session's value keeps any text as a prompt (cheap: on the JSON text)."""
-    return _KEPT_JSON in raw
+def _compacted(data: dict[str, Any], kept_as: KeptAs) -> dict[str, Any]:
+    prompts = _prompts(data)
+    if not prompts:
+        return data
+    kept = [
+        [kept_as(text) if isinstance(text, str) else None, language] for text, language in prompts
+    ]
+    if all(k is None for k, _ in kept):
+        return data
+    said = [
+        [text if k is None else k, language]
+        for (text, language), (k, _) in zip(prompts, kept, strict=True)
+    ]
+    return {**data, "answer": {**data["answer"], "prompts": said}}
 
 
-def _compacted(data: Any, kept_as: KeptAs) -> Any:
-    if isinstance(data, str):
-        kept = kept_as(data)
-        return data if kept is None else {_KEPT: kept}
-    if isinstance(data, dict):
-        return {k: _compacted(v, kept_as) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_compacted(v, kept_as) for v in data]
-    return data
-
-
-def _kept_texts(data: Any) -> Iterator[Any]:
-    if isinstance(data, dict):
-        if len(data) == 1 and _KEPT in data:
-            yield data[_KEPT]
-            return
-        for value in data.values():
-            yield from _kept_texts(value)
-    elif isinstance(data, list):
-        for value in data:
-            yield from _kept_texts(value)
+def _prompts(data: dict[str, Any]) -> list[list[Any]]:
+    answer = data.get("answer")
+    prompts = answer.get("prompts") if isinstance(answer, dict) else None
+    return prompts if isinstance(prompts, list) else []
