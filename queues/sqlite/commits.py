@@ -29,13 +29,17 @@ class _Job:
     loop: asyncio.AbstractEventLoop
 
 
-def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if future.cancelled():
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
+_Settled = tuple[asyncio.Future[Any], bool, Any]
+
+
+def _settle_all(group: list[_Settled]) -> None:
+    for future, ok, value in group:
+        if future.cancelled():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
 
 
 class GroupCommit:
@@ -81,8 +85,13 @@ class GroupCommit:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
             outcomes = [(False, exc)] * len(jobs)
+        # One wake-up per loop for the whole group, not one per write (each is a write to
+        # the loop's self-pipe, 2% of an SMS webhook's CPU on sqlite).
+        settled: dict[asyncio.AbstractEventLoop, list[_Settled]] = {}
         for job, (ok, value) in zip(jobs, outcomes, strict=True):
-            job.loop.call_soon_threadsafe(_settle, job.future, ok, value)
+            settled.setdefault(job.loop, []).append((job.future, ok, value))
+        for loop, group in settled.items():
+            loop.call_soon_threadsafe(_settle_all, group)
 
 
 def _in_savepoint(

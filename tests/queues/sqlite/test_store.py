@@ -10,6 +10,8 @@ import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
+from unittest.mock import patch
 
 import pytest
 
@@ -386,10 +388,21 @@ async def test_concurrent_writes_commit_in_groups_each_durable_before_it_returns
         row = other.execute("SELECT count(*) FROM contacts WHERE id = ?", (contact.id,))
         assert row.fetchone() == (1,)
 
-    await asyncio.gather(*(one(n) for n in range(50)))
+    # The worker wakes the loop once a group, not once a write.
+    loop = asyncio.get_running_loop()
+    wake, wakes = loop.call_soon_threadsafe, []
+
+    def counted(callback: Any, *args: Any, context: Any = None) -> asyncio.Handle:
+        wakes.append(callback)
+        return wake(callback, *args, context=context)
+
+    with patch.object(loop, "call_soon_threadsafe", counted):
+        await asyncio.gather(*(one(n) for n in range(50)))
     other.close()
     assert group.writes - writes0 == 50
     assert group.commits - commits0 < 25  # writes that waited together committed together
+    grouped = [c for c in wakes if getattr(c, "__module__", "") == "queues.sqlite.commits"]
+    assert len(grouped) == group.commits - commits0
 
 
 async def test_a_failing_write_in_a_group_is_undone_alone(
