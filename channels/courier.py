@@ -31,7 +31,7 @@ import structlog
 from channels.base import Outbox, Reply
 from channels.errors import SendFailed, TelegramSendFailed
 from channels.retry import backoff_s
-from queues import Channel, Parcel, Store, StoreUnavailable, now_s
+from queues import Channel, Parcel, Store, StoreUnavailable, now_s, stop_task
 
 __all__ = ["Courier", "Delivery", "reply_from_payload", "reply_payload"]
 
@@ -300,9 +300,7 @@ class Courier:
             async with asyncio.timeout(timeout_s):
                 await asyncio.shield(task)
         except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task)
         finally:
             self._stopping = False
 

@@ -32,6 +32,7 @@ from queues.models import (
     now_s,
     to_iso,
 )
+from queues.tasks import stop_task, stop_tasks
 from queues.timeline import (
     MAX_NOTE_CHARS,
     MAX_NOTES,
@@ -87,6 +88,8 @@ __all__ = [
     "new_id",
     "now_s",
     "open_store",
+    "stop_task",
+    "stop_tasks",
     "to_iso",
 ]
 

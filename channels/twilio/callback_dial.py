@@ -25,7 +25,16 @@ from channels.courier import Courier
 from channels.errors import SendFailed
 from channels.twilio.callback_book import Callback, CallbackBook, CallbackState
 from channels.twilio.calls import CallControl
-from queues import Channel, Contact, ContactNotFound, ContactState, Event, Store, StoreUnavailable
+from queues import (
+    Channel,
+    Contact,
+    ContactNotFound,
+    ContactState,
+    Event,
+    Store,
+    StoreUnavailable,
+    stop_task,
+)
 
 __all__ = ["CallbackSettings", "Dialer"]
 
@@ -213,10 +222,7 @@ class Dialer:
 
     async def aclose(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_task(task)
 
     async def _run(self) -> None:
         while True:

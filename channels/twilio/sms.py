@@ -9,7 +9,6 @@ the same TwiML. Delivery reports of agent replies arrive at ``POST /twilio/sms/s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
@@ -23,7 +22,7 @@ from channels.twilio import twiml
 from channels.twilio.auth import TwilioSignature
 from channels.twilio.sms_send import MAX_SMS_CHARS, SmsOutbox
 from channels.webhooks import refuse, store_unavailable
-from queues import Channel, StoreUnavailable
+from queues import Channel, StoreUnavailable, stop_tasks
 
 __all__ = ["INBOUND_PATH", "STATUS_PATH", "SmsAdapter", "render_twiml"]
 
@@ -84,11 +83,7 @@ class SmsAdapter:
         log.info("channel_on", channel="sms", path=INBOUND_PATH)
 
     async def aclose(self) -> None:
-        for task in list(self._deferred):
-            task.cancel()
-        for task in list(self._deferred):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(*self._deferred)
         await self._deadline.aclose()
         await self.sender.aclose()
 

@@ -12,14 +12,13 @@ reconnect). The cost follows the changes and the teams, not the number of chats 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
 import structlog
 
 from channels.base import MOVED_CHANNEL, WAKE_CHANNEL, Inbox, Standing
 from channels.webchat.outbox import PubSub
-from queues import StoreUnavailable
+from queues import StoreUnavailable, stop_tasks
 
 __all__ = ["QueueBoard"]
 
@@ -76,11 +75,7 @@ class QueueBoard:
     async def aclose(self) -> None:
         tasks = [*self._listeners, *self._teams.values()]
         self._listeners, self._teams = [], {}
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(*tasks)
 
     # -- news ------------------------------------------------------------------------------
     async def _listen(self, channel: str) -> None:

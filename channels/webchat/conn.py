@@ -33,7 +33,7 @@ from channels.webchat.protocol import (
     typing_channel,
     wait_min,
 )
-from queues import Channel, ContactState, Message, StoreUnavailable, to_iso
+from queues import Channel, ContactState, Message, StoreUnavailable, stop_task, to_iso
 
 __all__ = ["ChatSettings", "Connection"]
 
@@ -125,10 +125,7 @@ class Connection:
         finally:
             if self._contact_id is not None:
                 self._s.board.unwatch(self._contact_id, self._standing)
-            if forward is not None:
-                forward.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await forward
+            await stop_task(forward)
 
     # -- frames in -------------------------------------------------------------------------
     async def _hello(self) -> Hello | None:

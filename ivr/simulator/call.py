@@ -19,7 +19,6 @@ passes twilio's), so this module needs no vendor SDK.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Coroutine
 from typing import Any
@@ -51,6 +50,7 @@ from ivr.simulator.twiml import (
     parse,
 )
 from ivr.simulator.webhook import Fetch, Webhooks
+from queues import stop_tasks
 
 __all__ = ["Call", "CallFailed", "CallResult", "CallSpec", "Outcome", "Signer", "new_call_sid"]
 
@@ -180,11 +180,9 @@ class Call:
         try:
             done, _ = await asyncio.wait({doing, changed}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (doing, changed):
-                if not task.done():
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+            # Only the unfinished: a finished `doing` raises from .result() below, and
+            # here its error would replace a cancel of this task on its way out.
+            await stop_tasks(*(task for task in (doing, changed) if not task.done()))
         if doing in done:
             # A change that came as the document ended applies at the next one.
             return doing.result()

@@ -9,7 +9,6 @@ counts every ``progress_s``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +20,7 @@ import aiohttp
 from ivr.simulator.api import TwilioApi
 from ivr.simulator.call import Call, CallResult, CallSpec, Outcome, Signer, new_call_sid
 from ivr.simulator.keys import ScriptKeys
+from queues import stop_task
 
 __all__ = ["Progress", "Summary", "percentile", "place_calls", "summarise"]
 
@@ -211,10 +211,7 @@ async def place_calls(
     try:
         results = list(await asyncio.gather(*(one(i) for i in range(calls))))
     finally:
-        if reporter is not None:
-            reporter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reporter
+        await stop_task(reporter)
         if session is None:
             await client.close()
     if progress is not None:

@@ -19,6 +19,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from queues.errors import StoreUnavailable
 from queues.redis.cancel import KeptCancel
+from queues.tasks import stop_task
 
 __all__ = ["Fanout"]
 
@@ -105,10 +106,7 @@ class Fanout:
         """Drop the connection; every subscriber's iterator raises ``error``."""
         reader, self._reader = self._reader, None
         pubsub, self._pubsub = self._pubsub, None
-        if reader is not None:
-            reader.cancel()
-            with suppress(asyncio.CancelledError):
-                await reader
+        await stop_task(reader)
         for queues in self._queues.values():
             for queue in queues:
                 queue.put_nowait(error)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -12,7 +11,7 @@ import structlog
 from aiohttp import web
 
 from channels import ChannelAdapter, ContactListener, Outbox
-from queues import Channel, Store, StoreUnavailable, now_s
+from queues import Channel, Store, StoreUnavailable, now_s, stop_tasks
 from router.app.services import (
     KPI_WINDOW_S,
     after_care,
@@ -258,11 +257,7 @@ def _lifecycle(
             if ctx.service.standing is not None:
                 await ctx.service.standing.aclose()
             await ctx.courier.aclose()
-            for task in (reaping, refreshing):
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+            await stop_tasks(reaping, refreshing)
             await ctx.desk.aclose()
             for adapter in reversed(started):
                 await adapter.aclose()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
+
+from queues import stop_tasks
 
 __all__ = ["format_contact", "run_agent"]
 
@@ -119,10 +120,7 @@ async def _work(api: _Api, contact: dict[str, Any]) -> bool:
                 return True
             print(f"   refused ({status}): {data}", flush=True)
     finally:
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(*tasks)
 
 
 async def run_agent(url: str, token: str, teams: Sequence[str] | None) -> int:

@@ -13,14 +13,13 @@ per waiting contact, nothing per second. The notice itself is posted under an id
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 
 import structlog
 
-from queues import Store, StoreUnavailable
+from queues import Store, StoreUnavailable, stop_task
 
 __all__ = ["KIND", "LOCK", "NoticeBook", "NoticeWatch"]
 
@@ -151,7 +150,4 @@ class NoticeWatch:
 
     async def aclose(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_task(task)

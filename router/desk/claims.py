@@ -33,6 +33,7 @@ from queues import (
     Store,
     StoreUnavailable,
     new_id,
+    stop_task,
 )
 from router.desk.presence import AgentStatus, Presence
 from router.errors import DeskError
@@ -149,10 +150,7 @@ class AgentDesk:
         if self._told:
             await asyncio.wait(list(self._told), timeout=5.0)
         listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+        await stop_task(listener)
 
     async def notify(self, team: str) -> None:
         """A contact may be claimable now (enqueued, released, back from a lease): wake the

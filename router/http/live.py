@@ -39,7 +39,7 @@ import structlog
 from aiohttp import WSMsgType, web
 
 from channels import load_json
-from queues import ContactNotFound, StoreUnavailable, to_iso
+from queues import ContactNotFound, StoreUnavailable, stop_task, to_iso
 from router.contacts import callback_view
 from router.desk import AgentStatus, contact_channel
 from router.http.access import may_read, refusal
@@ -293,8 +293,6 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
                     await session.send({"type": "error", "error": "the store is unavailable"})
     finally:
         session.unwatch_all()
-        ticker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await ticker
+        await stop_task(ticker)
         log.info("agent_console_disconnected")
     return ws
