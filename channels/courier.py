@@ -301,6 +301,11 @@ class Courier:
                 await asyncio.shield(task)
         except TimeoutError:
             await stop_task(task)
+        except asyncio.CancelledError:
+            # Cancelled while waiting (the app's teardown): the deliveries stop too, or
+            # they would run on with no one left to stop them.
+            await stop_task(task)
+            raise
         finally:
             self._stopping = False
 

@@ -3,6 +3,10 @@ failure or a dead process, and given up with a report."""
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
 from channels.base import Reply
 from channels.courier import Courier, Delivery
 from channels.errors import SendFailed
@@ -175,3 +179,29 @@ def test_backoff_doubles_its_ceiling_up_to_the_maximum() -> None:
         waits = [backoff_s(attempt, first_delay_s=0.5, max_delay_s=3.0) for _ in range(200)]
         assert all(0 <= w <= ceiling for w in waits)
         assert max(waits) > ceiling / 2  # jittered across the range, not pinned at zero
+
+
+async def test_a_stop_cancelled_while_a_send_is_under_way_stops_the_deliveries_too(
+    store: Store, clock: FakeClock
+) -> None:
+    sending, release = asyncio.Event(), asyncio.Event()
+
+    class Slow(Flaky):
+        async def send(self, reply: Reply) -> str | None:
+            sending.set()
+            await release.wait()
+            return await super().send(reply)
+
+    made = Courier(store, clock=clock, lease_s=30)
+    made.senders[Channel.SMS] = Slow()
+    await made.post("p1", reply("hello"), kind="prompt", retry=True)
+    await made.start()
+    delivering = made._task
+    assert delivering is not None
+    await sending.wait()
+    stopping = asyncio.create_task(made.stop(timeout_s=30))
+    await asyncio.sleep(0)
+    stopping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stopping
+    assert delivering.done()  # not left running with no one to stop it
