@@ -36,7 +36,15 @@ from redis.asyncio import Redis
 from bench import procs
 from bench.outage_crowd import agent
 from bench.outage_host import Host
-from bench.outage_probe import LoopLag, RouterProbe, Stamps, fill_stamps, spread, stages
+from bench.outage_probe import (
+    LoopLag,
+    RouterProbe,
+    Stamps,
+    fill_stamps,
+    router_gc_pauses,
+    spread,
+    stages,
+)
 from bench.outage_setup import key_breakdown, routers
 from bench.procs import ROOT, Server, cpu_s
 from bench.report import Figure
@@ -269,7 +277,7 @@ async def _outage(
                 probe.close()
     logs = workdir / "logs"
     delays = fill_stamps(run.claims, called["calls"], [logs / f"{r.name}.out" for r in run.routers])
-    print(_where(run, probe, window, called, chatted["lag"]))
+    print(_where(run, probe, window, called, chatted["lag"], logs))
     if os.environ.get("OUTAGE_LOGS"):  # the routers' logs, kept for a closer look
         shutil.copytree(logs, os.environ["OUTAGE_LOGS"], dirs_exist_ok=True)
     lost = int(called["errors"])
@@ -282,7 +290,12 @@ async def _outage(
 
 
 def _where(
-    run: _Run, probe: RouterProbe, window: _Window, called: dict[str, Any], chats: list[float]
+    run: _Run,
+    probe: RouterProbe,
+    window: _Window,
+    called: dict[str, Any],
+    chats: list[float],
+    logs: Path,
 ) -> str:
     """What the window's claims went through: each process's loop lag, the routers' answer
     times, and the stages of the voice claims (``bench.outage_probe``)."""
@@ -296,6 +309,10 @@ def _where(
     lines.append(f"  callers' full GC pauses {spread(gcs):>22} ms  (n={len(gcs)})")
     for name in probe.urls:
         lines.append(f"  router {name} /healthz {spread(probe.between(name, t0, t1)):>29} ms")
+        pauses = router_gc_pauses(logs / f"{name}.out", t0, t1)
+        lines.append(
+            f"  router {name} full GC pauses >= 20 ms {spread(pauses):>14} ms  (n={len(pauses)})"
+        )
     lines.append(f"  load average {os.getloadavg()[0]:.1f}")
     return "\n".join([*lines, stages(run.claims)])
 

@@ -189,6 +189,19 @@ def router_stamps(outputs: Iterable[Path]) -> dict[str, dict[str, float]]:
     return found
 
 
+def router_gc_pauses(output: Path, t0: float, t1: float) -> list[float]:
+    """A router's full collections of 20 ms or more between ``t0`` and ``t1`` (its
+    ``gc_full_pass`` log lines, logged just after), in seconds."""
+    pauses = []
+    with output.open(encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            if line.startswith("{") and '"gc_full_pass"' in line:
+                entry = json.loads(line)
+                if t0 <= _wall(str(entry.get("timestamp"))) <= t1:
+                    pauses.append(float(entry["ms"]) / 1000)
+    return pauses
+
+
 def fill_stamps(
     claims: Sequence[Stamps], calls: Mapping[str, Mapping[str, Any]], logs: Iterable[Path]
 ) -> list[float]:

@@ -15,10 +15,12 @@ from queues import Store, StoreUnavailable, open_store
 from queues.memory import MemoryStore
 from router.app import (
     DEMO_TOKENS,
+    THAW_EVERY_S,
     configure_logging,
     create_app,
     freeze_after_full_passes,
     freeze_start_up,
+    log_long_passes,
 )
 from router.config import Config, HostPort
 from router.http import CONTEXT
@@ -102,13 +104,14 @@ async def _serve(config: Config, store: Store, host: str, port: int, *, demo: bo
     # frozen, the collector's full passes skip it (without this each walks ~65,000 objects,
     # a 20 ms pause in whatever request is running: the p99 of /api/stats).
     freeze_start_up()
-    stop_freezing = (
-        freeze_after_full_passes(asyncio.get_running_loop())
-        if isinstance(store, MemoryStore)  # every contact in the heap (collector.py)
-        else lambda: None
+    stop_freezing = freeze_after_full_passes(
+        asyncio.get_running_loop(),
+        # Every contact is in the heap: its survivors are the store (collector.py).
+        thaw_every_s=None if isinstance(store, MemoryStore) else THAW_EVERY_S,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    stop_timing = log_long_passes(loop)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
@@ -116,6 +119,7 @@ async def _serve(config: Config, store: Store, host: str, port: int, *, demo: bo
     finally:
         log.info("router_stopping")
         stop_freezing()
+        stop_timing()
         await runner.cleanup()
     return 0
 
