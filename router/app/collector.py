@@ -18,6 +18,7 @@ logs every full pass of ``LONG_PASS_MS`` or more (``gc_full_pass``).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import gc
 import time
 from collections.abc import Callable
@@ -94,7 +95,9 @@ def log_long_passes(
             return
         ms = (time.perf_counter() - began) * 1000
         if ms >= threshold_ms and not loop.is_closed():
-            loop.call_soon_threadsafe(_report, ms, info["collected"], gc.get_freeze_count())
+            # In a context of its own: not the one of the request that was running.
+            report = (ms, info["collected"], gc.get_freeze_count())
+            loop.call_soon_threadsafe(_report, *report, context=contextvars.Context())
 
     gc.callbacks.append(timed)
     return lambda: gc.callbacks.remove(timed)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 
+import structlog
 from structlog.testing import capture_logs
 
 from router.app.collector import freeze_after_full_passes, log_long_passes
@@ -40,8 +41,9 @@ async def test_survivors_of_a_full_pass_are_frozen_and_stopping_leaves_the_colle
 async def test_a_long_full_pass_is_logged_from_the_loop_and_a_short_one_is_not() -> None:
     loop = asyncio.get_running_loop()
     stop = log_long_passes(loop, threshold_ms=0.0)  # every full pass is "long"
+    structlog.contextvars.bind_contextvars(contact_id="c1")  # a request's, while it runs
     try:
-        with capture_logs() as logs:
+        with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
             gc.collect(1)  # not a full pass
             await asyncio.sleep(0)
             assert logs == []
@@ -49,9 +51,11 @@ async def test_a_long_full_pass_is_logged_from_the_loop_and_a_short_one_is_not()
             assert logs == []  # not from inside the collection
             await asyncio.sleep(0)
         assert [entry["event"] for entry in logs] == ["gc_full_pass"]
+        assert "contact_id" not in logs[0]  # not the request's line
         assert logs[0]["ms"] >= 0 and logs[0]["frozen"] == gc.get_freeze_count()
     finally:
         stop()
+        structlog.contextvars.clear_contextvars()
     stop = log_long_passes(loop, threshold_ms=60_000.0)
     try:
         with capture_logs() as logs:
