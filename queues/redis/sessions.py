@@ -70,29 +70,26 @@ def prompt_refs(data: dict[str, Any]) -> list[str]:
 
 def expand_prompts(data: dict[str, Any], templates: Mapping[str, str]) -> dict[str, Any]:
     """The data with the answer's prompts as their texts again."""
-    prompts = _prompts(data)
-    if all(isinstance(text, str) for text, _ in prompts):
-        return data
     said = [
         [text if isinstance(text, str) else kept_text(text, templates), language]
-        for text, language in prompts
+        for text, language in _prompts(data)
     ]
-    return {**data, "answer": {**data["answer"], "prompts": said}}
+    return _with_prompts(data, said)
 
 
 def _compacted(data: dict[str, Any], kept_as: KeptAs) -> dict[str, Any]:
-    prompts = _prompts(data)
-    if not prompts:
-        return data
-    kept = [
-        [kept_as(text) if isinstance(text, str) else None, language] for text, language in prompts
-    ]
-    if all(k is None for k, _ in kept):
-        return data
     said = [
-        [text if k is None else k, language]
-        for (text, language), (k, _) in zip(prompts, kept, strict=True)
+        [(isinstance(text, str) and kept_as(text)) or text, language]
+        for text, language in _prompts(data)
     ]
+    return _with_prompts(data, said)
+
+
+def _with_prompts(data: dict[str, Any], said: list[list[Any]]) -> dict[str, Any]:
+    """The data with ``said`` as the answer's prompts (the data itself when they are the
+    same)."""
+    if said == _prompts(data):
+        return data
     return {**data, "answer": {**data["answer"], "prompts": said}}
 
 

@@ -59,14 +59,13 @@ def freeze_after_full_passes(
 
     thawing: asyncio.TimerHandle | None = None
 
-    def thaw() -> None:
+    def thaw(every_s: float) -> None:
         nonlocal thawing
         gc.unfreeze()
-        assert thaw_every_s is not None
-        thawing = loop.call_later(thaw_every_s, thaw)
+        thawing = loop.call_later(every_s, thaw, every_s)
 
     if thaw_every_s is not None:
-        thawing = loop.call_later(thaw_every_s, thaw)
+        thawing = loop.call_later(thaw_every_s, thaw, thaw_every_s)
     gc.callbacks.append(after)
 
     def stop() -> None:

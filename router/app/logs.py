@@ -8,7 +8,7 @@ import atexit
 import logging
 import sys
 import threading
-from typing import Any, TextIO
+from typing import TextIO
 
 import structlog
 
@@ -59,14 +59,6 @@ class LineWriter:
         self._file.flush()
 
 
-class _LineWriterFactory:
-    def __init__(self, file: TextIO) -> None:
-        self._writer = LineWriter(file)
-
-    def __call__(self, *args: Any) -> LineWriter:
-        return self._writer
-
-
 def configure_logging(*, level: int = logging.INFO, json: bool | None = None) -> None:
     as_json = not sys.stderr.isatty() if json is None else json
     renderer: structlog.typing.Processor = (
@@ -74,6 +66,7 @@ def configure_logging(*, level: int = logging.INFO, json: bool | None = None) ->
         if as_json
         else structlog.dev.ConsoleRenderer(colors=False)
     )
+    writer = LineWriter(sys.stderr)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -82,6 +75,6 @@ def configure_logging(*, level: int = logging.INFO, json: bool | None = None) ->
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=_LineWriterFactory(sys.stderr),
+        logger_factory=lambda *_: writer,
         cache_logger_on_first_use=True,
     )

@@ -80,7 +80,7 @@ async def test_stop_ends_a_task_not_yet_started() -> None:
     assert task.cancelled()
 
 
-async def test_stop_all_cancels_every_task_before_waiting_for_one() -> None:
+async def test_stop_tasks_cancels_every_task_before_waiting_for_one() -> None:
     cleaning = asyncio.Event()
     first = asyncio.create_task(_slow_to_end(cleaning, swallow=False))
     second = asyncio.create_task(_forever())
