@@ -200,7 +200,9 @@ async def test_concurrent_claims_of_one_agent_never_exceed_the_capacity(
         )
         for n in range(50)
     ]
-    got = [c for c in await asyncio.gather(*claims) if c is not None]
+    results = await asyncio.gather(*claims)
+    refused = {agents[n % 3] for n, c in enumerate(results) if c is None}
+    got = [c for c in results if c is not None]
     ids = [c.contact_id for c in got]
     assert len(ids) == len(set(ids)), "a contact leased twice"
     for agent in agents:
@@ -210,10 +212,16 @@ async def test_concurrent_claims_of_one_agent_never_exceed_the_capacity(
         assert not (load["voice"] and len(held) > 1), (agent, load)
         assert await first.agent_load(agent) == dict(load)
         assert held, f"{agent} got nothing"
-    # What was left over is what full agents may not take: another claim of each gets none.
+    # An agent refused once was full, or nothing left was theirs to take: another claim
+    # gets none. (One whose every claim was answered may still be below capacity: up to 18
+    # contacts without voice, and each agent makes 16 or 17 claims.)
     for agent in agents:
         again = await second.claim(["billing", "technical"], agent, lease_s=60, capacity=SHIPPED)
-        assert again is None
+        if agent in refused:
+            assert again is None
+        elif again is not None:  # within the capacity all the same
+            load = Counter(await second.agent_load(agent))
+            assert all(load[ch] <= SHIPPED.limits[ch] for ch in load), (agent, load)
 
 
 # -- surveys -------------------------------------------------------------------------------
