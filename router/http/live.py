@@ -73,6 +73,9 @@ class _Watch:
     contact_id: str
     seen: tuple[Any, ...] | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    #: One push at a time (read, then send): the poll's read, a change's and a watch's may
+    #: otherwise overlap and send an older state after a newer one.
+    pushing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def stop(self) -> None:
         for task in self.tasks:
@@ -106,6 +109,10 @@ class _Session:
         watch = self.watched.get(contact_id)
         if watch is None:
             return
+        async with watch.pushing:
+            await self._push(watch, contact_id, force=force)
+
+    async def _push(self, watch: _Watch, contact_id: str, *, force: bool) -> None:
         try:
             contact = await self.ctx.store.get_contact(contact_id)
         except ContactNotFound as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import APIResponse, Page, Route, expect
 
 from queues import Channel
 from tests.router.testchannel import TestChannel
@@ -193,3 +193,43 @@ def test_a_bad_token_is_refused_and_signing_out_hands_the_contact_back(
     expect(page.locator("#signin")).to_be_visible()
     assert page.evaluate("() => sessionStorage.getItem('switchboard.token')") is None
     assert contact(live_app, cid)["state"] == "waiting"
+
+
+def test_a_reload_answered_after_a_pushed_message_does_not_hide_it(
+    live_app: LiveApp, pages: Pages
+) -> None:
+    """The console re-reads its contact after a reply. When that read's answer comes after
+    the socket pushed a newer state (here: held until the customer's next SMS was pushed),
+    the older answer must not replace what is shown: the server pushes nothing more, as the
+    console already has the newest state, so the message would stay hidden."""
+    add_sms_outbox(live_app)
+    agent = pages.new()
+    sign_in(agent, live_app.url + "/agent", live_app.tokens["ola"])
+    cid = sms_customer(live_app, "+48600100300", "Faktura za listopad")
+    agent.click("#claim")
+    expect(agent.locator("#contact")).to_be_visible()
+    customer_text = agent.locator("#transcript li.customer .text")
+    expect(customer_text.first).to_have_text("Faktura za listopad")
+
+    held: list[tuple[Route, APIResponse]] = []
+
+    def hold_reads(route: Route) -> None:
+        if route.request.method != "GET":
+            route.continue_()
+            return
+        held.append((route, route.fetch()))  # read now, answered later
+
+    agent.route(f"**/api/contacts/{cid}", hold_reads)
+    agent.fill("#reply", "Sprawdzam.")
+    agent.click("#send")
+    expect(agent.locator("#reply")).to_have_value("")
+    while not held:
+        agent.wait_for_timeout(20)
+    live_app.run(_say_sms(live_app, "+48600100300", "halo?"))
+    expect(customer_text.last).to_have_text("halo?")  # pushed over the socket
+    route, stale = held[0]
+    with agent.expect_response(lambda r: r.request.method == "GET" and cid in r.url):
+        route.fulfill(response=stale)
+    agent.wait_for_timeout(300)  # the page handles the late answer
+    expect(customer_text.last).to_have_text("halo?", timeout=1_000)
+    assert pages.errors == []

@@ -27,6 +27,7 @@
     ticker: null,
     labels: {},
     drafts: {}, // contact id -> the reply typed in its tab, kept while another is shown
+    pushes: {}, // contact id -> how many times the socket pushed it (reload() reads it)
   };
 
   /* ---------------------------------------------------------------- helpers */
@@ -255,6 +256,7 @@
       S.serverTime(frame.at);
       View.queues(frame.queues, state.teams, label);
     } else if (frame.type === "contact") {
+      state.pushes[frame.contact.id] = (state.pushes[frame.contact.id] || 0) + 1;
       onContactUpdate(frame.contact);
     } else if (frame.type === "gone") {
       // No longer readable here (transferred away) or no longer there: the tab closes.
@@ -474,12 +476,17 @@
     }
   }
 
+  /* Read the shown contact again. An answer that comes after the socket pushed the contact
+     is dropped: it may have been read before the push's state, and the server, which
+     pushes only changes, would never correct it (the push is at least as new). */
   async function reload() {
     if (!state.contact) {
       return;
     }
-    const result = await S.api("GET", "/api/contacts/" + encodeURIComponent(state.contact.id));
-    if (result.status === 200) {
+    const id = state.contact.id;
+    const pushed = state.pushes[id] || 0;
+    const result = await S.api("GET", "/api/contacts/" + encodeURIComponent(id));
+    if (result.status === 200 && (state.pushes[id] || 0) === pushed) {
       onContactUpdate(result.data);
     }
   }
