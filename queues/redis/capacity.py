@@ -26,11 +26,10 @@ agent at a time (they would only fence each other out), so only claims of the sa
 through different processes at the same moment ever retry. Cost per claim: one INCR, one
 small script per team (O(what the agent holds)), then the claim as without capacity.
 
-**Picking among the open channels.** Every script that adds to a team's ``:ready`` adds the
-member to its channel's index too (``:ready:<channel>``, same tag; ``ready_add`` in
-``lua/_common.lua``); a claim whose agent has channels closed reads the head of each open
-channel's index (at most five), so skipping a crowd of chats costs nothing per waiting
-chat. Teams queued by a version without the indexes are indexed once (``index_ready.lua``).
+**Picking among the open channels.** A team's queue is kept as one ready index per channel
+(``:ready:<channel>``, same tag; ``ready_add`` in ``lua/_common.lua``); a claim whose agent
+has channels closed reads the head of each open channel's index only, so skipping a crowd
+of chats costs nothing per waiting chat.
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ from queues.base import Clock
 from queues.capacity import ALL_CHANNELS, Capacity
 from queues.models import Claim
 from queues.redis.codec import fmt_time
-from queues.redis.keys import agent_claims_key, entry_prefix, fences_key, held_key, ready_key
+from queues.redis.keys import agent_claims_key, entry_prefix, fences_key, held_key
 from queues.redis.locate import Locator
 from queues.redis.queue import Fenced, Pick, Queues
 from queues.redis.scripts import Client, Scripts
@@ -79,14 +78,13 @@ class Capacities:
         self._locator = locator
         self._queues = queues
         self._clock = clock
-        self._indexed: set[str] = set()  # teams whose :ready has channel indexes
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)  # per agent
 
     async def claim(
         self, teams: Sequence[str], agent: str, lease_s: float, capacity: Capacity
     ) -> Claim | None:
         _check_agent(agent)
-        await self._index(teams)
+        await self._queues.unfold_ready()
         # One claim per agent at a time in this process: its claims would only fence each
         # other out. The fence still orders them against other processes' claims.
         async with self._locks[agent]:
@@ -135,10 +133,3 @@ class Capacities:
             for channel, n in zip(reply[::2], reply[1::2], strict=True):
                 load[str(channel)] = load.get(str(channel), 0) + int(str(n))
         return load
-
-    async def _index(self, teams: Sequence[str]) -> None:
-        for team in dict.fromkeys(teams):
-            if team not in self._indexed:
-                keys = [ready_key(team), ready_key(team) + ":v"]
-                await self._scripts.run("index_ready", keys, [entry_prefix(team)])
-                self._indexed.add(team)

@@ -45,8 +45,13 @@ Team ``{sb:team:T}`` (enqueue, claim, heartbeat, ack, release, remove, requeue, 
                    that created it), n and fields "1".."n": references of its queue events
                    (a stream id in this team's :events, or "<team> <stream id>" for events
                    recorded in a team it came from)
-    :ready         zset: "<sq in 12 digits>:<id>" -> score (queued_at - delay); ties FIFO
-                   by sq (entries keep sq as a plain number; earlier versions: 12 digits)
+    :ready:<ch>    zset: "<sq in 12 digits>:<id>" -> score (queued_at - delay) of the
+                   waiting contacts on channel <ch> (:ready: those without one); ties FIFO
+                   by sq (entries keep sq as a plain number; earlier versions: 12 digits).
+                   The team's queue is their union (READY_CHANNELS): a claim reads their
+                   heads, a position counts ahead in each. Earlier versions also kept every
+                   member in :ready (index_ready.lua moves what they left there, once
+                   a process: ``queue.py``)
     :leased        zset: contact id -> lease_until
     :queued        zset: contact id -> queued_at of waiting contacts (oldest wait)
     :moving        zset: contact id -> time, entries moving out (the reaper finishes them)
@@ -58,9 +63,6 @@ Team ``{sb:team:T}`` (enqueue, claim, heartbeat, ack, release, remove, requeue, 
                    the script of each transition, kept BUCKET_TTL_S
     :handles       list: "<time> <handle_s>" of the team's last RECENT_HANDLES resolves,
                    newest first (handle_s with the after-contact work that followed)
-    :ready:<ch>    zset: the same members as :ready, of the contacts on channel <ch> (a
-                   claim under capacity reads the heads of the channels it may take);
-                   :ready:v is set once the team's :ready was indexed so (``capacity.py``)
     :held:<agent>  set: contact ids the agent claimed in this team; a load count checks
                    each against its entry (held, or resolved within the wrap-up) and
                    drops the rest
@@ -114,6 +116,7 @@ from __future__ import annotations
 import zlib
 
 from queues.buckets import minute_of
+from queues.models import Channel
 
 PREFIX = "sb:"
 SHARDS = 16  # contact shards; changing it moves every contact, so it is fixed
@@ -130,6 +133,8 @@ OUTBOX_KEYS = [OUTBOX_TAG + s for s in (":due", ":p", ":a", ":at", ":known", ":g
 #: Each group's line (list of pending ids in post order) is this prefix + the group.
 OUTBOX_LINE_PREFIX = OUTBOX_TAG + ":g:"
 CHANNEL_PREFIX = PREFIX + "pubsub:"
+#: The channels of a team's ready indexes (``:ready:<ch>``), '' for entries without one.
+READY_CHANNELS = (*(str(c) for c in Channel), "")
 TOMBSTONE_TTL_S = 86_400
 #: How long an idempotency key is remembered: longer than any provider retries (SMTP gives
 #: up after 5 days), and bounded, so that a busy day's keys do not stay for ever.
@@ -306,6 +311,11 @@ def handles_key(team: str) -> str:
 def ready_channel_key(team: str, channel: str) -> str:
     """The team's waiting contacts on ``channel`` (the scripts build it: :ready .. ':' .. ch)."""
     return ready_key(team) + ":" + channel
+
+
+def ready_keys(team: str) -> list[str]:
+    """The team's ready indexes, one per channel: its queue is their union."""
+    return [ready_channel_key(team, channel) for channel in READY_CHANNELS]
 
 
 def held_key(team: str, agent: str) -> str:

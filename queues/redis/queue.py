@@ -26,7 +26,9 @@ from queues.errors import ContactNotFound, InvalidTransition, QueueError
 from queues.models import Claim, Contact, Position, QueueStats
 from queues.redis.codec import decode_contact, fmt_time, pairs
 from queues.redis.keys import (
+    READY_CHANNELS,
     SHARDS,
+    TEAMS_KEY,
     contact_events_key,
     contact_pending_key,
     entry_key,
@@ -42,6 +44,7 @@ from queues.redis.keys import (
     queued_key,
     ready_channel_key,
     ready_key,
+    ready_keys,
     team_buckets_key,
     team_events_key,
 )
@@ -100,6 +103,18 @@ class Queues:
         self._locator = locator
         self._clock = clock
         self._cluster = cluster
+        self._unfolded = False  # no team keeps an earlier version's combined :ready
+
+    async def unfold_ready(self) -> None:
+        """Once a process, before its first read of a ready queue: what an earlier version
+        kept in each team's combined ready queue goes into the channels' indexes
+        (``index_ready.lua``; a no-op for a team without one)."""
+        if self._unfolded:
+            return
+        for team in sorted(await self._redis.smembers(TEAMS_KEY)):
+            name = team.decode() if isinstance(team, bytes) else str(team)
+            await self._scripts.run("index_ready", [ready_key(name)], [entry_prefix(name)])
+        self._unfolded = True
 
     async def _state(self, contact_id: str) -> str:
         found = await self._locator.find(contact_id)
@@ -182,6 +197,7 @@ class Queues:
     ) -> Claim | None:
         """The claim across ``teams``; under capacity (``pick``) it raises ``Fenced`` when
         a newer claim of the agent counted its load in the team first."""
+        await self.unfold_ready()
         unique = list(dict.fromkeys(teams))
         if len(unique) == 1:
             got = await self._claim_in(unique[0], agent, lease_s, None, pick)
@@ -201,9 +217,9 @@ class Queues:
     async def _heads(self, teams: list[str], pick: Pick) -> list[tuple[float, int, str]]:
         """Each team's head (of the channels ``pick`` may take), best first."""
         sources = [
-            (team, ready_key(team) if channel is None else ready_channel_key(team, channel))
+            (team, ready_channel_key(team, channel))
             for team in teams
-            for channel in (pick.channels or (None,))
+            for channel in (pick.channels or READY_CHANNELS)
         ]
         async with self._redis.pipeline(transaction=False) as pipe:
             for _, key in sources:
@@ -367,6 +383,8 @@ class Queues:
 
     # -- reads -------------------------------------------------------------------------------
     async def position(self, contact_id: str) -> Position | None:
+        await self.unfold_ready()
+
         def build(team: str) -> tuple[list[str], list[str]]:
             return [entry_key(team, contact_id), ready_key(team)], [contact_id]
 
@@ -376,21 +394,27 @@ class Queues:
         return Position(ran.team, ahead=int(ran.reply[1]), waiting=int(ran.reply[2]))
 
     async def waiting_order(self, team: str) -> list[str]:
-        # Members are "<12-digit seq>:<id>", scores tie-broken by member: FIFO on ties.
-        members = await self._redis.zrange(ready_key(team), 0, -1)
+        # Members are "<12-digit seq>:<id>", scores tie-broken by member: FIFO on ties; the
+        # union of the channels' indexes is ordered so too.
+        await self.unfold_ready()
+        members = await self._redis.zunion(ready_keys(team))
         return [str(member).partition(":")[2] for member in members]
 
     async def queue_stats(self, teams: Sequence[str]) -> list[QueueStats]:
+        await self.unfold_ready()
+        channels = len(READY_CHANNELS)
         async with self._redis.pipeline(transaction=False) as pipe:
             for team in teams:
-                pipe.zcard(ready_key(team))
+                for key in ready_keys(team):
+                    pipe.zcard(key)
                 pipe.zcard(leased_key(team))
                 pipe.zrange(queued_key(team), 0, 0, withscores=True)
             rows = await pipe.execute()
         now = self._clock()
         stats = []
+        each = channels + 2
         for i, team in enumerate(teams):
-            waiting, assigned, oldest = rows[3 * i : 3 * i + 3]
+            *waiting, assigned, oldest = rows[each * i : each * (i + 1)]
             oldest_wait_s = round(now - oldest[0][1], 6) if oldest else None
-            stats.append(QueueStats(team, int(waiting), int(assigned), oldest_wait_s))
+            stats.append(QueueStats(team, sum(waiting), int(assigned), oldest_wait_s))
         return stats

@@ -36,7 +36,7 @@ from queues.errors import (
     StoreUnavailable,
 )
 from queues.redis.batch import ScriptBatches
-from queues.redis.keys import BUCKET_TTL_S, SCRIPTS
+from queues.redis.keys import BUCKET_TTL_S, READY_CHANNELS, SCRIPTS
 
 __all__ = [
     "UNAVAILABLE",
@@ -173,7 +173,8 @@ def _definitions(lua: str) -> list[tuple[str, str]]:
 
 def _constants() -> str:
     """The constants the scripts share with Python: the buckets' layout and wait bins, the
-    longest wrap-up a load counts, the lowest satisfied survey score."""
+    longest wrap-up a load counts, the lowest satisfied survey score, the channels whose
+    ready indexes make a team's queue."""
     index = {name: i + 1 for i, name in enumerate(COUNTS)}  # Lua counts from 1
     names = (*SCALARS, "answered_0", "abandoned_0", *EXTRAS)
     edges_us = ", ".join(str(edge * 1_000_000) for edge in WAIT_EDGES_S)
@@ -184,4 +185,5 @@ def _constants() -> str:
         f"local RECENT_HANDLES = {RECENT_HANDLES}\n"
         f"local WAIT_EDGES_US = {{{edges_us}}}\n"
         f"local B = {{{', '.join(f'{n} = {index[n]}' for n in names)}}}\n"
+        f"local READY_CHANNELS = {{{', '.join(repr(c) for c in READY_CHANNELS)}}}\n"
     )

@@ -16,7 +16,9 @@ from queues.redis.keys import (
     leased_key,
     moving_key,
     queued_key,
+    ready_channel_key,
     ready_key,
+    ready_keys,
 )
 from queues.redis.store import RedisStore
 from tests.conftest import FakeClock
@@ -54,6 +56,19 @@ async def _members(admin: aioredis.Redis, key: str) -> set[str]:
     return {str(member) for member in await admin.zrange(key, 0, -1)}
 
 
+async def _ready(admin: aioredis.Redis, team: str) -> dict[str, tuple[str, str]]:
+    """id -> (member, the index holding it) of the team's ready indexes; an id in two is
+    an inconsistency, and so is the combined :ready an earlier version kept."""
+    assert not await admin.exists(ready_key(team)), (team, "a combined :ready is left")
+    found: dict[str, tuple[str, str]] = {}
+    for key in ready_keys(team):
+        for member in await _members(admin, key):
+            cid = member.split(":", 1)[1]
+            assert cid not in found, (cid, "in two ready indexes", found[cid][1], key)
+            found[cid] = (member, key)
+    return found
+
+
 async def assert_consistent(admin: aioredis.Redis, *, settled: bool = True) -> dict[str, str]:
     """Every contact is in exactly one place, the one its records say; returns id -> state.
 
@@ -63,7 +78,7 @@ async def assert_consistent(admin: aioredis.Redis, *, settled: bool = True) -> d
     entry, or a pending enqueue) also counts, as the waiting contact a reader makes of it.
     """
     teams = sorted(str(team) for team in await admin.smembers(TEAMS_KEY))
-    ready = {t: {m.split(":", 1)[1]: m for m in await _members(admin, ready_key(t))} for t in teams}
+    ready = {t: await _ready(admin, t) for t in teams}
     leased = {t: await _members(admin, leased_key(t)) for t in teams}
     queued = {t: await _members(admin, queued_key(t)) for t in teams}
     moving = {t: await _members(admin, moving_key(t)) for t in teams}
@@ -96,9 +111,11 @@ async def assert_consistent(admin: aioredis.Redis, *, settled: bool = True) -> d
         homes += [(t, "leased") for t in teams if cid in leased[t]]
         if state == "waiting":
             assert homes == [(team, "ready")], (cid, state, homes)
-            assert ready[team][cid] == f"{int(entry['sq']):012d}:{cid}"
+            member, index = ready[team][cid]
+            assert member == f"{int(entry['sq']):012d}:{cid}"
+            assert index == ready_channel_key(team, entry.get("ch", "")), (cid, index, entry)
             score = float(entry["qa"]) - int(entry["pr"])
-            assert await admin.zscore(ready_key(team), ready[team][cid]) == score
+            assert await admin.zscore(index, member) == score
             assert [t for t in teams if cid in queued[t]] == [team]
         elif state == "assigned":
             assert homes == [(team, "leased")], (cid, state, homes)

@@ -143,23 +143,46 @@ local function not_holder(entry, agent)
   return nil
 end
 
--- A waiting entry joins its team's ready queue, and its channel's index of it
--- (ready .. ':' .. channel: the same tag), which claims under capacity read.
-local function ready_add(ready, entry, id)
-  local score, member = score_of(entry), member_of(entry, id)
-  redis.call('ZADD', ready, score, member)
-  if entry.ch and entry.ch ~= '' then
-    redis.call('ZADD', ready .. ':' .. entry.ch, score, member)
-  end
+-- A waiting entry's ready index: its channel's (ready .. ':' .. channel, the same tag;
+-- ready .. ':' for an entry without one). The team's queue is the union of its channels'
+-- indexes (READY_CHANNELS); earlier versions also kept every member in `ready` itself
+-- (index_ready.lua moves what they left there).
+local function ready_of(ready, entry)
+  return ready .. ':' .. (entry.ch or '')
 end
 
--- The entry leaves its team's ready queue and its channel's index.
+local function ready_add(ready, entry, id)
+  redis.call('ZADD', ready_of(ready, entry), score_of(entry), member_of(entry, id))
+end
+
 local function ready_rem(ready, entry, id)
-  local member = member_of(entry, id)
-  redis.call('ZREM', ready, member)
-  if entry.ch and entry.ch ~= '' then
-    redis.call('ZREM', ready .. ':' .. entry.ch, member)
+  redis.call('ZREM', ready_of(ready, entry), member_of(entry, id))
+end
+
+-- Where a waiting entry stands in its team's queue (the union of the channels' indexes,
+-- by score, then sequence): the number ahead of it and the number waiting, or nil when it
+-- is in no index.
+local function standing(ready, entry, id)
+  local mine, member, score = ready_of(ready, entry), member_of(entry, id), score_of(entry)
+  local ahead = redis.call('ZRANK', mine, member)
+  if not ahead then
+    return nil
   end
+  local seq, waiting = tonumber(entry.sq), 0
+  for _, channel in ipairs(READY_CHANNELS) do
+    local index = ready .. ':' .. channel
+    local size = redis.call('ZCARD', index)
+    waiting = waiting + size
+    if index ~= mine and size > 0 then
+      ahead = ahead + redis.call('ZCOUNT', index, '-inf', '(' .. score)
+      for _, other in ipairs(redis.call('ZRANGE', index, score, score, 'BYSCORE')) do
+        if tonumber(string.match(other, '^(%d+):')) < seq then -- an equal score: FIFO
+          ahead = ahead + 1
+        end
+      end
+    end
+  end
+  return ahead, waiting
 end
 
 -- An agent's load in one team (capacity.py) from their held set (ids they claimed here):

@@ -105,7 +105,7 @@ end
 flow.q = team
 redis.call('HSET', KEYS[1], 'q', team, unpack(ARGV, first + 3, last_set))
 local entry = queue_entry(team_keys, id, team, delay, now, flow.ch)
-local ahead = redis.call('ZRANK', team_keys[2], member_of(entry, id))
-local out = append_pairs({'ok', ahead, redis.call('ZCARD', team_keys[2]), 0}, entry)
+local ahead, waiting = standing(team_keys[2], entry, id)
+local out = append_pairs({'ok', ahead, waiting, 0}, entry)
 out[4] = #out - 4
 return append_pairs(out, flow)

@@ -1,6 +1,7 @@
 """What capacity on Redis promises beyond the contract (tests/queues/test_contract_capacity.py):
-a claim older than another claim's load count is fenced out, the channel indexes follow
-the ready queues, a team queued before them is indexed once, held sets stay small."""
+a claim older than another claim's load count is fenced out, the channels' ready indexes
+are the ready queues, what an earlier version kept in a combined one is moved into them,
+held sets stay small."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ import redis.asyncio as aioredis
 
 from queues import Channel, Contact, Direction, Message
 from queues.capacity import MAX_WRAP_UP_S, Capacity
-from queues.redis.keys import agent_claims_key, held_key, ready_channel_key, ready_key
+from queues.redis.keys import (
+    agent_claims_key,
+    entry_key,
+    held_key,
+    ready_channel_key,
+    ready_key,
+)
 from queues.redis.queue import Fenced, Pick
 from queues.redis.store import RedisStore
 from tests.conftest import FakeClock
@@ -54,7 +61,7 @@ async def test_a_claim_older_than_another_claims_count_is_fenced_out(
     assert await store.claim(["billing"], "bob", lease_s=60, capacity=CHAT_ONE) is not None
 
 
-async def test_the_channel_indexes_hold_exactly_the_ready_queue(
+async def test_the_channels_indexes_hold_exactly_the_waiting_contacts_in_order(
     admin: aioredis.Redis, store: RedisStore, clock: FakeClock
 ) -> None:
     rng = random.Random(3)
@@ -89,34 +96,55 @@ async def test_the_channel_indexes_hold_exactly_the_ready_queue(
             for cid in await store.requeue_expired():
                 held.pop(cid, None)
                 waiting.append(cid)
-    await assert_consistent(admin)
+    await assert_consistent(admin)  # each waiting contact in its channel's index only
     for team in teams:
-        ready = await admin.zrange(ready_key(team), 0, -1, withscores=True)
-        indexed: list[tuple[str, float]] = []
-        for channel in channels:
+        indexed: list[tuple[float, str]] = []
+        for channel in [*channels, ""]:
             key = ready_channel_key(team, channel)
             rows = cast(list[tuple[str, float]], await admin.zrange(key, 0, -1, withscores=True))
             for member, score in rows:
                 cid = str(member).partition(":")[2]
                 assert (await store.get_contact(cid, messages=False)).channel == channel
-                indexed.append((str(member), float(score)))
-        assert sorted(indexed) == sorted(ready)
+                indexed.append((float(score), str(member)))
+        queue = await store.list_contacts(state="waiting", team=team, limit=1000)
+        assert {m.partition(":")[2] for _, m in indexed} == {c.id for c in queue}
+        order = [m.partition(":")[2] for _, m in sorted(indexed)]
+        assert await store._queues.waiting_order(team) == order
 
 
-async def test_a_team_queued_before_the_indexes_is_indexed_once(
-    admin: aioredis.Redis, store: RedisStore, clock: FakeClock, redis_url: str
+@pytest.mark.parametrize("kept_indexes", [True, False], ids=["previous", "older"])
+async def test_a_combined_ready_queue_an_earlier_version_left_is_moved_into_the_indexes(
+    admin: aioredis.Redis, store: RedisStore, clock: FakeClock, redis_url: str, kept_indexes: bool
 ) -> None:
+    """The previous release kept every waiting member in :ready as well as in its channel's
+    index; an older one only in :ready, and entries older still have no channel. A new
+    process moves them into the channels' indexes before its first read, and drops the
+    members whose entry no longer waits."""
     chats = [await queued(store, clock, Channel.CHAT) for _ in range(3)]
     email = await queued(store, clock, Channel.EMAIL)
-    for key in await admin.keys(ready_key("billing") + ":*"):
-        await admin.delete(key)  # as a version without the indexes left it
+    gone = await queued(store, clock, Channel.SMS)
+    old = await queued(store, clock, Channel.SMS)
+    combined: dict[str, float] = {}
+    for channel in ("chat", "email", "sms"):
+        key = ready_channel_key("billing", channel)
+        rows = cast(list[tuple[str, float]], await admin.zrange(key, 0, -1, withscores=True))
+        for member, score in rows:
+            combined[str(member)] = float(score)
+        if not kept_indexes:
+            await admin.delete(key)
+    await admin.zadd(ready_key("billing"), combined)
+    await store.remove(gone)  # the new version takes it out of its index only
+    await admin.hdel(entry_key("billing", old), "ch")  # an entry from before channels
+    if kept_indexes:
+        await admin.zrem(ready_channel_key("billing", "sms"), *[m for m in combined if old in m])
     async with await RedisStore.open(redis_url, clock=clock) as fresh:
-        assert await fresh.claim(["billing"], "ann", lease_s=60, capacity=CHAT_ONE) is not None
-        got = await fresh.claim(["billing"], "ann", lease_s=60, capacity=CHAT_ONE)
-        assert got is not None and got.contact_id == email  # found through the new index
-    assert await admin.zcard(ready_channel_key("billing", "chat")) == 2
-    assert await admin.get(ready_key("billing") + ":v") == "1"
-    assert chats
+        position = await fresh.position(email)
+        assert position is not None and (position.ahead, position.waiting) == (3, 5)
+        assert not await admin.exists(ready_key("billing"))
+        assert await admin.zcard(ready_channel_key("billing", "")) == 1  # the old one
+        await assert_consistent(admin)
+        claimed = [await fresh.claim(["billing"], "ann", lease_s=60) for _ in range(6)]
+    assert [c.contact_id if c else None for c in claimed] == [*chats, email, old, None]
 
 
 async def test_held_sets_forget_what_no_longer_counts(

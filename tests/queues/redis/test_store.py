@@ -30,6 +30,7 @@ from queues import (
     open_store,
 )
 from queues.redis.keys import (
+    READY_CHANNELS,
     all_key,
     contact_buckets_key,
     contact_events_key,
@@ -37,6 +38,7 @@ from queues.redis.keys import (
     flow_key,
     history_key,
     ready_key,
+    ready_keys,
     shard_of,
     team_buckets_key,
     team_events_key,
@@ -242,12 +244,10 @@ async def test_enqueue_claim_ack_send_one_evalsha_each(
         # One Redis: the enqueue script checks the flow record in the same step. The
         # cluster protocol: reserve on the contact's shard, enqueue on the team, reserved.
         assert sent == ["evalsha"] * (5 if single_slot else 3)
-        # Across teams: one pipelined ZRANGE of each head, then the script on the best.
-        assert await commands_sent(redis_url, admin, across_teams) == [
-            "zrange",
-            "zrange",
-            "evalsha",
-        ]
+        # Across teams: one pipelined ZRANGE of each head (each team's channels' indexes),
+        # then the script on the best.
+        heads = ["zrange"] * 2 * len(READY_CHANNELS)
+        assert await commands_sent(redis_url, admin, across_teams) == [*heads, "evalsha"]
 
 
 async def test_scripts_are_reloaded_after_script_flush(
@@ -272,8 +272,7 @@ async def test_keys_carry_a_hash_tag_per_team_and_per_contact_shard(
     await store.claim(["domains_hosting"], "ann", lease_s=60)
     keys = {str(key) for key in await admin.keys("*")}
     assert {key for key in keys if key.startswith("{sb:team:")} == {
-        "{sb:team:billing}:ready",
-        "{sb:team:billing}:ready:sms",  # the channel's index of :ready (capacity)
+        "{sb:team:billing}:ready:sms",  # the queue's index of its waiting SMS contacts
         "{sb:team:billing}:queued",
         "{sb:team:billing}:seq",
         "{sb:team:billing}:events",
@@ -292,7 +291,7 @@ async def test_keys_carry_a_hash_tag_per_team_and_per_contact_shard(
         contact_keys = [flow_key(contact_id), history_key(contact_id), all_key(shard)]
         contact_keys += [contact_events_key(contact_id), contact_buckets_key(contact_id, clock())]
         assert len({key_slot(key.encode()) for key in contact_keys}) == 1
-        queue_keys = [entry_key(team, contact_id), ready_key(team), team_events_key(team)]
+        queue_keys = [entry_key(team, contact_id), *ready_keys(team), team_events_key(team)]
         queue_keys.append(team_buckets_key(team, clock()))
         assert len({key_slot(key.encode()) for key in queue_keys}) == 1
         assert await admin.object("encoding", flow_key(contact_id)) == "listpack"
