@@ -352,7 +352,9 @@ class Store(Protocol):
         """How many parcels wait in the outbox (due or taken)."""
 
     # -- sliding-window hit counters (rate limits, lockouts; atomic across processes) ----
-    async def record_hit(self, key: str, *, window_s: float, ttl_s: float) -> int:
+    async def record_hit(
+        self, key: str, *, window_s: float, ttl_s: float, tag: str | None = None
+    ) -> int:
         """Count one hit under ``key`` now and return how many hits the window holds.
 
         In one atomic step, across every process sharing the store: append now (the
@@ -361,6 +363,9 @@ class Store(Protocol):
         included. Concurrent calls on one key never lose a hit: n of them return n distinct
         counts. The window decides what counts; ``ttl_s`` (pass ``window_s`` or more) only
         reclaims keys nobody hits any more (on Redis it runs on the server's clock).
+
+        A ``tag`` names the hit: a hit with a tag the window already holds is not counted
+        again (the retry of one attempt), and keeps the time it was first counted at.
         """
 
     async def hits(self, key: str, *, window_s: float) -> list[float]:

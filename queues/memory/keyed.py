@@ -24,7 +24,8 @@ class KeyedMemory(InProcessPubSub):
     def __init__(self, *, clock: Clock | None = None) -> None:
         self._clock = clock or now_s
         self._sessions: dict[str, tuple[float, dict[str, Any], str]] = {}  # expires, data, tag
-        self._hits: dict[str, tuple[float, list[float]]] = {}  # key -> (expires, times)
+        #: key -> (expires, [(time, tag or None)])
+        self._hits: dict[str, tuple[float, list[tuple[float, str | None]]]] = {}
         self._pubsub = LocalPubSub()
         self._docs: dict[str, dict[str, tuple[dict[str, Any], str]]] = {}  # kind -> key -> doc
         self._locks: dict[str, tuple[str, float]] = {}  # name -> (owner, expires_at)
@@ -104,21 +105,25 @@ class KeyedMemory(InProcessPubSub):
             del self._locks[name]
 
     # -- hit counters (no await inside: each call is one step) --------------------------
-    def _live_hits(self, key: str, now: float, window_s: float) -> list[float]:
-        expires_at, times = self._hits.get(key, (now, []))
+    def _live_hits(self, key: str, now: float, window_s: float) -> list[tuple[float, str | None]]:
+        expires_at, hits = self._hits.get(key, (now, []))
         if expires_at <= now:
             self._hits.pop(key, None)
             return []
-        return [t for t in times if t > now - window_s]
+        return [hit for hit in hits if hit[0] > now - window_s]
 
-    async def record_hit(self, key: str, *, window_s: float, ttl_s: float) -> int:
+    async def record_hit(
+        self, key: str, *, window_s: float, ttl_s: float, tag: str | None = None
+    ) -> int:
         now = self._clock()
-        times = [*self._live_hits(key, now, window_s), now]
-        self._hits[key] = (now + ttl_s, times)
-        return len(times)
+        hits = self._live_hits(key, now, window_s)
+        if tag is None or all(seen != tag for _, seen in hits):
+            hits.append((now, tag))
+        self._hits[key] = (now + ttl_s, hits)
+        return len(hits)
 
     async def hits(self, key: str, *, window_s: float) -> list[float]:
-        return self._live_hits(key, self._clock(), window_s)
+        return [at for at, _ in self._live_hits(key, self._clock(), window_s)]
 
     async def clear_hits(self, key: str) -> None:
         self._hits.pop(key, None)

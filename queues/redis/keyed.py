@@ -161,10 +161,14 @@ class KeyedRedis(OnConnection):
 
     # -- hit counters (one script on the key's own slot) ---------------------------------
     @operation
-    async def record_hit(self, key: str, *, window_s: float, ttl_s: float) -> int:
+    async def record_hit(
+        self, key: str, *, window_s: float, ttl_s: float, tag: str | None = None
+    ) -> int:
         now = self._clock()
         ttl_ms = str(max(1, math.ceil(ttl_s * 1000)))
-        args = [fmt_time(now), new_tag(), repr(now - window_s), ttl_ms]
+        # Random members never meet; a tag's "=" keeps it apart from them.
+        member = new_tag() if tag is None else "=" + tag
+        args = [fmt_time(now), member, repr(now - window_s), ttl_ms]
         reply = await self._scripts.run("record_hit", [hits_key(key)], args)
         return int(check(reply, key, "record_hit")[1])
 

@@ -29,7 +29,7 @@ __all__ = ["SCHEMA_VERSION", "Database", "path_from_url"]
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 SCHEMA = (
     """
 CREATE TABLE IF NOT EXISTS contacts (
@@ -70,7 +70,8 @@ CREATE TABLE IF NOT EXISTS sessions (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at);
 CREATE TABLE IF NOT EXISTS hits (
-    n INTEGER PRIMARY KEY, key TEXT NOT NULL, at REAL NOT NULL, expires_at REAL NOT NULL
+    n INTEGER PRIMARY KEY, key TEXT NOT NULL, at REAL NOT NULL, expires_at REAL NOT NULL,
+    tag TEXT
 );
 CREATE INDEX IF NOT EXISTS hits_key ON hits (key, at);
 CREATE INDEX IF NOT EXISTS hits_expiry ON hits (expires_at);
@@ -198,7 +199,8 @@ def _create_or_upgrade(conn: sqlite3.Connection, version: int) -> None:
     documents (version 2's presence table held nothing lasting); version 4 keeps running
     aggregates (buckets, handles, contacts.answered), counted from the stored events when
     a file that has events is upgraded; version 5 indexes contacts by account (a
-    customer's timeline), built from the rows when an older file is upgraded.
+    customer's timeline), built from the rows when an older file is upgraded; version 6
+    names hits (``hits.tag``, unique per key: a retried attempt counts once).
     """
     upgrade = ""
     if version == 1:
@@ -212,6 +214,11 @@ def _create_or_upgrade(conn: sqlite3.Connection, version: int) -> None:
         columns = {row[1] for row in conn.execute("PRAGMA table_info(contacts)")}
         if "answered" not in columns:  # SCHEMA made the table only when it was missing
             conn.execute("ALTER TABLE contacts ADD COLUMN answered INTEGER NOT NULL DEFAULT 0")
+        if "tag" not in {row[1] for row in conn.execute("PRAGMA table_info(hits)")}:
+            conn.execute("ALTER TABLE hits ADD COLUMN tag TEXT")
+        conn.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS hits_tag ON hits (key, tag) WHERE tag IS NOT NULL"
+        )
         tally.add_columns(conn)
         if version in (1, 2, 3):
             tally.backfill(conn)

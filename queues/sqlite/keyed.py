@@ -139,12 +139,16 @@ class KeyedRows(OnDatabase, InProcessPubSub):
 
     # -- hit counters (table hits: one row per hit; expires_at is the key's) -------------
     @writes
-    def record_hit(self, conn: Conn, key: str, *, window_s: float, ttl_s: float) -> int:
+    def record_hit(
+        self, conn: Conn, key: str, *, window_s: float, ttl_s: float, tag: str | None = None
+    ) -> int:
         now = self._clock()
         conn.execute("DELETE FROM hits WHERE expires_at <= ?", (now,))
         conn.execute("DELETE FROM hits WHERE key = ? AND at <= ?", (key, now - window_s))
+        # A tag the window holds is not counted again (the unique index hits_tag).
         conn.execute(
-            "INSERT INTO hits (key, at, expires_at) VALUES (?, ?, ?)", (key, now, now + ttl_s)
+            "INSERT OR IGNORE INTO hits (key, at, expires_at, tag) VALUES (?, ?, ?, ?)",
+            (key, now, now + ttl_s, tag),
         )
         conn.execute("UPDATE hits SET expires_at = ? WHERE key = ?", (now + ttl_s, key))
         count: int = conn.execute("SELECT count(*) FROM hits WHERE key = ?", (key,)).fetchone()[0]

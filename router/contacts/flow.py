@@ -135,21 +135,30 @@ class FlowHost:
         said = tuple(p for p in started.prompts if p.key != asked) + answered.prompts
         return dataclasses.replace(answered, prompts=said), True
 
-    async def verify_spotted(self, contact: Contact, spotted: Spotted, address: str) -> Contact:
+    async def verify_spotted(
+        self, contact: Contact, spotted: Spotted, address: str, attempt: str | None
+    ) -> Contact:
         """One try of an account and code named in a message the flow did not ask for."""
-        await self.verify(contact, Verify(spotted.login, spotted.candidate), address)
+        await self.verify(contact, Verify(spotted.login, spotted.candidate), address, attempt)
         return await self._store.get_contact(contact.id, messages=False)
 
     async def perform(
-        self, contact: Contact, step: Step, address: str, incidents: Incidents, facts: Facts
+        self,
+        contact: Contact,
+        step: Step,
+        address: str,
+        incidents: Incidents,
+        facts: Facts,
+        attempt: str | None = None,
     ) -> Performed:
-        """Perform the step's effects until the flow waits for input or is over."""
+        """Perform the step's effects until the flow waits for input or is over
+        (``attempt``: the message's key, naming its verification)."""
         done = Performed(contact, step, list(step.prompts))
         account: Account | None = None
         while done.step.effect is not None:
             effect = done.step.effect
             if isinstance(effect, Verify):
-                result, account = await self.verify(done.contact, effect, address)
+                result, account = await self.verify(done.contact, effect, address, attempt)
                 done.step = self._engine.resume(done.step.state, result, facts=facts)
                 done.prompts += done.step.prompts
             elif isinstance(effect, Enqueue):
@@ -181,14 +190,16 @@ class FlowHost:
             text=message.text,
         )
         if isinstance(step.effect, Verify):
-            await self.verify(contact, step.effect, message.address)
+            await self.verify(contact, step.effect, message.address, message.key)
             return await self._store.get_contact(contact.id, messages=False)
         return contact
 
     async def verify(
-        self, contact: Contact, effect: Verify, address: str
+        self, contact: Contact, effect: Verify, address: str, attempt: str | None = None
     ) -> tuple[VerifyResult, Account | None]:
-        outcome = await self._verifier.verify(effect.identifier, effect.code, address=address)
+        outcome = await self._verifier.verify(
+            effect.identifier, effect.code, address=address, attempt=attempt
+        )
         if self._metrics is not None:
             self._metrics.verification(str(outcome.reason))
         account = outcome.account

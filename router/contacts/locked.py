@@ -90,9 +90,11 @@ class LockedTurns:
                 step = self._parts.flows.step(
                     flow_input, found.session, facts=facts, language=language
                 )
-            done = await self._parts.flows.perform(contact, step, message.address, incidents, facts)
+            done = await self._parts.flows.perform(
+                contact, step, message.address, incidents, facts, message.key
+            )
             answer = await self._finish_turn(message, done, found.handled)
-        answer = await self._try_spotted(answer, spotted, message.address, tried=tried)
+        answer = await self._try_spotted(answer, spotted, message, tried=tried)
         # Spikes and incident links (router.outages): after the turn, never failing it.
         await self._parts.outages.observe(
             answer.contact,
@@ -104,12 +106,14 @@ class LockedTurns:
         return dataclasses.replace(answer, stored_text=stored_text)
 
     async def _try_spotted(
-        self, answer: Answer, spotted: Spotted | None, address: str, *, tried: bool
+        self, answer: Answer, spotted: Spotted | None, message: InboundMessage, *, tried: bool
     ) -> Answer:
         """The account and code a message named, tried once when the flow did not."""
         if tried or spotted is None or answer.contact.verified or answer.duplicate:
             return answer
-        contact = await self._parts.flows.verify_spotted(answer.contact, spotted, address)
+        contact = await self._parts.flows.verify_spotted(
+            answer.contact, spotted, message.address, message.key
+        )
         return dataclasses.replace(answer, contact=contact)
 
     async def _store_inbound(

@@ -12,7 +12,9 @@ could wipe the address count between guesses at others.
 
 Failures are counted with the store's atomic sliding-window counters (``record_hit`` on
 ``lockout:account:<login>`` and ``lockout:address:<address>``), so router processes sharing
-a redis store share lockouts and never lose a failure to a race. A lock is a store session
+a redis store share lockouts and never lose a failure to a race. Each failure is tagged
+with its try (a digest of the inbound message's key): the same try checked again counts
+once. A lock is a store session
 (``lockout:account:<login>`` = ``{"locked_until": t}`` with a TTL of ``lock_s``); two
 processes setting it at once set the same thing. Each process also serialises its own tries
 per key, so within one process a throttle or lock is checked exactly; processes racing on
@@ -25,6 +27,7 @@ a code typed into the wrong field) never reach a log line.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,6 +86,13 @@ class VerifyOutcome:
         return cls(False, locked, throttled, None, reason, retry_after_s)
 
 
+def _tag(attempt: str | None) -> str | None:
+    """A try's name in the hit counters: a digest, as message keys may hold addresses."""
+    if attempt is None:
+        return None
+    return hashlib.blake2b(attempt.encode(), digest_size=12).hexdigest()
+
+
 class Verifier:
     """Checks login + auth code against the account directory, with lockouts."""
 
@@ -122,14 +132,22 @@ class Verifier:
         self._dummy_hmac = hash_code(key, "dummy code for unknown accounts")
         self._locks = KeyLocks()
 
-    async def verify(self, identifier: str, code: str, *, address: str) -> VerifyOutcome:
-        """Check ``code`` for the account ``identifier`` names, tried from ``address``."""
+    async def verify(
+        self, identifier: str, code: str, *, address: str, attempt: str | None = None
+    ) -> VerifyOutcome:
+        """Check ``code`` for the account ``identifier`` names, tried from ``address``.
+
+        ``attempt`` names the try (the inbound message's idempotency key): checking the
+        same try again (a provider's retry, or the locked path after a quick turn the store
+        refused) answers alike and counts its failure once.
+        """
         if not address:
             raise VerifyError(
                 "address is empty; pass the caller's phone number, chat session or email"
             )
         code = code.strip()
         address_key = ADDRESS_KEY.format(address)
+        tag = _tag(attempt)
         async with self._locks.hold(address_key):
             now = self._clock()
             address_failures = await self._store.hits(address_key, window_s=self._address_window_s)
@@ -145,10 +163,12 @@ class Verifier:
                 outcome = VerifyOutcome.refused(VerifyReason.UNKNOWN_ACCOUNT)
             else:
                 async with self._locks.hold(ACCOUNT_KEY.format(account.login)):
-                    outcome = await self._check(account, code, address, now)
+                    outcome = await self._check(account, code, address, now, tag)
             if not outcome.ok:
                 window = self._address_window_s
-                count = await self._store.record_hit(address_key, window_s=window, ttl_s=window)
+                count = await self._store.record_hit(
+                    address_key, window_s=window, ttl_s=window, tag=tag
+                )
                 log.info(
                     "verification_failed",
                     login=account.login if account else None,
@@ -158,7 +178,9 @@ class Verifier:
                 )
             return outcome
 
-    async def _check(self, account: Account, code: str, address: str, now: float) -> VerifyOutcome:
+    async def _check(
+        self, account: Account, code: str, address: str, now: float, tag: str | None
+    ) -> VerifyOutcome:
         key = ACCOUNT_KEY.format(account.login)
         state = await self._store.get_session(key)
         # Compare before looking at the lock, so a locked account answers no faster.
@@ -174,7 +196,9 @@ class Verifier:
             await self._store.clear_hits(key)
             log.info("account_verified", login=account.login, address=address)
             return VerifyOutcome(True, False, False, account, VerifyReason.OK)
-        failures = await self._store.record_hit(key, window_s=self._window_s, ttl_s=self._window_s)
+        failures = await self._store.record_hit(
+            key, window_s=self._window_s, ttl_s=self._window_s, tag=tag
+        )
         if failures < self._max_failures:
             return VerifyOutcome.refused(VerifyReason.WRONG_CODE)
         await self._store.put_session(key, {"locked_until": now + self._lock_s}, ttl_s=self._lock_s)

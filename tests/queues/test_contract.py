@@ -425,6 +425,25 @@ async def test_hits_count_within_the_sliding_window(store: Store, clock: FakeClo
     assert await store.record_hit("lockout:a", window_s=60, ttl_s=60) == 1
 
 
+async def test_a_tagged_hit_counts_once_within_the_window(store: Store, clock: FakeClock) -> None:
+    """The retry of one attempt (the same tag) is not counted again, and keeps the time it
+    was first counted at; once that has left the window, the tag counts anew."""
+    start = clock()
+    assert await store.record_hit("lockout:a", window_s=60, ttl_s=60, tag="sms:SM1") == 1
+    clock.advance(10)
+    assert await store.record_hit("lockout:a", window_s=60, ttl_s=60, tag="sms:SM1") == 1
+    assert await store.record_hit("lockout:a", window_s=60, ttl_s=60, tag="sms:SM2") == 2
+    assert await store.record_hit("lockout:a", window_s=60, ttl_s=60) == 3
+    assert await store.record_hit("lockout:b", window_s=60, ttl_s=60, tag="sms:SM1") == 1
+    counts = await asyncio.gather(
+        *(store.record_hit("lockout:a", window_s=60, ttl_s=60, tag="sms:SM3") for _ in range(5))
+    )
+    assert counts == [4] * 5
+    assert (await store.hits("lockout:a", window_s=60))[0] == pytest.approx(start)
+    clock.advance(51)  # the first SM1 has left the window
+    assert await store.record_hit("lockout:a", window_s=60, ttl_s=60, tag="sms:SM1") == 4
+
+
 async def test_clear_hits_forgets_one_key(store: Store, clock: FakeClock) -> None:
     for _ in range(3):
         await store.record_hit("lockout:a", window_s=60, ttl_s=60)

@@ -323,7 +323,28 @@ async def test_a_version_1_file_is_upgraded_keeping_its_sessions(
         assert await store.put_session_if("sms:+48500", {"n": 2}, tag="", ttl_s=60)
         assert await store.get_session("sms:+48500") == {"n": 2}
     with sqlite3.connect(path) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+    raw.close()
+
+
+async def test_a_version_5_files_hits_are_kept_and_named_hits_count_once(
+    url: str, path: Path, clock: FakeClock
+) -> None:
+    path.parent.mkdir(parents=True)
+    with sqlite3.connect(path) as raw:  # hits as version 5 kept them: no tag column
+        raw.execute(
+            "CREATE TABLE hits (n INTEGER PRIMARY KEY, key TEXT NOT NULL, at REAL NOT NULL, "
+            "expires_at REAL NOT NULL)"
+        )
+        raw.execute("INSERT INTO hits (key, at, expires_at) VALUES ('k', ?, ?)", (clock(), 1e12))
+        raw.execute("PRAGMA user_version = 5")
+    raw.close()
+    async with await SqliteStore.open(url, clock) as store:
+        assert await store.record_hit("k", window_s=60, ttl_s=60, tag="voice:CA1:3") == 2
+        assert await store.record_hit("k", window_s=60, ttl_s=60, tag="voice:CA1:3") == 2
+        assert await store.record_hit("k", window_s=60, ttl_s=60) == 3
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     raw.close()
 
 

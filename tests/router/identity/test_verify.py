@@ -219,6 +219,26 @@ class YieldingStore:
         return call
 
 
+async def test_one_try_checked_again_counts_its_failure_once(
+    verifier: Verifier, store: Store
+) -> None:
+    """A provider's retry, or the locked path after a quick turn the store refused, checks
+    the same message again: it answers alike, and the account and the address count it
+    once; other tries count as before."""
+    for _ in range(3):
+        outcome = await verifier.verify("jan.kowalski", "000000", address=PHONE, attempt="v:CA1:4")
+        assert outcome.reason == "wrong_code" and not outcome.locked
+    assert len(await store.hits("lockout:account:jan.kowalski", window_s=900)) == 1
+    assert len(await store.hits(f"lockout:address:{PHONE}", window_s=900)) == 1
+    for n in range(3):
+        await verifier.verify("jan.kowalski", "000000", address=PHONE, attempt=f"v:CA{n + 2}:4")
+    outcome = await verifier.verify("jan.kowalski", "000000", address=PHONE, attempt="v:CA9:4")
+    assert outcome.locked  # the fifth try, not the seventh call
+    again = await verifier.verify("jan.kowalski", "000000", address=PHONE, attempt="v:CA9:4")
+    assert again.locked and not again.ok
+    assert len(await store.hits(f"lockout:address:{PHONE}", window_s=900)) == 5
+
+
 # -- the address throttle ----------------------------------------------------------------------
 async def test_ten_failures_from_one_address_throttle_it(
     verifier: Verifier, clock: FakeClock
