@@ -21,12 +21,19 @@ What this process knows of a conversation (``recall.py``) spares the read: the n
 of a conversation its quick turn left is turned from that; a new one is guessed new; one
 the locked path took, or whose contact was queued, is read first.
 
+A step that checks a code the flow asked for (a caller's digits, a code texted alone) is a
+quick turn too: the code is checked as the locked path checks it (``FlowHost.verify``: the
+contact marked verified before the turn, the lockouts counted), and the flow resumes with
+the outcome. The check is named by the message's key, so when the store refuses the turn
+and the locked path checks the same message again, a wrong code still counts once.
+
 Whatever needs more goes the locked path (``service.py``), which reads everything again:
-a flow step with another effect (verify, end), a contact out of its flow, a pending
-survey, an e-mail reply to a thread, an account and code named in the text, a retry of a
-handled message; and a turn the store refused because the session moved on, the lock was
-held or the key was seen. The store checks the lock inside the turn, so a turn never lands
-while the locked path works on the conversation.
+a flow step with another effect (end, or one that follows a code's check), a new contact's
+code, a contact out of its flow, a pending survey, an e-mail reply to a thread, an account
+and code named in the text, a retry of a handled message; and a turn the store refused
+because the session moved on, the lock was held or the key was seen. The store checks the
+lock inside the turn, so a turn never lands while the locked path works on the
+conversation.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from typing import Any
 import structlog
 
 from channels import Answer, InboundMessage, Spoken
-from ivr import Engine, Enqueue, Expect, Prompt, Step
+from ivr import Engine, Enqueue, Expect, Facts, Prompt, Step, Verify
 from queues import (
     Contact,
     ContactState,
@@ -57,6 +64,7 @@ from router.contacts.parts import TurnParts
 from router.contacts.recall import KNOWN_CONVERSATIONS, Recall
 from router.contacts.replay import handled_keys, session_record
 from router.contacts.survey import survey_key
+from router.identity import Account
 from router.routing import INCIDENTS_KEY, Incidents
 
 __all__ = ["KNOWN_CONVERSATIONS", "QuickTurns", "spoken"]
@@ -185,19 +193,43 @@ class QuickTurns:
         language = contact.language or self._parts.default_language
         facts = self._parts.routing.facts(read.incidents, at=now, language=language)
         step = self._parts.flows.step(message, read.session, facts=facts, language=language)
+        account: Account | None = None
+        if isinstance(step.effect, Verify) and read.contact is not None:
+            step, account = await self._verified(message, contact, step, step.effect, facts)
         if step.effect is not None and not isinstance(step.effect, Enqueue):
             return None
-        return await self._apply(message, read, contact, step, now)
+        return await self._apply(message, read, contact, step, now, account)
+
+    async def _verified(
+        self, message: InboundMessage, contact: Contact, step: Step, effect: Verify, facts: Facts
+    ) -> tuple[Step, Account | None]:
+        """The code the flow asked for, checked as the locked path checks it (the contact
+        is marked verified before the turn), and the flow resumed with the outcome. The
+        check is named by the message's key: when the store refuses the turn, the locked
+        path checks it again, and a wrong code still counts once."""
+        result, account = await self._parts.flows.verify(
+            contact, effect, message.address, message.key
+        )
+        resumed = self._parts.engine.resume(step.state, result, facts=facts)
+        return dataclasses.replace(resumed, prompts=step.prompts + resumed.prompts), account
 
     async def _apply(
-        self, message: InboundMessage, read: _Read, contact: Contact, step: Step, now: float
+        self,
+        message: InboundMessage,
+        read: _Read,
+        contact: Contact,
+        step: Step,
+        now: float,
+        account: Account | None = None,
     ) -> Answer | _Refused | None:
         redact = functools.partial(self._parts.engine.redact, FLOW_FOR_CHANNEL[message.channel])
         # Digits typed where the flow asked for a code are masked; the flow reads them.
         secret = bool(read.session and read.session.get("secret"))
         kept = history_message(message, now, redact=redact, secret=secret, known=contact.meta)
         if isinstance(step.effect, Enqueue):
-            return await self._apply_queueing(message, read, contact, step, step.effect, kept)
+            return await self._apply_queueing(
+                message, read, contact, step, step.effect, kept, account
+            )
         said_now = tuple(spoken(self._parts.engine, p, step.state.language) for p in step.prompts)
         session = session_record(
             contact.id,
@@ -221,12 +253,14 @@ class QuickTurns:
         step: Step,
         effect: Enqueue,
         kept: Message,
+        account: Account | None,
     ) -> Answer | _Refused | None:
         """A step that queues the contact: the turn with its enqueue, then what the locked
         path does after ``enqueue`` (``FlowHost.enqueued``) from the place the store gave,
-        the queue prompt kept and the session saved."""
+        the queue prompt kept and the session saved (``account``: one verified in this
+        turn, which the routing decision reads)."""
         said_now = tuple(spoken(self._parts.engine, p, step.state.language) for p in step.prompts)
-        queue = self._parts.flows.queueing(contact, effect, None, read.incidents)
+        queue = self._parts.flows.queueing(contact, effect, account, read.incidents)
         done = await self._turn(message, read, contact, step, kept, said_now, enqueue=queue)
         if done.contact is None:
             return _CHANGED if done.outcome is TurnOutcome.CHANGED else None

@@ -49,9 +49,9 @@ LOCKED_STEP = {
     "put_session": 1,
     "release_lock": 1,
 }
-#: Now: the read (the step before went the locked path, so the conversation is not
-#: guessed new), the turn with its enqueue, then the queue prompt kept and the session
-#: saved.
+#: Now: the read (the step before, the login and code in one text, went the locked path,
+#: so the conversation is not guessed new), the turn with its enqueue, then the queue
+#: prompt kept and the session saved.
 QUICK_STEP = {
     "apply_turn": 1,
     "get_sessions": 1,
@@ -59,6 +59,11 @@ QUICK_STEP = {
     "append_message": 1,
     "put_session_if": 1,
 }
+#: A call's: its code was checked in a quick turn too, so this process knows where the
+#: conversation stands and reads nothing first.
+QUICK_CALL_STEP = {"apply_turn": 1, "append_message": 1, "put_session_if": 1}
+#: ... and when the store refuses the turn, the locked path after the turn read again.
+LOCKED_CALL_STEP = {**LOCKED_STEP, "apply_turn": 2}
 CALL = ["2", "1001", "482913"]  # English, the customer number, the auth code: verified
 TEXT = ["Dzień dobry", "jan.kowalski 482913"]  # no topic in it: the team menu follows
 
@@ -136,7 +141,7 @@ async def test_a_call_reaches_its_queue_in_one_turn(
 ) -> None:
     service, store = quick
     answer = await call(service, store, "CA1")
-    assert queue_calls(store) == QUICK_STEP  # the locked path: LOCKED_STEP
+    assert queue_calls(store) == QUICK_CALL_STEP  # the locked path: LOCKED_STEP
     assert answer.contact.state is ContactState.WAITING and answer.contact.team == "technical"
     assert answer.position is not None and answer.position.ahead == 0 and answer.expect is None
     assert answer.prompts[-1].text.startswith("You are number 1 in the queue.")
@@ -149,7 +154,7 @@ async def test_a_call_reaches_its_queue_in_one_turn(
     assert session["queue_prompt"] == "queued" and handled_keys(session)[-1] == "voice:CA1:4"
     # A second caller is told their place behind the first, from the turn's answer.
     second = await call(service, store, "CA2")
-    assert queue_calls(store) == QUICK_STEP
+    assert queue_calls(store) == QUICK_CALL_STEP
     assert second.position is not None and second.position.ahead == 1
     assert second.prompts[-1].text.startswith("You are number 2 in the queue.")
     # A retry of the step is answered as a retry, with the same words, queueing nothing.
@@ -200,12 +205,13 @@ async def test_the_quick_turn_leaves_what_the_locked_path_leaves(
         await store.inner.intake(first, Message(Direction.IN, "pilne", clock()))
         await store.inner.enqueue(first.id, team, delay_s=600)
         locked = await converse(1)
-        assert queue_calls(store) == LOCKED_STEP  # the turn refused, then the locked path
+        refused = LOCKED_CALL_STEP if conversation == "call" else LOCKED_STEP
+        assert queue_calls(store) == refused  # the turn refused, then the locked path
         before = await snapshot(store, *locked)
         await store.inner.remove(locked[0].contact.id)  # the next one is second in line too
         store.refuse = False
         quick = await converse(2)
-        assert queue_calls(store) == QUICK_STEP
+        assert queue_calls(store) == (QUICK_CALL_STEP if conversation == "call" else QUICK_STEP)
         assert await snapshot(store, *quick) == before
 
 
