@@ -21,19 +21,23 @@ What this process knows of a conversation (``recall.py``) spares the read: the n
 of a conversation its quick turn left is turned from that; a new one is guessed new; one
 the locked path took, or whose contact was queued, is read first.
 
-A step that checks a code the flow asked for (a caller's digits, a code texted alone) is a
-quick turn too: the code is checked as the locked path checks it (``FlowHost.verify``: the
-contact marked verified before the turn, the lockouts counted), and the flow resumes with
-the outcome. The check is named by the message's key, so when the store refuses the turn
-and the locked path checks the same message again, a wrong code still counts once.
+A caller's code (the voice flow's code question) is a quick turn too: the code is checked
+as the locked path checks it (``FlowHost.verify``: the contact marked verified before the
+turn, the lockouts counted), and the flow resumes with the outcome. It is checked only
+against the session as read from the store, never a guess: another router may have taken
+the call's last step, and digits meant for a menu must never be tried as a code. A call's
+steps come one at a time, so nothing else moves its flow meanwhile; a text conversation
+may have several messages in flight, and its code goes the locked path, which takes them
+in order. The check is named by the message's key, so when the store refuses the turn and
+the locked path checks the same message again, a wrong code still counts once.
 
 Whatever needs more goes the locked path (``service.py``), which reads everything again:
-a flow step with another effect (end, or one that follows a code's check), a new contact's
-code, a contact out of its flow, a pending survey, an e-mail reply to a thread, an account
-and code named in the text, a retry of a handled message; and a turn the store refused
-because the session moved on, the lock was held or the key was seen. The store checks the
-lock inside the turn, so a turn never lands while the locked path works on the
-conversation.
+a flow step with another effect (end, or one that follows a code's check), a code in a
+text conversation, a contact out of its flow, a pending survey, an e-mail reply to a
+thread, an account and code named in the text, a retry of a handled message; and a turn
+the store refused because the session moved on, the lock was held or the key was seen.
+The store checks the lock inside the turn, so a turn never lands while the locked path
+works on the conversation.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ import structlog
 from channels import Answer, InboundMessage, Spoken
 from ivr import Engine, Enqueue, Expect, Facts, Prompt, Step, Verify
 from queues import (
+    Channel,
     Contact,
     ContactState,
     Message,
@@ -123,7 +128,7 @@ class QuickTurns:
     async def _receive(self, message: InboundMessage) -> Answer | None:
         guessed = self._guess(message)
         if guessed is not None:
-            answer = await self._attempt(message, guessed)
+            answer = await self._attempt(message, guessed, guessed=True)
             if not isinstance(answer, _Refused):
                 return answer
         read = await self._read(message)
@@ -173,7 +178,9 @@ class QuickTurns:
             return None
         return _Read(session, tag, contact, incidents, book_tag)
 
-    async def _attempt(self, message: InboundMessage, read: _Read) -> Answer | _Refused | None:
+    async def _attempt(
+        self, message: InboundMessage, read: _Read, *, guessed: bool = False
+    ) -> Answer | _Refused | None:
         """The turn from ``read``: the answer, None for the locked path, or ``_CHANGED``
         when the store found the conversation other than read."""
         if read.session is not None and (
@@ -194,7 +201,11 @@ class QuickTurns:
         facts = self._parts.routing.facts(read.incidents, at=now, language=language)
         step = self._parts.flows.step(message, read.session, facts=facts, language=language)
         account: Account | None = None
-        if isinstance(step.effect, Verify) and read.contact is not None:
+        if isinstance(step.effect, Verify):
+            if message.channel is not Channel.VOICE or read.contact is None:
+                return None
+            if guessed:  # checked only against the session as stored: read it first
+                return _CHANGED
             step, account = await self._verified(message, contact, step, step.effect, facts)
         if step.effect is not None and not isinstance(step.effect, Enqueue):
             return None

@@ -1,7 +1,8 @@
-"""A code the flow asked for is checked in a quick turn (``router/contacts/quick.py``): no
+"""A caller's code is checked in a quick turn (``router/contacts/quick.py``): no
 conversation lock, the contact marked verified before the turn, the flow resumed with the
 outcome. When the store refuses that turn, the locked path checks the same message again,
-and a wrong code still counts once toward the lockouts; nobody gets in with a wrong code."""
+and a wrong code still counts once toward the lockouts; nobody gets in with a wrong code,
+and digits meant for a menu are never tried as a code."""
 
 from __future__ import annotations
 
@@ -64,9 +65,15 @@ async def test_a_callers_code_is_checked_in_a_quick_turn(
     await to_the_code(service, "CA1")
     store.calls.clear()
     answer = await service.receive(voice("CA1", 3, JAN_CODE))
-    calls = store.conversation_calls()
-    assert "acquire_lock" not in calls and calls["apply_turn"] == 1
-    assert calls["update_contact"] == 1  # the contact marked verified, then the turn
+    # The session read first (a code is never checked against a guess), no lock, the
+    # account's lock state read by the check, the contact marked verified, then the turn.
+    assert store.conversation_calls() == {
+        "get_sessions": 1,
+        "get_contact": 1,
+        "get_session": 1,
+        "update_contact": 1,
+        "apply_turn": 1,
+    }
     assert answer.contact.verified and answer.contact.account == "jan.kowalski"
     said = [p.text for p in answer.prompts]
     assert said[0] == "Thank you, your identity has been confirmed."
@@ -103,9 +110,9 @@ async def test_a_wrong_code_is_refused_and_the_flow_goes_on(
 async def test_a_refused_turn_checks_the_code_again_and_counts_it_once(
     desk: tuple[ContactService, Refusing], code: str
 ) -> None:
-    """The quick turn checks the code, the store refuses its turn (twice: the guess, then
-    after a read), and the locked path checks it a third time: the outcome is the same,
-    and a wrong code is one failure for the account and one for the address."""
+    """The quick turn checks the code, the store refuses its turn, and the locked path
+    checks it again: the outcome is the same, and a wrong code is one failure for the
+    account and one for the address."""
     service, store = desk
     await to_the_code(service, "CA1")
     store.calls.clear()
@@ -113,7 +120,7 @@ async def test_a_refused_turn_checks_the_code_again_and_counts_it_once(
     answer = await service.receive(voice("CA1", 3, code))
     store.refuse = False
     calls = store.conversation_calls()
-    assert calls["apply_turn"] == 2 and calls["acquire_lock"] == 1  # then the locked path
+    assert calls["apply_turn"] == 1 and calls["acquire_lock"] == 1  # then the locked path
     right = code == JAN_CODE
     assert answer.contact.verified is right
     assert (await store.inner.get_contact(answer.contact.id)).verified is right
@@ -143,15 +150,42 @@ async def test_five_wrong_codes_in_quick_turns_lock_the_account(
     assert not (await store.inner.get_contact(locked.contact.id)).verified
 
 
-async def test_a_code_sent_alone_by_sms_is_checked_in_a_quick_turn(
+async def test_a_router_whose_memory_of_the_call_is_stale_tries_no_other_digits_as_a_code(
+    make_store: StoreMaker, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Behind a load balancer a call's steps reach either router. Router a took the steps
+    up to the code question, b took a wrong code (the flow asks for the customer number
+    again); the number then reaches a, which still knows the call at its code question:
+    it must read the session before checking anything, so the number is not tried as a
+    code, and the one wrong code counts once."""
+    store = Counting(await make_store(clock))
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    async with (
+        service_on(store, clock, tmp_path / "a") as a,
+        service_on(store, clock, tmp_path / "b") as b,
+    ):
+        await to_the_code(a, "CA1")
+        refused = await b.receive(voice("CA1", 3, "000000"))
+        assert not refused.contact.verified
+        await a.receive(voice("CA1", 4, "1001"))  # the customer number, asked again
+        assert await failures(store.inner) == (1, 1)
+        verified = await b.receive(voice("CA1", 5, JAN_CODE))
+    assert (await store.inner.get_contact(verified.contact.id)).verified
+
+
+async def test_a_code_texted_alone_takes_the_locked_path(
     desk: tuple[ContactService, Refusing],
 ) -> None:
+    """A text conversation may have several messages in flight; under the conversation's
+    lock they are taken in order, so a message sent right after the code is not checked
+    as one."""
     service, store = desk
     await service.receive(sms("+48500100301", "Dzień dobry", "SM1"))
     await service.receive(sms("+48500100301", "jan.kowalski", "SM2"))
     store.calls.clear()
     answer = await service.receive(sms("+48500100301", JAN_CODE, "SM3"))
-    assert "acquire_lock" not in store.conversation_calls()
-    assert answer.contact.verified and answer.contact.account == "jan.kowalski"
+    assert store.conversation_calls()["acquire_lock"] == 1
     contact = await store.inner.get_contact(answer.contact.id)
+    assert contact.verified and contact.account == "jan.kowalski"
     assert JAN_CODE not in [m.text for m in contact.messages]
