@@ -34,6 +34,12 @@ FLOW_FOR_CHANNEL = {
 QUEUE_PROMPTS = {"voice": "queued", "text": "queued_text", "email": "queued_email"}
 
 
+def verified(contact: Contact, login: str) -> Contact:
+    """``contact`` as a right code for ``login`` leaves it."""
+    method = f"{contact.channel}:login+code"
+    return contact.replace(verified=True, verify_method=method, account=login)
+
+
 @dataclass(slots=True)
 class Performed:
     """A turn of the flow with its effects done: what to say, and where the contact is."""
@@ -159,6 +165,8 @@ class FlowHost:
             effect = done.step.effect
             if isinstance(effect, Verify):
                 result, account = await self.verify(done.contact, effect, address, attempt)
+                if account is not None:  # as verify stored it: the answer tells it so
+                    done.contact = verified(done.contact, account.login)
                 done.step = self._engine.resume(done.step.state, result, facts=facts)
                 done.prompts += done.step.prompts
             elif isinstance(effect, Enqueue):
@@ -204,10 +212,11 @@ class FlowHost:
             self._metrics.verification(str(outcome.reason))
         account = outcome.account
         if outcome.ok and account is not None:
+            marked = verified(contact, account.login)
             await self._store.update_contact(
                 contact.id,
                 verified=True,
-                verify_method=f"{contact.channel}:login+code",
+                verify_method=marked.verify_method,
                 account=account.login,
             )
             log.info("contact_verified", account=account.login)

@@ -186,6 +186,8 @@ async def test_a_code_texted_alone_takes_the_locked_path(
     store.calls.clear()
     answer = await service.receive(sms("+48500100301", JAN_CODE, "SM3"))
     assert store.conversation_calls()["acquire_lock"] == 1
+    # The answer tells the contact as the check left it, as the quick path's does.
+    assert answer.contact.verified and answer.contact.account == "jan.kowalski"
     contact = await store.inner.get_contact(answer.contact.id)
     assert contact.verified and contact.account == "jan.kowalski"
     assert JAN_CODE not in [m.text for m in contact.messages]
