@@ -44,6 +44,7 @@ __all__ = ["History"]
 #: States whose contacts each team indexes: list them from there.
 _BY_TEAM_INDEX = {"waiting": queued_key, "assigned": leased_key}
 _PAGE = 256  # contacts or events read per command when scanning
+_FEW = 16  # the fewest contacts a list reads at once
 _FILTERED_PAGE = 2_000  # events a server-side filter reads per call (a short script)
 
 
@@ -108,8 +109,9 @@ class History:
             found.append(decode_contact(cid, flow, team, entry))
         return found
 
-    async def _newest(self, indexes: list[str]) -> AsyncIterator[str]:
-        """Ids from several (created_at -> id) indexes, newest first, ties by id."""
+    async def _newest(self, indexes: list[str], size: int = _PAGE) -> AsyncIterator[str]:
+        """Ids from several (created_at -> id) indexes, newest first, ties by id, read
+        ``size`` at a time from each."""
         offsets = dict.fromkeys(indexes, 0)
         heads: dict[str, list[tuple[str, float]]] = {}
         empty = list(indexes)
@@ -118,7 +120,7 @@ class History:
                 async with self._redis.pipeline(transaction=False) as pipe:
                     for index in empty:
                         pipe.zrevrange(
-                            index, offsets[index], offsets[index] + _PAGE - 1, withscores=True
+                            index, offsets[index], offsets[index] + size - 1, withscores=True
                         )
                     pages = await pipe.execute()
                 for index, page in zip(empty, pages, strict=True):
@@ -170,9 +172,11 @@ class History:
                     found.append(contact)
             batch.clear()
 
-        async for cid in self._newest(indexes):
+        async for cid in self._newest(indexes, min(_PAGE, max(limit, _FEW))):
             batch.append(cid)
-            if len(batch) >= _PAGE:
+            # Read about as many as are still wanted (a join asks for 21 at an address that
+            # may hold thousands), more when a filter drops some.
+            if len(batch) >= min(_PAGE, max(limit - len(found), _FEW)):
                 await flush()
                 if len(found) >= limit:
                     break

@@ -526,3 +526,34 @@ async def test_listing_by_channel_or_assigned_reads_only_those_contacts(
     assigned = await store.list_contacts(state=ContactState.ASSIGNED, limit=5)
     assert [c.id for c in assigned] == [voice.id] and sum(read) == 2
     assert len(await store.list_contacts(channel="sms", limit=280)) == 280
+
+
+async def test_a_short_list_at_a_busy_address_reads_about_as_many_contacts(
+    store: RedisStore, clock: FakeClock
+) -> None:
+    """A caller who rang 300 times: the 21 newest contacts at the number (what a join after
+    a verification asks for) read 21 contacts and 21 ids from each shard, not 256 of each;
+    a filter that drops some reads on until the list is full."""
+    made = []
+    for n in range(300):
+        contact = Contact(
+            channel=Channel.VOICE if n % 2 else Channel.SMS, address="+48501", created_at=clock()
+        )
+        await store.intake(contact, Message(Direction.IN, "hi", clock()))
+        made.append(contact.id)
+        clock.advance(1)
+    read: list[int] = []
+    history = store._history
+    fetch = history.contacts
+
+    async def counting(ids: Any) -> Any:
+        read.append(len(ids))
+        return await fetch(ids)
+
+    history.contacts = counting  # type: ignore[method-assign]
+    newest = await store.list_contacts(address="+48501", limit=21)
+    assert [c.id for c in newest] == made[::-1][:21] and sum(read) == 21
+    read.clear()
+    calls = await store.list_contacts(address="+48501", channel="voice", limit=21)
+    assert [c.id for c in calls] == made[1::2][::-1][:21]
+    assert 42 <= sum(read) <= 64  # about twice as many as wanted: every other is an SMS
