@@ -84,7 +84,7 @@ class Capacities:
         self, teams: Sequence[str], agent: str, lease_s: float, capacity: Capacity
     ) -> Claim | None:
         _check_agent(agent)
-        await self._queues.unfold_ready()
+        await self._queues.ready.unfold()
         # One claim per agent at a time in this process: its claims would only fence each
         # other out. The fence still orders them against other processes' claims.
         async with self._locks[agent]:

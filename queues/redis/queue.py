@@ -4,9 +4,9 @@ enqueue      one script on the team (one Redis: with the flow record in the same
              cluster mode: 'reserve' on the contact's shard, 'enqueue' on the team, then
              'reserved' clears the pending mark (a crash in between: ``finish_enqueue``)
 claim        one team: one script. Several: one pipelined ZRANGE 0 0 of each team's ready
-             queue, then one script on the best team that takes its head only while it still
+             indexes (one per channel), then one script on the best team that takes its head only while it still
              scores no worse than the other teams' best (else: look again)
-heartbeat, ack, release, remove, position: one script on the contact's team
+heartbeat, ack, release, remove: one script on the contact's team
 transfer     'move_out' on the source (the commit point: the contact is moving), 'move_in'
              on the destination, 'moved' on the source (a crash in between: ``finish_move``)
 requeue_expired  per team one script for its expired leases; then the moves and hand-overs
@@ -23,12 +23,11 @@ from typing import Any
 
 from queues.base import Clock
 from queues.errors import ContactNotFound, InvalidTransition, QueueError
-from queues.models import Claim, Contact, Position, QueueStats
+from queues.models import Claim, Contact
 from queues.redis.codec import decode_contact, fmt_time, pairs
 from queues.redis.keys import (
     READY_CHANNELS,
     SHARDS,
-    TEAMS_KEY,
     contact_events_key,
     contact_pending_key,
     entry_key,
@@ -44,11 +43,11 @@ from queues.redis.keys import (
     queued_key,
     ready_channel_key,
     ready_key,
-    ready_keys,
     team_buckets_key,
     team_events_key,
 )
 from queues.redis.locate import Locator, team_keys
+from queues.redis.ready import Ready
 from queues.redis.scripts import Client, Scripts, check
 
 __all__ = ["ANY", "PENDING_GRACE_S", "Fenced", "Pick", "Queues", "check_team"]
@@ -93,28 +92,25 @@ def _claimed(got: Claim | str) -> Claim | None:
 
 
 class Queues:
-    """enqueue, claim, heartbeat, ack, release, transfer, remove, requeue, position, stats."""
+    """enqueue, claim, heartbeat, ack, release, transfer, remove, requeue (the reads of
+    the ready indexes: ``ready.py``)."""
 
     def __init__(
-        self, client: Client, scripts: Scripts, locator: Locator, clock: Clock, *, cluster: bool
+        self,
+        client: Client,
+        scripts: Scripts,
+        locator: Locator,
+        clock: Clock,
+        ready: Ready,
+        *,
+        cluster: bool,
     ) -> None:
         self._redis = client
         self._scripts = scripts
         self._locator = locator
         self._clock = clock
         self._cluster = cluster
-        self._unfolded = False  # no team keeps an earlier version's combined :ready
-
-    async def unfold_ready(self) -> None:
-        """Once a process, before its first read of a ready queue: what an earlier version
-        kept in each team's combined ready queue goes into the channels' indexes
-        (``index_ready.lua``; a no-op for a team without one)."""
-        if self._unfolded:
-            return
-        for team in sorted(await self._redis.smembers(TEAMS_KEY)):
-            name = team.decode() if isinstance(team, bytes) else str(team)
-            await self._scripts.run("index_ready", [ready_key(name)], [entry_prefix(name)])
-        self._unfolded = True
+        self.ready = ready
 
     async def _state(self, contact_id: str) -> str:
         found = await self._locator.find(contact_id)
@@ -197,7 +193,7 @@ class Queues:
     ) -> Claim | None:
         """The claim across ``teams``; under capacity (``pick``) it raises ``Fenced`` when
         a newer claim of the agent counted its load in the team first."""
-        await self.unfold_ready()
+        await self.ready.unfold()
         unique = list(dict.fromkeys(teams))
         if len(unique) == 1:
             got = await self._claim_in(unique[0], agent, lease_s, None, pick)
@@ -380,41 +376,3 @@ class Queues:
         found = await self._locator.find(contact_id)  # creates the entry when none exists
         if found.team is not None or not found.flow:
             await self._locator.confirm(contact_id)
-
-    # -- reads -------------------------------------------------------------------------------
-    async def position(self, contact_id: str) -> Position | None:
-        await self.unfold_ready()
-
-        def build(team: str) -> tuple[list[str], list[str]]:
-            return [entry_key(team, contact_id), ready_key(team)], [contact_id]
-
-        ran = await self._locator.run_in_team("position", contact_id, build)
-        if ran.team is None or ran.reply[0] != "ok":
-            return None
-        return Position(ran.team, ahead=int(ran.reply[1]), waiting=int(ran.reply[2]))
-
-    async def waiting_order(self, team: str) -> list[str]:
-        # Members are "<12-digit seq>:<id>", scores tie-broken by member: FIFO on ties; the
-        # union of the channels' indexes is ordered so too.
-        await self.unfold_ready()
-        members = await self._redis.zunion(ready_keys(team))
-        return [str(member).partition(":")[2] for member in members]
-
-    async def queue_stats(self, teams: Sequence[str]) -> list[QueueStats]:
-        await self.unfold_ready()
-        channels = len(READY_CHANNELS)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for team in teams:
-                for key in ready_keys(team):
-                    pipe.zcard(key)
-                pipe.zcard(leased_key(team))
-                pipe.zrange(queued_key(team), 0, 0, withscores=True)
-            rows = await pipe.execute()
-        now = self._clock()
-        stats = []
-        each = channels + 2
-        for i, team in enumerate(teams):
-            *waiting, assigned, oldest = rows[each * i : each * (i + 1)]
-            oldest_wait_s = round(now - oldest[0][1], 6) if oldest else None
-            stats.append(QueueStats(team, sum(waiting), int(assigned), oldest_wait_s))
-        return stats

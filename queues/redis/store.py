@@ -71,6 +71,7 @@ from queues.redis.messages import encode_message, message_probe
 from queues.redis.outbox import OutboxRedis
 from queues.redis.outcomes import Outcomes
 from queues.redis.queue import Queues
+from queues.redis.ready import Ready
 from queues.redis.scripts import check, translated
 from queues.redis.timeline import TimelineRedis
 from queues.redis.turn import run_turn
@@ -92,8 +93,9 @@ class RedisStore(KeyedRedis, OutboxRedis, WindowsRedis, EraseRedis, TimelineRedi
         self._locator = Locator(self._redis, self._scripts)
         cluster = connection.cluster or single_slot
         self._cluster = cluster
+        self._ready = Ready(self._redis, self._scripts, self._locator, self._clock)
         self._queues = Queues(
-            self._redis, self._scripts, self._locator, self._clock, cluster=cluster
+            self._redis, self._scripts, self._locator, self._clock, self._ready, cluster=cluster
         )
         self._history = History(self._redis, self._locator, self._scripts, self._texts)
         self._aggregates = Aggregates(self._redis)
@@ -345,15 +347,15 @@ class RedisStore(KeyedRedis, OutboxRedis, WindowsRedis, EraseRedis, TimelineRedi
 
     @operation
     async def position(self, contact_id: str) -> Position | None:
-        return await self._queues.position(contact_id)
+        return await self._ready.position(contact_id)
 
     @operation
     async def waiting_order(self, team: str) -> list[str]:
-        return await self._queues.waiting_order(team)
+        return await self._ready.waiting_order(team)
 
     @operation
     async def queue_stats(self, teams: Sequence[str]) -> list[QueueStats]:
-        return await self._queues.queue_stats(teams)
+        return await self._ready.queue_stats(teams)
 
     # -- surveys and first-contact resolution --------------------------------------------
     @operation

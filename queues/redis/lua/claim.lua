@@ -13,8 +13,9 @@
 -- bound (the best head of the other teams the caller looked at: it looks again);
 -- 'fenced' (the caller counts the load again).
 --
--- A head is ZRANGE 0 0 (O(log N)) of each of the channels' indexes. The entry's key is known only here, from the head's
--- member; it carries this team's tag, so the script stays in one slot.
+-- A head is ZRANGE 0 0 (O(log N)) of each of the channels' indexes. The entry's key is
+-- known only here, from the head's member; it carries this team's tag, so the script
+-- stays in one slot.
 local agent, now, lease_until, team = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local bound_score, bound_seq = tonumber(ARGV[6]), tonumber(ARGV[7])
 if ARGV[8] ~= '' then

@@ -109,7 +109,7 @@ async def test_the_channels_indexes_hold_exactly_the_waiting_contacts_in_order(
         queue = await store.list_contacts(state="waiting", team=team, limit=1000)
         assert {m.partition(":")[2] for _, m in indexed} == {c.id for c in queue}
         order = [m.partition(":")[2] for _, m in sorted(indexed)]
-        assert await store._queues.waiting_order(team) == order
+        assert await store._ready.waiting_order(team) == order
 
 
 @pytest.mark.parametrize("kept_indexes", [True, False], ids=["previous", "older"])

@@ -466,6 +466,20 @@ async def test_store_unavailable_when_the_server_is_stopped(
         await store.aclose()
 
 
+def contacts_read(store: RedisStore) -> list[int]:
+    """From now on, the size of each batch of contacts ``store`` reads (appended)."""
+    read: list[int] = []
+    history = store._history
+    fetch = history.contacts
+
+    async def counting(ids: Any) -> Any:
+        read.append(len(ids))
+        return await fetch(ids)
+
+    history.contacts = counting  # type: ignore[method-assign]
+    return read
+
+
 async def test_listing_waiting_contacts_reads_the_queues_not_every_contact(
     store: RedisStore, clock: FakeClock
 ) -> None:
@@ -479,15 +493,7 @@ async def test_listing_waiting_contacts_reads_the_queues_not_every_contact(
     for team in ("billing", "technical", "billing"):
         waiting_ids.append(await waiting(store, clock, team))
         clock.advance(1)
-    read: list[int] = []
-    history = store._history
-    fetch = history.contacts
-
-    async def counting(ids: Any) -> Any:
-        read.append(len(ids))
-        return await fetch(ids)
-
-    history.contacts = counting  # type: ignore[method-assign]
+    read = contacts_read(store)
     listed = await store.list_contacts(state=ContactState.WAITING, limit=10)
     assert [c.id for c in listed] == waiting_ids[::-1]  # newest first
     assert sum(read) == 3
@@ -512,15 +518,7 @@ async def test_listing_by_channel_or_assigned_reads_only_those_contacts(
         await store.intake(contact, Message(Direction.IN, "hi", clock()))
         await store.enqueue(contact.id, "technical")
     await store.claim(["technical"], "bob", lease_s=60)
-    read: list[int] = []
-    history = store._history
-    fetch = history.contacts
-
-    async def counting(ids: Any) -> Any:
-        read.append(len(ids))
-        return await fetch(ids)
-
-    history.contacts = counting  # type: ignore[method-assign]
+    read = contacts_read(store)
     assert [c.id for c in await store.list_contacts(channel="voice", limit=5)] == [voice.id]
     assert sum(read) == 1
     assigned = await store.list_contacts(state=ContactState.ASSIGNED, limit=5)
@@ -542,15 +540,7 @@ async def test_a_short_list_at_a_busy_address_reads_about_as_many_contacts(
         await store.intake(contact, Message(Direction.IN, "hi", clock()))
         made.append(contact.id)
         clock.advance(1)
-    read: list[int] = []
-    history = store._history
-    fetch = history.contacts
-
-    async def counting(ids: Any) -> Any:
-        read.append(len(ids))
-        return await fetch(ids)
-
-    history.contacts = counting  # type: ignore[method-assign]
+    read = contacts_read(store)
     newest = await store.list_contacts(address="+48501", limit=21)
     assert [c.id for c in newest] == made[::-1][:21] and sum(read) == 21
     read.clear()
