@@ -4,8 +4,9 @@ enqueue      one script on the team (one Redis: with the flow record in the same
              cluster mode: 'reserve' on the contact's shard, 'enqueue' on the team, then
              'reserved' clears the pending mark (a crash in between: ``finish_enqueue``)
 claim        one team: one script. Several: one pipelined ZRANGE 0 0 of each team's ready
-             indexes (one per channel), then one script on the best team that takes its head only while it still
-             scores no worse than the other teams' best (else: look again)
+             indexes (one per channel), then one script on the best team that takes its
+             head only while it still scores no worse than the other teams' best (else:
+             look again)
 heartbeat, ack, release, remove: one script on the contact's team
 transfer     'move_out' on the source (the commit point: the contact is moving), 'move_in'
              on the destination, 'moved' on the source (a crash in between: ``finish_move``)
