@@ -17,6 +17,7 @@ from bench.baselines import RedisRaw, SqliteRaw, heapq_cycles
 from bench.procs import redis_server
 from bench.redis_figures import CommandCount, DepthAndMemory, count_commands, depth_and_memory
 from bench.report import Figure
+from bench.sqlite_depth import position_costs, position_figures
 from bench.workload import BenchError, Rates, compare_rates, phase
 from queues import open_store
 from queues.sqlite import SqliteStore
@@ -130,14 +131,20 @@ async def run_sqlite(sizes: Sizes, workdir: Path) -> list[Figure]:
         raise BenchError(f"raw sqlite3 baseline failed in {workdir}: {exc}") from exc
     finally:
         await store.aclose()
+    # Depths a tenth of the Redis claim test's: the fill goes through the durable store.
+    low, high = sizes.depth_low // 10, sizes.depth_high // 10
+    costs = await position_costs(
+        workdir, low=low, high=high, reads=sizes.depth_claims // 3, batch=sizes.batch
+    )
     return [
+        *position_figures(costs, magnitude(low), magnitude(high)),
         Figure(
             "queue.sqlite.cycle_per_s",
             rates.store,
             CYCLE_UNIT,
             rates.baseline,
             note=f"raw sqlite3, WAL, synchronous={_SYNCHRONOUS[SQLITE_SYNCHRONOUS]}, 3 txns/cycle",
-        )
+        ),
     ]
 
 

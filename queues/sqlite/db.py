@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from queues.errors import StoreUnavailable
 from queues.models import Channel, Contact, ContactState, Direction, Event, Message
-from queues.sqlite import capacity, tally, windows
+from queues.sqlite import capacity, ranks, tally, windows
 from queues.sqlite.commits import GroupCommit
 from queues.sqlite.reader import Reader
 
@@ -29,7 +29,7 @@ __all__ = ["SCHEMA_VERSION", "Database", "path_from_url"]
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 SCHEMA = (
     """
 CREATE TABLE IF NOT EXISTS contacts (
@@ -95,6 +95,7 @@ INSERT OR IGNORE INTO counters (name, value) VALUES ('queue_seq', 0);
     + tally.SCHEMA
     + windows.SCHEMA
     + capacity.SCHEMA
+    + ranks.SCHEMA
 )
 
 # Contact fields; score (queued_at - priority) and seq (FIFO on equal scores) ride along.
@@ -200,7 +201,8 @@ def _create_or_upgrade(conn: sqlite3.Connection, version: int) -> None:
     aggregates (buckets, handles, contacts.answered), counted from the stored events when
     a file that has events is upgraded; version 5 indexes contacts by account (a
     customer's timeline), built from the rows when an older file is upgraded; version 6
-    names hits (``hits.tag``, unique per key: a retried attempt counts once).
+    names hits (``hits.tag``, unique per key: a retried attempt counts once); version 7
+    keeps the teams' count trees (``ranks.py``), counted from the waiting contacts.
     """
     upgrade = ""
     if version == 1:
@@ -222,6 +224,8 @@ def _create_or_upgrade(conn: sqlite3.Connection, version: int) -> None:
         tally.add_columns(conn)
         if version in (1, 2, 3):
             tally.backfill(conn)
+        if 1 <= version < 7:
+            ranks.backfill(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:

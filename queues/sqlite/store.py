@@ -28,7 +28,7 @@ from queues.models import (
     QueueStats,
 )
 from queues.sqlite import capacity as loads
-from queues.sqlite import db, tally
+from queues.sqlite import db, ranks, tally
 from queues.sqlite.erase import EraseRows
 from queues.sqlite.keyed import KeyedRows
 from queues.sqlite.outbox import OutboxRows
@@ -42,16 +42,6 @@ from queues.updates import updated
 
 __all__ = ["SqliteStore"]
 
-POSITION = (
-    "SELECT count(*), coalesce(sum(o.score < c.score OR (o.score = c.score AND o.seq < c.seq)), 0)"
-    " FROM contacts AS c JOIN contacts AS o ON o.team = c.team AND o.state = 'waiting'"
-    " WHERE c.id = ?"
-)
-QUEUE_STATS = (
-    "SELECT count(*) FILTER (WHERE state = 'waiting'), count(*) FILTER (WHERE state = 'assigned'),"
-    " min(queued_at) FILTER (WHERE state = 'waiting')"
-    " FROM contacts WHERE team = ? AND state IN ('waiting', 'assigned')"
-)
 EXPIRED = (
     f"{db.SELECT_CONTACT} WHERE state = 'assigned' AND lease_until <= ? ORDER BY lease_until, id"
 )
@@ -348,13 +338,12 @@ class SqliteStore(KeyedRows, OutboxRows, WindowRows, OutcomeRows, EraseRows, Tim
 
     @reads
     def position(self, conn: Conn, contact_id: str) -> Position | None:
-        return self._position(conn, self._get(conn, contact_id))
+        return ranks.position(conn, contact_id)
 
     def _position(self, conn: Conn, contact: Contact) -> Position | None:
         if contact.state is not ContactState.WAITING or contact.team is None:
             return None
-        waiting, ahead = conn.execute(POSITION, (contact.id,)).fetchone()
-        return Position(contact.team, ahead=ahead, waiting=waiting)
+        return ranks.position(conn, contact.id)
 
     @reads
     def waiting_order(self, conn: Conn, team: str) -> list[str]:
@@ -363,12 +352,8 @@ class SqliteStore(KeyedRows, OutboxRows, WindowRows, OutcomeRows, EraseRows, Tim
 
     @reads
     def queue_stats(self, conn: Conn, teams: Sequence[str]) -> list[QueueStats]:
-        now, stats = self._clock(), []
-        for team in teams:
-            waiting, assigned, oldest = conn.execute(QUEUE_STATS, (team,)).fetchone()
-            wait_s = None if oldest is None else round(now - oldest, 6)
-            stats.append(QueueStats(team, waiting, assigned, wait_s))
-        return stats
+        now = self._clock()
+        return [ranks.queue_stats(conn, team, now) for team in teams]
 
     # -- running aggregates ----------------------------------------------------------------
     @reads

@@ -323,7 +323,7 @@ async def test_a_version_1_file_is_upgraded_keeping_its_sessions(
         assert await store.put_session_if("sms:+48500", {"n": 2}, tag="", ttl_s=60)
         assert await store.get_session("sms:+48500") == {"n": 2}
     with sqlite3.connect(path) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
     raw.close()
 
 
