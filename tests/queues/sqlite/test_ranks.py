@@ -88,8 +88,8 @@ async def test_positions_and_stats_equal_a_recount_after_random_traffic(
             elif roll < 0.8 and held:
                 await store.ack(held.pop(rng.randrange(len(held))), "ania")
             elif roll < 0.9 and waiting:  # a waiting contact moves, maybe with a new delay
-                team, delay = rng.choice(TEAMS), rng.choice([None, 0, 45, 3_600])
-                await store.transfer(rng.choice(waiting), team, delay_s=delay)
+                team, moved_delay = rng.choice(TEAMS), rng.choice([None, 0, 45, 3_600])
+                await store.transfer(rng.choice(waiting), team, delay_s=moved_delay)
             elif waiting:
                 ids = await store.waiting_order(rng.choice(TEAMS)) or waiting
                 await store.remove(rng.choice(ids))
