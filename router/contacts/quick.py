@@ -8,10 +8,11 @@ the conversation has one), runs the pure flow engine, and hands the store the wh
 the contact when new, the message, the prompts said, the language, the next session — as
 one ``Store.apply_turn``: one transaction on SQLite, one script on Redis.
 
-A step whose only effect is to queue the contact (the team menu answered) is a quick turn
-too: the routing decision is made from the same read, the turn carries the enqueue
-(``TurnEnqueue``), and the store answers with the contact's place in the queue. What cannot
-be inside the store's unit of work follows it in the locked path's order
+A step whose only effect is to queue the contact (the team menu answered, or a new mail:
+the email flow asks nothing and runs to its queue in its first turn) is a quick turn too:
+the routing decision is made from the same read, the turn carries the enqueue
+(``TurnEnqueue``), and the store answers with the contact's place in the queue. What
+cannot be inside the store's unit of work follows it in the locked path's order
 (``FlowHost.enqueued``): the hooks, the queue prompt told from that place, the claimers
 woken; then the prompt joins the history and the session is written, unless someone wrote
 it since. The turn leaves the session as read, so a crash in between leaves what one after
@@ -33,7 +34,7 @@ the locked path checks the same message again, a wrong code still counts once.
 
 Whatever needs more goes the locked path (``service.py``), which reads everything again:
 a flow step with another effect (end, or one that follows a code's check), a code in a
-text conversation, a contact out of its flow, a pending survey, an e-mail reply to a
+text conversation or a mail, a contact out of its flow, a pending survey, an e-mail reply to a
 thread, an account and code named in the text, a retry of a handled message; and a turn
 the store refused because the session moved on, the lock was held or the key was seen.
 The store checks the lock inside the turn, so a turn never lands while the locked path
@@ -109,17 +110,8 @@ class QuickTurns:
         self._book: tuple[Incidents, str] | None = None
         #: What this process's quick turns and the locked path left of conversations.
         self._recall = Recall()
-        # A flow that takes no input (email) runs to its effect in its first turn, which a
-        # quick turn never takes: its messages go the locked path without trying one.
-        self._unasked = frozenset(
-            channel
-            for channel, name in FLOW_FOR_CHANNEL.items()
-            if (flow := parts.engine.book.flows.get(name)) is not None and flow.input == "none"
-        )
 
     async def receive(self, message: InboundMessage) -> Answer | None:
-        if message.channel in self._unasked:
-            return None
         answer = await self._receive(message)
         if answer is None:  # the locked path takes it: a session is there afterwards
             self._recall.goes_on(message.session_key)
