@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -102,8 +103,9 @@ async def test_positions_and_stats_equal_a_recount_after_random_traffic(
         assert waited > 20 and shared > 1  # the queues were not trivially short
 
 
-def steps_of_a_position(path: Path, contact_id: str) -> int:
-    """SQLite VM instructions (in steps of 100) that ``ranks.position`` runs for one contact."""
+def vm_steps(path: Path, read: Callable[[sqlite3.Connection], object]) -> tuple[int, object]:
+    """SQLite VM instructions (in steps of 100) that ``read`` runs on a connection to the
+    file, and what it returned."""
     with sqlite3.connect(path) as raw:
         steps = 0
 
@@ -113,8 +115,15 @@ def steps_of_a_position(path: Path, contact_id: str) -> int:
             return 0
 
         raw.set_progress_handler(tick, 100)
-        assert ranks.position(raw, contact_id) is not None
+        found = read(raw)
         raw.set_progress_handler(None, 100)
+    return steps, found
+
+
+def steps_of_a_position(path: Path, contact_id: str) -> int:
+    """SQLite VM instructions (in steps of 100) that ``ranks.position`` runs for one contact."""
+    steps, found = vm_steps(path, lambda raw: ranks.position(raw, contact_id))
+    assert found is not None
     return steps
 
 
@@ -144,16 +153,9 @@ async def test_a_position_reads_as_much_with_5000_waiting_as_with_50(tmp_path: P
     # Counting the queue (earlier versions) takes ~100 times as many steps with 100 times
     # the contacts; the tree a few more nodes.
     assert steps_many <= 2 * steps_few + 2, (steps_few, steps_many)
-    with sqlite3.connect(tmp_path / "many.db") as raw:
-        slow = 0
-
-        def tick() -> int:
-            nonlocal slow
-            slow += 1
-            return 0
-
-        raw.set_progress_handler(tick, 100)
-        raw.execute(RECOUNT, (many[-1],)).fetchone()
+    slow, _ = vm_steps(
+        tmp_path / "many.db", lambda raw: raw.execute(RECOUNT, (many[-1],)).fetchone()
+    )
     assert slow > 20 * steps_many  # the measure sees a walk of the queue
 
 
