@@ -30,6 +30,8 @@ FLOW_FOR_CHANNEL = {
     Channel.TELEGRAM: "text",
     Channel.CHAT: "text",
 }
+#: How many tries' keys ``FlowHost`` keeps to count each try's outcome once.
+_COUNTED_KEPT = 4096
 #: The queue announcement of each shipped flow, for a flow that ended in a failed attempt.
 QUEUE_PROMPTS = {"voice": "queued", "text": "queued_text", "email": "queued_email"}
 
@@ -86,6 +88,9 @@ class FlowHost:
         #: Told of every contact verified, with the login (earlier contacts join it:
         #: ``joining.py``).
         self.after_verify: list[Callable[[Contact, str], Awaitable[object]]] = []
+        # The tries whose outcome the metrics counted (the last ``_COUNTED_KEPT``): the
+        # locked path checks again a code whose quick turn the store refused.
+        self._counted: dict[str, None] = {}
 
     def step(
         self,
@@ -208,7 +213,7 @@ class FlowHost:
         outcome = await self._verifier.verify(
             effect.identifier, effect.code, address=address, attempt=attempt
         )
-        if self._metrics is not None:
+        if self._metrics is not None and self._first_check(attempt):
             self._metrics.verification(str(outcome.reason))
         account = outcome.account
         if outcome.ok and account is not None:
@@ -231,6 +236,18 @@ class FlowHost:
             return result, account
         log.info("verification_refused", reason=outcome.reason)
         return VerifyResult(ok=False, locked=outcome.locked or outcome.throttled), None
+
+    def _first_check(self, attempt: str | None) -> bool:
+        """Whether this process has not counted the try ``attempt`` (a message's key)
+        yet: the same try checked again counts once, as its failure does in the lockouts."""
+        if attempt is None:
+            return True
+        if attempt in self._counted:
+            return False
+        if len(self._counted) >= _COUNTED_KEPT:
+            del self._counted[next(iter(self._counted))]
+        self._counted[attempt] = None
+        return True
 
     def queueing(
         self, contact: Contact, effect: Enqueue, account: Account | None, incidents: Incidents

@@ -106,13 +106,22 @@ async def test_a_wrong_code_is_refused_and_the_flow_goes_on(
     assert not stored.verified and stored.account is None
 
 
+def counted(service: ContactService, reason: str) -> float:
+    """The verifications ``/metrics`` counts with ``reason``."""
+    assert service.metrics is not None
+    sample = service.metrics.registry.get_sample_value(
+        "switchboard_verifications_total", {"result": reason}
+    )
+    return sample or 0.0
+
+
 @pytest.mark.parametrize("code", ["000000", JAN_CODE], ids=["wrong", "right"])
 async def test_a_refused_turn_checks_the_code_again_and_counts_it_once(
     desk: tuple[ContactService, Refusing], code: str
 ) -> None:
     """The quick turn checks the code, the store refuses its turn, and the locked path
     checks it again: the outcome is the same, and a wrong code is one failure for the
-    account and one for the address."""
+    account and one for the address. ``/metrics`` counts the try once too."""
     service, store = desk
     await to_the_code(service, "CA1")
     store.calls.clear()
@@ -125,10 +134,17 @@ async def test_a_refused_turn_checks_the_code_again_and_counts_it_once(
     assert answer.contact.verified is right
     assert (await store.inner.get_contact(answer.contact.id)).verified is right
     assert await failures(store.inner) == ((0, 0) if right else (1, 1))
+    reason = "ok" if right else "wrong_code"
+    assert counted(service, reason) == 1
     # A retry of the same step, as a provider sends it, counts nothing more either.
     again = await service.receive(voice("CA1", 3, code))
     assert again.duplicate and [p.text for p in again.prompts] == [p.text for p in answer.prompts]
     assert await failures(store.inner) == ((0, 0) if right else (1, 1))
+    assert counted(service, reason) == 1
+    # Another try is another count.
+    await to_the_code(service, "CA2")
+    await service.receive(voice("CA2", 3, code))
+    assert counted(service, reason) == 2
 
 
 async def test_five_wrong_codes_in_quick_turns_lock_the_account(
