@@ -66,6 +66,9 @@ class OutageSizes:
     handle_s: float  # how long an agent works on a contact before resolving it
     speed: float = 1.0  # call seconds per real second of the callers (quick runs: faster)
     baseline_calls: int = 300  # callers held by a third router that polls: the baseline
+    # At most this many callers in the IVR at once: past it the fill waits (a slower day
+    # on the machine lowers the arrival rate reached instead of dropping callers).
+    max_in_ivr: int = 300
 
 
 #: 60 arrivals a second is what two routers on a 2-core machine take while this process
@@ -153,24 +156,46 @@ class _Filled:
     router_cpu_s: float
     waiting: int
     memory_per_contact: float
+    paused_s: float  # arrivals waited for the callers in the IVR
+
+
+#: The fill looks at the callers still in the IVR every this many arrivals.
+_LOOK_EVERY = 50
+
+
+async def _backlog_drained(run: _Run, sizes: OutageSizes) -> float:
+    """Wait while more callers are in the IVR than ``sizes.max_in_ivr`` (the routers are
+    behind: arrivals at a fixed rate would overload them, and the bench measures a crowd
+    waiting, not an overload); the seconds waited."""
+    waited = 0.0
+    while int((await run.callers.ask("status"))["in_flow"]) > sizes.max_in_ivr:
+        await asyncio.sleep(0.25)
+        waited += 0.25
+    return waited
 
 
 async def _fill(run: _Run, memory_before: int) -> _Filled:
     """Callers and chats arrive at ``arrivals_per_s``, alternately through A and B, then the
-    baseline's callers through C; done when every one of them waits in the queue."""
+    baseline's callers through C; done when every one of them waits in the queue. Arrivals
+    wait while more than ``max_in_ivr`` callers are still in the IVR."""
     sizes = run.sizes
     arrivals = [("call", n) for n in range(sizes.calls)]
     arrivals += [("chat", n) for n in range(sizes.chats)]
     arrivals.sort(key=lambda a: a[1] / (sizes.calls if a[0] == "call" else sizes.chats))
     cpu0, t0 = run.router_cpu_s(), time.monotonic()
+    start, paused_s = t0, 0.0
     for i, (kind, n) in enumerate(arrivals):
         router = run.routers[n % 2]
         if kind == "call":
             run.call_in(router, n)
         else:
-            run.chatters.chat(router.url)
-        # Paced on the clock, not by sleeping a fixed step: a slow loop does not slow arrivals.
-        await asyncio.sleep(max(0.0, t0 + (i + 1) / sizes.arrivals_per_s - time.monotonic()))
+            run.chatters.chat(router.url, sizes.calls + n)
+        if i % _LOOK_EVERY == _LOOK_EVERY - 1:
+            paused_s += await _backlog_drained(run, sizes)
+        # Paced on the clock, not by sleeping a fixed step: a slow loop does not slow
+        # arrivals (a backlog does: the time waited for it is not made up).
+        due = start + paused_s + (i + 1) / sizes.arrivals_per_s
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
     # The baseline's callers queue last, so agents reach few of them in the window.
     for n in range(sizes.baseline_calls):
         run.call_in(run.polling, _BASELINE_FROM + n)
@@ -186,7 +211,8 @@ async def _fill(run: _Run, memory_before: int) -> _Filled:
     memory_now = int((await run.redis.info("memory"))["used_memory"])
     if os.environ.get("OUTAGE_KEYS"):  # where the memory goes, by kind of key
         print(await key_breakdown(run.redis, waiting))
-    return _Filled(seconds, router_cpu, waiting, (memory_now - memory_before) / waiting)
+    memory = (memory_now - memory_before) / waiting
+    return _Filled(seconds, router_cpu, waiting, memory, paused_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,7 +365,8 @@ def _figures(
             (sizes.calls + sizes.chats) / filled.seconds,
             "contacts/s",
             note=f"{sizes.calls} callers and {sizes.chats} chats arriving at "
-            f"{sizes.arrivals_per_s:g}/s, queued in {filled.seconds:.0f} s",
+            f"{sizes.arrivals_per_s:g}/s (at most {sizes.max_in_ivr} callers in the IVR: "
+            f"waited {filled.paused_s:.0f} s), queued in {filled.seconds:.0f} s",
         ),
         Figure(
             "outage.fill_router_cpu_ms_per_queued_contact",

@@ -22,13 +22,38 @@ from ivr.simulator import Call, CallSpec, Outcome, ScriptKeys, TwilioApi
 from ivr.simulator.twiml import Verb
 from ivr.simulator.webhook import Fetch, Webhooks
 
-__all__ = ["ACCOUNT_SID", "AUTH_TOKEN", "Crowd", "TimedCall", "agent", "chat", "place"]
+__all__ = [
+    "ACCOUNT_SID",
+    "AUTH_TOKEN",
+    "CUSTOMERS",
+    "Crowd",
+    "TimedCall",
+    "agent",
+    "chat",
+    "customer",
+    "place",
+]
 
 ACCOUNT_SID = "AC" + "0b" * 16
 AUTH_TOKEN = "0a" * 16
-PRESS = ["2", "1001#", "482913#", "2"]  # English, verified, technical: queued
+#: Customers the crowd calls and chats as (``customer``): an outage's crowd is thousands of
+#: households, not one account. (One account for everyone serialised every verification
+#: of a router on that account's lock: ``router.identity.verify``.)
+CUSTOMERS = 2_000
 CHAT_FIRST = "Dzień dobry, nie działa mi internet"
-CHAT_CREDENTIALS = "jan.kowalski 482913"
+
+
+def customer(n: int) -> tuple[str, str, str]:
+    """The ``n``-th caller's or chat's account (one of ``CUSTOMERS``): login, customer
+    number, auth code; ``outage_setup`` adds them to the routers' demo accounts."""
+    k = n % CUSTOMERS
+    return f"bench{k:05d}", str(500_000 + k), f"{(k * 7919 + 271_828) % 900_000 + 100_000}"
+
+
+def press(n: int) -> list[str]:
+    """What caller ``n`` presses: English, their customer number and code, technical."""
+    _, number, code = customer(n)
+    return ["2", f"{number}#", f"{code}#", "2"]
 
 
 class _TimedWebhooks(Webhooks):
@@ -94,6 +119,10 @@ class Crowd:
     def failed(self) -> int:
         return sum(1 for c in self.calls if c.over and c.result.outcome is Outcome.ERROR)
 
+    def in_flow(self) -> int:
+        """Callers placed and still in the IVR: neither on hold nor over."""
+        return sum(1 for c in self.calls if c.in_ivr)
+
     def errors(self) -> list[str]:
         return [
             c.result.error
@@ -125,21 +154,22 @@ async def place(
         transcript=False,
         speed=speed,
     )
-    call = TimedCall(session, spec, ScriptKeys(PRESS), api, crowd.redirected.append)
+    call = TimedCall(session, spec, ScriptKeys(press(n)), api, crowd.redirected.append)
     crowd.calls.append(call)
     crowd.by_number[number] = call
     await call.run()
 
 
-async def chat(session: aiohttp.ClientSession, url: str, stop: asyncio.Event) -> int:
-    """One chat customer: queued, then waiting with the socket open; returns frames got.
+async def chat(session: aiohttp.ClientSession, url: str, n: int, stop: asyncio.Event) -> int:
+    """The ``n``-th chat customer: queued, then waiting with the socket open; returns frames got.
     A message the router could not take in time (an error frame with ``retry``) is sent
     again after ``retry_after_s``, as the chat page's Retry button does."""
     frames = 0
     async with session.ws_connect(url.replace("http", "ws") + "/chat/ws") as ws:
         await ws.send_json({"type": "hello", "session": None, "language": "pl"})
-        for n, text in enumerate((CHAT_FIRST, CHAT_CREDENTIALS)):
-            message = {"type": "message", "id": f"m{n}", "text": text}
+        login, _, code = customer(n)
+        for m, text in enumerate((CHAT_FIRST, f"{login} {code}")):
+            message = {"type": "message", "id": f"m{m}", "text": text}
             await ws.send_json(message)
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):

@@ -5,9 +5,10 @@ process's event loop, not on the one of the agents who are timed.
 ``python -m bench.outage_host`` holds simulated callers (with the stand-in for Twilio's REST
 API, which must reach their calls) and chat customers, as told on stdin, one JSON object a
 line; it answers on stdout the same way. Orders: ``call`` (url, n, sid, speed) and ``chat``
-(url) answer nothing; ``status``, ``snapshot`` and ``stop`` (since) answer one line each, in
-order. Unasked, for every redirected call: ``{"connected": number, "at": wall time or
-null}`` once it was put through (or ended without). ``Host`` is the bench's handle on one.
+(url, n) answer nothing; ``status`` (callers failed, and those still in the IVR),
+``snapshot`` and ``stop`` (since) answer one line each, in order. Unasked, for every
+redirected call: ``{"connected": number, "at": wall time or null}`` once it was put through
+(or ended without). ``Host`` is the bench's handle on one.
 """
 
 from __future__ import annotations
@@ -108,9 +109,9 @@ async def _serve() -> None:
                 )
                 crowd.tasks.append(asyncio.create_task(placing))
             elif op == "chat":
-                chats.append(asyncio.create_task(chat(sockets, order["url"], stop)))
+                chats.append(asyncio.create_task(chat(sockets, order["url"], order["n"], stop)))
             elif op == "status":
-                _send({"failed": crowd.failed()})
+                _send({"failed": crowd.failed(), "in_flow": crowd.in_flow()})
             elif op == "snapshot":
                 _send({"requests": crowd.requests(), "held": crowd.held()})
             elif op == "stop":
@@ -193,8 +194,8 @@ class Host:
     def call(self, url: str, n: int, sid: str, speed: float) -> None:
         self._order(op="call", url=url, n=n, sid=sid, speed=speed)
 
-    def chat(self, url: str) -> None:
-        self._order(op="chat", url=url)
+    def chat(self, url: str, n: int) -> None:
+        self._order(op="chat", url=url, n=n)
 
     async def ask(self, op: str) -> dict[str, Any]:
         """``status`` or ``snapshot``."""

@@ -12,7 +12,7 @@ import yaml
 from redis.asyncio import Redis
 
 from bench import procs
-from bench.outage_crowd import ACCOUNT_SID, AUTH_TOKEN
+from bench.outage_crowd import ACCOUNT_SID, AUTH_TOKEN, CUSTOMERS, customer
 from bench.procs import ROOT, Server
 
 __all__ = ["key_breakdown", "routers"]
@@ -27,6 +27,10 @@ def _config(
     data["agents"]["file"] = str(data_dir / "agents.json")
     teams = ["billing", "technical", "domains_hosting"]
     data["agents"]["demo"] = [{"name": f"agent{n:03d}", "teams": teams} for n in range(agents)]
+    data["accounts"]["demo"] += [
+        {"login": login, "number": number, "code": code, "name": login, "tier": "residential"}
+        for login, number, code in map(customer, range(CUSTOMERS))
+    ]
     data["http"]["public_url"] = public_url
     twilio = data["channels"]["twilio"]
     twilio.update(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, api_base_url=api_url, hold=hold)

@@ -328,6 +328,11 @@ class Call:
     def on_hold(self) -> bool:
         return self._hold_since is not None and not self.over
 
+    @property
+    def in_ivr(self) -> bool:
+        """The call goes on and has not reached the hold yet."""
+        return self._hold_since is None and not self.over
+
     def _event(self, event_type: str, /, **data: Any) -> None:
         if self._spec.transcript:
             self.result.events.append({"type": event_type, "at_s": round(self._now(), 3), **data})
