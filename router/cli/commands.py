@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import signal
 import sys
 
@@ -22,6 +23,7 @@ from router.app import (
     freeze_start_up,
     log_long_passes,
 )
+from router.cli.nofile import WANTED, quiet_accept_errors, raise_open_files
 from router.config import Config, HostPort
 from router.http import CONTEXT
 from router.identity import AccountDirectory, AccountError, AgentDirectory, AgentError, load_secret
@@ -44,6 +46,9 @@ def _host_port(text: str | None, default: str) -> tuple[str, int]:
 async def run(config: Config, *, http: str | None, smtp: str | None, demo: bool = False) -> int:
     """Serve until SIGINT/SIGTERM; print the URLs and the demo agents' tokens at start."""
     configure_logging()
+    # One descriptor per connection: a chat, a webhook in flight, a console (nofile.py).
+    before, files = raise_open_files()
+    log.info("open_files_limit", before=before, now=files)
     host, port = _host_port(http, str(config.http.listen))
     if smtp:
         smtp_host, smtp_port = _host_port(smtp, str(config.channels.email.listen))
@@ -64,6 +69,7 @@ async def run(config: Config, *, http: str | None, smtp: str | None, demo: bool 
 
 
 async def _serve(config: Config, store: Store, host: str, port: int, *, demo: bool) -> int:
+    quiet_accept_errors(asyncio.get_running_loop())
     app = create_app(config, store, demo=demo)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -90,6 +96,7 @@ async def _serve(config: Config, store: Store, host: str, port: int, *, demo: bo
         f"  health        {base}/healthz  {base}/readyz",
     ]
     lines += _start_notes(config, base)
+    lines += _files_note()
     tokens = app[DEMO_TOKENS]
     if tokens:
         lines.append("Demo agents (the same tokens for every process on this store):")
@@ -151,6 +158,19 @@ def _start_notes(config: Config, base: str) -> list[str]:
             "auto_reply_per_hour: 0."
         )
     return notes
+
+
+def _files_note() -> list[str]:
+    """A note when this process may open too few files for a busy day (``nofile.py``)."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY or soft >= WANTED:
+        return []
+    log.warning("open_files_limit_low", limit=soft, wanted=WANTED)
+    return [
+        f"Open files are limited to {soft} (the hard limit), and so are chats and webhooks"
+        f" in flight at once: raise it to {WANTED} or more (LimitNOFILE= in a systemd unit,"
+        " ulimit -Hn in a shell)."
+    ]
 
 
 def _redacted(url: str) -> str:
@@ -294,6 +314,7 @@ async def call(config: Config, args: argparse.Namespace) -> int:
     from router.app import twilio_auth_token
     from router.cli.where import router_url
 
+    raise_open_files()  # a crowd's webhooks in flight are connections (nofile.py)
     # Without a configured token, the one `switchboard run --demo` uses.
     token = twilio_auth_token(config, os.environ, demo=True)
     assert token is not None  # demo=True always yields one
