@@ -37,6 +37,7 @@ class CliOptions:
     json: bool = False
     calls: int = 1
     concurrency: int = 1
+    rate: float | None = None  # calls started a second (with calls > 1)
     speed: float = 1.0
     signed_base: str | None = None
     twilio_api: tuple[str, int] | None = None  # serve the REST API stand-in there
@@ -154,6 +155,7 @@ async def _many(
         answers,
         calls=options.calls,
         concurrency=options.concurrency,
+        rate=options.rate,
         sign=sign,
         api=api,
         progress=progress,
@@ -178,6 +180,8 @@ def _check(options: CliOptions) -> str | None:
         return f"--calls must be 1 or more, not {options.calls}"
     if options.concurrency < 1:
         return f"--concurrency must be 1 or more, not {options.concurrency}"
+    if options.rate is not None and not options.rate > 0:
+        return f"--rate must be above 0, not {options.rate}"
     if options.speed <= 0:
         return f"--speed must be above 0, not {options.speed}"
     if options.max_hold_s is not None and options.max_hold_s < 0:

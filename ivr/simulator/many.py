@@ -1,9 +1,15 @@
 """Many simulated calls at once (``switchboard call --calls N --concurrency C``), summarised.
 
 Built for crowds (10,000 callers on hold in one process): a call on hold is a sleeping
-task and nothing else (no connection held between its webhooks; the connection pool is
-bounded), transcripts are kept only when asked for, and ``progress`` is told the live
-counts every ``progress_s``.
+task and nothing else (no connection held between its webhooks), transcripts are kept only
+when asked for, and ``progress`` is told the live counts every ``progress_s``.
+
+As Twilio does, a webhook gets a connection of its own at once (the pool is not bounded
+unless ``connections`` says so; idle ones are reused) and gives up after Twilio's timeouts
+(``CallSpec.answer_timeout_s``): what the router sees at once, and what it is given to
+answer in, is what Twilio would send it. A bounded pool queued the crowd's webhooks in the
+simulator instead, where no timeout applied, and a router too slow for Twilio lost no call.
+Calls start at once (at most ``concurrency`` live), or ``rate`` a second, as a crowd dials.
 """
 
 from __future__ import annotations
@@ -106,8 +112,12 @@ class Summary:
             f"in the flow, {self.ended} ended by the IVR, {self.errors} errors\n"
             f"step latency over {self.requests} requests: p50 {self.p50_ms:.1f} ms, "
             f"p95 {self.p95_ms:.1f} ms, p99 {self.p99_ms:.1f} ms\n"
-            f"wait on hold of the connected: p50 {self.wait_p50_s:.1f} s, "
-            f"p95 {self.wait_p95_s:.1f} s, p99 {self.wait_p99_s:.1f} s"
+            + (
+                f"wait on hold of the connected: p50 {self.wait_p50_s:.1f} s, "
+                f"p95 {self.wait_p95_s:.1f} s, p99 {self.wait_p99_s:.1f} s"
+                if self.connected
+                else "wait on hold: no call was connected"
+            )
         )
 
 
@@ -187,22 +197,27 @@ async def place_calls(
     api: TwilioApi | None = None,
     progress: Callable[[Progress], None] | None = None,
     progress_s: float = 1.0,
-    connections: int = 256,
+    connections: int | None = None,
+    rate: float | None = None,
 ) -> tuple[list[CallResult], Summary]:
-    """Place ``calls`` scripted calls, at most ``concurrency`` at once, each with its own
-    CallSid and caller number, over at most ``connections`` HTTP connections; returns every
-    result and their summary. ``progress`` is told where the crowd stands every
+    """Place ``calls`` scripted calls, at most ``concurrency`` at once and, with a ``rate``,
+    starting that many a second, each with its own CallSid and caller number, over at most
+    ``connections`` HTTP connections (None: one per webhook in flight, as Twilio); returns
+    every result and their summary. ``progress`` is told where the crowd stands every
     ``progress_s`` and at the end."""
     if calls < 1 or concurrency < 1:
         raise ValueError(f"calls ({calls}) and concurrency ({concurrency}) must be 1 or more")
+    if rate is not None and not rate > 0:
+        raise ValueError(f"rate ({rate}) must be above 0")
     gate = asyncio.Semaphore(concurrency)
     client = session or aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=max(1, min(connections, concurrency))),
-        timeout=aiohttp.ClientTimeout(total=60),
+        connector=aiohttp.TCPConnector(limit=connections or 0)
     )
     crowd = _Crowd(calls)
 
     async def one(index: int) -> CallResult:
+        if rate is not None:  # the index-th call dials index / rate seconds in
+            await asyncio.sleep(crowd.start + index / rate - time.perf_counter())
         async with gate:
             caller = replace(spec, call_sid=new_call_sid(), from_number=caller_number(index))
             return await crowd.run(Call(client, caller, ScriptKeys(answers), sign=sign, api=api))

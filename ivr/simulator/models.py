@@ -59,6 +59,10 @@ class CallSpec:
     direction: str = "inbound"
     answer_url: str | None = None
     status_url: str | None = None
+    #: Twilio's defaults for a webhook (its connection overrides ``ct`` and ``rt``): 5 s to
+    #: connect, 15 s for the answer's first bytes; past either the call ends.
+    connect_timeout_s: float = 5.0
+    answer_timeout_s: float = 15.0
 
 
 @dataclass(slots=True)

@@ -23,7 +23,8 @@ _HINTS = {
     "(TWILIO_AUTH_TOKEN, or the demo's var/demo-twilio-auth-token) and its public URL",
     404: "no voice webhook there: is the voice channel on (TWILIO_AUTH_TOKEN set, or "
     "`switchboard run --demo`) and is --url right?",
-    503: "the router's store is unavailable; Twilio would retry",
+    503: "the router's store is unavailable: Twilio does not retry a call's webhook, the "
+    "caller hears an application error",
 }
 
 #: ``event(type, **data)``: a line of the call's transcript.
@@ -57,6 +58,15 @@ class Webhooks:
         self._sign = sign
         self._event = event
         self._requests = 0
+        # As Twilio: a connection is its own at once (no wait for one of a pool is counted,
+        # the caller's own session may bound its pool), then 5 s to connect and 15 s for
+        # the answer (``CallSpec.connect_timeout_s``, ``answer_timeout_s``).
+        self._timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=None,
+            sock_connect=spec.connect_timeout_s,
+            sock_read=spec.answer_timeout_s,
+        )
 
     def form(self, extra: Mapping[str, str]) -> dict[str, str]:
         spec = self._spec
@@ -99,10 +109,19 @@ class Webhooks:
         start = time.perf_counter()
         try:
             async with self._session.request(
-                fetch.method, url, data=data or None, headers=headers
+                fetch.method, url, data=data or None, headers=headers, timeout=self._timeout
             ) as resp:
                 body = await resp.text()
                 status = resp.status
+        except aiohttp.ServerTimeoutError as exc:
+            self._event("request", **event, status=None)
+            spec = self._spec
+            raise CallFailed(
+                f"{fetch.method} {urlsplit(url).path} was not answered in time ({exc}): Twilio "
+                f"gives up on a webhook after {spec.answer_timeout_s:g} s "
+                f"({spec.connect_timeout_s:g} s to connect) and the caller hears an "
+                "application error"
+            ) from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             self._event("request", **event, status=None)
             raise CallFailed(f"{fetch.method} {url} failed: {exc or type(exc).__name__}") from exc
@@ -132,7 +151,9 @@ class Webhooks:
             }
         )
         try:
-            async with self._session.post(url, data=form, headers=self.signed(url, form)) as r:
+            async with self._session.post(
+                url, data=form, headers=self.signed(url, form), timeout=self._timeout
+            ) as r:
                 status = r.status
         except (aiohttp.ClientError, TimeoutError) as exc:
             self._event("status_callback", url=url, form=form, status=None, error=str(exc))

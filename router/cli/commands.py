@@ -330,6 +330,7 @@ async def call(config: Config, args: argparse.Namespace) -> int:
         json=args.json,
         calls=args.calls,
         concurrency=args.concurrency,
+        rate=args.rate,
         speed=args.speed,
         signed_base=str(public_url) if public_url else None,
         twilio_api=api,

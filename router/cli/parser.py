@@ -144,6 +144,12 @@ def _call(sub: Sub, config_opt: argparse.ArgumentParser) -> None:
     call.add_argument("--json", action="store_true", help="print the whole call as JSON")
     call.add_argument("--calls", type=int, default=1, help="place N calls (needs --press)")
     call.add_argument("--concurrency", type=int, default=1, help="calls at once (with --calls)")
+    call.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="start N calls a second (with --calls; default: all at once)",
+    )
     call.add_argument("--speed", type=float, default=1.0, help="run pauses and timeouts faster")
     call.add_argument(
         "--twilio-api",
