@@ -13,9 +13,10 @@ from channels.twilio.callback_dial import CallbackSettings
 from channels.twilio.calls import CallControl
 from channels.twilio.sms import SmsAdapter
 from channels.twilio.survey import SurveyHost, VoiceSurvey
-from channels.twilio.voice import CONNECTING, TwilioVoice
+from channels.twilio.voice import BUSY, CONNECTING, TwilioVoice
 
 __all__ = [
+    "BUSY",
     "CALLBACK_PROMPTS",
     "CONNECTING",
     "HEADER",

@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 
 import structlog
 from aiohttp import web
@@ -50,19 +51,21 @@ from channels.base import (
     HoldStatus,
     Inbox,
     Outbox,
+    Spoken,
 )
 from channels.deadline import DEFAULT_DEADLINE_S, Deadline, DeadlinePassed
 from channels.twilio import twiml
 from channels.twilio.auth import TwilioSignature
 from channels.twilio.callback import Callbacks, VoiceParts
 from channels.twilio.calls import CallControl
+from channels.twilio.lobby import BUSY, Lobby
 from channels.twilio.speech import CONNECTING, LOCALES, Speech
 from channels.twilio.steps import ascii_digits, step_message, whole
 from channels.twilio.survey import VoiceSurvey
 from channels.webhooks import refuse, store_unavailable
 from queues import Channel, Contact, ContactState, StoreUnavailable
 
-__all__ = ["CONNECTING", "ENDED_STATUSES", "LOCALES", "TwilioVoice"]
+__all__ = ["BUSY", "CONNECTING", "ENDED_STATUSES", "LOCALES", "TwilioVoice"]
 
 log = structlog.get_logger(__name__)
 
@@ -72,6 +75,10 @@ _SID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _MAX_STEP = 10_000
 #: Redirects of a step whose work passed the ingest deadline, before the answer is 503.
 LATE_TRIES = 3
+#: New calls wait in the lobby while this many voice webhooks are answered at once
+#: (``channels.twilio.lobby_in_flight``), each pause this long (``lobby_pause_s``).
+LOBBY_IN_FLIGHT = 100
+LOBBY_PAUSE_S = 10
 _WAITING = (ContactState.WAITING, ContactState.ASSIGNED)
 
 
@@ -99,6 +106,9 @@ class TwilioVoice:
         callbacks: Callbacks | None = None,
         deadline_s: float = DEFAULT_DEADLINE_S,
         survey: VoiceSurvey | None = None,
+        lobby_in_flight: int | None = LOBBY_IN_FLIGHT,
+        lobby_pause_s: int = LOBBY_PAUSE_S,
+        busy: Mapping[str, str] = BUSY,
     ) -> None:
         if hold_poll_s < 1 or hold_refresh_s < hold_poll_s:
             raise ValueError(
@@ -121,6 +131,14 @@ class TwilioVoice:
             hold_path=f"{self._prefix}/hold",
         )
         self._default_language = default_language
+        # New calls wait in the lobby while this many webhooks are answered (lobby.py).
+        self.lobby: Lobby | None = None
+        busy_text = busy.get(default_language) or busy.get("en")
+        if lobby_in_flight is not None and busy_text:
+            said = self._speech.said(Spoken(busy_text, default_language))
+            self.lobby = Lobby(
+                max_in_flight=lobby_in_flight, pause_s=lobby_pause_s, path=self._prefix, said=said
+            )
         # Pushed hold needs the REST API and a URL Twilio can fetch; else the hold polls.
         self._calls = calls if public_url else None
         self._public_url = public_url.rstrip("/") if public_url else ""
@@ -198,7 +216,16 @@ class TwilioVoice:
         form = await self._checked(request)
         if isinstance(form, web.Response):
             return form
-        return await self._advance(form, 0, None)
+        lobby = self.lobby
+        if lobby is None:
+            return await self._advance(form, 0, None)
+        if lobby.full(self._deadline.late):
+            times = whole(request.query.get("lobby"))
+            if times == 0:
+                log.info("voice_lobby", in_flight=lobby.in_flight)
+            return _twiml(lobby.wait(times))
+        with lobby.answering():
+            return await self._advance(form, 0, None)
 
     async def step(self, request: web.Request) -> web.StreamResponse:
         form = await self._checked(request)
@@ -209,11 +236,12 @@ class TwilioVoice:
         least = 0 if late else 1  # step 0 (the call coming in) comes back only when late
         if not ascii_digits(raw, 5) or not least <= int(raw) <= _MAX_STEP:
             return refuse(400, f"the step number n={raw!r} is not {least}..{_MAX_STEP}")
-        if late:
-            return await self._rejoin(form, int(raw), late)
-        timed_out = "timeout" in request.query
-        digits = None if timed_out else (form.get("Digits") or None)
-        return await self._advance(form, int(raw), digits)
+        with self._answering():
+            if late:
+                return await self._rejoin(form, int(raw), late)
+            timed_out = "timeout" in request.query
+            digits = None if timed_out else (form.get("Digits") or None)
+            return await self._advance(form, int(raw), digits)
 
     async def hold(self, request: web.Request) -> web.StreamResponse:
         form = await self._checked(request)
@@ -222,7 +250,8 @@ class TwilioVoice:
         call_sid = form["CallSid"]
         waited_s = whole(request.query.get("w"))
         try:
-            status = await self._deadline.run(self._inbox.hold(Channel.VOICE, call_sid))
+            with self._answering():
+                status = await self._deadline.run(self._inbox.hold(Channel.VOICE, call_sid))
         except StoreUnavailable as exc:
             # A look at the hold changes nothing: the caller keeps holding and looks again
             # a poll later (a 503 would end the call).
@@ -264,6 +293,10 @@ class TwilioVoice:
         return web.Response(status=204)
 
     # -- helpers ---------------------------------------------------------------------------
+    def _answering(self) -> AbstractContextManager[None]:
+        """Around a webhook's work: counted in flight for the lobby (when there is one)."""
+        return self.lobby.answering() if self.lobby is not None else nullcontext()
+
     async def _checked(self, request: web.Request) -> dict[str, str] | web.Response:
         structlog.contextvars.bind_contextvars(channel=str(self.channel))
         form = await self._signature.signed_form(request)

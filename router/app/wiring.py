@@ -173,7 +173,7 @@ def voice_adapter(
     With ``demo`` a missing token is generated under the data dir; ``switchboard call``
     signs with the same one.
     """
-    from channels.twilio import CONNECTING, CallControl, TwilioVoice, VoiceSurvey
+    from channels.twilio import BUSY, CONNECTING, CallControl, TwilioVoice, VoiceSurvey
     from router.app.demo import twilio_auth_token
 
     settings = ctx.config.channels.twilio
@@ -192,7 +192,7 @@ def voice_adapter(
             n for n, v in (("TWILIO_ACCOUNT_SID", sid), ("http.public_url", public_url)) if not v
         )
         log.info("voice_hold_polls", reason=f"{missing} not set: claims cannot redirect calls")
-    return TwilioVoice(
+    voice = TwilioVoice(
         ctx.service,
         auth_token=token,
         public_url=str(public_url) if public_url else None,
@@ -210,7 +210,13 @@ def voice_adapter(
         # An optional `connecting` prompt in config.yaml overrides the built-in texts.
         connecting=ctx.config.book.prompts.get("connecting") or CONNECTING,
         deadline_s=ctx.config.channels.ingest_deadline_s,
+        lobby_in_flight=settings.lobby_in_flight or None,
+        lobby_pause_s=settings.lobby_pause_s,
+        busy=ctx.config.book.prompts.get("lobby") or BUSY,
     )
+    if voice.lobby is not None:
+        ctx.metrics.watch_lobby(voice.lobby)
+    return voice
 
 
 def voice_callbacks(ctx: Context, token: str, sid: str | None) -> Callbacks | None:

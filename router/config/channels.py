@@ -58,6 +58,10 @@ class TwilioConfig(Section):
     # looks every hold_poll_s (the fallback when push cannot work).
     hold: Literal["push", "poll"] = "push"
     hold_poll_s: Annotated[int, Field(ge=1, le=30)] = 5
+    # New calls wait in a lobby (a short sentence, then pauses of lobby_pause_s, nothing
+    # stored) while this process answers lobby_in_flight voice webhooks at once; 0: no lobby.
+    lobby_in_flight: Annotated[int, Field(ge=0, le=100_000)] = 100
+    lobby_pause_s: Annotated[int, Field(ge=2, le=60)] = 10
     callback: CallbackConfig = CallbackConfig()
 
     @property

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
 from queues import Channel, Direction
 from router.stats.kpi import TeamKpi
 
-__all__ = ["KpiCollector", "Metrics", "Snapshot", "render"]
+__all__ = ["KpiCollector", "LobbyCollector", "Metrics", "Snapshot", "render"]
 
 PREFIX = "switchboard_"
 
@@ -119,6 +120,34 @@ class KpiCollector(Collector):
         yield from families.values()
 
 
+class LobbyCounts(Protocol):
+    """What the voice lobby counts (``channels.twilio.lobby.Lobby``)."""
+
+    in_flight: int
+    entered: int
+
+
+class LobbyCollector(Collector):
+    """The voice lobby of this process, read at scrape time."""
+
+    def __init__(self, lobby: LobbyCounts) -> None:
+        self._lobby = lobby
+
+    def collect(self) -> Iterator[Metric]:
+        entered = CounterMetricFamily(
+            PREFIX + "voice_lobby_entered",
+            "Calls sent to the lobby (all lines busy) by this process, once each.",
+        )
+        entered.add_metric([], self._lobby.entered)
+        in_flight = GaugeMetricFamily(
+            PREFIX + "voice_webhooks_in_flight",
+            "Voice webhooks this process is answering now (the lobby's measure).",
+        )
+        in_flight.add_metric([], self._lobby.in_flight)
+        yield entered
+        yield in_flight
+
+
 def _no_snapshot() -> Snapshot:
     return Snapshot(kpis=(), store_up=False)
 
@@ -157,6 +186,10 @@ class Metrics:
                 channel, direction
             )
         child.inc()
+
+    def watch_lobby(self, lobby: LobbyCounts) -> None:
+        """Expose the voice lobby's counts (``switchboard_voice_lobby_entered_total``)."""
+        self.registry.register(LobbyCollector(lobby))
 
     def verification(self, result: str) -> None:
         """Count one verification attempt with ``result`` (e.g. ``ok``, ``failed``)."""
