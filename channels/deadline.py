@@ -87,7 +87,8 @@ class Deadline:
 
     def _passed(self) -> DeadlinePassed:
         return DeadlinePassed(
-            f"the store did not answer within the ingest deadline of {self.seconds:g} s"
+            f"the work did not finish within the ingest deadline of {self.seconds:g} s: the "
+            "store is slow, or this router is answering more than it can"
         )
 
     def _keep(self, task: asyncio.Task[Any], key: str | None) -> None:
