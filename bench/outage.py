@@ -41,9 +41,7 @@ from bench.outage_probe import (
     RouterProbe,
     Stamps,
     fill_stamps,
-    router_gc_pauses,
-    spread,
-    stages,
+    where_it_goes,
 )
 from bench.outage_setup import key_breakdown, routers
 from bench.procs import ROOT, Server, cpu_s
@@ -303,7 +301,10 @@ async def _outage(
                 probe.close()
     logs = workdir / "logs"
     delays = fill_stamps(run.claims, called["calls"], [logs / f"{r.name}.out" for r in run.routers])
-    print(_where(run, probe, window, called, chatted["lag"], logs))
+    t0, t1 = window.started_at, window.ended_at
+    lags = {"agents": run.lag.between(t0, t1), "callers": called["lag"], "chats": chatted["lag"]}
+    shares = {name: window.bench_cpu_s[name] / (t1 - t0) for name in lags}
+    print(where_it_goes(lags, shares, called["gc"], probe, (t0, t1), logs, run.claims))
     if os.environ.get("OUTAGE_LOGS"):  # the routers' logs, kept for a closer look
         shutil.copytree(logs, os.environ["OUTAGE_LOGS"], dirs_exist_ok=True)
     lost = int(called["errors"])
@@ -313,34 +314,6 @@ async def _outage(
     lost += max(0, sizes.calls - contacts)
     claimed = len(run.claims)
     return _figures(sizes, filled, window, delays, claimed, lost, called["first_errors"][:1])
-
-
-def _where(
-    run: _Run,
-    probe: RouterProbe,
-    window: _Window,
-    called: dict[str, Any],
-    chats: list[float],
-    logs: Path,
-) -> str:
-    """What the window's claims went through: each process's loop lag, the routers' answer
-    times, and the stages of the voice claims (``bench.outage_probe``)."""
-    t0, t1 = window.started_at, window.ended_at
-    lines = [f"outage: where claim -> connected goes (p50/p99/max) in the {t1 - t0:.0f} s window"]
-    lags = {"agents": run.lag.between(t0, t1), "callers": called["lag"], "chats": chats}
-    for name, lag in lags.items():
-        share = window.bench_cpu_s[name] / (t1 - t0)
-        lines.append(f"  {name + ' loop lag':30} {spread(lag):>16} ms  ({share:.0%} of a core)")
-    gcs = called["gc"]
-    lines.append(f"  callers' full GC pauses {spread(gcs):>22} ms  (n={len(gcs)})")
-    for name in probe.urls:
-        lines.append(f"  router {name} /healthz {spread(probe.between(name, t0, t1)):>29} ms")
-        pauses = router_gc_pauses(logs / f"{name}.out", t0, t1)
-        lines.append(
-            f"  router {name} full GC pauses >= 20 ms {spread(pauses):>14} ms  (n={len(pauses)})"
-        )
-    lines.append(f"  load average {os.getloadavg()[0]:.1f}")
-    return "\n".join([*lines, stages(run.claims)])
 
 
 def _figures(

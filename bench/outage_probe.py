@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import gc
 import json
+import os
 import threading
 import time
 import urllib.request
@@ -42,6 +43,7 @@ __all__ = [
     "router_stamps",
     "spread",
     "stages",
+    "where_it_goes",
 ]
 
 
@@ -248,3 +250,32 @@ def stages(claims: Sequence[Stamps]) -> str:
         spans = [c.at[end] - c.at[start] for c in claims if start in c.at and end in c.at]
         rows.append(f"  {name:48} {spread(spans):>16} ms  (n={len(spans)})")
     return "\n".join(rows)
+
+
+def where_it_goes(
+    lags: Mapping[str, Sequence[float]],
+    shares: Mapping[str, float],
+    callers_gc: Sequence[float],
+    probe: RouterProbe,
+    span: tuple[float, float],
+    logs: Path,
+    claims: Sequence[Stamps],
+) -> str:
+    """What the window's claims went through: each bench process's loop lag (and its share
+    of a core), the routers' answer times and full collections, and the stages of the
+    voice claims."""
+    t0, t1 = span
+    lines = [f"outage: where claim -> connected goes (p50/p99/max) in the {t1 - t0:.0f} s window"]
+    for name, lag in lags.items():
+        lines.append(
+            f"  {name + ' loop lag':30} {spread(lag):>16} ms  ({shares[name]:.0%} of a core)"
+        )
+    lines.append(f"  callers' full GC pauses {spread(callers_gc):>22} ms  (n={len(callers_gc)})")
+    for name in probe.urls:
+        lines.append(f"  router {name} /healthz {spread(probe.between(name, t0, t1)):>29} ms")
+        pauses = router_gc_pauses(logs / f"{name}.out", t0, t1)
+        lines.append(
+            f"  router {name} full GC pauses >= 20 ms {spread(pauses):>14} ms  (n={len(pauses)})"
+        )
+    lines.append(f"  load average {os.getloadavg()[0]:.1f}")
+    return "\n".join([*lines, stages(claims)])

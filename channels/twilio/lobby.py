@@ -24,12 +24,13 @@ was room. The lobby is per process; several routers each keep their own.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
+from channels.base import Spoken
 from channels.twilio import twiml
 
-__all__ = ["BUSY", "Lobby"]
+__all__ = ["BUSY", "Lobby", "lobby_for"]
 
 #: What a caller hears on entering the lobby (config: the ``lobby`` prompt overrides it).
 BUSY: Mapping[str, str] = {
@@ -79,3 +80,21 @@ class Lobby:
         said = self._said if times % _SAY_EVERY == 0 else ""
         back = twiml.redirect(f"{self._path}?lobby={times + 1}")
         return twiml.document(said + twiml.pause(self._pause_s) + back)
+
+
+def lobby_for(
+    max_in_flight: int | None,
+    pause_s: int,
+    path: str,
+    busy: Mapping[str, str],
+    language: str,
+    said: Callable[[Spoken], str],
+) -> Lobby | None:
+    """The lobby of the calls coming in at ``path``, saying ``busy`` in ``language`` (else
+    English) as ``said`` renders it; None without ``max_in_flight`` or a sentence."""
+    text = busy.get(language) or busy.get("en")
+    if max_in_flight is None or not text:
+        return None
+    return Lobby(
+        max_in_flight=max_in_flight, pause_s=pause_s, path=path, said=said(Spoken(text, language))
+    )

@@ -51,14 +51,13 @@ from channels.base import (
     HoldStatus,
     Inbox,
     Outbox,
-    Spoken,
 )
 from channels.deadline import DEFAULT_DEADLINE_S, Deadline, DeadlinePassed
 from channels.twilio import twiml
 from channels.twilio.auth import TwilioSignature
 from channels.twilio.callback import Callbacks, VoiceParts
 from channels.twilio.calls import CallControl
-from channels.twilio.lobby import BUSY, Lobby
+from channels.twilio.lobby import BUSY, lobby_for
 from channels.twilio.speech import CONNECTING, LOCALES, Speech
 from channels.twilio.steps import ascii_digits, step_message, whole
 from channels.twilio.survey import VoiceSurvey
@@ -132,13 +131,9 @@ class TwilioVoice:
         )
         self._default_language = default_language
         # New calls wait in the lobby while this many webhooks are answered (lobby.py).
-        self.lobby: Lobby | None = None
-        busy_text = busy.get(default_language) or busy.get("en")
-        if lobby_in_flight is not None and busy_text:
-            said = self._speech.said(Spoken(busy_text, default_language))
-            self.lobby = Lobby(
-                max_in_flight=lobby_in_flight, pause_s=lobby_pause_s, path=self._prefix, said=said
-            )
+        self.lobby = lobby_for(
+            lobby_in_flight, lobby_pause_s, self._prefix, busy, default_language, self._speech.said
+        )
         # Pushed hold needs the REST API and a URL Twilio can fetch; else the hold polls.
         self._calls = calls if public_url else None
         self._public_url = public_url.rstrip("/") if public_url else ""

@@ -49,6 +49,7 @@ async def run(config: Config, *, http: str | None, smtp: str | None, demo: bool 
     # One descriptor per connection: a chat, a webhook in flight, a console (nofile.py).
     before, files = raise_open_files()
     log.info("open_files_limit", before=before, now=files)
+    quiet_accept_errors(asyncio.get_running_loop())
     host, port = _host_port(http, str(config.http.listen))
     if smtp:
         smtp_host, smtp_port = _host_port(smtp, str(config.channels.email.listen))
@@ -69,7 +70,6 @@ async def run(config: Config, *, http: str | None, smtp: str | None, demo: bool 
 
 
 async def _serve(config: Config, store: Store, host: str, port: int, *, demo: bool) -> int:
-    quiet_accept_errors(asyncio.get_running_loop())
     app = create_app(config, store, demo=demo)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

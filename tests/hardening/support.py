@@ -28,7 +28,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from channels.email import EmailAdapter
 from channels.telegram.adapter import SECRET_HEADER
 from channels.twilio.auth import FORM_TYPE, HEADER, sign
-from queues import Store
+from queues import Store, open_store
 from router.app.factory import DEMO_TOKENS, create_app
 from router.app.wiring import default_adapters
 from router.config.load import Config, parse_config
@@ -36,6 +36,7 @@ from router.http.context import CONTEXT, Context
 from tests.channels.telegram.fake_api import FakeTelegramApi
 from tests.channels.twilio.fake_api import FakeTwilioApi
 from tests.conftest import FakeClock
+from tests.hardening.redis_proc import RedisProcess
 from tests.redis_server import free_port
 from tests.router.conftest import ENV, ROOT
 
@@ -174,6 +175,19 @@ async def full_rig(
         app = create_app(config, store, clock=clock, adapters=kept, env=FULL_ENV, reaper=False)
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
             yield Rig(client, twilio, telegram, clock, adapters)
+
+
+@asynccontextmanager
+async def redis_rig(tmp_path: Path, redis: RedisProcess, **changes: Any) -> AsyncIterator[Rig]:
+    """``full_rig`` on ``redis`` (thawed again at the end, should a test leave it frozen)."""
+    clock = FakeClock()
+    store = await open_store(redis.url, clock=clock)
+    try:
+        async with full_rig(tmp_path, store, clock, **changes) as running:
+            yield running
+    finally:
+        redis.thaw()
+        await store.aclose()
 
 
 def strings_of(value: Any) -> Iterator[str]:

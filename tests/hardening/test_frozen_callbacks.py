@@ -15,10 +15,8 @@ from structlog.testing import capture_logs
 
 from channels.twilio import Callbacks, TwilioVoice
 from channels.twilio.auth import HEADER, sign
-from queues import open_store
-from tests.conftest import FakeClock
 from tests.hardening.redis_proc import RedisProcess
-from tests.hardening.support import AUTH_TOKEN, Rig, full_rig
+from tests.hardening.support import AUTH_TOKEN, Rig, redis_rig
 
 DEADLINE_S = 1.0
 #: Redis' own socket timeout: what an answer would take without the deadline.
@@ -29,19 +27,13 @@ CALL = {"CallSid": "CA" + "6" * 32, "From": "+48500100200", "To": "+48221234567"
 
 @pytest.fixture
 async def rig(tmp_path: Path, redis: RedisProcess) -> AsyncIterator[Rig]:
-    clock = FakeClock()
-    store = await open_store(redis.url, clock=clock)
-    try:
-        changes = {
-            "channels": {"ingest_deadline_s": DEADLINE_S},
-            # Callbacks need a public URL (Twilio fetches the answer URL there).
-            "http": {"public_url": PUBLIC_URL},
-        }
-        async with full_rig(tmp_path, store, clock, **changes) as running:
-            yield running
-    finally:
-        redis.thaw()
-        await store.aclose()
+    changes = {
+        "channels": {"ingest_deadline_s": DEADLINE_S},
+        # Callbacks need a public URL (Twilio fetches the answer URL there).
+        "http": {"public_url": PUBLIC_URL},
+    }
+    async with redis_rig(tmp_path, redis, **changes) as running:
+        yield running
 
 
 async def post(rig: Rig, path_qs: str, form: Mapping[str, str]) -> tuple[int, float]:

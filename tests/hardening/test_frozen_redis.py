@@ -24,9 +24,8 @@ from queues import Store, open_store
 from tests.channels.email.support import make_mail
 from tests.channels.telegram.support import update
 from tests.channels.twilio.sms_support import twilio_form
-from tests.conftest import FakeClock
 from tests.hardening.redis_proc import RedisProcess
-from tests.hardening.support import Rig, full_rig
+from tests.hardening.support import Rig, redis_rig
 
 DEADLINE_S = 1.0
 #: Far below it all: Redis' 10 s socket timeout, and Twilio's 15 s webhook timeout.
@@ -36,15 +35,8 @@ CALL = {"CallSid": "CA" + "5" * 32, "From": "+48500100200", "To": "+48221234567"
 
 @pytest.fixture
 async def rig(tmp_path: Path, redis: RedisProcess) -> AsyncIterator[Rig]:
-    clock = FakeClock()
-    store = await open_store(redis.url, clock=clock)
-    try:
-        changes = {"channels": {"ingest_deadline_s": DEADLINE_S}}
-        async with full_rig(tmp_path, store, clock, **changes) as running:
-            yield running
-    finally:
-        redis.thaw()
-        await store.aclose()
+    async with redis_rig(tmp_path, redis, channels={"ingest_deadline_s": DEADLINE_S}) as running:
+        yield running
 
 
 async def timed(work: Awaitable[Any]) -> tuple[Any, float]:

@@ -14,10 +14,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from channels.twilio import BUSY, TwilioVoice
-from queues import open_store
-from tests.conftest import FakeClock
 from tests.hardening.redis_proc import RedisProcess
-from tests.hardening.support import Rig, full_rig
+from tests.hardening.support import Rig, redis_rig
 
 DEADLINE_S = 1.0
 
@@ -28,20 +26,12 @@ def call_form(n: int) -> dict[str, str]:
 
 @pytest.fixture
 async def rig(tmp_path: Path, redis: RedisProcess) -> AsyncIterator[Rig]:
-    clock = FakeClock()
-    store = await open_store(redis.url, clock=clock)
-    try:
-        changes = {
-            "channels": {
-                "ingest_deadline_s": DEADLINE_S,
-                "twilio": {"lobby_in_flight": 2, "lobby_pause_s": 7},
-            }
-        }
-        async with full_rig(tmp_path, store, clock, **changes) as running:
-            yield running
-    finally:
-        redis.thaw()
-        await store.aclose()
+    channels = {
+        "ingest_deadline_s": DEADLINE_S,
+        "twilio": {"lobby_in_flight": 2, "lobby_pause_s": 7},
+    }
+    async with redis_rig(tmp_path, redis, channels=channels) as running:
+        yield running
 
 
 def voice(rig: Rig) -> TwilioVoice:

@@ -8,7 +8,10 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from router.cli.nofile import CAP, raise_open_files
 from tests.redis_server import free_port
@@ -19,8 +22,35 @@ SOFT, HARD = 256, 4096
 CONNECTIONS = 600
 
 
-def _low_limit() -> None:
-    resource.setrlimit(resource.RLIMIT_NOFILE, (SOFT, HARD))
+@contextmanager
+def router_limited(
+    tmp_path: Path, soft: int, hard: int, stderr: IO[str] | int = subprocess.DEVNULL
+) -> Iterator[tuple[subprocess.Popen[str], int, list[str]]]:
+    """`switchboard run` started with open files limited to ``soft``/``hard``, once its
+    start is printed: the process, its HTTP port and the lines it printed."""
+    (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text())
+    port = free_port()
+    args = ["run", "--http", f"127.0.0.1:{port}", "--smtp", f"127.0.0.1:{free_port()}"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "router.cli", *args],
+        cwd=tmp_path,
+        env={**os.environ, **ENV, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard)),
+    )
+    try:
+        assert proc.stdout is not None
+        banner: list[str] = []
+        deadline = time.monotonic() + 20
+        while not banner or not banner[-1].startswith("Try: switchboard agent"):
+            assert time.monotonic() < deadline and proc.poll() is None, "".join(banner)
+            banner.append(proc.stdout.readline())
+        yield proc, port, banner
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
 
 
 async def _healthz(port: int) -> bool:
@@ -53,33 +83,12 @@ def _soft_limit(pid: int) -> int:
 def test_a_router_started_with_a_low_soft_limit_serves_more_connections_than_it(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text())
-    port = free_port()
-    args = ["run", "--http", f"127.0.0.1:{port}", "--smtp", f"127.0.0.1:{free_port()}"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "router.cli", *args],
-        cwd=tmp_path,
-        env={**os.environ, **ENV, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        preexec_fn=_low_limit,
-    )
-    try:
-        assert proc.stdout is not None
-        banner: list[str] = []
-        deadline = time.monotonic() + 20
-        while not banner or not banner[-1].startswith("Try: switchboard agent"):
-            assert time.monotonic() < deadline and proc.poll() is None, "".join(banner)
-            banner.append(proc.stdout.readline())
+    with router_limited(tmp_path, SOFT, HARD) as (proc, port, banner):
         assert _soft_limit(proc.pid) == HARD
         # 4,096 is still below what a busy day wants: the start says so, and how to raise it.
         assert any("Open files are limited to 4096" in line for line in banner), banner
         answers = asyncio.run(_crowd(port))
         assert answers.count(True) == CONNECTIONS, [a for a in answers if a is not True][:3]
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=10)
 
 
 def test_raising_keeps_the_hard_limit_and_goes_no_higher_than_the_cap() -> None:
@@ -96,32 +105,10 @@ def test_raising_keeps_the_hard_limit_and_goes_no_higher_than_the_cap() -> None:
 
 
 def test_a_router_at_its_hard_limit_logs_failed_accepts_once_in_a_while(tmp_path: Path) -> None:
-    (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text())
-    port = free_port()
-    args = ["run", "--http", f"127.0.0.1:{port}", "--smtp", f"127.0.0.1:{free_port()}"]
     errors = tmp_path / "stderr.log"
-    with errors.open("w") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "router.cli", *args],
-            cwd=tmp_path,
-            env={**os.environ, **ENV, "PYTHONPATH": str(ROOT)},
-            stdout=subprocess.PIPE,
-            stderr=sink,
-            text=True,
-            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (SOFT, SOFT)),
-        )
-        try:
-            assert proc.stdout is not None
-            banner: list[str] = []
-            deadline = time.monotonic() + 20
-            while not banner or not banner[-1].startswith("Try: switchboard agent"):
-                assert time.monotonic() < deadline and proc.poll() is None, "".join(banner)
-                banner.append(proc.stdout.readline())
-            # Past the limit connections wait in the listen backlog while accepts fail.
-            asyncio.run(_crowd(port))
-        finally:
-            proc.terminate()
-            proc.communicate(timeout=10)
+    with errors.open("w") as sink, router_limited(tmp_path, SOFT, SOFT, sink) as (_, port, _):
+        # Past the limit connections wait in the listen backlog while accepts fail.
+        asyncio.run(_crowd(port))
     lines = errors.read_text().splitlines()
     assert not [line for line in lines if "out of system resource" in line]
     logged = [line for line in lines if '"accept_failed"' in line]
