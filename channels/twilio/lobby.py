@@ -8,29 +8,46 @@ deadline each was redirected (one more request) until Twilio's 15 s ran out.
 
 The lobby lets the calls already in the flow go on at the speed the router has. While
 ``max_in_flight`` or more voice webhooks are being answered in this process (or their work
-goes on past the ingest deadline, which answered them already), a call coming
-in is answered at once and without the store: "all our lines are busy, please stay on the
-line" in the default language (the caller has not chosen one yet), then a pause of
-``pause_s`` seconds, then back to the call's URL (``?lobby=K``, K the times it came back),
-where it is let in as soon as the router has room, and otherwise waits another pause in
-silence (the sentence again every ``_SAY_EVERY`` pauses). A caller in the lobby costs one
-cheap webhook a pause; nothing is stored until they are let in, so one who hangs up there
-left no contact: the log says ``voice_lobby`` for each call sent there, with the webhooks
-then in flight.
+goes on past the ingest deadline, which answered them already), a call coming in is
+answered at once and without the store: "all our lines are busy, please stay on the line"
+in the default language (the caller has not chosen one yet), then a pause, then back to the
+call's URL (``?lobby=K``, K the times it came back). Nothing is stored until a caller is let
+in, so one who hangs up there left no contact: the log says ``voice_lobby`` for each call
+sent there, with the webhooks then in flight.
 
-Admission is not first come first served: a call let in is one that came back while there
-was room. The lobby is per process; several routers each keep their own.
+With Twilio's REST API (pushed hold: an account SID and a public URL) the lobby is a line,
+first come first served (``Line``): as soon as there is room, the first caller in line is
+redirected into the flow (``?admitted=1``, which is let in even if the router filled up
+meanwhile), so no room stays empty while callers wait, and a caller in line comes back by
+itself only every ``hold_refresh_s`` (``?lobby=K&since=T``, T when it first came in: a
+router that did not see it before puts it in its place). A call that hangs up in line
+leaves it (its status callback; nothing is stored). The line is per process; with several
+routers behind one address each lets in its own callers first come first served, and a
+caller coming back elsewhere keeps its arrival time.
+
+Without the REST API the lobby polls: it pauses ``pause_s`` between looks, and a call let
+in is one that came back while there was room (not first come first served: measured, a
+line that only moves when callers come back lets fewer in than this).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import asyncio
+import heapq
+import math
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
+
+import structlog
 
 from channels.base import Spoken
 from channels.twilio import twiml
+from channels.twilio.steps import whole
 
-__all__ = ["BUSY", "Lobby", "lobby_for"]
+__all__ = ["BUSY", "LOBBY_IN_FLIGHT", "LOBBY_PAUSE_S", "Line", "Lobby", "lobby_for"]
+
+log = structlog.get_logger(__name__)
 
 #: What a caller hears on entering the lobby (config: the ``lobby`` prompt overrides it).
 BUSY: Mapping[str, str] = {
@@ -39,8 +56,109 @@ BUSY: Mapping[str, str] = {
     "ru": "Все линии заняты. Пожалуйста, оставайтесь на линии, мы скоро ответим.",
     "he": "כל הקווים תפוסים. אנא הישארו על הקו, נענה בקרוב.",
 }
-#: The sentence is said again every this many pauses.
+#: New calls wait in the lobby while this many voice webhooks are answered at once
+#: (``channels.twilio.lobby_in_flight``), each pause this long (``lobby_pause_s``).
+LOBBY_IN_FLIGHT = 100
+LOBBY_PAUSE_S = 10
+#: A polling lobby says the sentence again every this many pauses.
 _SAY_EVERY = 4
+#: A caller redirected into the flow holds its room this long, or until its webhook comes.
+RESERVE_S = 5.0
+#: While callers are in line, the line looks for room this often as well (late work that
+#: ends frees room without a webhook ending).
+_TICK_S = 1.0
+_DAY_S = 86_400.0
+
+
+class Line:
+    """Callers waiting in a pushed lobby, in the order they first came in. ``admit`` redirects
+    a call into the flow (False: Twilio could not be told); ``wake`` looks for room again."""
+
+    def __init__(
+        self,
+        admit: Callable[[str], Awaitable[bool]],
+        wake: Callable[[], None],
+        *,
+        reserve_s: float = RESERVE_S,
+    ) -> None:
+        self._admit = admit
+        self._wake = wake
+        self._reserve_s = reserve_s
+        self._since: dict[str, float] = {}  # call SID -> when it first came in
+        self._heap: list[tuple[float, str]] = []  # (since, call SID); left ones dropped lazily
+        self._reserved: dict[str, float] = {}  # call SID redirected -> held until (monotonic)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._ticker: asyncio.Task[None] | None = None
+        self.admitted = 0  # calls redirected into the flow
+
+    def __len__(self) -> int:
+        return len(self._since)
+
+    def __contains__(self, call_sid: object) -> bool:
+        return call_sid in self._since
+
+    def head(self) -> float | None:
+        """When the first caller in line came in; None when nobody waits."""
+        heap = self._heap
+        while heap and self._since.get(heap[0][1]) != heap[0][0]:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    def join(self, call_sid: str, since: float) -> None:
+        if call_sid in self._since:
+            return
+        self._since[call_sid] = since
+        heapq.heappush(self._heap, (since, call_sid))
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.create_task(self._tick())
+
+    def leave(self, call_sid: str) -> bool:
+        """Take a caller out of the line: whether it was in it."""
+        return self._since.pop(call_sid, None) is not None
+
+    def arrived(self, call_sid: str) -> None:
+        """A redirected call's webhook came (or the call ended): its room is its own now."""
+        self._reserved.pop(call_sid, None)
+
+    def reserved(self) -> int:
+        """Calls redirected whose webhook has not come yet (within ``reserve_s``)."""
+        now = time.monotonic()
+        if any(until <= now for until in self._reserved.values()):
+            self._reserved = {sid: until for sid, until in self._reserved.items() if until > now}
+        return len(self._reserved)
+
+    def admit(self, room: int) -> None:
+        """Redirect the first callers in line into the flow, as many as ``room`` leaves once
+        the calls already on their way are counted."""
+        room -= self.reserved()
+        while room > 0 and self.head() is not None:
+            _, call_sid = heapq.heappop(self._heap)
+            del self._since[call_sid]
+            self._reserved[call_sid] = time.monotonic() + self._reserve_s
+            room -= 1
+            task = asyncio.create_task(self._let_in(call_sid))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _let_in(self, call_sid: str) -> None:
+        if await self._admit(call_sid):
+            self.admitted += 1
+            return
+        # Twilio was not told (the call ended, or the API failed): its room is free. A call
+        # still there comes back by itself, with its arrival time, and is let in first.
+        self._reserved.pop(call_sid, None)
+        self._wake()
+
+    async def _tick(self) -> None:
+        while self._since:
+            await asyncio.sleep(_TICK_S)
+            self._wake()
+
+    async def aclose(self) -> None:
+        tasks = [*self._tasks, *([self._ticker] if self._ticker else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class Lobby:
@@ -57,6 +175,23 @@ class Lobby:
         self._said = said  # the <Say> of the busy sentence
         self.in_flight = 0
         self.entered = 0  # calls sent to the lobby (once each)
+        self.line: Line | None = None
+        self._late: Callable[[], int] = lambda: 0
+
+    def push(
+        self, admit: Callable[[str], Awaitable[bool]], *, late: Callable[[], int], wait_s: int
+    ) -> None:
+        """Make the lobby a line: ``admit`` redirects its first caller into the flow when
+        there is room (``late()``: work going on past its answer, which takes room too);
+        callers come back by themselves only every ``wait_s``."""
+        self.line = Line(admit, self.pump)
+        self._late = late
+        self._pause_s = wait_s
+
+    @property
+    def waiting(self) -> int:
+        """Callers in this process's line (0 for a polling lobby)."""
+        return len(self.line) if self.line is not None else 0
 
     @contextmanager
     def answering(self) -> Iterator[None]:
@@ -66,20 +201,70 @@ class Lobby:
             yield
         finally:
             self.in_flight -= 1
+            if self.line:
+                self.pump()
 
     def full(self, late: int = 0) -> bool:
         """Whether new calls wait: the webhooks being answered, and ``late`` work still
         running past its answer (the ingest deadline's), are ``max_in_flight`` or more."""
         return self.in_flight + late >= self.max_in_flight
 
-    def wait(self, times: int) -> str:
-        """The answer to a call coming in (``times``: how often it came back already) when
-        the router is full: the sentence (now and then), a pause, and back."""
+    def pump(self) -> None:
+        """Let the first callers in line in, as far as there is room."""
+        if self.line is not None:
+            self.line.admit(self.max_in_flight - self.in_flight - self._late())
+
+    def waits(self, call_sid: str, query: Mapping[str, str], late: int) -> str | None:
+        """The lobby's answer to a call coming in (``query``: its URL's), or None when it
+        is let in (``late``: work going on past its answer)."""
+        times = whole(query.get("lobby"))
+        line = self.line
+        if line is None:
+            return self._wait(times, None) if self.full(late) else None
+        if "admitted" in query:  # redirected from the line: its room was kept for it
+            line.arrived(call_sid)
+            return None
+        since = _since(query.get("since"))
+        room = self.max_in_flight - self.in_flight - late - line.reserved()
+        head = line.head()
+        if room > 0 and (head is None or since <= head):
+            line.leave(call_sid)
+            return None
+        line.join(call_sid, since)
+        self.pump()
+        return self._wait(times, since)
+
+    def gone(self, call_sid: str) -> bool:
+        """A call ended: out of the line; whether it was waiting there (it left nothing)."""
+        if self.line is None:
+            return False
+        self.line.arrived(call_sid)
+        return self.line.leave(call_sid)
+
+    async def aclose(self) -> None:
+        if self.line is not None:
+            await self.line.aclose()
+
+    def _wait(self, times: int, since: float | None) -> str:
+        """The sentence (in a polling lobby now and then), a pause, and back."""
         if times == 0:
             self.entered += 1
-        said = self._said if times % _SAY_EVERY == 0 else ""
-        back = twiml.redirect(f"{self._path}?lobby={times + 1}")
-        return twiml.document(said + twiml.pause(self._pause_s) + back)
+            log.info("voice_lobby", in_flight=self.in_flight, waiting=self.waiting)
+        said = self._said if since is not None or times % _SAY_EVERY == 0 else ""
+        back = f"{self._path}?lobby={times + 1}"
+        if since is not None:
+            back += f"&since={since:.3f}"
+        return twiml.document(said + twiml.pause(self._pause_s) + twiml.redirect(back))
+
+
+def _since(raw: str | None) -> float:
+    """When a call first came in, as its comeback URL says (within a day), else now."""
+    now = time.time()
+    try:
+        since = float(raw) if raw else now
+    except ValueError:
+        return now
+    return since if math.isfinite(since) and now - _DAY_S <= since <= now else now
 
 
 def lobby_for(

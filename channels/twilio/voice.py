@@ -21,17 +21,14 @@ replays its prompts) and never advances the flow twice.
 Hold: the caller hears their position and wait every ``hold_refresh_s`` (45 s), the only
 webhook while they wait: the TwiML pauses that long and comes back to the hold URL. When an
 agent claims the call, ``changed`` updates the live call through Twilio's REST API
-(``CallControl``) with the ``<Dial>`` to the agent (a phone number, or a Twilio Client
-identity, the agent's name when the profile has neither): no webhook back on the way to the
-agent; when the dial cannot be prepared, with the hold URL, which dials. Without the REST API (no
-account SID or no public URL) the hold polls instead: it pauses ``hold_poll_s`` between
-looks, and the next look after a claim dials. With callbacks on (``callbacks``), each
-announcement ends with "press 1 to be called back; you keep your place"
-(``channels.twilio.callback``).
+(``CallControl``) with the ``<Dial>`` to the agent: no webhook back on the way to the agent;
+when the dial cannot be prepared, with the hold URL, which dials. Without the REST API (no
+account SID or no public URL) the hold polls: it pauses ``hold_poll_s`` between looks, and
+the next look after a claim dials. With callbacks on, each announcement ends with "press 1
+to be called back; you keep your place" (``channels.twilio.callback``).
 
-The answers are TwiML strings prepared once (``channels.twilio.twiml``): the same bytes
-twilio's ``VoiceResponse`` renders, without building an ElementTree per webhook; the
-``<Say>`` in the caller's locale and the ``<Dial>`` to an agent are ``channels.twilio.speech``.
+New calls wait in a lobby while many webhooks are answered at once (``lobby.py``). Answers
+are TwiML strings prepared once (``twiml.py``; ``<Say>`` and ``<Dial>``: ``speech.py``).
 """
 
 from __future__ import annotations
@@ -57,7 +54,7 @@ from channels.twilio import twiml
 from channels.twilio.auth import TwilioSignature
 from channels.twilio.callback import Callbacks, VoiceParts
 from channels.twilio.calls import CallControl
-from channels.twilio.lobby import BUSY, lobby_for
+from channels.twilio.lobby import BUSY, LOBBY_IN_FLIGHT, LOBBY_PAUSE_S, lobby_for
 from channels.twilio.speech import CONNECTING, LOCALES, Speech
 from channels.twilio.steps import ascii_digits, step_message, whole
 from channels.twilio.survey import VoiceSurvey
@@ -74,10 +71,6 @@ _SID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _MAX_STEP = 10_000
 #: Redirects of a step whose work passed the ingest deadline, before the answer is 503.
 LATE_TRIES = 3
-#: New calls wait in the lobby while this many voice webhooks are answered at once
-#: (``channels.twilio.lobby_in_flight``), each pause this long (``lobby_pause_s``).
-LOBBY_IN_FLIGHT = 100
-LOBBY_PAUSE_S = 10
 _WAITING = (ContactState.WAITING, ContactState.ASSIGNED)
 
 
@@ -138,6 +131,13 @@ class TwilioVoice:
         self._calls = calls if public_url else None
         self._public_url = public_url.rstrip("/") if public_url else ""
         self._hold_url = f"{self._public_url}{self._prefix}/hold" if public_url else None
+        if self.lobby is not None and calls is not None and public_url:  # a line: FIFO
+            admitted, redirect = f"{self._public_url}{self._prefix}?admitted=1", calls.redirect
+            self.lobby.push(
+                lambda sid: redirect(sid, admitted),
+                late=lambda: self._deadline.late,
+                wait_s=math.ceil(hold_refresh_s),
+            )
         # Callbacks keeping the place (channels.twilio.callback): offered on hold when set.
         self.callbacks = callbacks
         if callbacks is not None:
@@ -171,6 +171,8 @@ class TwilioVoice:
 
     async def aclose(self) -> None:
         await self._deadline.aclose()
+        if self.lobby is not None:
+            await self.lobby.aclose()
         if self.callbacks is not None:
             await self.callbacks.aclose()
         if self._calls is not None:
@@ -214,11 +216,9 @@ class TwilioVoice:
         lobby = self.lobby
         if lobby is None:
             return await self._advance(form, 0, None)
-        if lobby.full(self._deadline.late):
-            times = whole(request.query.get("lobby"))
-            if times == 0:
-                log.info("voice_lobby", in_flight=lobby.in_flight)
-            return _twiml(lobby.wait(times))
+        waiting = lobby.waits(form["CallSid"], request.query, self._deadline.late)
+        if waiting is not None:  # all lines busy: the lobby (nothing stored)
+            return _twiml(waiting)
         with lobby.answering():
             return await self._advance(form, 0, None)
 
@@ -271,7 +271,7 @@ class TwilioVoice:
         if isinstance(form, web.Response):
             return form
         call_status = form.get("CallStatus", "")
-        if call_status in ENDED_STATUSES:
+        if call_status in ENDED_STATUSES and not (self.lobby and self.lobby.gone(form["CallSid"])):
             try:
                 contact = await self._deadline.run(
                     self._inbox.hang_up(Channel.VOICE, form["CallSid"])

@@ -250,6 +250,8 @@ class Call:
     ) -> Fetch | Outcome | None:
         if not offer:
             self._hold_since = None  # the caller is asked something: not on hold
+            if self.result.asked_at_s is None:
+                self.result.asked_at_s = self._now()
         for prompt in gather.prompts:
             if isinstance(prompt, Pause):
                 self._event("pause", length_s=prompt.length_s)

@@ -76,6 +76,9 @@ class Summary:
     wait_p50_s: float = 0.0
     wait_p95_s: float = 0.0
     wait_p99_s: float = 0.0
+    asked: int = 0  # calls the IVR asked something (the rest hung up or failed before)
+    asked_p50_s: float = 0.0  # ... how long after the call began
+    asked_p99_s: float = 0.0
 
     @property
     def calls_per_s(self) -> float:
@@ -103,6 +106,11 @@ class Summary:
                 "p95": round(self.wait_p95_s, 3),
                 "p99": round(self.wait_p99_s, 3),
             },
+            "asked": self.asked,
+            "first_question_s": {
+                "p50": round(self.asked_p50_s, 3),
+                "p99": round(self.asked_p99_s, 3),
+            },
         }
 
     def render(self) -> str:
@@ -112,6 +120,8 @@ class Summary:
             f"in the flow, {self.ended} ended by the IVR, {self.errors} errors\n"
             f"step latency over {self.requests} requests: p50 {self.p50_ms:.1f} ms, "
             f"p95 {self.p95_ms:.1f} ms, p99 {self.p99_ms:.1f} ms\n"
+            f"first question: {self.asked} calls were asked, after p50 {self.asked_p50_s:.1f} s, "
+            f"p99 {self.asked_p99_s:.1f} s ({self.calls - self.asked} never were)\n"
             + (
                 f"wait on hold of the connected: p50 {self.wait_p50_s:.1f} s, "
                 f"p95 {self.wait_p95_s:.1f} s, p99 {self.wait_p99_s:.1f} s"
@@ -127,6 +137,7 @@ def summarise(results: Sequence[CallResult], elapsed_s: float) -> Summary:
 
     latencies = [ms for r in results for ms in r.latencies_ms]
     waits = [w for r in results if (w := r.waited_s) is not None]
+    asked = [a for r in results if (a := r.asked_at_s) is not None]
     return Summary(
         calls=len(results),
         connected=count(Outcome.CONNECTED),
@@ -142,6 +153,9 @@ def summarise(results: Sequence[CallResult], elapsed_s: float) -> Summary:
         wait_p50_s=percentile(waits, 50),
         wait_p95_s=percentile(waits, 95),
         wait_p99_s=percentile(waits, 99),
+        asked=len(asked),
+        asked_p50_s=percentile(asked, 50),
+        asked_p99_s=percentile(asked, 99),
     )
 
 

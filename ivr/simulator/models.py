@@ -78,6 +78,7 @@ class CallResult:
     duration_s: float = 0.0
     events: list[dict[str, Any]] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
+    asked_at_s: float | None = None  # call seconds when the IVR first asked something
     queued_at_s: float | None = None  # call seconds when first put on hold (or last answer)
     connected_at_s: float | None = None  # ... and when put through to an agent
     callback: CallResult | None = None  # the router's call back, answered (``--callback``)

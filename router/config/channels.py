@@ -60,6 +60,8 @@ class TwilioConfig(Section):
     hold_poll_s: Annotated[int, Field(ge=1, le=30)] = 5
     # New calls wait in a lobby (a short sentence, then pauses of lobby_pause_s, nothing
     # stored) while this process answers lobby_in_flight voice webhooks at once; 0: no lobby.
+    # With push the lobby is a line: its first caller is redirected in when there is room
+    # (comebacks only every hold_refresh_s).
     lobby_in_flight: Annotated[int, Field(ge=0, le=100_000)] = 100
     lobby_pause_s: Annotated[int, Field(ge=2, le=60)] = 10
     callback: CallbackConfig = CallbackConfig()

@@ -126,6 +126,9 @@ class LobbyCounts(Protocol):
     in_flight: int
     entered: int
 
+    @property
+    def waiting(self) -> int: ...
+
 
 class LobbyCollector(Collector):
     """The voice lobby of this process, read at scrape time."""
@@ -144,8 +147,14 @@ class LobbyCollector(Collector):
             "Voice webhooks this process is answering now (the lobby's measure).",
         )
         in_flight.add_metric([], self._lobby.in_flight)
+        waiting = GaugeMetricFamily(
+            PREFIX + "voice_lobby_waiting",
+            "Calls waiting in this process's lobby line now (pushed lobby; 0 when it polls).",
+        )
+        waiting.add_metric([], self._lobby.waiting)
         yield entered
         yield in_flight
+        yield waiting
 
 
 def _no_snapshot() -> Snapshot:

@@ -57,6 +57,9 @@ async def test_a_crowd_on_hold_is_cheap_and_the_claimed_are_put_through(
     assert max(p.on_hold for p in seen) >= 100  # the crowd did wait at once
     assert all(r.waited_s is not None for r in results if r.outcome is Outcome.CONNECTED)
     assert summary.wait_p50_s <= summary.wait_p99_s <= 150
+    # Every caller was asked the first question (some after the lobby's line: 200 at once).
+    assert summary.asked == 200 and 0 < summary.asked_p50_s <= summary.asked_p99_s < 150
+    assert summary.to_json()["first_question_s"]["p99"] == round(summary.asked_p99_s, 3)
     # The call, four answers, then at most one hold webhook per 45 s announcement (150 s:
     # four) and the one the claim's redirect fetched: never a 5 s poll (that would be 30).
     assert summary.requests <= 200 * (5 + 5)

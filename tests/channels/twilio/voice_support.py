@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,9 +66,11 @@ def config_for(
     public_url: str | None = None,
     api_base_url: str | None = None,
     deadline_s: float | None = None,
+    twilio: Mapping[str, Any] | None = None,
 ) -> Config:
     data = copy.deepcopy(_shipped_config())  # parsing the YAML is most of a test's set-up
     data["agents"]["demo"] = AGENTS
+    data["channels"]["twilio"].update(twilio or {})
     if deadline_s is not None:
         data["channels"]["ingest_deadline_s"] = deadline_s
     data["http"]["public_url"] = public_url
@@ -221,18 +223,26 @@ async def phone(
 
 @asynccontextmanager
 async def pushed_phone(
-    tmp_path: Path, clock: FakeClock, store: Store, *, api_base_url: str | None = None
+    tmp_path: Path,
+    clock: FakeClock,
+    store: Store,
+    *,
+    api_base_url: str | None = None,
+    **twilio: Any,
 ) -> AsyncIterator[tuple[Phone, TwilioApi]]:
     """The voice channel with pushed hold: a public URL Twilio fetches, an account SID, and
     the REST API played by the simulator's stand-in (``ivr.simulator.api``; with
-    ``api_base_url``, one served elsewhere, e.g. by ``switchboard call --twilio-api``)."""
+    ``api_base_url``, one served elsewhere, e.g. by ``switchboard call --twilio-api``);
+    ``twilio``: settings of ``channels.twilio`` changed."""
     api = TwilioApi(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN)
     if api_base_url is None:
         api_base_url = await api.start()
     port = free_port()
     env = {**VOICE_ENV, "TWILIO_ACCOUNT_SID": ACCOUNT_SID}
     public_url = f"http://127.0.0.1:{port}"
-    config = config_for(tmp_path, env, public_url=public_url, api_base_url=api_base_url)
+    config = config_for(
+        tmp_path, env, public_url=public_url, api_base_url=api_base_url, twilio=twilio
+    )
     app = create_app(
         config,
         store,
