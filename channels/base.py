@@ -163,6 +163,11 @@ class Inbox(Protocol):
     async def hold(self, channel: Channel, conversation: str) -> HoldStatus | None:
         """Where the conversation's contact stands now; None when there is none."""
 
+    async def let_in(self, channel: Channel, conversation: str, *, undo: bool = False) -> bool:
+        """A caller waiting in a lobby is let in once: True for the first process to ask,
+        False once another did (in the store: every process agrees); ``undo`` forgets it
+        (the caller could not be told)."""
+
     def agent_target(self, agent: str) -> AgentTarget | None:
         """Where a call for ``agent`` goes (the agents' directory in memory: no store
         call); None for an agent it does not know."""

@@ -11,6 +11,7 @@ simulator stand in for Twilio offline.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 import aiohttp
@@ -21,9 +22,17 @@ from twilio.rest import Client
 from channels.errors import SendFailed
 from channels.twilio.sms_send import AiohttpTwilioClient
 
-__all__ = ["CallControl"]
+__all__ = ["CallControl", "Told"]
 
 log = structlog.get_logger(__name__)
+
+
+class Told(StrEnum):
+    """How an update of a live call went."""
+
+    TOLD = "told"
+    GONE = "gone"  # the call is over (404, 21220), or nothing is left to tell it
+    FAILED = "failed"  # Twilio could not be told now (network, 429, 5xx): try again later
 
 
 class CallControl:
@@ -47,6 +56,10 @@ class CallControl:
         """Make the call fetch ``url`` (POST) now, or, given ``twiml``, run that TwiML at
         once (no webhook back); False when Twilio could not be told (the caller's next
         hold refresh still connects them)."""
+        return await self.update(call_sid, url, twiml=twiml) is Told.TOLD
+
+    async def update(self, call_sid: str, url: str, *, twiml: str | None = None) -> Told:
+        """``redirect``, saying why Twilio was not told: the call is gone, or it failed."""
         try:
             if twiml is not None:
                 await self._client.calls(call_sid).update_async(twiml=twiml)
@@ -57,12 +70,12 @@ class CallControl:
             log.warning(
                 "voice_redirect_refused", call_sid=call_sid, status=exc.status, code=exc.code
             )
-            return False
+            return Told.GONE if exc.status == 404 or exc.code == 21220 else Told.FAILED
         except (aiohttp.ClientError, TimeoutError, OSError, TwilioException) as exc:
             log.warning("voice_redirect_failed", call_sid=call_sid, error=repr(exc))
-            return False
+            return Told.FAILED
         log.info("voice_redirected", call_sid=call_sid)
-        return True
+        return Told.TOLD
 
     async def create(
         self,

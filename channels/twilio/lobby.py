@@ -23,7 +23,11 @@ itself only every ``hold_refresh_s`` (``?lobby=K&since=T``, T when it first came
 router that did not see it before puts it in its place). A call that hangs up in line
 leaves it (its status callback; nothing is stored). The line is per process; with several
 routers behind one address each lets in its own callers first come first served, and a
-caller coming back elsewhere keeps its arrival time.
+caller coming back elsewhere keeps its arrival time. So a caller may wait in two lines:
+one let in from a line is marked in the store first (``Inbox.let_in``, one write), and
+the other router then drops it rather than redirect a call already in the flow back to
+its first question. A failed store or REST API puts the caller back in its place and
+rests the line a second.
 
 Without the REST API the lobby polls: it pauses ``pause_s`` between looks, and a call let
 in is one that came back while there was room (not first come first served: measured, a
@@ -37,15 +41,25 @@ import heapq
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import structlog
 
-from channels.base import Spoken
+from channels.base import Inbox, Spoken
 from channels.twilio import twiml
+from channels.twilio.calls import CallControl, Told
 from channels.twilio.steps import whole
+from queues import Channel, StoreUnavailable
 
-__all__ = ["BUSY", "LOBBY_IN_FLIGHT", "LOBBY_PAUSE_S", "Line", "Lobby", "lobby_for"]
+__all__ = [
+    "BUSY",
+    "LOBBY_IN_FLIGHT",
+    "LOBBY_PAUSE_S",
+    "Admission",
+    "Line",
+    "Lobby",
+    "lobby_for",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -65,18 +79,52 @@ _SAY_EVERY = 4
 #: A caller redirected into the flow holds its room this long, or until its webhook comes.
 RESERVE_S = 5.0
 #: While callers are in line, the line looks for room this often as well (late work that
-#: ends frees room without a webhook ending).
+#: ends frees room without a webhook ending); after a failed admission it waits this long.
 _TICK_S = 1.0
 _DAY_S = 86_400.0
 
 
+class Admission:
+    """Lets a caller from a line into the flow: once across routers (``Inbox.let_in``, in
+    the store), by redirecting the live call through the REST API to ``url``."""
+
+    def __init__(self, inbox: Inbox, calls: CallControl, url: str) -> None:
+        self._inbox = inbox
+        self._calls = calls
+        self._url = url
+
+    async def claim(self, call_sid: str) -> Told:
+        """TOLD: this process lets it in; GONE: another did; FAILED: the store is down."""
+        try:
+            first = await self._inbox.let_in(Channel.VOICE, call_sid)
+        except StoreUnavailable as exc:
+            log.warning("voice_lobby_unavailable", call_sid=call_sid, error=str(exc))
+            return Told.FAILED
+        if not first:
+            log.info("voice_lobby_let_in_elsewhere", call_sid=call_sid)
+        return Told.TOLD if first else Told.GONE
+
+    async def __call__(self, call_sid: str) -> Told:
+        claimed = await self.claim(call_sid)
+        if claimed is not Told.TOLD:
+            return claimed
+        told = await self._calls.update(call_sid, self._url)
+        if told is not Told.TOLD:
+            # Not let in after all: it may be, later, here or elsewhere (or the mark expires).
+            with suppress(StoreUnavailable):
+                await self._inbox.let_in(Channel.VOICE, call_sid, undo=True)
+        return told
+
+
 class Line:
-    """Callers waiting in a pushed lobby, in the order they first came in. ``admit`` redirects
-    a call into the flow (False: Twilio could not be told); ``wake`` looks for room again."""
+    """Callers waiting in a pushed lobby, in the order they first came in. ``admit`` lets a
+    call in (TOLD), or says it is gone or was let in elsewhere (GONE: its room is free), or
+    could not now (FAILED: back in its place, and the line rests a tick); ``wake`` looks for
+    room again."""
 
     def __init__(
         self,
-        admit: Callable[[str], Awaitable[bool]],
+        admit: Callable[[str], Awaitable[Told]],
         wake: Callable[[], None],
         *,
         reserve_s: float = RESERVE_S,
@@ -89,6 +137,7 @@ class Line:
         self._reserved: dict[str, float] = {}  # call SID redirected -> held until (monotonic)
         self._tasks: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
+        self._resting_until = 0.0  # monotonic: no admission before (one failed)
         self.admitted = 0  # calls redirected into the flow
 
     def __len__(self) -> int:
@@ -130,23 +179,28 @@ class Line:
     def admit(self, room: int) -> None:
         """Redirect the first callers in line into the flow, as many as ``room`` leaves once
         the calls already on their way are counted."""
+        if time.monotonic() < self._resting_until:
+            return
         room -= self.reserved()
         while room > 0 and self.head() is not None:
-            _, call_sid = heapq.heappop(self._heap)
+            since, call_sid = heapq.heappop(self._heap)
             del self._since[call_sid]
             self._reserved[call_sid] = time.monotonic() + self._reserve_s
             room -= 1
-            task = asyncio.create_task(self._let_in(call_sid))
+            task = asyncio.create_task(self._let_in(call_sid, since))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _let_in(self, call_sid: str) -> None:
-        if await self._admit(call_sid):
+    async def _let_in(self, call_sid: str, since: float) -> None:
+        told = await self._admit(call_sid)
+        if told is Told.TOLD:
             self.admitted += 1
             return
-        # Twilio was not told (the call ended, or the API failed): its room is free. A call
-        # still there comes back by itself, with its arrival time, and is let in first.
-        self._reserved.pop(call_sid, None)
+        self._reserved.pop(call_sid, None)  # not let in: its room is free
+        if told is Told.FAILED:  # back in its place; the line rests a tick, then tries again
+            self._resting_until = time.monotonic() + _TICK_S
+            self.join(call_sid, since)
+            return
         self._wake()
 
     async def _tick(self) -> None:
@@ -177,14 +231,14 @@ class Lobby:
         self.entered = 0  # calls sent to the lobby (once each)
         self.line: Line | None = None
         self._late: Callable[[], int] = lambda: 0
+        self._claim: Callable[[str], Awaitable[Told]] | None = None
 
-    def push(
-        self, admit: Callable[[str], Awaitable[bool]], *, late: Callable[[], int], wait_s: int
-    ) -> None:
-        """Make the lobby a line: ``admit`` redirects its first caller into the flow when
-        there is room (``late()``: work going on past its answer, which takes room too);
-        callers come back by themselves only every ``wait_s``."""
-        self.line = Line(admit, self.pump)
+    def push(self, admission: Admission, *, late: Callable[[], int], wait_s: int) -> None:
+        """Make the lobby a line: ``admission`` lets its first caller in when there is room
+        (``late()``: work going on past its answer, which takes room too); callers come
+        back by themselves only every ``wait_s``."""
+        self.line = Line(admission, self.pump)
+        self._claim = admission.claim
         self._late = late
         self._pause_s = wait_s
 
@@ -214,12 +268,13 @@ class Lobby:
         if self.line is not None:
             self.line.admit(self.max_in_flight - self.in_flight - self._late())
 
-    def waits(self, call_sid: str, query: Mapping[str, str], late: int) -> str | None:
+    async def waits(self, call_sid: str, query: Mapping[str, str], late: int) -> str | None:
         """The lobby's answer to a call coming in (``query``: its URL's), or None when it
-        is let in (``late``: work going on past its answer)."""
+        is let in (``late``: work going on past its answer). A caller back from a line is
+        let in only once across routers (another may hold it in its line too)."""
         times = whole(query.get("lobby"))
         line = self.line
-        if line is None:
+        if line is None or self._claim is None:
             return self._wait(times, None) if self.full(late) else None
         if "admitted" in query:  # redirected from the line: its room was kept for it
             line.arrived(call_sid)
@@ -229,7 +284,13 @@ class Lobby:
         head = line.head()
         if room > 0 and (head is None or since <= head):
             line.leave(call_sid)
-            return None
+            if times == 0:
+                return None  # a new call: it was in no line
+            claimed = await self._claim(call_sid)
+            if claimed is Told.TOLD:
+                return None
+            if claimed is Told.GONE:  # let in elsewhere: that redirect is the call's now
+                return self._wait(times, since)
         line.join(call_sid, since)
         self.pump()
         return self._wait(times, since)

@@ -54,7 +54,7 @@ from channels.twilio import twiml
 from channels.twilio.auth import TwilioSignature
 from channels.twilio.callback import Callbacks, VoiceParts
 from channels.twilio.calls import CallControl
-from channels.twilio.lobby import BUSY, LOBBY_IN_FLIGHT, LOBBY_PAUSE_S, lobby_for
+from channels.twilio.lobby import BUSY, LOBBY_IN_FLIGHT, LOBBY_PAUSE_S, Admission, lobby_for
 from channels.twilio.speech import CONNECTING, LOCALES, Speech
 from channels.twilio.steps import ascii_digits, step_message, whole
 from channels.twilio.survey import VoiceSurvey
@@ -132,9 +132,9 @@ class TwilioVoice:
         self._public_url = public_url.rstrip("/") if public_url else ""
         self._hold_url = f"{self._public_url}{self._prefix}/hold" if public_url else None
         if self.lobby is not None and calls is not None and public_url:  # a line: FIFO
-            admitted, redirect = f"{self._public_url}{self._prefix}?admitted=1", calls.redirect
+            admitted = f"{self._public_url}{self._prefix}?admitted=1"
             self.lobby.push(
-                lambda sid: redirect(sid, admitted),
+                Admission(inbox, calls, admitted),
                 late=lambda: self._deadline.late,
                 wait_s=math.ceil(hold_refresh_s),
             )
@@ -216,7 +216,7 @@ class TwilioVoice:
         lobby = self.lobby
         if lobby is None:
             return await self._advance(form, 0, None)
-        waiting = lobby.waits(form["CallSid"], request.query, self._deadline.late)
+        waiting = await lobby.waits(form["CallSid"], request.query, self._deadline.late)
         if waiting is not None:  # all lines busy: the lobby (nothing stored)
             return _twiml(waiting)
         with lobby.answering():

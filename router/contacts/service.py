@@ -46,6 +46,9 @@ __all__ = ["CONVERSATION_LOCK", "ContactService"]
 
 #: The store lock of a conversation's locked path (and the lock a quick turn checks).
 CONVERSATION_LOCK = "conversation:"
+#: How long the store remembers that a caller from a lobby was let in (``let_in``): longer
+#: than a caller stays in any router's line.
+LET_IN_TTL_S = 600.0
 
 log = structlog.get_logger(__name__)
 
@@ -201,6 +204,14 @@ class ContactService:
             for ahead, (contact_id, wait_s) in enumerate(zip(order, waits, strict=True)):
                 standings[contact_id] = Standing(name, ahead + 1, wait_s)
         return standings
+
+    async def let_in(self, channel: Channel, conversation: str, *, undo: bool = False) -> bool:
+        key = f"lobby:{channel}:{conversation}"
+        if undo:
+            await self.store.delete_session(key)
+            return True
+        let_in = {"at": self._clock()}
+        return await self.store.put_session_if(key, let_in, tag="", ttl_s=LET_IN_TTL_S)
 
     async def hold(self, channel: Channel, conversation: str) -> HoldStatus | None:
         session = await self.store.get_session(f"{channel}:{conversation}")

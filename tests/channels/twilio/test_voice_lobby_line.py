@@ -15,6 +15,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from channels.twilio import BUSY, TwilioVoice
+from channels.twilio.calls import Told
 from channels.twilio.lobby import Line, Lobby
 from ivr.simulator.api import TwilioApi
 from ivr.simulator.call import Outcome
@@ -129,16 +130,22 @@ async def test_a_caller_coming_back_keeps_its_place_and_one_redirected_is_let_in
         assert verbs[0].tag == "Gather"
 
 
-async def test_the_line_orders_by_arrival_and_frees_the_room_of_a_refused_redirect() -> None:
+async def test_the_line_orders_by_arrival_frees_a_gone_callers_room_and_rests_on_failure() -> None:
     told: list[str] = []
-    answers = {"CA1": False, "CA2": True, "CA3": True}
+    answers = {"CA1": [Told.GONE], "CA2": [Told.TOLD], "CA3": [Told.FAILED, Told.TOLD]}
 
-    async def admit(sid: str) -> bool:
+    async def admit(sid: str) -> Told:
         told.append(sid)
-        return answers[sid]
+        return answers[sid].pop(0)
 
     woken: list[int] = []
-    line = Line(admit, lambda: woken.append(1), reserve_s=60)
+    room = [0]  # what the lobby would find free when woken
+
+    def wake() -> None:
+        woken.append(1)
+        line.admit(room[0])
+
+    line = Line(admit, wake, reserve_s=60)
     line.join("CA3", 30.0)
     line.join("CA1", 10.0)
     line.join("CA2", 20.0)
@@ -146,13 +153,45 @@ async def test_the_line_orders_by_arrival_and_frees_the_room_of_a_refused_redire
     assert line.head() == 10.0 and len(line) == 3
     line.admit(2)
     await until(lambda: len(told) == 2 and woken and line.admitted == 1)
-    assert told == ["CA1", "CA2"] and woken  # CA1 refused: its room is free, the line woken
-    assert line.reserved() == 1 and line.admitted == 1  # CA2's room is held for it
+    assert told == ["CA1", "CA2"]  # CA1 gone: its room is free, the line woken
+    assert line.reserved() == 1  # CA2's room is held for it
     line.admit(1)  # CA2's redirect holds the only room
     await asyncio.sleep(0.01)
     assert told == ["CA1", "CA2"]
     line.arrived("CA2")
     line.admit(1)
     await until(lambda: len(told) == 3)
-    assert told[-1] == "CA3" and len(line) == 0 and line.head() is None
+    # CA3 could not be told now: back in its place, and the line rests a tick.
+    await until(lambda: "CA3" in line and line.reserved() == 0)
+    line.admit(1)
+    await asyncio.sleep(0.01)
+    assert told == ["CA1", "CA2", "CA3"] and line.head() == 30.0
+    room[0] = 1
+    await until(lambda: len(told) == 4, timeout_s=3)  # the line's own tick, a second later
+    assert told[-1] == "CA3" and len(line) == 0 and line.admitted == 2
     await line.aclose()
+
+
+async def test_a_caller_in_two_routers_lines_is_let_in_once(
+    tmp_path: Path, clock: FakeClock, store: Store
+) -> None:
+    """Router A keeps a caller in its line; the caller comes back by itself to router B,
+    which has room and lets it in. When A has room, the store says the caller was let in
+    already: A does not redirect it (that would take it back to the first question)."""
+    async with (
+        pushed_phone(tmp_path / "a", clock, store, lobby_in_flight=1) as (a, api),
+        pushed_phone(
+            tmp_path / "b", clock, store, lobby_in_flight=1, api_base_url=api.base_url
+        ) as (b, _),
+    ):
+        sid = "CA" + "7" * 32
+        lobby_a = lobby_of(a)
+        with capture_logs() as logs:
+            with lobby_a.answering():
+                *_, back = twiml(await (await a.post("/twilio/voice", call_form(sid))).text())
+                assert lobby_a.waiting == 1
+                verbs = twiml(await (await b.post(back.text or "", call_form(sid))).text())
+                assert verbs[0].tag == "Gather"  # B let it in
+            await until(lambda: any(e["event"] == "voice_lobby_let_in_elsewhere" for e in logs))
+        assert not [e for e in logs if e["event"].startswith("voice_redirect")]
+        assert lobby_a.waiting == 0 and api.redirects == []
