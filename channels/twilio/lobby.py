@@ -46,6 +46,7 @@ from contextlib import contextmanager, suppress
 import structlog
 
 from channels.base import Inbox, Spoken
+from channels.deadline import Deadline
 from channels.twilio import twiml
 from channels.twilio.calls import CallControl, Told
 from channels.twilio.steps import whole
@@ -233,13 +234,13 @@ class Lobby:
         self._late: Callable[[], int] = lambda: 0
         self._claim: Callable[[str], Awaitable[Told]] | None = None
 
-    def push(self, admission: Admission, *, late: Callable[[], int], wait_s: int) -> None:
+    def push(self, admission: Admission, deadline: Deadline, wait_s: int) -> None:
         """Make the lobby a line: ``admission`` lets its first caller in when there is room
-        (``late()``: work going on past its answer, which takes room too); callers come
-        back by themselves only every ``wait_s``."""
+        (``deadline.late``: work going on past its answer, which takes room too); callers
+        come back by themselves only every ``wait_s``."""
         self.line = Line(admission, self.pump)
         self._claim = admission.claim
-        self._late = late
+        self._late = lambda: deadline.late
         self._pause_s = wait_s
 
     @property

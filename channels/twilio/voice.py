@@ -102,11 +102,7 @@ class TwilioVoice:
         lobby_pause_s: int = LOBBY_PAUSE_S,
         busy: Mapping[str, str] = BUSY,
     ) -> None:
-        if hold_poll_s < 1 or hold_refresh_s < hold_poll_s:
-            raise ValueError(
-                f"hold_poll_s ({hold_poll_s}) must be 1 or more and at most hold_refresh_s "
-                f"({hold_refresh_s})"
-            )
+        _check_hold(hold_poll_s, hold_refresh_s)
         self._inbox = inbox
         self._deadline = Deadline(deadline_s)  # every answer within it (503 past it)
         self._signature = TwilioSignature(
@@ -132,12 +128,8 @@ class TwilioVoice:
         self._public_url = public_url.rstrip("/") if public_url else ""
         self._hold_url = f"{self._public_url}{self._prefix}/hold" if public_url else None
         if self.lobby is not None and calls is not None and public_url:  # a line: FIFO
-            admitted = f"{self._public_url}{self._prefix}?admitted=1"
-            self.lobby.push(
-                Admission(inbox, calls, admitted),
-                late=lambda: self._deadline.late,
-                wait_s=math.ceil(hold_refresh_s),
-            )
+            admitted = Admission(inbox, calls, f"{self._public_url}{self._prefix}?admitted=1")
+            self.lobby.push(admitted, self._deadline, math.ceil(hold_refresh_s))
         # Callbacks keeping the place (channels.twilio.callback): offered on hold when set.
         self.callbacks = callbacks
         if callbacks is not None:
@@ -392,6 +384,13 @@ class TwilioVoice:
     def _look_again(self, waited_s: int) -> str:
         return twiml.pause(self._poll_s) + twiml.redirect(
             f"{self._prefix}/hold?w={waited_s + self._poll_s}"
+        )
+
+
+def _check_hold(poll_s: int, refresh_s: float) -> None:
+    if poll_s < 1 or refresh_s < poll_s:
+        raise ValueError(
+            f"hold_poll_s ({poll_s}) must be 1 or more and at most hold_refresh_s ({refresh_s})"
         )
 
 
